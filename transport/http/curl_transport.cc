@@ -1,0 +1,363 @@
+#include "transport/http/curl_transport.h"
+
+#include <curl/curl.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <condition_variable>
+#include <deque>
+#include <future>
+#include <mutex>
+#include <queue>
+#include <thread>
+#include <vector>
+
+namespace riptide::http {
+namespace {
+
+struct EasyDeleter {
+  void operator()(CURL* h) const { curl_easy_cleanup(h); }
+};
+struct MultiDeleter {
+  void operator()(CURLM* h) const { curl_multi_cleanup(h); }
+};
+struct SlistDeleter {
+  void operator()(curl_slist* l) const { curl_slist_free_all(l); }
+};
+using EasyPtr = std::unique_ptr<CURL, EasyDeleter>;
+using MultiPtr = std::unique_ptr<CURLM, MultiDeleter>;
+using SlistPtr = std::unique_ptr<curl_slist, SlistDeleter>;
+
+using Clock = std::chrono::steady_clock;
+
+// The only place a CURLcode becomes a riptide Error.
+Error ErrorFromCurl(CURLcode code, const char* detail) {
+  Error e;
+  e.message = (detail && *detail) ? detail : curl_easy_strerror(code);
+  switch (code) {
+    case CURLE_URL_MALFORMAT:
+    case CURLE_UNSUPPORTED_PROTOCOL:
+      e.code = ErrorCode::kInvalidArgument;
+      break;
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_CERTPROBLEM:
+      e.code = ErrorCode::kInvalidArgument;  // TLS configuration: retrying will not help
+      break;
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+    case CURLE_COULDNT_CONNECT:
+      e.code = ErrorCode::kNetwork;
+      e.retryable = true;
+      break;
+    case CURLE_WRITE_ERROR:
+    case CURLE_ABORTED_BY_CALLBACK:
+      e.code = ErrorCode::kCancelled;
+      break;
+    default:  // resets, timeouts, partial bodies, TLS hiccups
+      e.code = ErrorCode::kNetwork;
+      e.retryable = true;
+      break;
+  }
+  return e;
+}
+
+struct Pending {
+  Request request;
+  std::shared_ptr<ResponseHandler> handler;
+  Clock::time_point not_before;
+};
+
+struct Transfer {
+  EasyPtr easy;
+  SlistPtr headers;
+  Request request;
+  std::shared_ptr<ResponseHandler> handler;
+  int status = 0;
+  HeaderMap response_headers;
+  bool headers_delivered = false;
+  bool aborted_by_handler = false;
+  char error_buffer[CURL_ERROR_SIZE] = {0};
+
+  void DeliverHeaders() {
+    if (headers_delivered) return;
+    headers_delivered = true;
+    handler->OnHeaders(status, response_headers);
+  }
+};
+
+std::string Trim(std::string_view s) {
+  size_t b = 0, e = s.size();
+  while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
+  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
+  return std::string(s.substr(b, e - b));
+}
+
+size_t HeaderCallback(char* data, size_t size, size_t n, void* user) {
+  auto* t = static_cast<Transfer*>(user);
+  std::string_view line(data, size * n);
+  if (line.rfind("HTTP/", 0) == 0) {
+    // A new status line (also after 100 Continue or a redirect): start afresh.
+    t->response_headers.clear();
+    auto sp = line.find(' ');
+    t->status = sp == std::string_view::npos ? 0 : std::atoi(std::string(line.substr(sp + 1, 3)).c_str());
+    return size * n;
+  }
+  auto colon = line.find(':');
+  if (colon != std::string_view::npos) {
+    std::string name = Trim(line.substr(0, colon));
+    std::transform(name.begin(), name.end(), name.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    t->response_headers[name] = Trim(line.substr(colon + 1));
+  }
+  return size * n;
+}
+
+size_t WriteCallback(char* data, size_t size, size_t n, void* user) {
+  auto* t = static_cast<Transfer*>(user);
+  t->DeliverHeaders();
+  if (!t->handler->OnBody(std::string_view(data, size * n))) {
+    t->aborted_by_handler = true;
+    return 0;  // curl reports CURLE_WRITE_ERROR
+  }
+  return size * n;
+}
+
+}  // namespace
+
+struct CurlTransport::Impl {
+  CurlTransportOptions options;
+  MultiPtr multi;
+  std::thread loop;
+
+  std::mutex mu;  // guards `queued` and `stopping`
+  std::deque<Pending> queued;
+  bool stopping = false;
+
+  // Owned by the loop thread only.
+  std::vector<Pending> delayed;
+  std::vector<std::unique_ptr<Transfer>> running;
+  std::vector<EasyPtr> idle_handles;
+
+  explicit Impl(CurlTransportOptions o) : options(std::move(o)) {
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    multi.reset(curl_multi_init());
+    curl_multi_setopt(multi.get(), CURLMOPT_MAX_TOTAL_CONNECTIONS, options.max_total_connections);
+    curl_multi_setopt(multi.get(), CURLMOPT_MAX_HOST_CONNECTIONS, options.max_host_connections);
+    curl_multi_setopt(multi.get(), CURLMOPT_MAXCONNECTS, std::max(options.max_total_connections, 16L));
+    loop = std::thread([this] { Run(); });
+  }
+
+  ~Impl() {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      stopping = true;
+    }
+    curl_multi_wakeup(multi.get());
+    loop.join();
+  }
+
+  void Start(Pending p) {
+    auto t = std::make_unique<Transfer>();
+    if (!idle_handles.empty()) {
+      t->easy = std::move(idle_handles.back());
+      idle_handles.pop_back();
+      curl_easy_reset(t->easy.get());
+    } else {
+      t->easy.reset(curl_easy_init());
+    }
+    t->request = std::move(p.request);
+    t->handler = std::move(p.handler);
+    CURL* e = t->easy.get();
+    const Request& r = t->request;
+    curl_easy_setopt(e, CURLOPT_URL, r.url.c_str());
+    curl_easy_setopt(e, CURLOPT_PATH_AS_IS, 1L);  // keys may hold "." and ".." segments
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, t.get());
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->error_buffer);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, HeaderCallback);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, t.get());
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, WriteCallback);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, t.get());
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, options.connect_timeout_ms);
+    curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, options.low_speed_limit_bytes);
+    curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, options.low_speed_time_s);
+    curl_easy_setopt(e, CURLOPT_USERAGENT, options.user_agent.c_str());
+    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, options.verify_tls ? 1L : 0L);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, options.verify_tls ? 2L : 0L);
+    if (!options.ca_bundle.empty()) curl_easy_setopt(e, CURLOPT_CAINFO, options.ca_bundle.c_str());
+    // S3 bodies are stored bytes: never let curl decode a Content-Encoding.
+    curl_easy_setopt(e, CURLOPT_HTTP_CONTENT_DECODING, 0L);
+
+    if (r.method == "HEAD") {
+      curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+    } else if (r.method != "GET") {
+      curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r.method.c_str());
+      if (!r.body.empty() || r.method == "PUT" || r.method == "POST") {
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, r.body.data());
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(r.body.size()));
+      }
+    }
+    curl_slist* list = nullptr;
+    for (const auto& [name, value] : r.headers) {
+      std::string line = value.empty() ? name + ";" : name + ": " + value;
+      list = curl_slist_append(list, line.c_str());
+    }
+    // curl adds these on its own; S3 wants neither.
+    list = curl_slist_append(list, "Expect:");
+    if (r.method == "PUT" || r.method == "POST") list = curl_slist_append(list, "Content-Type:");
+    t->headers.reset(list);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, list);
+
+    curl_multi_add_handle(multi.get(), e);
+    running.push_back(std::move(t));
+  }
+
+  void Finish(CURL* easy, CURLcode code) {
+    auto it = std::find_if(running.begin(), running.end(),
+                           [easy](const auto& t) { return t->easy.get() == easy; });
+    if (it == running.end()) return;
+    std::unique_ptr<Transfer> t = std::move(*it);
+    *it = std::move(running.back());
+    running.pop_back();
+    curl_multi_remove_handle(multi.get(), easy);
+    if (code == CURLE_OK) {
+      t->DeliverHeaders();
+      t->handler->OnComplete();
+    } else if (t->aborted_by_handler) {
+      t->handler->OnFailure(MakeError(ErrorCode::kCancelled, "transfer aborted by its handler"));
+    } else {
+      t->handler->OnFailure(ErrorFromCurl(code, t->error_buffer));
+    }
+    t->headers.reset();
+    if (idle_handles.size() < 512) idle_handles.push_back(std::move(t->easy));
+  }
+
+  void Run() {
+    for (;;) {
+      std::deque<Pending> incoming;
+      bool stop;
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        incoming.swap(queued);
+        stop = stopping;
+      }
+      if (stop) break;
+      auto now = Clock::now();
+      for (auto& p : incoming) {
+        if (p.not_before > now) {
+          delayed.push_back(std::move(p));
+        } else {
+          Start(std::move(p));
+        }
+      }
+      auto next_timer = Clock::time_point::max();
+      for (size_t i = 0; i < delayed.size();) {
+        if (delayed[i].not_before <= now) {
+          Pending p = std::move(delayed[i]);
+          delayed[i] = std::move(delayed.back());
+          delayed.pop_back();
+          Start(std::move(p));
+        } else {
+          next_timer = std::min(next_timer, delayed[i].not_before);
+          ++i;
+        }
+      }
+      int still_running = 0;
+      curl_multi_perform(multi.get(), &still_running);
+      int left = 0;
+      while (CURLMsg* msg = curl_multi_info_read(multi.get(), &left)) {
+        if (msg->msg == CURLMSG_DONE) Finish(msg->easy_handle, msg->data.result);
+      }
+      long timeout_ms = 1000;
+      if (next_timer != Clock::time_point::max()) {
+        auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_timer - Clock::now());
+        timeout_ms = std::clamp<long>(wait.count() + 1, 0, timeout_ms);
+      }
+      curl_multi_poll(multi.get(), nullptr, 0, static_cast<int>(timeout_ms), nullptr);
+    }
+    // Stopping: everything not finished fails, so every handler hears exactly once.
+    Error cancelled = MakeError(ErrorCode::kCancelled, "transport shut down");
+    for (auto& t : running) {
+      curl_multi_remove_handle(multi.get(), t->easy.get());
+      t->handler->OnFailure(cancelled);
+    }
+    running.clear();
+    for (auto& p : delayed) p.handler->OnFailure(cancelled);
+    delayed.clear();
+    std::deque<Pending> rest;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      rest.swap(queued);
+    }
+    for (auto& p : rest) p.handler->OnFailure(cancelled);
+  }
+};
+
+CurlTransport::CurlTransport(CurlTransportOptions options)
+    : impl_(std::make_unique<Impl>(std::move(options))) {}
+
+CurlTransport::~CurlTransport() = default;
+
+void CurlTransport::Submit(Request request, std::shared_ptr<ResponseHandler> handler,
+                           std::chrono::milliseconds delay) {
+  Pending p{std::move(request), std::move(handler), Clock::now() + delay};
+  bool rejected = false;
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    if (impl_->stopping) {
+      rejected = true;
+    } else {
+      impl_->queued.push_back(std::move(p));
+    }
+  }
+  if (rejected) {
+    p.handler->OnFailure(MakeError(ErrorCode::kCancelled, "transport shut down"));
+    return;
+  }
+  curl_multi_wakeup(impl_->multi.get());
+}
+
+namespace {
+
+class CollectingHandler final : public ResponseHandler {
+ public:
+  void OnHeaders(int status, const HeaderMap& headers) override {
+    response_.status = status;
+    response_.headers = headers;
+  }
+  bool OnBody(std::string_view chunk) override {
+    response_.body.append(chunk);
+    return response_.body.size() <= kMaxBodyBytes;
+  }
+  void OnComplete() override { promise_.set_value(std::move(response_)); }
+  void OnFailure(Error error) override {
+    if (response_.body.size() > kMaxBodyBytes) {
+      error = MakeError(ErrorCode::kProtocol, "response body larger than 64 MiB");
+    }
+    promise_.set_value(std::move(error));
+  }
+  std::future<Result<Response>> Future() { return promise_.get_future(); }
+
+ private:
+  static constexpr size_t kMaxBodyBytes = 64u << 20;  // a hostile server cannot exhaust memory
+  Response response_;
+  std::promise<Result<Response>> promise_;
+};
+
+}  // namespace
+
+std::future<Result<Response>> FetchAsync(Transport& transport, Request request) {
+  auto handler = std::make_shared<CollectingHandler>();
+  auto future = handler->Future();
+  transport.Submit(std::move(request), handler);
+  return future;
+}
+
+Result<Response> Fetch(Transport& transport, Request request) {
+  return FetchAsync(transport, std::move(request)).get();
+}
+
+}  // namespace riptide::http

@@ -1,0 +1,63 @@
+// The HTTP transport interface: one method taking a request and a streaming handler.
+// Knows nothing of S3.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "transport/result.h"
+
+namespace riptide::http {
+
+/// Response headers, names lower-cased.
+using HeaderMap = std::map<std::string, std::string>;
+
+struct Request {
+  std::string method = "GET";  // GET, HEAD, PUT, POST, DELETE
+  std::string url;             // already encoded; sent as is (no dot-segment squashing)
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;            // small request bodies (XML for POST, test PUTs)
+};
+
+/// Receives one response. Every method runs on the transport's loop thread and must
+/// stay light (a pwrite is fine; hashing is not).
+/// Exactly one of OnComplete / OnFailure is called, and it is the last call.
+class ResponseHandler {
+ public:
+  virtual ~ResponseHandler() = default;
+  /// The final status line and headers, once, before any body byte.
+  virtual void OnHeaders(int status, const HeaderMap& headers) = 0;
+  /// Body bytes in order. Return false to abort the transfer (OnFailure follows).
+  virtual bool OnBody(std::string_view chunk) = 0;
+  /// The whole response arrived (any HTTP status: the handler judges it).
+  virtual void OnComplete() = 0;
+  /// The exchange failed below HTTP (connect, reset, timeout, aborted).
+  virtual void OnFailure(Error error) = 0;
+};
+
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  /// Queues `request`; `delay` postpones its start (retry backoff). Thread-safe.
+  virtual void Submit(Request request, std::shared_ptr<ResponseHandler> handler,
+                      std::chrono::milliseconds delay = std::chrono::milliseconds(0)) = 0;
+};
+
+/// A whole response held in memory: for listings, HEAD and error bodies.
+struct Response {
+  int status = 0;
+  HeaderMap headers;
+  std::string body;
+
+  std::string Header(const std::string& lower_name) const {
+    auto it = headers.find(lower_name);
+    return it == headers.end() ? std::string() : it->second;
+  }
+};
+
+}  // namespace riptide::http

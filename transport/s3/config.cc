@@ -1,0 +1,133 @@
+#include "transport/s3/config.h"
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "transport/s3/ini.h"
+
+extern char** environ;
+
+namespace riptide::s3 {
+namespace {
+
+bool ReadFile(const std::string& path, std::string* out) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return false;
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  *out = ss.str();
+  return true;
+}
+
+std::string Get(const std::map<std::string, std::string>& m, const std::string& key) {
+  auto it = m.find(key);
+  return it == m.end() ? std::string() : it->second;
+}
+
+std::string FirstOf(std::initializer_list<std::string> values) {
+  for (const auto& v : values) {
+    if (!v.empty()) return v;
+  }
+  return {};
+}
+
+}  // namespace
+
+ConfigSources LoadConfigSources() {
+  ConfigSources s;
+  for (char** e = environ; e && *e; ++e) {
+    std::string_view kv(*e);
+    size_t eq = kv.find('=');
+    if (eq != std::string_view::npos) s.env.emplace(kv.substr(0, eq), kv.substr(eq + 1));
+  }
+  std::string home = Get(s.env, "HOME");
+  std::string creds_path = Get(s.env, "AWS_SHARED_CREDENTIALS_FILE");
+  if (creds_path.empty() && !home.empty()) creds_path = home + "/.aws/credentials";
+  std::string config_path = Get(s.env, "AWS_CONFIG_FILE");
+  if (config_path.empty() && !home.empty()) config_path = home + "/.aws/config";
+  if (!creds_path.empty()) s.credentials_file_found = ReadFile(creds_path, &s.credentials_text);
+  if (!config_path.empty()) s.config_file_found = ReadFile(config_path, &s.config_text);
+  return s;
+}
+
+Result<ClientConfig> ResolveClientConfig(const ConfigFlags& flags, const ConfigSources& src) {
+  const auto& env = src.env;
+  const bool profile_from_flag = !flags.profile.empty();
+  const std::string profile = FirstOf({flags.profile, Get(env, "AWS_PROFILE"), "default"});
+  IniFile creds_ini = ParseIni(src.credentials_text);
+  IniFile config_ini = ParseIni(src.config_text);
+  // ~/.aws/config names profiles "[profile X]", except "[default]".
+  std::map<std::string, std::string> creds_section, config_section;
+  bool profile_found = false;
+  if (auto it = creds_ini.find(profile); it != creds_ini.end()) {
+    creds_section = it->second;
+    profile_found = true;
+  }
+  auto cit = config_ini.find(profile == "default" ? "default" : "profile " + profile);
+  if (cit == config_ini.end()) cit = config_ini.find(profile);
+  if (cit != config_ini.end()) {
+    config_section = cit->second;
+    profile_found = true;
+  }
+  const bool profile_named = profile_from_flag || !Get(env, "AWS_PROFILE").empty();
+  if (profile_named && !profile_found) {
+    return MakeError(ErrorCode::kCredentials,
+                     "profile '" + profile + "' is in neither the AWS credentials file nor the config file");
+  }
+
+  ClientConfig cfg;
+  cfg.region = FirstOf({flags.region, Get(env, "AWS_REGION"), Get(env, "AWS_DEFAULT_REGION"),
+                        Get(config_section, "region"), Get(creds_section, "region"), "us-east-1"});
+  std::string endpoint = FirstOf({flags.endpoint, Get(env, "AWS_ENDPOINT_URL_S3"),
+                                  Get(env, "AWS_ENDPOINT_URL"), Get(config_section, "s3.endpoint_url"),
+                                  Get(config_section, "endpoint_url")});
+  if (endpoint.empty()) endpoint = "https://s3." + cfg.region + ".amazonaws.com";
+  auto ep = ParseEndpoint(endpoint);
+  if (!ep.ok()) return ep.error();
+  cfg.endpoint = *ep;
+
+  cfg.addressing = flags.addressing;
+  if (cfg.addressing == Addressing::kAuto) {
+    std::string style = Get(config_section, "s3.addressing_style");
+    if (style == "path") cfg.addressing = Addressing::kPath;
+    if (style == "virtual") cfg.addressing = Addressing::kVirtualHost;
+  }
+
+  cfg.anonymous = flags.no_sign_request;
+  if (cfg.anonymous) return cfg;
+
+  // An explicit --profile wins over credentials in the environment, as with the AWS CLI.
+  auto from_profile = [&](Credentials* c) {
+    c->access_key_id = FirstOf({Get(creds_section, "aws_access_key_id"), Get(config_section, "aws_access_key_id")});
+    c->secret_access_key =
+        FirstOf({Get(creds_section, "aws_secret_access_key"), Get(config_section, "aws_secret_access_key")});
+    c->session_token = FirstOf({Get(creds_section, "aws_session_token"), Get(config_section, "aws_session_token")});
+  };
+  Credentials c;
+  if (profile_from_flag) {
+    from_profile(&c);
+  } else if (!Get(env, "AWS_ACCESS_KEY_ID").empty() || !Get(env, "AWS_SECRET_ACCESS_KEY").empty()) {
+    c.access_key_id = Get(env, "AWS_ACCESS_KEY_ID");
+    c.secret_access_key = Get(env, "AWS_SECRET_ACCESS_KEY");
+    c.session_token = Get(env, "AWS_SESSION_TOKEN");
+  } else {
+    from_profile(&c);
+  }
+  if (c.access_key_id.empty() && c.secret_access_key.empty()) {
+    return MakeError(ErrorCode::kCredentials,
+                     "no credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, name a "
+                     "profile with --profile, or use --no-sign-request for a public bucket");
+  }
+  if (c.access_key_id.empty()) {
+    return MakeError(ErrorCode::kCredentials, "a secret access key is set but no access key id");
+  }
+  if (c.secret_access_key.empty()) {
+    return MakeError(ErrorCode::kCredentials,
+                     "access key id '" + c.access_key_id + "' has no secret access key");
+  }
+  cfg.credentials = std::move(c);
+  return cfg;
+}
+
+}  // namespace riptide::s3

@@ -1,0 +1,37 @@
+// Where an S3 client's settings come from: flags > environment > AWS shared
+// config/credentials profiles > defaults. Resolution is pure; loading reads the files.
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "transport/result.h"
+#include "transport/s3/requests.h"
+
+namespace riptide::s3 {
+
+/// What the command line said; empty strings were not given.
+struct ConfigFlags {
+  std::string endpoint;
+  std::string region;
+  std::string profile;
+  Addressing addressing = Addressing::kAuto;  // --path-style / --virtual-host
+  bool no_sign_request = false;
+};
+
+/// The environment and the two AWS files' text, gathered once.
+struct ConfigSources {
+  std::map<std::string, std::string> env;
+  std::string credentials_text;  // ~/.aws/credentials or AWS_SHARED_CREDENTIALS_FILE
+  std::string config_text;       // ~/.aws/config or AWS_CONFIG_FILE
+  bool credentials_file_found = false;
+  bool config_file_found = false;
+};
+
+/// Reads the process environment and the AWS files it points at (missing files are fine).
+ConfigSources LoadConfigSources();
+
+/// Resolves the client configuration; errors name what to set.
+Result<ClientConfig> ResolveClientConfig(const ConfigFlags& flags, const ConfigSources& sources);
+
+}  // namespace riptide::s3

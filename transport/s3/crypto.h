@@ -1,0 +1,26 @@
+// Hashes and MACs used by SigV4 and by integrity checks (OpenSSL underneath).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace riptide::s3 {
+
+using Sha256Digest = std::array<uint8_t, 32>;
+
+Sha256Digest Sha256(std::string_view data);
+Sha256Digest HmacSha256(std::string_view key, std::string_view data);
+std::string HexEncode(const uint8_t* data, size_t size);
+template <size_t N>
+std::string HexEncode(const std::array<uint8_t, N>& digest) {
+  return HexEncode(digest.data(), N);
+}
+std::string Base64Encode(const uint8_t* data, size_t size);
+
+/// SHA-256 of the empty string, the payload hash of every bodiless request.
+inline constexpr std::string_view kEmptySha256 =
+    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+}  // namespace riptide::s3

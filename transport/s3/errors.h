@@ -1,0 +1,19 @@
+// Deciding what an S3 response means: one table for every error code.
+#pragma once
+
+#include "transport/http/transport.h"
+#include "transport/result.h"
+
+namespace riptide::s3 {
+
+/// True for 2xx (and 206).
+inline bool IsSuccess(int status) { return status >= 200 && status < 300; }
+
+/// The Error for a non-2xx response: its <Error> body when there is one, else the status;
+/// retryable per the table in errors.cc; Retry-After honoured.
+Error ErrorFromResponse(const http::Response& response);
+
+/// The same from the parts a streaming handler kept.
+Error ErrorFromParts(int status, const http::HeaderMap& headers, std::string_view body);
+
+}  // namespace riptide::s3

@@ -1,0 +1,39 @@
+// Value types that cross layers. Includes neither curl nor expat.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace riptide::s3 {
+
+/// One object as a listing or a HEAD describes it.
+struct ObjectInfo {
+  std::string key;
+  uint64_t size = 0;
+  std::string etag;              // without quotes; "d41d8…" or "9b2c…-3" for multipart
+  int64_t last_modified_ms = 0;  // milliseconds since the Unix epoch, UTC
+  std::string storage_class;
+  std::string checksum_algorithm;  // e.g. "CRC32C", when the listing names one
+};
+
+/// One ListObjectsV2 page.
+struct ListPage {
+  std::vector<ObjectInfo> objects;
+  std::vector<std::string> common_prefixes;
+  bool is_truncated = false;
+  std::string next_continuation_token;
+};
+
+/// Number of parts of a multipart ETag ("…-3" → 3), 0 for a plain one.
+int MultipartEtagParts(const std::string& etag);
+
+/// True when the ETag is a plain MD5 (32 hex digits) and so checks the content.
+bool IsPlainMd5Etag(const std::string& etag);
+
+/// "2026-11-22T03:24:48.000Z" (listings) → ms; -1 when malformed.
+int64_t ParseIso8601Ms(const std::string& s);
+/// "Sun, 22 Nov 2026 03:24:48 GMT" (Last-Modified header) → ms; -1 when malformed.
+int64_t ParseHttpDateMs(const std::string& s);
+
+}  // namespace riptide::s3

@@ -1,0 +1,103 @@
+#include "transport/s3/requests.h"
+
+#include <cctype>
+
+#include "transport/s3/crypto.h"
+
+namespace riptide::s3 {
+namespace {
+
+bool IsDnsCompatible(const std::string& bucket) {
+  if (bucket.size() < 3 || bucket.size() > 63) return false;
+  for (unsigned char c : bucket) {
+    if (!(std::islower(c) || std::isdigit(c) || c == '-')) return false;  // dots break TLS names
+  }
+  return true;
+}
+
+void AddParam(std::string& query, const char* name, const std::string& value) {
+  if (!query.empty()) query += "&";
+  query += name;
+  query += "=";
+  query += UriEncode(value, false);
+}
+
+}  // namespace
+
+bool RequestFactory::UsesPathStyle(const std::string& bucket) const {
+  switch (config_.addressing) {
+    case Addressing::kPath: return true;
+    case Addressing::kVirtualHost: return false;
+    case Addressing::kAuto: return config_.endpoint.IsIpOrLocalhost() || !IsDnsCompatible(bucket);
+  }
+  return true;
+}
+
+http::Request RequestFactory::Make(std::string method, const std::string& bucket,
+                                   const std::string& key, const std::string& query,
+                                   Headers headers, std::string body,
+                                   std::string payload_hash) const {
+  const Endpoint& ep = config_.endpoint;
+  std::string path = ep.base_path;
+  std::string authority;
+  if (UsesPathStyle(bucket)) {
+    authority = ep.Authority();
+    path += "/" + UriEncode(bucket, false);
+  } else {
+    authority = ep.Authority(bucket + "." + ep.host);
+  }
+  // Bucket-level requests go to "/bucket", not "/bucket/", in path style: it is what the
+  // AWS SDKs send, and servers that rebuild the path to check signatures (moto) drop the slash.
+  if (!key.empty() || !UsesPathStyle(bucket)) path += "/" + UriEncode(key, /*keep_slash=*/true);
+  http::Request r;
+  r.method = std::move(method);
+  r.url = ep.scheme + "://" + authority + path;
+  if (!query.empty()) r.url += "?" + query;
+  r.body = std::move(body);
+  r.headers = std::move(headers);
+  if (!config_.anonymous) {
+    SigningParams p;
+    p.credentials = &config_.credentials;
+    p.region = config_.region;
+    p.time = std::chrono::system_clock::now();
+    p.payload_hash = std::move(payload_hash);
+    SignRequest(r, p);
+  }
+  return r;
+}
+
+http::Request RequestFactory::ListObjectsV2(const std::string& bucket, const ListParams& params) const {
+  std::string query;
+  if (!params.continuation_token.empty()) AddParam(query, "continuation-token", params.continuation_token);
+  if (!params.delimiter.empty()) AddParam(query, "delimiter", params.delimiter);
+  AddParam(query, "encoding-type", "url");
+  AddParam(query, "list-type", "2");
+  AddParam(query, "max-keys", std::to_string(params.max_keys));
+  if (!params.prefix.empty()) AddParam(query, "prefix", params.prefix);
+  if (!params.start_after.empty()) AddParam(query, "start-after", params.start_after);
+  return Make("GET", bucket, "", query);
+}
+
+http::Request RequestFactory::HeadObject(const std::string& bucket, const std::string& key) const {
+  return Make("HEAD", bucket, key, "");
+}
+
+http::Request RequestFactory::GetObject(const std::string& bucket, const std::string& key,
+                                        std::optional<ByteRange> range,
+                                        const std::string& if_match) const {
+  Headers extra;
+  if (range) {
+    extra.emplace_back("Range", "bytes=" + std::to_string(range->first) + "-" +
+                                    std::to_string(range->last));
+  }
+  if (!if_match.empty()) extra.emplace_back("If-Match", "\"" + if_match + "\"");
+  return Make("GET", bucket, key, "", std::move(extra));
+}
+
+http::Request RequestFactory::PutObject(const std::string& bucket, const std::string& key,
+                                        std::string body) const {
+  std::string hash = HexEncode(Sha256(body));
+  return Make("PUT", bucket, key, "", {}, std::move(body), std::move(hash));
+}
+
+}  // namespace riptide::s3

@@ -1,0 +1,68 @@
+// One request factory per S3 operation. Every request leaves here signed.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "transport/http/transport.h"
+#include "transport/s3/sigv4.h"
+#include "transport/s3/uri.h"
+
+namespace riptide::s3 {
+
+enum class Addressing { kAuto, kPath, kVirtualHost };
+
+/// Everything needed to address and sign requests to one S3 service.
+struct ClientConfig {
+  Endpoint endpoint;                  // default https://s3.REGION.amazonaws.com
+  std::string region = "us-east-1";
+  Addressing addressing = Addressing::kAuto;  // kAuto: path-style for IPs, localhost, dotted buckets
+  Credentials credentials;
+  bool anonymous = false;             // --no-sign-request: no Authorization at all
+};
+
+/// Inclusive byte range, as in `Range: bytes=first-last`.
+struct ByteRange {
+  uint64_t first = 0;
+  uint64_t last = 0;
+};
+
+struct ListParams {
+  std::string prefix;
+  std::string continuation_token;
+  std::string start_after;
+  std::string delimiter;
+  int max_keys = 1000;
+};
+
+class RequestFactory {
+ public:
+  explicit RequestFactory(ClientConfig config) : config_(std::move(config)) {}
+
+  /// GET /?list-type=2 with encoding-type=url, so any key survives XML.
+  http::Request ListObjectsV2(const std::string& bucket, const ListParams& params) const;
+  http::Request HeadObject(const std::string& bucket, const std::string& key) const;
+  /// A whole or ranged GET; `if_match` (an ETag) makes a replaced object fail with 412.
+  http::Request GetObject(const std::string& bucket, const std::string& key,
+                          std::optional<ByteRange> range = std::nullopt,
+                          const std::string& if_match = {}) const;
+  /// A single PUT of a small body (uploads, and seeding in tests).
+  http::Request PutObject(const std::string& bucket, const std::string& key, std::string body) const;
+
+  const ClientConfig& config() const { return config_; }
+  bool UsesPathStyle(const std::string& bucket) const;
+
+ private:
+  using Headers = std::vector<std::pair<std::string, std::string>>;
+  // Builds the URL for the addressing style, adds `headers`, then signs all of them.
+  http::Request Make(std::string method, const std::string& bucket, const std::string& key,
+                     const std::string& query, Headers headers = {}, std::string body = {},
+                     std::string payload_hash = "UNSIGNED-PAYLOAD") const;
+  ClientConfig config_;
+};
+
+}  // namespace riptide::s3

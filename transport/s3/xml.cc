@@ -1,0 +1,152 @@
+#include "transport/s3/xml.h"
+
+#include <expat.h>
+
+#include <cstdlib>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "transport/s3/uri.h"
+
+namespace riptide::s3 {
+namespace {
+
+// Collects the text of each element, across split character-data callbacks, and hands
+// (path, text) to a visitor when the element ends. Paths are "/"-joined local names.
+class XmlWalker {
+ public:
+  using EndFn = std::function<void(const std::string& path, std::string& text)>;
+  using StartFn = std::function<void(const std::string& path)>;
+
+  XmlWalker(StartFn on_start, EndFn on_end) : on_start_(std::move(on_start)), on_end_(std::move(on_end)) {}
+
+  Status Parse(std::string_view xml) {
+    std::unique_ptr<XML_ParserStruct, decltype(&XML_ParserFree)> parser(XML_ParserCreate("UTF-8"),
+                                                                        &XML_ParserFree);
+    XML_SetUserData(parser.get(), this);
+    XML_SetElementHandler(parser.get(), &Start, &End);
+    XML_SetCharacterDataHandler(parser.get(), &Chars);
+    if (XML_Parse(parser.get(), xml.data(), static_cast<int>(xml.size()), XML_TRUE) != XML_STATUS_OK) {
+      return MakeError(ErrorCode::kProtocol,
+                       std::string("malformed XML from the server: ") +
+                           XML_ErrorString(XML_GetErrorCode(parser.get())) + " at line " +
+                           std::to_string(XML_GetCurrentLineNumber(parser.get())));
+    }
+    return OkStatus();
+  }
+
+ private:
+  static void Start(void* user, const XML_Char* name, const XML_Char**) {
+    auto* self = static_cast<XmlWalker*>(user);
+    std::string_view local(name);
+    // Drop a namespace prefix, if any.
+    if (auto colon = local.rfind(':'); colon != std::string_view::npos) local.remove_prefix(colon + 1);
+    self->lengths_.push_back(self->path_.size());
+    self->path_ += "/";
+    self->path_ += local;
+    self->text_.clear();
+    if (self->on_start_) self->on_start_(self->path_);
+  }
+  static void End(void* user, const XML_Char*) {
+    auto* self = static_cast<XmlWalker*>(user);
+    self->on_end_(self->path_, self->text_);
+    self->text_.clear();
+    self->path_.resize(self->lengths_.back());
+    self->lengths_.pop_back();
+  }
+  static void Chars(void* user, const XML_Char* s, int len) {
+    static_cast<XmlWalker*>(user)->text_.append(s, len);
+  }
+
+  StartFn on_start_;
+  EndFn on_end_;
+  std::string path_;
+  std::vector<size_t> lengths_;
+  std::string text_;
+};
+
+// ETags arrive quoted (as '"' or as &quot;, which expat has already turned into '"').
+std::string StripQuotes(const std::string& s) {
+  size_t n = s.size();
+  if (n >= 2 && s[0] == '"' && s[n - 1] == '"') return std::string(s, 1, n - 2);
+  return s;
+}
+
+}  // namespace
+
+Result<ListPage> ParseListObjectsV2(std::string_view xml) {
+  ListPage page;
+  ObjectInfo current;
+  bool url_encoded = false;
+  bool saw_root = false;
+  Error bad;
+  bool failed = false;
+  XmlWalker walker(
+      [&](const std::string& path) {
+        if (path == "/ListBucketResult") saw_root = true;
+        if (path == "/ListBucketResult/Contents") current = ObjectInfo{};
+      },
+      [&](const std::string& path, std::string& text) {
+        if (path == "/ListBucketResult/Contents/Key") {
+          current.key = std::move(text);
+        } else if (path == "/ListBucketResult/Contents/Size") {
+          char* end = nullptr;
+          current.size = std::strtoull(text.c_str(), &end, 10);
+          if (text.empty() || *end != '\0') {
+            failed = true;
+            bad = MakeError(ErrorCode::kProtocol, "listing gives a non-numeric Size '" + text + "'");
+          }
+        } else if (path == "/ListBucketResult/Contents/ETag") {
+          current.etag = StripQuotes(text);
+        } else if (path == "/ListBucketResult/Contents/LastModified") {
+          current.last_modified_ms = ParseIso8601Ms(text);
+        } else if (path == "/ListBucketResult/Contents/StorageClass") {
+          current.storage_class = std::move(text);
+        } else if (path == "/ListBucketResult/Contents/ChecksumAlgorithm") {
+          current.checksum_algorithm = std::move(text);
+        } else if (path == "/ListBucketResult/Contents") {
+          page.objects.push_back(std::move(current));
+        } else if (path == "/ListBucketResult/CommonPrefixes/Prefix") {
+          page.common_prefixes.push_back(std::move(text));
+        } else if (path == "/ListBucketResult/IsTruncated") {
+          page.is_truncated = text == "true";
+        } else if (path == "/ListBucketResult/NextContinuationToken") {
+          page.next_continuation_token = std::move(text);
+        } else if (path == "/ListBucketResult/EncodingType") {
+          url_encoded = text == "url";
+        }
+      });
+  if (Status st = walker.Parse(xml); !st.ok()) return st.error();
+  if (!saw_root) return MakeError(ErrorCode::kProtocol, "the listing response is not a ListBucketResult");
+  if (failed) return bad;
+  if (url_encoded) {
+    for (auto& o : page.objects) {
+      auto decoded = UriDecode(o.key, /*plus_is_space=*/true);
+      if (!decoded.ok()) return decoded.error();
+      o.key = std::move(*decoded);
+    }
+    for (auto& p : page.common_prefixes) {
+      auto decoded = UriDecode(p, true);
+      if (!decoded.ok()) return decoded.error();
+      p = std::move(*decoded);
+    }
+  }
+  if (page.is_truncated && page.next_continuation_token.empty()) {
+    return MakeError(ErrorCode::kProtocol, "a truncated listing page carries no continuation token");
+  }
+  return page;
+}
+
+ErrorBody ParseErrorBody(std::string_view xml) {
+  ErrorBody out;
+  XmlWalker walker(nullptr, [&](const std::string& path, std::string& text) {
+    if (path == "/Error/Code") out.code = std::move(text);
+    else if (path == "/Error/Message") out.message = std::move(text);
+    else if (path == "/Error/RequestId") out.request_id = std::move(text);
+  });
+  if (!walker.Parse(xml).ok()) return ErrorBody{};
+  return out;
+}
+
+}  // namespace riptide::s3
