@@ -1,0 +1,48 @@
+#include "planner/diff.h"
+
+namespace riptide::planner {
+
+Decision Differ::Compare(const s3::ObjectInfo& listed, const std::optional<ManifestEntry>& known) {
+  Decision d{Decision::Action::kNew, listed};
+  if (!known) return d;
+  bool same = known->size == listed.size && known->etag == listed.etag;
+  d.action = same ? Decision::Action::kUnchanged : Decision::Action::kChanged;
+  return d;
+}
+
+void Differ::Feed(const std::vector<s3::ObjectInfo>& page, std::vector<Decision>* out) {
+  for (const auto& obj : page) {
+    if (any_ && obj.key <= last_key_) {
+      // Out of order (some servers list in file-system order): look it up instead.
+      sorted_ = false;
+      out->push_back(Compare(obj, manifest_.Find(obj.key)));
+      continue;
+    }
+    any_ = true;
+    last_key_ = obj.key;
+    const ManifestEntry* row = manifest_.Current();
+    while (row && row->key < obj.key) {
+      Decision gone{Decision::Action::kGone, {}};
+      gone.object.key = row->key;
+      out->push_back(std::move(gone));
+      manifest_.Next();
+      row = manifest_.Current();
+    }
+    if (row && row->key == obj.key) {
+      out->push_back(Compare(obj, *row));
+      manifest_.Next();
+    } else {
+      out->push_back(Compare(obj, std::nullopt));
+    }
+  }
+}
+
+void Differ::Finish(std::vector<Decision>* out) {
+  for (const ManifestEntry* row = manifest_.Current(); row; manifest_.Next(), row = manifest_.Current()) {
+    Decision gone{Decision::Action::kGone, {}};
+    gone.object.key = row->key;
+    out->push_back(std::move(gone));
+  }
+}
+
+}  // namespace riptide::planner

@@ -1,0 +1,59 @@
+// The streaming diff: a sorted listing merge-joined with the sorted manifest.
+// Memory is O(page), never O(bucket).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "transport/s3/object_info.h"
+
+namespace riptide::planner {
+
+/// What the manifest remembers of one object.
+struct ManifestEntry {
+  std::string key;
+  uint64_t size = 0;
+  std::string etag;
+  int64_t last_modified_ms = 0;
+};
+
+/// Manifest rows in key byte order (S3's listing order), read lazily.
+class ManifestCursor {
+ public:
+  virtual ~ManifestCursor() = default;
+  /// The row under the cursor, or nullptr at the end.
+  virtual const ManifestEntry* Current() = 0;
+  virtual void Next() = 0;
+  /// A point look-up, for keys a server lists out of order.
+  virtual std::optional<ManifestEntry> Find(const std::string& key) = 0;
+};
+
+struct Decision {
+  enum class Action { kNew, kChanged, kUnchanged, kGone };
+  Action action;
+  s3::ObjectInfo object;  // kGone: only `key` is set
+};
+
+class Differ {
+ public:
+  explicit Differ(ManifestCursor& manifest) : manifest_(manifest) {}
+
+  /// Decides every object of one listing page, in order.
+  void Feed(const std::vector<s3::ObjectInfo>& page, std::vector<Decision>* out);
+  /// After the last page: manifest rows never listed are kGone.
+  void Finish(std::vector<Decision>* out);
+  /// False once the listing went out of key order: kGone decisions are then unreliable
+  /// and must not drive deletes.
+  bool listing_sorted() const { return sorted_; }
+
+ private:
+  static Decision Compare(const s3::ObjectInfo& listed, const std::optional<ManifestEntry>& known);
+  ManifestCursor& manifest_;
+  std::string last_key_;
+  bool any_ = false;
+  bool sorted_ = true;
+};
+
+}  // namespace riptide::planner
