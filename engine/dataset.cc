@@ -1,0 +1,198 @@
+#include "engine/dataset.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "planner/key_mapping.h"
+
+namespace riptide::engine {
+
+Fd& Fd::operator=(Fd&& o) noexcept {
+  if (this != &o) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = o.Release();
+  }
+  return *this;
+}
+
+Fd::~Fd() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+Error IoError(const std::string& what, const std::string& path, int err) {
+  Error e = MakeError(ErrorCode::kIo, what + " " + path + ": " + std::strerror(err));
+  e.os_errno = err;
+  return e;
+}
+
+namespace {
+
+Status MakeDirs(const std::string& path) {
+  std::string partial;
+  size_t pos = 0;
+  while (pos != std::string::npos) {
+    pos = path.find('/', pos + 1);
+    partial = path.substr(0, pos);
+    if (partial.empty()) continue;
+    if (::mkdir(partial.c_str(), 0755) != 0 && errno != EEXIST) return IoError("cannot create", partial, errno);
+  }
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return IoError("cannot open", path, errno);
+  if (!S_ISDIR(st.st_mode)) return MakeError(ErrorCode::kIo, path + " is not a directory");
+  return OkStatus();
+}
+
+std::string RandomSuffix() {
+  static std::atomic<uint64_t> counter{0};
+  static const uint64_t seed = std::random_device{}() ^ (static_cast<uint64_t>(::getpid()) << 32);
+  uint64_t v = seed + 0x9E3779B97F4A7C15ull * (++counter);
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Dataset>> Dataset::Open(const std::string& root, const std::string& state_dir) {
+  if (Status st = MakeDirs(root); !st.ok()) return st.error();
+  if (Status st = MakeDirs(state_dir); !st.ok()) return st.error();
+  Fd root_fd(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!root_fd.valid()) return IoError("cannot open", root, errno);
+  std::string lock_path = state_dir + "/lock";
+  Fd lock_fd(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+  if (!lock_fd.valid()) return IoError("cannot open", lock_path, errno);
+  if (::flock(lock_fd.get(), LOCK_EX | LOCK_NB) != 0) {
+    if (errno == EWOULDBLOCK) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "another riptide is already working on " + root + " (lock " + lock_path + ")");
+    }
+    return IoError("cannot lock", lock_path, errno);
+  }
+  // Probe writability now, so a read-only destination is one clear error, not N failures.
+  if (::faccessat(root_fd.get(), ".", W_OK, AT_EACCESS) != 0) {
+    return IoError("cannot write to", root, errno);
+  }
+  return std::unique_ptr<Dataset>(new Dataset(root, state_dir, std::move(root_fd), std::move(lock_fd)));
+}
+
+Result<std::shared_ptr<Fd>> Dataset::OpenDir(const std::string& rel, bool create) {
+  auto dir = std::make_shared<Fd>(::dup(root_fd_.get()));
+  size_t start = 0;
+  while (start < rel.size()) {
+    size_t slash = rel.find('/', start);
+    std::string seg = rel.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
+    start = slash == std::string::npos ? rel.size() : slash + 1;
+    int fd = ::openat(dir->get(), seg.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT && create) {
+      if (::mkdirat(dir->get(), seg.c_str(), 0755) != 0 && errno != EEXIST) {
+        return IoError("cannot create folder", root_ + "/" + rel.substr(0, start), errno);
+      }
+      fd = ::openat(dir->get(), seg.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    }
+    if (fd < 0) {
+      int err = errno;
+      if (err == ELOOP || err == ENOTDIR) {
+        return MakeError(ErrorCode::kIo, root_ + "/" + rel.substr(0, start) +
+                                             " is a file or a symlink, not a folder; not followed");
+      }
+      return IoError("cannot open folder", root_ + "/" + rel.substr(0, start), err);
+    }
+    *dir = Fd(fd);
+  }
+  return dir;
+}
+
+Status Dataset::MakeFolder(const std::string& rel) {
+  auto dir = OpenDir(rel, true);
+  if (!dir.ok()) return dir.error();
+  return OkStatus();
+}
+
+Result<TempFile> Dataset::CreateTemp(const std::string& rel, uint64_t size) {
+  size_t slash = rel.rfind('/');
+  std::string parent = slash == std::string::npos ? std::string() : rel.substr(0, slash);
+  TempFile t;
+  t.final_name = slash == std::string::npos ? rel : rel.substr(slash + 1);
+  auto dir = OpenDir(parent, true);
+  if (!dir.ok()) return dir.error();
+  t.dir = std::move(*dir);
+  t.temp_name = std::string(planner::kTempMarker) + RandomSuffix();
+  t.file = Fd(::openat(t.dir->get(), t.temp_name.c_str(),
+                       O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
+  if (!t.file.valid()) return IoError("cannot create a temp file in", root_ + "/" + parent, errno);
+  if (size > 0) {
+    // Reserve the space up front: a full disk fails here, before any byte is fetched.
+    int rc = ::posix_fallocate(t.file.get(), 0, static_cast<off_t>(size));
+    if (rc != 0 && rc != EOPNOTSUPP && rc != EINVAL) {
+      ::unlinkat(t.dir->get(), t.temp_name.c_str(), 0);
+      return IoError("cannot reserve space for", root_ + "/" + rel, rc);
+    }
+  }
+  return t;
+}
+
+Result<int64_t> Dataset::Commit(TempFile& temp, int64_t mtime_ms) {
+  struct timespec times[2];
+  times[0].tv_sec = 0;
+  times[0].tv_nsec = UTIME_OMIT;
+  times[1].tv_sec = mtime_ms / 1000;
+  times[1].tv_nsec = (mtime_ms % 1000) * 1000000;
+  if (::futimens(temp.file.get(), times) != 0) return IoError("cannot set mtime of", temp.final_name, errno);
+  if (::renameat(temp.dir->get(), temp.temp_name.c_str(), temp.dir->get(), temp.final_name.c_str()) != 0) {
+    int err = errno;
+    Discard(temp);
+    return IoError("cannot rename into place", temp.final_name, err);
+  }
+  temp.file = Fd();
+  return mtime_ms * 1000000;
+}
+
+void Dataset::Discard(TempFile& temp) {
+  if (temp.dir && !temp.temp_name.empty()) ::unlinkat(temp.dir->get(), temp.temp_name.c_str(), 0);
+  temp.file = Fd();
+  temp.temp_name.clear();
+}
+
+Status Dataset::Sync() {
+  if (::syncfs(root_fd_.get()) != 0) return IoError("cannot sync", root_, errno);
+  return OkStatus();
+}
+
+size_t Dataset::RemoveStaleTemps() {
+  // Depth-first over the dataset, without following symlinks; skips the state directory.
+  size_t removed = 0;
+  std::vector<Fd> stack;
+  stack.emplace_back(::dup(root_fd_.get()));
+  bool at_root = true;
+  while (!stack.empty()) {
+    Fd dir = std::move(stack.back());
+    stack.pop_back();
+    DIR* d = ::fdopendir(dir.Release());
+    if (!d) continue;
+    while (dirent* e = ::readdir(d)) {
+      std::string_view name(e->d_name);
+      if (name == "." || name == "..") continue;
+      if (at_root && name == planner::kStateDirName) continue;
+      if (e->d_type == DT_DIR) {
+        int fd = ::openat(::dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd >= 0) stack.emplace_back(fd);
+      } else if (name.rfind(planner::kTempMarker, 0) == 0) {
+        if (::unlinkat(::dirfd(d), e->d_name, 0) == 0) ++removed;
+      }
+    }
+    ::closedir(d);
+    at_root = false;
+  }
+  return removed;
+}
+
+}  // namespace riptide::engine

@@ -1,0 +1,83 @@
+// The dataset directory: every write goes through here. Paths are resolved with
+// openat() one segment at a time, never following symlinks, so nothing outside the
+// directory is touched; files appear under their final names only by rename.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "transport/result.h"
+
+namespace riptide::engine {
+
+/// An open directory descriptor that closes itself.
+class Fd {
+ public:
+  Fd() = default;
+  explicit Fd(int fd) : fd_(fd) {}
+  Fd(Fd&& o) noexcept : fd_(o.Release()) {}
+  Fd& operator=(Fd&& o) noexcept;
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  ~Fd();
+  int get() const { return fd_; }
+  bool valid() const { return fd_ >= 0; }
+  int Release() {
+    int f = fd_;
+    fd_ = -1;
+    return f;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+/// A file being written beside its final name.
+struct TempFile {
+  std::shared_ptr<Fd> dir;  // the parent directory
+  Fd file;
+  std::string temp_name;   // within `dir`
+  std::string final_name;  // within `dir`
+};
+
+class Dataset {
+ public:
+  /// Opens (creating) the dataset root and the state directory, and takes the state
+  /// directory's lock: a second riptide on the same dataset fails here.
+  static Result<std::unique_ptr<Dataset>> Open(const std::string& root, const std::string& state_dir);
+
+  const std::string& root() const { return root_; }
+  const std::string& state_dir() const { return state_dir_; }
+
+  /// Creates the folder `rel` (and its parents).
+  Status MakeFolder(const std::string& rel);
+  /// Creates parents as needed and a fresh temp file beside `rel`, sized to `size`.
+  Result<TempFile> CreateTemp(const std::string& rel, uint64_t size);
+  /// Sets the mtime, then renames the temp file over the final name. Returns the mtime set (ns).
+  Result<int64_t> Commit(TempFile& temp, int64_t mtime_ms);
+  /// Removes a temp file that will not be committed.
+  void Discard(TempFile& temp);
+  /// Makes every rename so far durable (syncfs on the dataset's file system).
+  Status Sync();
+  /// Removes temp files a killed run left behind; returns how many.
+  size_t RemoveStaleTemps();
+
+ private:
+  Dataset(std::string root, std::string state_dir, Fd root_fd, Fd lock_fd)
+      : root_(std::move(root)), state_dir_(std::move(state_dir)), root_fd_(std::move(root_fd)),
+        lock_fd_(std::move(lock_fd)) {}
+  Result<std::shared_ptr<Fd>> OpenDir(const std::string& rel, bool create);
+
+  std::string root_;
+  std::string state_dir_;
+  Fd root_fd_;
+  Fd lock_fd_;
+};
+
+/// "No space left on device" and friends, as a one-line error naming the path.
+Error IoError(const std::string& what, const std::string& path, int err);
+
+}  // namespace riptide::engine

@@ -1,0 +1,69 @@
+// The manifest: SQLite (WAL) in the state directory. One row per object, and runs.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "planner/diff.h"
+#include "transport/result.h"
+
+struct sqlite3;
+
+namespace riptide::engine {
+
+/// One committed object, as the manifest records it.
+struct ObjectRow {
+  std::string key;
+  std::string path;  // relative to the dataset directory
+  uint64_t size = 0;
+  std::string etag;
+  int64_t last_modified_ms = 0;
+  std::string xxh3;            // XXH3-128 of the content, hex
+  int64_t local_mtime_ns = 0;  // the file's mtime as set at commit
+  std::string verified_by;     // "md5", "size"
+};
+
+struct RunRecord {
+  int64_t id = 0;
+  std::string source;
+  int64_t started_ms = 0;
+  int64_t ended_ms = 0;
+  uint64_t listed = 0, transferred = 0, skipped = 0, failed = 0, bytes = 0;
+  std::string status;  // "running", "ok", "partial", "failed", "interrupted"
+};
+
+class Manifest {
+ public:
+  /// Opens (creating) STATE_DIR/manifest.db. Two connections: one reads in key order for
+  /// the diff (plan thread), one writes batches (commit thread).
+  static Result<std::unique_ptr<Manifest>> Open(const std::string& state_dir);
+  ~Manifest();
+
+  /// Records `source` on first use; refuses a dataset mirrored from another source.
+  Status BindSource(const std::string& source);
+
+  /// A cursor over the rows in key order, read in chunks (no long read transaction).
+  std::unique_ptr<planner::ManifestCursor> Cursor();
+
+  /// Upserts every row in one transaction.
+  Status Upsert(const std::vector<ObjectRow>& rows);
+
+  Result<int64_t> BeginRun(const std::string& source);
+  Status EndRun(const RunRecord& run);
+
+  /// The status of the latest run before this one ("" when none): "running" means it
+  /// was killed.
+  Result<std::string> LastRunStatus();
+
+  Result<uint64_t> CountObjects();
+  Result<ObjectRow> Get(const std::string& key);
+
+ private:
+  Manifest(sqlite3* reader, sqlite3* writer) : reader_(reader), writer_(writer) {}
+  sqlite3* reader_;
+  sqlite3* writer_;
+};
+
+}  // namespace riptide::engine

@@ -1,0 +1,38 @@
+#include "engine/stages.h"
+#include "planner/key_mapping.h"
+
+namespace riptide::engine {
+
+PlanStage::PlanStage(RunContext& ctx)
+    : ctx_(ctx), cursor_(ctx.manifest.Cursor()), differ_(*cursor_) {}
+
+TransferPtr PlanStage::Decide(const planner::Decision& d) {
+  using Action = planner::Decision::Action;
+  switch (d.action) {
+    case Action::kGone:
+      ctx_.stats.gone++;
+      return nullptr;
+    case Action::kUnchanged:
+      ctx_.stats.listed++;
+      ctx_.stats.skipped++;
+      return nullptr;
+    case Action::kNew:
+    case Action::kChanged:
+      break;
+  }
+  ctx_.stats.listed++;
+  planner::KeyMapping m = planner::MapKey(d.object.key, ctx_.prefix);
+  if (m.kind == planner::KeyMapping::Kind::kRefused) {
+    ctx_.stats.refused++;
+    ctx_.stats.AddFailure(d.object.key, "refused: " + m.reason);
+    return nullptr;
+  }
+  auto t = std::make_shared<Transfer>();
+  t->object = d.object;
+  t->path = std::move(m.path);
+  t->folder = m.kind == planner::KeyMapping::Kind::kFolder;
+  ctx_.stats.planned++;
+  return t;
+}
+
+}  // namespace riptide::engine

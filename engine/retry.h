@@ -1,0 +1,32 @@
+// When and how long to wait before trying a failed request again.
+#pragma once
+
+#include <algorithm>
+#include <chrono>
+#include <random>
+
+#include "transport/result.h"
+
+namespace riptide::engine {
+
+struct RetryPolicy {
+  int max_attempts = 6;                     // --retries + 1; includes the first try
+  std::chrono::milliseconds base{100};      // first backoff ceiling
+  std::chrono::milliseconds cap{20000};     // backoff ceiling never exceeds this
+
+  bool ShouldRetry(const Error& e, int attempts_made) const {
+    return e.retryable && attempts_made < max_attempts;
+  }
+
+  /// Exponential backoff with full jitter; a server's Retry-After is a floor.
+  std::chrono::milliseconds Backoff(int attempts_made, const Error& e) const {
+    thread_local std::mt19937_64 rng{std::random_device{}()};
+    double ceiling = static_cast<double>(base.count()) * static_cast<double>(1ull << std::min(attempts_made, 20));
+    ceiling = std::min(ceiling, static_cast<double>(cap.count()));
+    std::uniform_real_distribution<double> jitter(0, ceiling);
+    double ms = std::max(jitter(rng), e.retry_after_s * 1000.0);
+    return std::chrono::milliseconds(static_cast<long long>(std::min(ms, 120000.0)));
+  }
+};
+
+}  // namespace riptide::engine

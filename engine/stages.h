@@ -1,0 +1,122 @@
+// The stages of the sync graph, each a small functor; pipeline.cc wires them.
+//   list ──► plan ──► fetch ──► verify ──► commit
+//                       ▲          │ (mismatch: fetch again)
+//                       └──────────┘
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <future>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/budget.h"
+#include "engine/dataset.h"
+#include "engine/manifest.h"
+#include "engine/stats.h"
+#include "engine/sync_options.h"
+#include "engine/transfer.h"
+#include "planner/diff.h"
+#include "transport/http/transport.h"
+#include "transport/s3/requests.h"
+
+namespace riptide::engine {
+
+/// What every stage shares for one run.
+struct RunContext {
+  const SyncOptions& options;
+  std::string prefix;  // normalised
+  http::Transport& transport;
+  s3::RequestFactory& requests;
+  Dataset& dataset;
+  Manifest& manifest;
+  Stats& stats;
+  Budget& budget;
+  std::atomic<bool>& stop;            // set by a signal or a fatal error
+  std::optional<Error> fatal;         // written once, by the first stage that hits one
+  std::mutex fatal_mu;
+
+  void Fail(Error e) {
+    {
+      std::lock_guard<std::mutex> lock(fatal_mu);
+      if (!fatal) fatal = std::move(e);
+    }
+    stop = true;
+    budget.Cancel();
+  }
+};
+
+/// Fetches one listing page, retrying what can be retried.
+Result<s3::ListPage> ListPageWithRetry(RunContext& ctx, const std::string& continuation);
+
+/// Produces pages in key order, prefetching the next while the current one is planned.
+class ListStage {
+ public:
+  ListStage(RunContext& ctx, s3::ListPage first_page);
+  /// The next page, or nullptr at the end (or on a fatal listing error).
+  PagePtr Next();
+
+ private:
+  void Prefetch(const std::string& token);
+  RunContext& ctx_;
+  PagePtr pending_;                                     // the first page, handed out once
+  std::optional<std::future<Result<http::Response>>> next_;
+  std::string next_token_;
+  bool done_ = false;
+};
+
+/// Diffs each page against the manifest and emits the transfers to make.
+class PlanStage {
+ public:
+  explicit PlanStage(RunContext& ctx);
+  /// Calls `emit` for each transfer; blocks while the in-flight budget is spent.
+  template <typename Emit>
+  void Plan(const s3::ListPage& page, Emit&& emit);
+
+ private:
+  TransferPtr Decide(const planner::Decision& d);
+  RunContext& ctx_;
+  std::unique_ptr<planner::ManifestCursor> cursor_;
+  planner::Differ differ_;
+  std::vector<planner::Decision> decisions_;
+};
+
+template <typename Emit>
+void PlanStage::Plan(const s3::ListPage& page, Emit&& emit) {
+  decisions_.clear();
+  differ_.Feed(page.objects, &decisions_);
+  if (!page.is_truncated) differ_.Finish(&decisions_);
+  for (const auto& d : decisions_) {
+    if (ctx_.stop) return;
+    if (TransferPtr t = Decide(d)) {
+      if (!ctx_.budget.Acquire()) return;
+      emit(std::move(t));
+    }
+  }
+}
+
+/// Starts the GET of a transfer on the transport; `done` is called (on the transport's
+/// thread) once it has succeeded or failed for good.
+void StartFetch(RunContext& ctx, TransferPtr t, std::function<void(TransferPtr)> done);
+
+/// Checks what was fetched; false means "fetch again" (a mismatch with attempts left).
+bool Verify(RunContext& ctx, Transfer& t);
+
+/// Renames verified files into place and records them in batches, each batch made
+/// durable (syncfs) before the manifest transaction that names it.
+class CommitStage {
+ public:
+  explicit CommitStage(RunContext& ctx) : ctx_(ctx) {}
+  void Commit(const TransferPtr& t);
+  /// Writes what is pending; called at the end of the run.
+  Status Flush();
+
+ private:
+  RunContext& ctx_;
+  std::vector<ObjectRow> pending_;
+  std::chrono::steady_clock::time_point last_flush_ = std::chrono::steady_clock::now();
+};
+
+}  // namespace riptide::engine

@@ -1,0 +1,137 @@
+#include "engine/sync_job.h"
+
+#include <spdlog/spdlog.h>
+#include <sys/resource.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <thread>
+
+#include "engine/pipeline.h"
+#include "planner/key_mapping.h"
+
+namespace riptide::engine {
+namespace {
+
+// Hundreds of transfers each hold a temp file and a folder descriptor.
+void RaiseFileLimit() {
+  struct rlimit rl;
+  if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &rl);
+  }
+}
+
+// Runs `fn` every half second on its own thread until destroyed.
+class Ticker {
+ public:
+  explicit Ticker(std::function<void()> fn) : fn_(std::move(fn)) {
+    if (fn_) thread_ = std::thread([this] { Loop(); });
+  }
+  ~Ticker() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      done_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  void Loop() {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (!cv_.wait_for(lock, std::chrono::milliseconds(500), [this] { return done_; })) {
+      lock.unlock();
+      fn_();
+      lock.lock();
+    }
+  }
+  std::function<void()> fn_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool done_ = false;
+  std::thread thread_;
+};
+
+}  // namespace
+
+Result<SyncReport> RunSync(const SyncOptions& options, std::atomic<bool>& stop,
+                           const ProgressFn& progress) {
+  const auto started = std::chrono::steady_clock::now();
+  RaiseFileLimit();
+  const std::string prefix = planner::NormalizePrefix(options.prefix);
+  const std::string source = "s3://" + options.bucket + "/" + prefix;
+  const std::string state_dir =
+      options.state_dir.empty() ? options.dataset_dir + "/" + std::string(planner::kStateDirName) : options.state_dir;
+
+  auto dataset = Dataset::Open(options.dataset_dir, state_dir);
+  if (!dataset.ok()) return dataset.error();
+  auto manifest = Manifest::Open(state_dir);
+  if (!manifest.ok()) return manifest.error();
+  if (Status st = (*manifest)->BindSource(source); !st.ok()) return st.error();
+
+  http::CurlTransport transport(options.transport);
+  s3::RequestFactory requests(options.client);
+  Stats stats;
+  Budget budget(std::max(1, options.concurrency));
+  RunContext ctx{options, prefix, transport, requests, **dataset, **manifest, stats, budget, stop, {}, {}};
+
+  // The first page doubles as the check of endpoint, bucket and credentials.
+  auto first = ListPageWithRetry(ctx, "");
+  if (!first.ok()) {
+    Error e = first.error();
+    e.message = "cannot list s3://" + options.bucket + "/" + prefix + ": " + e.message;
+    return e;
+  }
+  // Only a run that did not finish cleanly can have left temp files: skip the walk otherwise.
+  auto last = (*manifest)->LastRunStatus();
+  if (!last.ok()) return last.error();
+  if (*last == "running" || *last == "interrupted" || *last == "failed") {
+    if (size_t n = (*dataset)->RemoveStaleTemps(); n > 0) {
+      spdlog::info("removed {} temp files left by an interrupted run", n);
+    }
+  }
+  auto run_id = (*manifest)->BeginRun(source);
+  if (!run_id.ok()) return run_id.error();
+
+  Status result = OkStatus();
+  {
+    // A signal sets `stop`; wake a plan stage waiting on the budget.
+    Ticker ticker([&] {
+      if (stop) budget.Cancel();
+      if (progress) {
+        progress(stats, std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+      }
+    });
+    result = RunPipeline(ctx, std::move(*first));
+  }
+
+  SyncReport report;
+  report.listed = stats.listed;
+  report.transferred = stats.transferred;
+  report.skipped = stats.skipped;
+  report.failed = stats.failed;
+  report.refused = stats.refused;
+  report.gone = stats.gone;
+  report.size_verified_only = stats.size_verified_only;
+  report.retries = stats.retries;
+  report.bytes = stats.bytes_committed;
+  report.failures = stats.Failures();
+  report.fatal = ctx.fatal;
+  if (!result.ok() && !report.fatal) report.fatal = result.error();
+  report.interrupted = stop && !ctx.fatal;
+  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+
+  RunRecord run;
+  run.id = *run_id;
+  run.listed = report.listed;
+  run.transferred = report.transferred;
+  run.skipped = report.skipped;
+  run.failed = report.failed;
+  run.bytes = report.bytes;
+  run.status = report.interrupted ? "interrupted" : report.fatal ? "failed" : report.failed ? "partial" : "ok";
+  if (Status st = (*manifest)->EndRun(run); !st.ok()) spdlog::warn("{}", st.error().message);
+  return report;
+}
+
+}  // namespace riptide::engine

@@ -1,0 +1,34 @@
+// One `riptide sync s3://… DIR` run, start to end.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "engine/stats.h"
+#include "engine/sync_options.h"
+#include "transport/result.h"
+
+namespace riptide::engine {
+
+struct SyncReport {
+  uint64_t listed = 0, transferred = 0, skipped = 0, failed = 0, refused = 0, gone = 0;
+  uint64_t size_verified_only = 0, retries = 0, bytes = 0;
+  double seconds = 0;
+  std::vector<ObjectFailure> failures;
+  std::optional<Error> fatal;  // the run stopped early (listing failed, disk full, …)
+  bool interrupted = false;
+};
+
+/// Called about twice a second while the run goes on (for a progress line).
+using ProgressFn = std::function<void(const Stats&, double seconds)>;
+
+/// Mirrors the bucket prefix into the dataset. An error return means nothing was
+/// attempted (bad configuration, credentials, bucket, lock): exit 2. Object failures and
+/// early stops are in the report.
+Result<SyncReport> RunSync(const SyncOptions& options, std::atomic<bool>& stop,
+                           const ProgressFn& progress = nullptr);
+
+}  // namespace riptide::engine

@@ -1,0 +1,25 @@
+// What a `riptide sync` from a bucket into a directory needs to know.
+#pragma once
+
+#include <string>
+
+#include "engine/retry.h"
+#include "transport/http/curl_transport.h"
+#include "transport/s3/requests.h"
+
+namespace riptide::engine {
+
+struct SyncOptions {
+  s3::ClientConfig client;
+  std::string bucket;
+  std::string prefix;            // as given; normalised to end in '/' when not empty
+  std::string dataset_dir;
+  std::string state_dir;         // default DATASET/.riptide
+  int concurrency = 64;          // objects in flight (requests, files open)
+  int list_page_size = 1000;     // max-keys per ListObjectsV2 page (tests use small pages)
+  int verify_threads = 0;        // 0: one per core
+  RetryPolicy retry;
+  http::CurlTransportOptions transport;
+};
+
+}  // namespace riptide::engine
