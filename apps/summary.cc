@@ -1,0 +1,95 @@
+#include "apps/summary.h"
+
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+namespace riptide::app {
+namespace {
+
+std::string HumanBytes(double b) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  int u = 0;
+  while (b >= 1024 && u < 4) {
+    b /= 1024;
+    ++u;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", b, units[u]);
+  return buf;
+}
+
+std::string Dump(const nlohmann::json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+}  // namespace
+
+int ExitCodeFor(const engine::SyncReport& report, int signal_number) {
+  if (report.interrupted) return signal_number == 15 ? 143 : 130;
+  if (report.fatal || report.failed > 0) return 1;
+  return 0;
+}
+
+void PrintSummary(const engine::SyncReport& r, bool json, int exit_code) {
+  const double mbps = r.seconds > 0 ? static_cast<double>(r.bytes) / 1e6 / r.seconds : 0;
+  if (json) {
+    nlohmann::json j;
+    j["listed"] = r.listed;
+    j["transferred"] = r.transferred;
+    j["skipped"] = r.skipped;
+    j["failed"] = r.failed;
+    j["refused"] = r.refused;
+    j["not_in_bucket"] = r.gone;
+    j["size_verified_only"] = r.size_verified_only;
+    j["retries"] = r.retries;
+    j["bytes"] = r.bytes;
+    j["seconds"] = r.seconds;
+    j["mb_per_s"] = mbps;
+    j["exit_code"] = exit_code;
+    j["interrupted"] = r.interrupted;
+    j["failures"] = nlohmann::json::array();
+    for (const auto& f : r.failures) j["failures"].push_back({{"key", f.key}, {"reason", f.reason}});
+    if (r.fatal) j["error"] = r.fatal->ToString();
+    std::printf("%s\n", Dump(j).c_str());
+    return;
+  }
+  for (const auto& f : r.failures) {
+    std::fprintf(stderr, "failed: %s: %s\n", Dump(nlohmann::json(f.key)).c_str(), f.reason.c_str());
+  }
+  if (r.failed > r.failures.size()) {
+    std::fprintf(stderr, "failed: … and %llu more\n",
+                 static_cast<unsigned long long>(r.failed - r.failures.size()));
+  }
+  if (r.fatal) std::fprintf(stderr, "riptide: stopped early: %s\n", r.fatal->ToString().c_str());
+  if (r.interrupted) std::fprintf(stderr, "riptide: interrupted; the next run resumes\n");
+  std::printf(
+      "listed %llu, transferred %llu, skipped %llu, failed %llu, %s in %.2f s (%.1f MB/s)%s%s\n",
+      static_cast<unsigned long long>(r.listed), static_cast<unsigned long long>(r.transferred),
+      static_cast<unsigned long long>(r.skipped), static_cast<unsigned long long>(r.failed),
+      HumanBytes(static_cast<double>(r.bytes)).c_str(), r.seconds, mbps,
+      r.size_verified_only ? (", " + std::to_string(r.size_verified_only) + " size-verified only").c_str() : "",
+      r.gone ? (", " + std::to_string(r.gone) + " local only (not in the bucket)").c_str() : "");
+  std::fflush(stdout);
+}
+
+void PrintProgress(const engine::Stats& s, double seconds) {
+  const double rate = seconds > 0 ? static_cast<double>(s.bytes_received) / 1e6 / seconds : 0;
+  std::fprintf(stderr, "\r\033[K  listed %llu  done %llu/%llu  %s  %.1f MB/s  failed %llu",
+               static_cast<unsigned long long>(s.listed.load()),
+               static_cast<unsigned long long>(s.transferred.load()),
+               static_cast<unsigned long long>(s.planned.load()),
+               HumanBytes(static_cast<double>(s.bytes_received)).c_str(), rate,
+               static_cast<unsigned long long>(s.failed.load()));
+  std::fflush(stderr);
+}
+
+void EndProgress() { std::fprintf(stderr, "\r\033[K"); }
+
+void PrintFatal(const std::string& message, bool json, int exit_code) {
+  if (json) {
+    std::printf("%s\n", Dump({{"error", message}, {"exit_code", exit_code}}).c_str());
+  }
+  std::fprintf(stderr, "riptide: %s\n", message.c_str());
+}
+
+}  // namespace riptide::app

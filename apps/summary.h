@@ -1,0 +1,24 @@
+// What a finished sync prints: one human line (and failures) or one JSON document.
+#pragma once
+
+#include <string>
+
+#include "engine/stats.h"
+#include "engine/sync_job.h"
+
+namespace riptide::app {
+
+/// 0 everything in place, 1 some objects failed or the run stopped early,
+/// 130/143 interrupted by SIGINT/SIGTERM.
+int ExitCodeFor(const engine::SyncReport& report, int signal_number);
+
+void PrintSummary(const engine::SyncReport& report, bool json, int exit_code);
+
+/// "\r  1,234 objects  56.7 MiB  12.3 MB/s" on stderr.
+void PrintProgress(const engine::Stats& stats, double seconds);
+void EndProgress();
+
+/// One line on stderr, "riptide: …", for errors that stop a command before it starts.
+void PrintFatal(const std::string& message, bool json, int exit_code);
+
+}  // namespace riptide::app

@@ -1,0 +1,134 @@
+#include "apps/sync_command.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <csignal>
+
+#include "apps/summary.h"
+#include "engine/sync_job.h"
+#include "transport/s3/config.h"
+#include "transport/s3/uri.h"
+
+namespace riptide::app {
+namespace {
+
+std::atomic<bool> g_stop{false};
+std::atomic<int> g_signal{0};
+
+void OnSignal(int sig) {
+  g_signal = sig;
+  g_stop = true;
+}
+
+void InstallSignalHandlers() {
+  struct sigaction sa {};
+  sa.sa_handler = OnSignal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+}
+
+}  // namespace
+
+void AddGlobalFlags(CLI::App* cmd, GlobalOptions& global) {
+  cmd->add_flag("-v,--verbose", global.verbosity, "more log output on stderr (-v info, -vv debug)");
+  cmd->add_option("--log-format", global.log_format, "log lines as text or json")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
+  cmd->add_flag("--json", global.json, "print the result as one JSON document on stdout");
+}
+
+SyncCommand::SyncCommand(CLI::App& app, GlobalOptions& global) : global_(global) {
+  cmd_ = app.add_subcommand("sync", "Mirror s3://BUCKET[/PREFIX] into a local directory, verifying every byte");
+  cmd_->add_option("source", source_, "s3://BUCKET[/PREFIX]: what to mirror (key PREFIX/a/b → DIR/a/b)")
+      ->required();
+  cmd_->add_option("destination", destination_, "DIR: the dataset directory (created if missing)")->required();
+  cmd_->add_option("--endpoint", endpoint_,
+                   "S3 endpoint URL, e.g. http://127.0.0.1:9000 (env AWS_ENDPOINT_URL; default AWS for the region)");
+  cmd_->add_option("--region", region_, "signing region (env AWS_REGION / AWS_DEFAULT_REGION; default us-east-1)");
+  cmd_->add_option("--profile", profile_, "profile in ~/.aws/credentials and ~/.aws/config (env AWS_PROFILE)");
+  auto* path = cmd_->add_flag("--path-style", path_style_,
+                              "address buckets as ENDPOINT/BUCKET (default for IP and localhost endpoints)");
+  cmd_->add_flag("--virtual-host", virtual_host_, "address buckets as BUCKET.ENDPOINT")->excludes(path);
+  cmd_->add_flag("--no-sign-request", no_sign_request_, "send anonymous requests (public buckets)");
+  cmd_->add_option("--concurrency", concurrency_, "objects transferred at once")
+      ->check(CLI::Range(1, 4096))
+      ->capture_default_str();
+  cmd_->add_option("--page-size", page_size_, "keys per listing request (max-keys)")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
+  cmd_->add_option("--retries", retries_, "retries of a failed request or a mismatched object")
+      ->check(CLI::Range(0, 100))
+      ->capture_default_str();
+  cmd_->add_option("--connect-timeout", connect_timeout_s_, "seconds to wait for a connection")
+      ->check(CLI::Range(1, 3600))
+      ->capture_default_str();
+  cmd_->add_option("--stall-timeout", stall_timeout_s_, "seconds without a byte before a transfer is retried")
+      ->check(CLI::Range(1, 3600))
+      ->capture_default_str();
+  cmd_->add_option("--state-dir", state_dir_, "where the manifest lives (default DIR/.riptide)");
+  cmd_->add_option("--ca-bundle", ca_bundle_, "PEM file of CAs to trust for HTTPS (env AWS_CA_BUNDLE)");
+  cmd_->add_flag("--no-verify-ssl", no_verify_ssl_, "do not verify TLS certificates (unsafe)");
+  cmd_->add_flag("--no-progress", no_progress_, "no live progress line, even on a terminal");
+  AddGlobalFlags(cmd_, global);
+  cmd_->footer(
+      "Exit status: 0 all objects in place, 1 some objects failed (each listed), 2 usage,\n"
+      "configuration, credential or bucket errors, 130/143 interrupted.\n"
+      "Credentials: flags > AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN > profile.");
+}
+
+int SyncCommand::Run() {
+  auto fail = [&](const std::string& msg) {
+    PrintFatal(msg, global_.json, 2);
+    return 2;
+  };
+  auto url = s3::ParseS3Url(source_);
+  if (!url.ok()) return fail(url.error().message);
+  if (s3::LooksLikeS3Url(destination_)) {
+    return fail("bucket-to-bucket sync is not supported yet: DST must be a local directory");
+  }
+
+  s3::ConfigFlags flags;
+  flags.endpoint = endpoint_;
+  flags.region = region_;
+  flags.profile = profile_;
+  flags.no_sign_request = no_sign_request_;
+  if (path_style_) flags.addressing = s3::Addressing::kPath;
+  if (virtual_host_) flags.addressing = s3::Addressing::kVirtualHost;
+  s3::ConfigSources sources = s3::LoadConfigSources();
+  auto client = s3::ResolveClientConfig(flags, sources);
+  if (!client.ok()) return fail(client.error().message);
+
+  engine::SyncOptions opt;
+  opt.client = std::move(*client);
+  opt.bucket = url->bucket;
+  opt.prefix = url->prefix;
+  opt.dataset_dir = destination_;
+  opt.state_dir = state_dir_;
+  opt.concurrency = concurrency_;
+  opt.list_page_size = page_size_;
+  opt.retry.max_attempts = retries_ + 1;
+  opt.transport.max_total_connections = concurrency_ + 4;
+  opt.transport.connect_timeout_ms = connect_timeout_s_ * 1000L;
+  opt.transport.low_speed_time_s = stall_timeout_s_;
+  opt.transport.verify_tls = !no_verify_ssl_;
+  opt.transport.ca_bundle = ca_bundle_;
+  if (opt.transport.ca_bundle.empty()) {
+    if (auto it = sources.env.find("AWS_CA_BUNDLE"); it != sources.env.end()) opt.transport.ca_bundle = it->second;
+  }
+
+  InstallSignalHandlers();
+  const bool show_progress = !no_progress_ && !global_.json && ::isatty(STDERR_FILENO);
+  engine::ProgressFn progress;
+  if (show_progress) progress = PrintProgress;
+  auto report = engine::RunSync(opt, g_stop, progress);
+  if (show_progress) EndProgress();
+  if (!report.ok()) return fail(report.error().ToString());
+  int code = ExitCodeFor(*report, g_signal);
+  PrintSummary(*report, global_.json, code);
+  return code;
+}
+
+}  // namespace riptide::app
