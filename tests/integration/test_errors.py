@@ -1,0 +1,180 @@
+"""Bad input and refusals: one clear line, exit 2, no secret in any output."""
+import fcntl
+import os
+import unittest
+
+from support import SERVER, S3Server, ServerTestCase, riptide, tree, free_port
+
+SECRET = "s3cr3t-VALUE-that-must-never-be-printed"
+TOKEN = "session-TOKEN-that-must-never-be-printed"
+
+
+class CommandLineTest(ServerTestCase):
+    def run_sync(self, *args, **kw):
+        return riptide("sync", *args, **kw)
+
+    def test_missing_bucket_exits_2_naming_it(self):
+        p = self.run_sync("s3://no-such-bucket-here/x", self.dataset, "--endpoint", self.server.endpoint,
+                          server=self.server)
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertIn("NoSuchBucket", p.stderr)
+        self.assertEqual(len(p.stderr.strip().splitlines()), 1, p.stderr)
+
+    def test_no_credentials_exits_2(self):
+        home = os.path.join(self.tmp, "home")
+        os.makedirs(home)
+        p = self.run_sync(f"s3://{self.bucket}", self.dataset, "--endpoint", self.server.endpoint,
+                          clean_env=True, env={"HOME": home})
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("no credentials", p.stderr)
+        self.assertFalse(os.path.exists(self.dataset))
+
+    def test_profile_credentials_from_files(self):
+        self.put({"p/obj": b"from a profile"})
+        creds = os.path.join(self.tmp, "credentials")
+        with open(creds, "w") as f:
+            f.write(f"[team]\naws_access_key_id = {self.server.access_key}\n"
+                    f"aws_secret_access_key = {self.server.secret_key}\n")
+        p = self.run_sync(f"s3://{self.bucket}/p", self.dataset, "--endpoint", self.server.endpoint,
+                          "--profile", "team", clean_env=True,
+                          env={"HOME": self.tmp, "AWS_SHARED_CREDENTIALS_FILE": creds})
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(tree(self.dataset), {"obj": b"from a profile"})
+        p = self.run_sync(f"s3://{self.bucket}/p", self.dataset, "--endpoint", self.server.endpoint,
+                          "--profile", "absent", clean_env=True,
+                          env={"HOME": self.tmp, "AWS_SHARED_CREDENTIALS_FILE": creds})
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("'absent'", p.stderr)
+
+    def test_endpoint_that_does_not_answer_exits_2(self):
+        p = self.run_sync(f"s3://{self.bucket}", self.dataset, "--endpoint", f"http://127.0.0.1:{free_port()}",
+                          "--retries", "1", server=self.server)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("cannot list", p.stderr)
+        self.assertIn("onnect", p.stderr)  # "Couldn't connect" / "Connection refused"
+
+    def test_malformed_input_exits_2(self):
+        cases = [
+            ["sync", "bucket-without-scheme", self.dataset],
+            ["sync", "s3://", self.dataset],
+            ["sync", f"s3://{self.bucket}", self.dataset, "--endpoint", "127.0.0.1:9000"],
+            ["sync", f"s3://{self.bucket}", self.dataset, "--endpoint", "http://host:notaport"],
+            ["sync", f"s3://{self.bucket}", self.dataset, "--no-such-flag"],
+            ["sync", f"s3://{self.bucket}"],
+            ["sync", f"s3://{self.bucket}", self.dataset, "--concurrency", "0"],
+            ["frobnicate"],
+        ]
+        for args in cases:
+            p = riptide(*args, server=self.server)
+            self.assertEqual(p.returncode, 2, f"{args}: {p.stderr}")
+            self.assertTrue(p.stderr.startswith("riptide: "), f"{args}: {p.stderr}")
+            self.assertEqual(len(p.stderr.strip().splitlines()), 1, f"{args}: {p.stderr}")
+
+    def test_help_explains_every_flag(self):
+        p = riptide("sync", "--help")
+        self.assertEqual(p.returncode, 0)
+        for flag in ["--endpoint", "--region", "--profile", "--path-style", "--virtual-host",
+                     "--no-sign-request", "--concurrency", "--json", "--verbose", "--state-dir"]:
+            self.assertIn(flag, p.stdout)
+        self.assertEqual(riptide("--help").returncode, 0)
+
+    def test_secrets_never_printed(self):
+        self.put({"s/a": b"a", "s/b": b"b"})
+        env = {"AWS_ACCESS_KEY_ID": self.server.access_key, "AWS_SECRET_ACCESS_KEY": SECRET,
+               "AWS_SESSION_TOKEN": TOKEN}
+        for extra in (["-vv"], ["-vv", "--log-format", "json"], ["--json"]):
+            for url in (f"s3://{self.bucket}/s", "s3://no-such-bucket-here"):
+                p = riptide("sync", url, self.dataset, "--endpoint", self.server.endpoint, *extra,
+                            env=env)
+                self.assertNotIn(SECRET, p.stdout + p.stderr)
+                self.assertNotIn(TOKEN, p.stdout + p.stderr)
+
+    def test_second_riptide_on_the_same_dataset_is_refused(self):
+        self.put({"l/a": b"a"})
+        os.makedirs(os.path.join(self.dataset, ".riptide"))
+        with open(os.path.join(self.dataset, ".riptide", "lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            p = self.run_sync(f"s3://{self.bucket}/l", self.dataset, "--endpoint", self.server.endpoint,
+                              server=self.server)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("another riptide", p.stderr)
+        self.assertEqual(tree(self.dataset), {})
+
+    def test_dataset_of_another_source_is_refused(self):
+        self.put({"one/a": b"a", "two/b": b"b"})
+        args = ["--endpoint", self.server.endpoint]
+        self.assertEqual(self.run_sync(f"s3://{self.bucket}/one", self.dataset, *args, server=self.server).returncode, 0)
+        p = self.run_sync(f"s3://{self.bucket}/two", self.dataset, *args, server=self.server)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("is a mirror of", p.stderr)
+        self.assertEqual(tree(self.dataset), {"a": b"a"})
+
+
+class AuthTest(unittest.TestCase):
+    """moto with IAM enforcement: it checks every signature and permission for real."""
+
+    @classmethod
+    def setUpClass(cls):
+        if SERVER != "moto":
+            raise unittest.SkipTest("signature and permission checks need moto's IAM enforcement")
+        # The first five requests (the IAM set-up below) go unchecked; every later one is.
+        cls.server = S3Server("moto", {"INITIAL_NO_AUTH_ACTION_COUNT": "5"})
+        import boto3
+        iam = boto3.client("iam", endpoint_url=cls.server.endpoint, region_name="us-east-1",
+                           aws_access_key_id="setup", aws_secret_access_key="setup")
+        iam.create_user(UserName="owner")
+        iam.put_user_policy(UserName="owner", PolicyName="all", PolicyDocument=(
+            '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}'))
+        owner = iam.create_access_key(UserName="owner")["AccessKey"]
+        iam.create_user(UserName="nobody")
+        nobody = iam.create_access_key(UserName="nobody")["AccessKey"]
+        cls.server.access_key, cls.server.secret_key = owner["AccessKeyId"], owner["SecretAccessKey"]
+        cls.nobody = (nobody["AccessKeyId"], nobody["SecretAccessKey"])
+        s3 = cls.server.client()
+        s3.create_bucket(Bucket="signed")
+        # Plain keys: moto's own signature check rejects even boto3's signature of keys
+        # like "é+%=&" (seen here), so odd keys are covered by the unsigned-check tests.
+        cls.objects = {"d/plain.txt": b"plain", "d/sub/file-1.bin": b"nested", "d/empty": b""}
+        for k, v in cls.objects.items():
+            s3.put_object(Bucket="signed", Key=k, Body=v)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop()
+
+    def setUp(self):
+        import tempfile
+        self.dataset = tempfile.mkdtemp(prefix="riptide-auth-") + "/ds"
+
+    def sync(self, key, secret):
+        # The whole bucket: moto checks signatures against a query it has already decoded
+        # ("prefix=d/" where SigV4 and every SDK sign "prefix=d%2F"; seen here), so a
+        # prefix with a '/' would fail there for boto3 as much as for riptide.
+        return riptide("sync", "s3://signed", self.dataset, "--endpoint", self.server.endpoint,
+                       env={"AWS_ACCESS_KEY_ID": key, "AWS_SECRET_ACCESS_KEY": secret})
+
+    def test_valid_signatures_are_accepted(self):
+        p = self.sync(self.server.access_key, self.server.secret_key)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(tree(self.dataset), self.objects)
+
+    def test_wrong_secret_exits_2(self):
+        p = self.sync(self.server.access_key, SECRET)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("SignatureDoesNotMatch", p.stderr)
+        self.assertNotIn(SECRET, p.stderr + p.stdout)
+
+    def test_unknown_access_key_exits_2(self):
+        p = self.sync("AKIAUNKNOWNKEY000000", SECRET)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("InvalidAccessKeyId", p.stderr)
+
+    def test_access_denied_on_list_exits_2(self):
+        p = self.sync(*self.nobody)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("AccessDenied", p.stderr)
+        self.assertEqual(len(p.stderr.strip().splitlines()), 1, p.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
