@@ -16,6 +16,7 @@ bool IsFatal(const Error& e) {
 }  // namespace
 
 void CommitStage::Commit(const TransferPtr& t) {
+  ScopedTimer timer(ctx_.stats.ns_commit);
   if (!t->error) {
     ObjectRow row;
     row.key = t->object.key;
@@ -53,20 +54,74 @@ void CommitStage::Commit(const TransferPtr& t) {
   }
   t->temp = TempFile{};
   ctx_.budget.Release();
-  if (pending_.size() >= kBatchRows || std::chrono::steady_clock::now() - last_flush_ > kBatchAge) {
-    if (Status st = Flush(); !st.ok()) ctx_.Fail(st.error());
+  if (pending_.size() >= kBatchRows || std::chrono::steady_clock::now() - last_handover_ > kBatchAge) {
+    HandOver();
   }
 }
 
-Status CommitStage::Flush() {
-  last_flush_ = std::chrono::steady_clock::now();
-  if (pending_.empty()) return OkStatus();
-  // Renames first made durable, then recorded: the manifest never claims a file a
-  // crash could still take back.
-  if (Status st = ctx_.dataset.Sync(); !st.ok()) return st;
-  Status st = ctx_.manifest.Upsert(pending_);
+void CommitStage::HandOver() {
+  last_handover_ = std::chrono::steady_clock::now();
+  if (pending_.empty()) return;
+  syncer_.Submit(std::move(pending_));
   pending_.clear();
-  return st;
+}
+
+Status CommitStage::Finish() {
+  HandOver();
+  return syncer_.Drain();
+}
+
+Syncer::Syncer(RunContext& ctx) : ctx_(ctx), thread_([this] { Loop(); }) {}
+
+Syncer::~Syncer() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+void Syncer::Submit(std::vector<ObjectRow> rows) {
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait(lock, [this] { return queue_.size() < 2; });
+  queue_.push_back(std::move(rows));
+  cv_.notify_all();
+}
+
+Status Syncer::Drain() {
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait(lock, [this] { return queue_.empty() && !busy_; });
+  if (error_) return *error_;
+  return OkStatus();
+}
+
+void Syncer::Loop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  for (;;) {
+    cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+    if (queue_.empty()) return;  // stopping, nothing left
+    std::vector<ObjectRow> rows = std::move(queue_.front());
+    queue_.pop_front();
+    busy_ = true;
+    cv_.notify_all();
+    lock.unlock();
+    Status st = OkStatus();
+    {
+      ScopedTimer timer(ctx_.stats.ns_sync);
+      // Renames first made durable, then recorded: the manifest never claims a file a
+      // crash could still take back.
+      st = ctx_.dataset.Sync();
+      if (st.ok()) st = ctx_.manifest.Upsert(rows);
+    }
+    lock.lock();
+    busy_ = false;
+    if (!st.ok() && !error_) {
+      error_ = st.error();
+      ctx_.Fail(st.error());
+    }
+    cv_.notify_all();
+  }
 }
 
 }  // namespace riptide::engine

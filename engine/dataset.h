@@ -7,7 +7,9 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <unordered_map>
 
 #include "transport/result.h"
 
@@ -70,6 +72,15 @@ class Dataset {
       : root_(std::move(root)), state_dir_(std::move(state_dir)), root_fd_(std::move(root_fd)),
         lock_fd_(std::move(lock_fd)) {}
   Result<std::shared_ptr<Fd>> OpenDir(const std::string& rel, bool create);
+  // Opens `rel` below an already-open ancestor, creating segments as needed.
+  Result<std::shared_ptr<Fd>> WalkFrom(std::shared_ptr<Fd> dir, size_t done, const std::string& rel,
+                                       bool create);
+
+  // Open folder descriptors by relative path: most objects share a folder with the one
+  // before them, and walking from the root costs an openat per segment.
+  static constexpr size_t kMaxCachedDirs = 4096;
+  std::mutex dir_cache_mu_;
+  std::unordered_map<std::string, std::shared_ptr<Fd>> dir_cache_;
 
   std::string root_;
   std::string state_dir_;

@@ -100,6 +100,8 @@ class GetHandler final : public http::ResponseHandler,
     Finish();
   }
   void Finish() {
+    ctx_.stats.ns_network += static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - started_).count());
     auto done = std::move(done_);
     done(std::move(t_));
   }
@@ -112,20 +114,13 @@ class GetHandler final : public http::ResponseHandler,
   std::string error_body_;
   int io_errno_ = 0;
   int64_t expected_ = -1;
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 };
 
 }  // namespace
 
 void StartFetch(RunContext& ctx, TransferPtr t, std::function<void(TransferPtr)> done) {
   if (t->folder || t->error) return done(std::move(t));
-  if (!t->temp.file.valid()) {
-    auto temp = ctx.dataset.CreateTemp(t->path, t->object.size);
-    if (!temp.ok()) {
-      t->error = temp.error();
-      return done(std::move(t));
-    }
-    t->temp = std::move(*temp);
-  }
   auto handler = std::make_shared<GetHandler>(ctx, std::move(t), std::move(done));
   handler->Start(std::chrono::milliseconds(0));
 }

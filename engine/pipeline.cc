@@ -65,7 +65,7 @@ Status RunPipeline(RunContext& ctx, s3::ListPage first_page) {
     list.activate();
     g.wait_for_all();
   });
-  return committer.Flush();
+  return committer.Finish();
 }
 
 }  // namespace riptide::engine

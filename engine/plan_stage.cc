@@ -35,4 +35,15 @@ TransferPtr PlanStage::Decide(const planner::Decision& d) {
   return t;
 }
 
+void PlanStage::PrepareTemp(const TransferPtr& t) {
+  if (t->folder) return;
+  ScopedTimer timer(ctx_.stats.ns_create);
+  auto temp = ctx_.dataset.CreateTemp(t->path, t->object.size);
+  if (temp.ok()) {
+    t->temp = std::move(*temp);
+  } else {
+    t->error = temp.error();
+  }
+}
+
 }  // namespace riptide::engine

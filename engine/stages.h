@@ -6,7 +6,11 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <deque>
 #include <future>
+#include <mutex>
+#include <thread>
 #include <memory>
 #include <optional>
 #include <string>
@@ -77,6 +81,9 @@ class PlanStage {
 
  private:
   TransferPtr Decide(const planner::Decision& d);
+  // Creates the temp file here, on this one serial thread: parallel creates in the
+  // same folders spin on the folder's lock and starve the network of CPU.
+  void PrepareTemp(const TransferPtr& t);
   RunContext& ctx_;
   std::unique_ptr<planner::ManifestCursor> cursor_;
   planner::Differ differ_;
@@ -91,7 +98,13 @@ void PlanStage::Plan(const s3::ListPage& page, Emit&& emit) {
   for (const auto& d : decisions_) {
     if (ctx_.stop) return;
     if (TransferPtr t = Decide(d)) {
-      if (!ctx_.budget.Acquire()) return;
+      bool acquired;
+      {
+        ScopedTimer timer(ctx_.stats.ns_budget_wait);
+        acquired = ctx_.budget.Acquire();
+      }
+      if (!acquired) return;
+      PrepareTemp(t);
       emit(std::move(t));
     }
   }
@@ -104,19 +117,43 @@ void StartFetch(RunContext& ctx, TransferPtr t, std::function<void(TransferPtr)>
 /// Checks what was fetched; false means "fetch again" (a mismatch with attempts left).
 bool Verify(RunContext& ctx, Transfer& t);
 
-/// Renames verified files into place and records them in batches, each batch made
-/// durable (syncfs) before the manifest transaction that names it.
-class CommitStage {
+/// Makes batches of renamed files durable (syncfs) and then records them in the
+/// manifest, on its own thread, so renames never wait for the disk.
+class Syncer {
  public:
-  explicit CommitStage(RunContext& ctx) : ctx_(ctx) {}
-  void Commit(const TransferPtr& t);
-  /// Writes what is pending; called at the end of the run.
-  Status Flush();
+  explicit Syncer(RunContext& ctx);
+  ~Syncer();
+  /// Queues a batch; waits only when two batches are already waiting.
+  void Submit(std::vector<ObjectRow> rows);
+  /// Waits until every batch is durable and recorded; the first error, if any.
+  Status Drain();
 
  private:
+  void Loop();
   RunContext& ctx_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::vector<ObjectRow>> queue_;  // guarded by mu_
+  bool busy_ = false;                         // guarded by mu_
+  bool stopping_ = false;                     // guarded by mu_
+  std::optional<Error> error_;                // guarded by mu_
+  std::thread thread_;
+};
+
+/// Renames verified files into place and hands them to the Syncer in batches.
+class CommitStage {
+ public:
+  explicit CommitStage(RunContext& ctx) : ctx_(ctx), syncer_(ctx) {}
+  void Commit(const TransferPtr& t);
+  /// Hands over what is pending and waits until all of it is recorded (end of run).
+  Status Finish();
+
+ private:
+  void HandOver();
+  RunContext& ctx_;
+  Syncer syncer_;
   std::vector<ObjectRow> pending_;
-  std::chrono::steady_clock::time_point last_flush_ = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point last_handover_ = std::chrono::steady_clock::now();
 };
 
 }  // namespace riptide::engine

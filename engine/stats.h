@@ -2,6 +2,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <mutex>
 #include <string>
@@ -12,6 +13,22 @@ namespace riptide::engine {
 struct ObjectFailure {
   std::string key;
   std::string reason;
+};
+
+/// Adds the time from construction to destruction to a counter.
+class ScopedTimer {
+ public:
+  explicit ScopedTimer(std::atomic<uint64_t>& sink) : sink_(sink), start_(std::chrono::steady_clock::now()) {}
+  ~ScopedTimer() {
+    sink_.fetch_add(static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                              std::chrono::steady_clock::now() - start_)
+                                              .count()),
+                    std::memory_order_relaxed);
+  }
+
+ private:
+  std::atomic<uint64_t>& sink_;
+  std::chrono::steady_clock::time_point start_;
 };
 
 class Stats {
@@ -27,6 +44,14 @@ class Stats {
   std::atomic<uint64_t> retries{0};
   std::atomic<uint64_t> bytes_received{0};  // every body byte, retries included
   std::atomic<uint64_t> bytes_committed{0};
+
+  // Time spent per stage, summed over threads (ns): where a slow run spends itself.
+  std::atomic<uint64_t> ns_budget_wait{0};  // plan waiting for a free slot
+  std::atomic<uint64_t> ns_create{0};       // temp files: folders, create, fallocate
+  std::atomic<uint64_t> ns_network{0};      // from submit to the last byte
+  std::atomic<uint64_t> ns_verify{0};       // read back and hash
+  std::atomic<uint64_t> ns_commit{0};       // mtime, rename, manifest rows
+  std::atomic<uint64_t> ns_sync{0};         // syncfs + manifest transactions
 
   void AddFailure(std::string key, std::string reason) {
     failed.fetch_add(1, std::memory_order_relaxed);

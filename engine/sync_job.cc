@@ -106,6 +106,13 @@ Result<SyncReport> RunSync(const SyncOptions& options, std::atomic<bool>& stop,
     result = RunPipeline(ctx, std::move(*first));
   }
 
+  auto secs = [](const std::atomic<uint64_t>& ns) { return static_cast<double>(ns.load()) / 1e9; };
+  spdlog::debug(
+      "stage seconds (summed over threads): budget wait {:.2f}, create {:.2f}, network {:.2f}, "
+      "verify {:.2f}, commit {:.2f} (of which sync {:.2f})",
+      secs(stats.ns_budget_wait), secs(stats.ns_create), secs(stats.ns_network), secs(stats.ns_verify),
+      secs(stats.ns_commit), secs(stats.ns_sync));
+
   SyncReport report;
   report.listed = stats.listed;
   report.transferred = stats.transferred;

@@ -10,6 +10,7 @@ namespace riptide::engine {
 
 bool Verify(RunContext& ctx, Transfer& t) {
   if (t.error || t.folder) return true;
+  ScopedTimer timer(ctx.stats.ns_verify);
   const int fd = t.temp.file.get();
   // The temp file was sized from the listing; the object may have shrunk since.
   struct stat st;

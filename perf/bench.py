@@ -1,0 +1,281 @@
+#!/usr/bin/env python3
+"""riptide's benchmark: seeds s3rver on 127.0.0.1, mirrors the bucket with riptide and
+with peer tools, and prints one row per client. Figures are only comparable within one
+run: the machines are shared and noisy.
+
+    perf/bench.sh WORKLOAD [CLIENT ...]     WORKLOAD: small large mixed noop
+    clients: riptide curl disk rclone aws s3cmd (default: all that are installed)
+"""
+import argparse
+import hashlib
+import json
+import math
+import os
+import random
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+RIPTIDE = os.path.join(ROOT, "build", "riptide")
+S3RVER = os.path.join(ROOT, "scripts", "s3rver", "node_modules", ".bin", "s3rver")
+KEY = SECRET = "S3RVER"
+BUCKET = "bench"
+
+
+def workload_objects(name, scale):
+    """[(key, size)] for a workload; sizes and layout as the throughput issue defines."""
+    rng = random.Random(20261122)
+    if name in ("small", "noop"):
+        n = int(20000 * scale)
+        return [(f"small/{i % 20:02d}/{(i // 20) % 50:02d}/obj-{i:06d}.bin", 64 << 10) for i in range(n)]
+    if name == "large":
+        return [(f"large/blob-{i}.bin", 512 << 20) for i in range(max(1, int(4 * scale)))]
+    if name == "mixed":
+        lo, hi = math.log(1 << 10), math.log(64 << 20)
+        return [(f"mixed/{i % 16:02d}/obj-{i:05d}.bin", int(math.exp(rng.uniform(lo, hi))))
+                for i in range(int(2000 * scale))]
+    raise SystemExit(f"unknown workload {name}")
+
+
+def seed_store(store, objects):
+    """Writes objects the way s3rver stores a PUT: far faster than uploading them."""
+    pool = random.Random(1).randbytes(64 << 20)
+    for i, (key, size) in enumerate(objects):
+        path = os.path.join(store, BUCKET, key)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        md5 = hashlib.md5()
+        with open(path + "._S3rver_object", "wb") as f:
+            left, off = size, (i * 7919) % (len(pool) - 1)
+            while left:
+                chunk = pool[off:off + min(left, len(pool) - off)]
+                f.write(chunk)
+                md5.update(chunk)
+                left -= len(chunk)
+                off = 0
+        with open(path + "._S3rver_object.md5", "w") as f:
+            f.write(md5.hexdigest())
+        with open(path + "._S3rver_metadata.json", "w") as f:
+            f.write('{"content-type": "application/octet-stream"}')
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def timed(cmd, env=None, cwd=None):
+    """Runs cmd under /usr/bin/time: (wall s, cpu s, peak RSS MiB, exit code)."""
+    out = tempfile.mktemp()
+    t0 = time.time()
+    p = subprocess.run(["/usr/bin/time", "-o", out, "-f", "%e %U %S %M", *cmd], env=env, cwd=cwd,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    wall = time.time() - t0
+    try:
+        _, user, sys_, rss = open(out).read().split()[-4:]
+    except ValueError:
+        user = sys_ = rss = 0
+    os.unlink(out)
+    if p.returncode != 0:
+        print(f"  ! {cmd[0]} exited {p.returncode}: {p.stderr.strip()[-300:]}", file=sys.stderr)
+    return wall, float(user) + float(sys_), int(rss) / 1024, p.returncode
+
+
+def durable_sync():
+    t0 = time.time()
+    subprocess.run(["sync"])
+    return time.time() - t0
+
+
+def tree_size(root):
+    n = b = 0
+    for dirpath, dirnames, files in os.walk(root):
+        if ".riptide" in dirnames:
+            dirnames.remove(".riptide")
+        for f in files:
+            n += 1
+            b += os.path.getsize(os.path.join(dirpath, f))
+    return n, b
+
+
+class Bench:
+    def __init__(self, workdir, workload, scale):
+        self.workdir = workdir
+        self.workload = workload
+        self.objects = workload_objects(workload, scale)
+        self.prefix = self.objects[0][0].split("/")[0]
+        self.total = sum(s for _, s in self.objects)
+        self.store = os.path.join(workdir, "store")
+        self.port = free_port()
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+        self.rows = []
+
+    def start(self):
+        t0 = time.time()
+        seed_store(self.store, self.objects)
+        print(f"seeded {len(self.objects)} objects, {self.total / 2**20:.0f} MiB in {time.time() - t0:.1f} s",
+              file=sys.stderr)
+        env = dict(os.environ, NODE_OPTIONS="--openssl-legacy-provider")
+        self.log = open(os.path.join(self.workdir, "s3rver.log"), "wb")
+        self.server = subprocess.Popen([S3RVER, "-d", self.store, "-a", "127.0.0.1", "-p", str(self.port), "-s"],
+                                       env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        for _ in range(300):
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        self.check_listing()
+
+    def check_listing(self):
+        import boto3
+        from botocore.config import Config
+        s3 = boto3.client("s3", endpoint_url=self.endpoint, region_name="us-east-1",
+                          aws_access_key_id=KEY, aws_secret_access_key=SECRET,
+                          config=Config(s3={"addressing_style": "path"}))
+        t0 = time.time()
+        listed = []
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=self.prefix + "/"):
+            listed += [(o["Key"], o["Size"]) for o in page.get("Contents", [])]
+        self.listing_s = time.time() - t0
+        if sorted(listed) != sorted(self.objects):
+            raise SystemExit("s3rver's listing does not match the seeded objects")
+
+    def stop(self):
+        self.server.terminate()
+        self.server.wait()
+
+    def dest(self, name):
+        d = os.path.join(self.workdir, "dest-" + name)
+        shutil.rmtree(d, ignore_errors=True)
+        os.makedirs(d)
+        return d
+
+    def row(self, client, wall, cpu, rss, durable=None, check=None, note=""):
+        durable = wall if durable is None else durable
+        mbps = self.total / 1e6 / durable if durable else 0
+        objs = len(self.objects) / durable if durable else 0
+        self.rows.append((client, wall, durable, mbps, objs, cpu, rss, note))
+        print(f"{client:<18} {wall:8.2f} {durable:9.2f} {mbps:8.1f} {objs:9.0f} {cpu:7.2f} {rss:8.0f}  {note}")
+        sys.stdout.flush()
+
+    def verify(self, d):
+        n, b = tree_size(d)
+        ok = n == len(self.objects) and b == self.total
+        return "" if ok else f"INCOMPLETE ({n} files, {b} bytes)"
+
+    # Clients ---------------------------------------------------------------------------
+    def run_riptide(self, noop=False):
+        d = self.dest("riptide")
+        cmd = [RIPTIDE, "sync", f"s3://{BUCKET}/{self.prefix}", d, "--endpoint", self.endpoint, "--no-progress"]
+        env = dict(os.environ, AWS_ACCESS_KEY_ID=KEY, AWS_SECRET_ACCESS_KEY=SECRET)
+        if noop:
+            subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, check=True)
+        wall, cpu, rss, _ = timed(cmd, env)
+        self.row("riptide" + (" noop" if noop else ""), wall, cpu, rss, wall + durable_sync(), None,
+                 "" if noop else self.verify(d))
+
+    def run_rclone(self, noop=False):
+        d = self.dest("rclone")
+        env = {k: v for k, v in os.environ.items() if k != "AWS_CA_BUNDLE"}
+        env.update(RCLONE_CONFIG_BENCH_TYPE="s3", RCLONE_CONFIG_BENCH_PROVIDER="Other",
+                   RCLONE_CONFIG_BENCH_ENDPOINT=self.endpoint, RCLONE_CONFIG_BENCH_ACCESS_KEY_ID=KEY,
+                   RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY=SECRET, RCLONE_CONFIG_BENCH_FORCE_PATH_STYLE="true")
+        cmd = ["rclone", "copy", f"bench:{BUCKET}/{self.prefix}", d, "--transfers", "64", "--checkers", "64",
+               "--multi-thread-streams", "8", "--multi-thread-cutoff", "64M", "--fast-list",
+               "--use-server-modtime"]
+        if noop:
+            subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wall, cpu, rss, _ = timed(cmd, env)
+        self.row("rclone" + (" noop" if noop else ""), wall, cpu, rss, wall + durable_sync(), None,
+                 "" if noop else self.verify(d))
+
+    def run_aws(self):
+        d = self.dest("aws")
+        cfg = os.path.join(self.workdir, "aws-config")
+        with open(cfg, "w") as f:
+            f.write("[default]\nregion = us-east-1\ns3 =\n  max_concurrent_requests = 64\n")
+        env = dict(os.environ, AWS_ACCESS_KEY_ID=KEY, AWS_SECRET_ACCESS_KEY=SECRET, AWS_CONFIG_FILE=cfg)
+        wall, cpu, rss, _ = timed(["aws", "s3", "sync", f"s3://{BUCKET}/{self.prefix}", d, "--endpoint-url",
+                                   self.endpoint, "--only-show-errors"], env)
+        self.row("aws s3 sync", wall, cpu, rss, wall + durable_sync(), None, self.verify(d))
+
+    def run_s3cmd(self):
+        d = self.dest("s3cmd")
+        host = f"127.0.0.1:{self.port}"
+        wall, cpu, rss, _ = timed(["s3cmd", "sync", "--no-ssl", f"--host={host}", f"--host-bucket={host}",
+                                   f"--access_key={KEY}", f"--secret_key={SECRET}", "--no-check-md5",
+                                   "--quiet", f"s3://{BUCKET}/{self.prefix}/", d + "/"])
+        self.row("s3cmd sync", wall, cpu, rss, wall + durable_sync(), None, self.verify(d))
+
+    def run_curl(self):
+        """The server's ceiling: parallel signed GETs to /dev/null (ranged for big objects)."""
+        cfg = os.path.join(self.workdir, "curl.cfg")
+        with open(cfg, "w") as f:
+            for key, size in self.objects:
+                url = f"{self.endpoint}/{BUCKET}/{key}"
+                step = 16 << 20
+                if size > step:
+                    for off in range(0, size, step):
+                        f.write(f'url = "{url}"\noutput = "/dev/null"\nrange = {off}-{min(size, off + step) - 1}\n')
+                else:
+                    f.write(f'url = "{url}"\noutput = "/dev/null"\n')
+        # s3rver rejects signed requests without x-amz-content-sha256; -f makes any error fail the row.
+        wall, cpu, rss, code = timed(["curl", "-sf", "-H", "x-amz-content-sha256: UNSIGNED-PAYLOAD",
+                                   "--parallel", "--parallel-max", "64", "--aws-sigv4",
+                                   "aws:amz:us-east-1:s3", "--user", f"{KEY}:{SECRET}", "-K", cfg])
+        self.row("curl ceiling", wall, cpu, rss, wall, None, "to /dev/null" if code == 0 else "HTTP ERRORS")
+
+    def run_disk(self):
+        path = os.path.join(self.workdir, "dd.bin")
+        n = max(1, min(2048, self.total >> 20))
+        wall, cpu, rss, _ = timed(["dd", "if=/dev/zero", f"of={path}", "bs=1M", f"count={n}", "conv=fdatasync"])
+        os.unlink(path)
+        mbps = (n << 20) / 1e6 / wall
+        self.rows.append(("disk fdatasync", wall, wall, mbps, 0, cpu, rss, ""))
+        print(f"{'disk fdatasync':<18} {wall:8.2f} {wall:9.2f} {mbps:8.1f} {'-':>9} {cpu:7.2f} {rss:8.0f}  "
+              f"dd {n} MiB")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("workload", choices=["small", "large", "mixed", "noop"])
+    ap.add_argument("clients", nargs="*")
+    ap.add_argument("--scale", type=float, default=1.0, help="fraction of the workload's object count")
+    ap.add_argument("--workdir", default=os.environ.get("RIPTIDE_BENCH_DIR"))
+    ap.add_argument("--json", help="also write the rows to this file")
+    args = ap.parse_args()
+    available = ["riptide", "curl", "disk"] + [t for t in ("rclone", "aws", "s3cmd") if shutil.which(t)]
+    clients = args.clients or available
+    if args.workload == "noop":
+        clients = [c for c in clients if c in ("riptide", "rclone")]
+    workdir = tempfile.mkdtemp(prefix="riptide-bench-", dir=args.workdir)
+    b = Bench(workdir, args.workload, args.scale)
+    try:
+        b.start()
+        rev = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True,
+                             text=True).stdout.strip()
+        print(f"# workload {args.workload}: {len(b.objects)} objects, {b.total / 2**20:.0f} MiB; "
+              f"{os.cpu_count()} cores; riptide {rev}; listing by boto3 {b.listing_s:.2f} s")
+        print(f"{'client':<18} {'wall s':>8} {'durable s':>9} {'MB/s':>8} {'obj/s':>9} {'CPU s':>7} {'RSS MiB':>8}")
+        for c in clients:
+            if args.workload == "noop":
+                getattr(b, "run_" + c)(noop=True)
+            else:
+                getattr(b, "run_" + c)()
+        if args.workload == "noop":
+            b.row("bare listing", b.listing_s, 0, 0, None, None, "boto3 paginate, same server")
+        if args.json:
+            with open(args.json, "w") as f:
+                json.dump({"workload": args.workload, "rows": b.rows}, f)
+    finally:
+        b.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
