@@ -56,6 +56,15 @@ SyncCommand::SyncCommand(CLI::App& app, GlobalOptions& global) : global_(global)
   cmd_->add_option("--concurrency", concurrency_, "objects transferred at once")
       ->check(CLI::Range(1, 4096))
       ->capture_default_str();
+  cmd_->add_option("--part-size", part_size_,
+                   "bytes per ranged GET of a large object (e.g. 8M, 64MiB); objects uploaded in "
+                   "parts (ETag …-N) are fetched by their own parts instead")
+      ->transform(CLI::AsSizeValue(false))
+      ->check(CLI::Range(uint64_t{64} << 10, uint64_t{5} << 30))
+      ->default_str("16MiB");
+  cmd_->add_option("--multipart-threshold", multipart_threshold_,
+                   "objects larger than this are fetched in parts (default: the part size)")
+      ->transform(CLI::AsSizeValue(false));
   cmd_->add_option("--page-size", page_size_, "keys per listing request (max-keys)")
       ->check(CLI::Range(1, 1000))
       ->capture_default_str();
@@ -109,6 +118,8 @@ int SyncCommand::Run() {
   opt.state_dir = state_dir_;
   opt.concurrency = concurrency_;
   opt.list_page_size = page_size_;
+  opt.parts.part_size_bytes = part_size_;
+  opt.parts.threshold_bytes = multipart_threshold_ ? multipart_threshold_ : part_size_;
   opt.retry.max_attempts = retries_ + 1;
   opt.transport.max_total_connections = concurrency_ + 4;
   opt.transport.connect_timeout_ms = connect_timeout_s_ * 1000L;

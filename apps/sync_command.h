@@ -38,6 +38,8 @@ class SyncCommand {
   bool no_verify_ssl_ = false;
   bool no_progress_ = false;
   int concurrency_ = 64;
+  uint64_t part_size_ = 16u << 20;
+  uint64_t multipart_threshold_ = 0;  // 0: the part size
   int page_size_ = 1000;
   int retries_ = 5;
   int connect_timeout_s_ = 10;

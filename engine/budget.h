@@ -1,5 +1,6 @@
-// A counting budget of objects in flight between plan and commit: the plan stage waits
-// for a token, the commit stage returns it. It is what keeps memory flat.
+// A counting budget of request slots in flight between plan and commit: the plan stage
+// waits for an object's slots (one per part it may fetch at once), the commit stage
+// returns them. It bounds requests, open files and memory whatever the bucket size.
 #pragma once
 
 #include <condition_variable>
@@ -9,20 +10,22 @@ namespace riptide::engine {
 
 class Budget {
  public:
-  explicit Budget(int tokens) : free_(tokens) {}
+  explicit Budget(int tokens) : total_(tokens), free_(tokens) {}
 
-  /// Blocks until a token is free; false when cancelled instead.
-  bool Acquire() {
+  int total() const { return total_; }
+
+  /// Blocks until `n` (≤ total) tokens are free; false when cancelled instead.
+  bool Acquire(int n = 1) {
     std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait(lock, [this] { return free_ > 0 || cancelled_; });
+    cv_.wait(lock, [&] { return free_ >= n || cancelled_; });
     if (cancelled_) return false;
-    --free_;
+    free_ -= n;
     return true;
   }
-  void Release() {
+  void Release(int n = 1) {
     {
       std::lock_guard<std::mutex> lock(mu_);
-      ++free_;
+      free_ += n;
     }
     cv_.notify_one();
   }
@@ -37,6 +40,7 @@ class Budget {
  private:
   std::mutex mu_;
   std::condition_variable cv_;
+  const int total_;
   int free_;
   bool cancelled_ = false;
 };

@@ -53,7 +53,7 @@ void CommitStage::Commit(const TransferPtr& t) {
     if (IsFatal(*t->error)) ctx_.Fail(*t->error);
   }
   t->temp = TempFile{};
-  ctx_.budget.Release();
+  ctx_.budget.Release(t->slots);
   if (pending_.size() >= kBatchRows || std::chrono::steady_clock::now() - last_handover_ > kBatchAge) {
     HandOver();
   }

@@ -1,5 +1,8 @@
 #include "engine/stages.h"
 #include "planner/key_mapping.h"
+#include "planner/part_plan.h"
+
+#include <algorithm>
 
 namespace riptide::engine {
 
@@ -31,6 +34,9 @@ TransferPtr PlanStage::Decide(const planner::Decision& d) {
   t->object = d.object;
   t->path = std::move(m.path);
   t->folder = m.kind == planner::KeyMapping::Kind::kFolder;
+  // An object may run as many requests at once as it has parts, within the budget.
+  const size_t parts = planner::PlanParts(t->object.size, ctx_.options.parts).parts.size();
+  t->slots = static_cast<int>(std::min<size_t>(parts, static_cast<size_t>(ctx_.budget.total())));
   ctx_.stats.planned++;
   return t;
 }

@@ -30,6 +30,12 @@ namespace riptide::engine {
 
 /// What every stage shares for one run.
 struct RunContext {
+  RunContext(const SyncOptions& options, std::string prefix, http::Transport& transport,
+             s3::RequestFactory& requests, Dataset& dataset, Manifest& manifest, Stats& stats,
+             Budget& budget, std::atomic<bool>& stop)
+      : options(options), prefix(std::move(prefix)), transport(transport), requests(requests),
+        dataset(dataset), manifest(manifest), stats(stats), budget(budget), stop(stop) {}
+
   const SyncOptions& options;
   std::string prefix;  // normalised
   http::Transport& transport;
@@ -39,6 +45,7 @@ struct RunContext {
   Stats& stats;
   Budget& budget;
   std::atomic<bool>& stop;            // set by a signal or a fatal error
+  std::atomic<bool> part_probe_unsupported{false};  // the server tells no upload part sizes
   std::optional<Error> fatal;         // written once, by the first stage that hits one
   std::mutex fatal_mu;
 
@@ -101,7 +108,7 @@ void PlanStage::Plan(const s3::ListPage& page, Emit&& emit) {
       bool acquired;
       {
         ScopedTimer timer(ctx_.stats.ns_budget_wait);
-        acquired = ctx_.budget.Acquire();
+        acquired = ctx_.budget.Acquire(t->slots);
       }
       if (!acquired) return;
       PrepareTemp(t);

@@ -74,7 +74,7 @@ Result<SyncReport> RunSync(const SyncOptions& options, std::atomic<bool>& stop,
   s3::RequestFactory requests(options.client);
   Stats stats;
   Budget budget(std::max(1, options.concurrency));
-  RunContext ctx{options, prefix, transport, requests, **dataset, **manifest, stats, budget, stop, {}, {}};
+  RunContext ctx(options, prefix, transport, requests, **dataset, **manifest, stats, budget, stop);
 
   // The first page doubles as the check of endpoint, bucket and credentials.
   auto first = ListPageWithRetry(ctx, "");

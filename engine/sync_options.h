@@ -4,6 +4,7 @@
 #include <string>
 
 #include "engine/retry.h"
+#include "planner/part_plan.h"
 #include "transport/http/curl_transport.h"
 #include "transport/s3/requests.h"
 
@@ -15,7 +16,8 @@ struct SyncOptions {
   std::string prefix;            // as given; normalised to end in '/' when not empty
   std::string dataset_dir;
   std::string state_dir;         // default DATASET/.riptide
-  int concurrency = 64;          // objects in flight (requests, files open)
+  int concurrency = 64;          // requests in flight; also bounds objects and open files
+  planner::PartPolicy parts;     // --part-size, --multipart-threshold
   int list_page_size = 1000;     // max-keys per ListObjectsV2 page (tests use small pages)
   int verify_threads = 0;        // 0: one per core
   RetryPolicy retry;

@@ -1,27 +1,106 @@
+// The verify stage: reads each fetched file back once and proves it is the object.
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <future>
 
 #include "engine/hashing.h"
 #include "engine/stages.h"
+#include "transport/http/curl_transport.h"
+#include "transport/s3/errors.h"
 
 namespace riptide::engine {
+namespace {
+
+// The object was replaced while we fetched it: learn what it is now.
+Status RefreshObject(RunContext& ctx, Transfer& t) {
+  auto r = http::Fetch(ctx.transport, ctx.requests.HeadObject(ctx.options.bucket, t.object.key));
+  if (!r.ok()) return r.error();
+  if (!s3::IsSuccess(r->status)) return s3::ErrorFromResponse(*r);
+  t.object.size = std::strtoull(r->Header("content-length").c_str(), nullptr, 10);
+  std::string etag = r->Header("etag");
+  if (etag.size() >= 2 && etag.front() == '"') etag = etag.substr(1, etag.size() - 2);
+  t.object.etag = etag;
+  if (int64_t ms = s3::ParseHttpDateMs(r->Header("last-modified")); ms >= 0) t.object.last_modified_ms = ms;
+  return OkStatus();
+}
+
+// The exact part sizes of a multipart upload, one HEAD ?partNumber=i each: for the rare
+// upload whose parts were not all the same size.
+Result<std::vector<uint64_t>> ExactUploadParts(RunContext& ctx, const Transfer& t, int parts) {
+  std::vector<std::future<Result<http::Response>>> heads;
+  for (int i = 1; i <= parts; ++i) {
+    heads.push_back(http::FetchAsync(ctx.transport,
+                                     ctx.requests.HeadObject(ctx.options.bucket, t.object.key, i)));
+  }
+  std::vector<uint64_t> lengths;
+  for (auto& f : heads) {
+    auto r = f.get();
+    if (!r.ok()) return r.error();
+    if (!s3::IsSuccess(r->status)) return s3::ErrorFromResponse(*r);
+    lengths.push_back(std::strtoull(r->Header("content-length").c_str(), nullptr, 10));
+  }
+  return lengths;
+}
+
+// A round's outcome: done (verified or failed for good), or fetch again.
+bool Again(RunContext& ctx, Transfer& t, Error e) {
+  if (!ctx.stop && t.rounds < ctx.options.retry.max_attempts && e.retryable) {
+    ctx.stats.retries++;
+    t.error.reset();
+    return false;
+  }
+  t.error = std::move(e);
+  return true;
+}
+
+}  // namespace
 
 bool Verify(RunContext& ctx, Transfer& t) {
-  if (t.error || t.folder) return true;
+  if (t.folder) return true;
+  if (t.probe_unsupported) ctx.part_probe_unsupported = true;  // ask no more this run
+  if (t.error) {
+    if (t.error->code == ErrorCode::kPrecondition) {
+      // Replaced mid-download: learn what the object is now, then fetch it again whole.
+      if (Status st = RefreshObject(ctx, t); !st.ok()) {
+        t.error = st.error();
+        return true;
+      }
+      t.upload_part_size = 0;
+      Error e = *t.error;
+      e.retryable = true;
+      return Again(ctx, t, std::move(e));
+    }
+    return true;
+  }
   ScopedTimer timer(ctx.stats.ns_verify);
   const int fd = t.temp.file.get();
+  const uint64_t received = t.BytesReceived();
   // The temp file was sized from the listing; the object may have shrunk since.
   struct stat st;
-  if (::fstat(fd, &st) == 0 && static_cast<uint64_t>(st.st_size) != t.bytes_received) {
-    if (::ftruncate(fd, static_cast<off_t>(t.bytes_received)) != 0) {
+  if (::fstat(fd, &st) == 0 && static_cast<uint64_t>(st.st_size) != received) {
+    if (::ftruncate(fd, static_cast<off_t>(received)) != 0) {
       t.error = IoError("cannot truncate", t.path, errno);
       return true;
     }
   }
-  const bool md5_checks = s3::IsPlainMd5Etag(t.object.etag);
-  auto digest = DigestFile(fd, md5_checks);
+  const int upload_parts = s3::MultipartEtagParts(t.object.etag);
+  std::vector<uint64_t> lengths;
+  if (upload_parts > 0 && t.upload_part_size > 0) {
+    lengths = planner::UniformUploadParts(t.object.size, t.upload_part_size, upload_parts);
+  }
+  const bool whole_md5 = s3::IsPlainMd5Etag(t.object.etag);
+  auto digest = DigestFile(fd, whole_md5, lengths);
+  if (digest.ok() && upload_parts > 0 && t.upload_part_size > 0 && digest->parts_etag != t.object.etag) {
+    // Not every part had the first one's size: ask for each, and hash again.
+    auto exact = ExactUploadParts(ctx, t, upload_parts);
+    if (exact.ok()) {
+      lengths = std::move(*exact);
+      digest = DigestFile(fd, false, lengths);
+    }
+  }
   if (!digest.ok()) {
     t.error = digest.error();
     return true;
@@ -29,20 +108,16 @@ bool Verify(RunContext& ctx, Transfer& t) {
   std::string mismatch;
   if (digest->size != t.object.size) {
     mismatch = "size " + std::to_string(digest->size) + " != " + std::to_string(t.object.size);
-  } else if (md5_checks && digest->md5 != t.object.etag) {
+  } else if (whole_md5 && digest->md5 != t.object.etag) {
     mismatch = "MD5 " + digest->md5 + " != ETag " + t.object.etag;
+  } else if (!lengths.empty() && digest->parts_etag != t.object.etag) {
+    mismatch = "part MD5s give " + digest->parts_etag + " != ETag " + t.object.etag;
   }
-  if (mismatch.empty()) {
-    t.xxh3 = digest->xxh3;
-    t.verified_by = md5_checks ? "md5" : "size";
-    return true;
+  if (!mismatch.empty()) {
+    return Again(ctx, t, MakeError(ErrorCode::kIntegrity, "downloaded bytes do not match: " + mismatch, true));
   }
-  Error e = MakeError(ErrorCode::kIntegrity, "downloaded bytes do not match: " + mismatch, true);
-  if (!ctx.stop && ctx.options.retry.ShouldRetry(e, t.attempts)) {
-    ctx.stats.retries++;
-    return false;
-  }
-  t.error = std::move(e);
+  t.xxh3 = digest->xxh3;
+  t.verified_by = whole_md5 ? "md5" : !lengths.empty() ? "md5-parts" : "size";
   return true;
 }
 

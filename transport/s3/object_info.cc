@@ -27,6 +27,19 @@ bool IsPlainMd5Etag(const std::string& etag) {
   return true;
 }
 
+bool ParseContentRange(const std::string& header, ContentRange* out) {
+  unsigned long long first, last, total;
+  int consumed = 0;
+  if (std::sscanf(header.c_str(), "bytes %llu-%llu/%llu%n", &first, &last, &total, &consumed) != 3 ||
+      static_cast<size_t>(consumed) != header.size() || last < first || last >= total) {
+    return false;
+  }
+  out->first = first;
+  out->last = last;
+  out->total = total;
+  return true;
+}
+
 int64_t ParseIso8601Ms(const std::string& s) {
   int y, mo, d, h, mi, sec;
   char rest[32] = {0};

@@ -31,6 +31,15 @@ int MultipartEtagParts(const std::string& etag);
 /// True when the ETag is a plain MD5 (32 hex digits) and so checks the content.
 bool IsPlainMd5Etag(const std::string& etag);
 
+/// A Content-Range header, "bytes FIRST-LAST/TOTAL".
+struct ContentRange {
+  uint64_t first = 0;
+  uint64_t last = 0;
+  uint64_t total = 0;
+};
+/// False when malformed (or "*" for the total).
+bool ParseContentRange(const std::string& header, ContentRange* out);
+
 /// "2026-11-22T03:24:48.000Z" (listings) → ms; -1 when malformed.
 int64_t ParseIso8601Ms(const std::string& s);
 /// "Sun, 22 Nov 2026 03:24:48 GMT" (Last-Modified header) → ms; -1 when malformed.

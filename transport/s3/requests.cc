@@ -78,8 +78,12 @@ http::Request RequestFactory::ListObjectsV2(const std::string& bucket, const Lis
   return Make("GET", bucket, "", query);
 }
 
-http::Request RequestFactory::HeadObject(const std::string& bucket, const std::string& key) const {
-  return Make("HEAD", bucket, key, "");
+http::Request RequestFactory::HeadObject(const std::string& bucket, const std::string& key,
+                                         int part_number, const std::string& if_match) const {
+  Headers extra;
+  if (!if_match.empty()) extra.emplace_back("If-Match", "\"" + if_match + "\"");
+  std::string query = part_number > 0 ? "partNumber=" + std::to_string(part_number) : std::string();
+  return Make("HEAD", bucket, key, query, std::move(extra));
 }
 
 http::Request RequestFactory::GetObject(const std::string& bucket, const std::string& key,

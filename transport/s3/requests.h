@@ -45,7 +45,10 @@ class RequestFactory {
 
   /// GET /?list-type=2 with encoding-type=url, so any key survives XML.
   http::Request ListObjectsV2(const std::string& bucket, const ListParams& params) const;
-  http::Request HeadObject(const std::string& bucket, const std::string& key) const;
+  /// HEAD of the object, or of one part of its multipart upload (`part_number` ≥ 1:
+  /// Content-Length is that part's, x-amz-mp-parts-count the number of parts).
+  http::Request HeadObject(const std::string& bucket, const std::string& key, int part_number = 0,
+                           const std::string& if_match = {}) const;
   /// A whole or ranged GET; `if_match` (an ETag) makes a replaced object fail with 412.
   http::Request GetObject(const std::string& bucket, const std::string& key,
                           std::optional<ByteRange> range = std::nullopt,

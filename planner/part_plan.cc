@@ -1,0 +1,33 @@
+#include "planner/part_plan.h"
+
+#include <algorithm>
+
+namespace riptide::planner {
+
+PartPlan PlanParts(uint64_t size, const PartPolicy& policy) {
+  PartPlan plan;
+  const uint64_t part = std::max<uint64_t>(policy.part_size_bytes, 1);
+  if (size <= policy.threshold_bytes || size <= part) {
+    plan.parts.push_back({0, 0, size == 0 ? 0 : size - 1});
+    return plan;
+  }
+  plan.mode = PartPlan::Mode::kRanges;
+  int index = 0;
+  for (uint64_t first = 0; first < size; first += part) {
+    plan.parts.push_back({index++, first, std::min(size, first + part) - 1});
+  }
+  return plan;
+}
+
+std::vector<uint64_t> UniformUploadParts(uint64_t size, uint64_t first_part, int parts) {
+  if (parts < 1 || first_part == 0) return {};
+  const uint64_t n = static_cast<uint64_t>(parts);
+  if (first_part > size || (n - 1) * first_part >= size + (parts == 1 ? 1 : 0)) return {};
+  if (n * first_part < size) return {};
+  std::vector<uint64_t> lengths(n, first_part);
+  lengths.back() = size - (n - 1) * first_part;
+  if (parts == 1 && lengths.back() != first_part) return {};
+  return lengths;
+}
+
+}  // namespace riptide::planner

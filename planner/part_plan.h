@@ -1,0 +1,35 @@
+// How one object is fetched (whole or by byte ranges), and where the parts of a multipart
+// upload lie (to check its "…-N" ETag). Pure arithmetic, no I/O.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace riptide::planner {
+
+struct PartRequest {
+  int index = 0;       // 0-based position in the plan
+  uint64_t first = 0;  // byte range, inclusive
+  uint64_t last = 0;
+};
+
+struct PartPlan {
+  enum class Mode { kWhole, kRanges };
+  Mode mode = Mode::kWhole;
+  std::vector<PartRequest> parts;  // one entry for kWhole
+};
+
+struct PartPolicy {
+  uint64_t part_size_bytes = 16u << 20;  // --part-size
+  uint64_t threshold_bytes = 16u << 20;  // objects larger than this are split
+};
+
+/// Objects above the threshold become ranges of part_size; the rest one whole GET.
+PartPlan PlanParts(uint64_t size, const PartPolicy& policy);
+
+/// The part lengths of an upload of `size` bytes in `parts` parts whose first part was
+/// `first_part` bytes, when every part but the last had that size (what SDKs and the
+/// CLIs do); empty when the numbers cannot fit that shape.
+std::vector<uint64_t> UniformUploadParts(uint64_t size, uint64_t first_part, int parts);
+
+}  // namespace riptide::planner

@@ -1,0 +1,125 @@
+"""A fault-injecting HTTP proxy for integration tests, on 127.0.0.1 at a free port.
+
+It forwards every request to a real S3 server and can, per rule, answer with an S3
+error instead, flip a byte in the body (headers untouched), cut the body short, or
+run a callback before forwarding (to replace an object mid-download). It logs each
+request and counts the body bytes it served, so tests can say what was fetched.
+Signatures are forwarded untouched: use it in front of moto, which does not check them.
+"""
+import http.client
+import http.server
+import threading
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+
+from support import free_port
+
+
+@dataclass
+class Rule:
+    match: Callable[[str, str, dict], bool]  # (method, path, headers) -> applies?
+    action: str                              # "status", "flip", "truncate", "before"
+    times: int = 1                           # how many matching requests it applies to
+    status: int = 503
+    code: str = "SlowDown"
+    callback: Optional[Callable[[], None]] = None
+    used: int = 0
+
+
+@dataclass
+class Logged:
+    method: str
+    path: str
+    range: Optional[str]
+    status: int = 0
+    body_bytes: int = 0
+
+
+class FaultProxy:
+    def __init__(self, upstream_port):
+        self.upstream_port = upstream_port
+        self.port = free_port()
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+        self.rules = []
+        self.log = []
+        self.lock = threading.Lock()
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def handle_one(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else None
+                entry = Logged(self.command, self.path, self.headers.get("Range"))
+                with proxy.lock:
+                    proxy.log.append(entry)
+                    rule = proxy._take_rule(self.command, self.path, dict(self.headers))
+                if rule and rule.action == "status":
+                    payload = (f'<?xml version="1.0"?><Error><Code>{rule.code}</Code>'
+                               f"<Message>injected by the test proxy</Message></Error>").encode()
+                    entry.status = rule.status
+                    self.send_response(rule.status)
+                    self.send_header("Content-Type", "application/xml")
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                    return
+                if rule and rule.action == "before":
+                    rule.callback()
+                conn = http.client.HTTPConnection("127.0.0.1", proxy.upstream_port, timeout=60)
+                headers = {k: v for k, v in self.headers.items()}
+                conn.request(self.command, self.path, body=body, headers=headers)
+                resp = conn.getresponse()
+                data = resp.read()
+                conn.close()
+                entry.status = resp.status
+                if rule and rule.action == "flip" and data:
+                    data = bytes([data[0] ^ 0xFF]) + data[1:]
+                self.send_response(resp.status)
+                for k, v in resp.getheaders():
+                    if k.lower() not in ("transfer-encoding", "connection"):
+                        self.send_header(k, v)
+                self.end_headers()
+                if self.command == "HEAD":
+                    return
+                if rule and rule.action == "truncate":
+                    self.wfile.write(data[: len(data) // 2])
+                    entry.body_bytes += len(data) // 2
+                    self.close_connection = True
+                    return
+                self.wfile.write(data)
+                entry.body_bytes += len(data)
+
+            do_GET = do_HEAD = do_PUT = do_POST = do_DELETE = handle_one
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def _take_rule(self, method, path, headers):
+        for rule in self.rules:
+            if rule.used < rule.times and rule.match(method, path, headers):
+                rule.used += 1
+                return rule
+        return None
+
+    def add(self, rule):
+        with self.lock:
+            self.rules.append(rule)
+        return rule
+
+    def requests_for(self, key_fragment, method="GET"):
+        with self.lock:
+            return [e for e in self.log if e.method == method and key_fragment in e.path]
+
+    def bytes_served(self, key_fragment):
+        return sum(e.body_bytes for e in self.requests_for(key_fragment))
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()

@@ -1,0 +1,56 @@
+#include "planner/part_plan.h"
+
+#include <gtest/gtest.h>
+
+#include "transport/s3/object_info.h"
+
+namespace riptide::planner {
+namespace {
+
+TEST(PlanParts, WholeBelowTheThreshold) {
+  PartPolicy p{8, 16};
+  auto plan = PlanParts(16, p);
+  EXPECT_EQ(plan.mode, PartPlan::Mode::kWhole);
+  ASSERT_EQ(plan.parts.size(), 1u);
+  EXPECT_EQ(plan.parts[0].last, 15u);
+  EXPECT_EQ(PlanParts(0, p).parts.size(), 1u);
+}
+
+TEST(PlanParts, RangesCoverEveryByteOnce) {
+  PartPolicy p{10, 10};
+  for (uint64_t size : {11u, 19u, 20u, 21u, 99u, 100u, 101u}) {
+    auto plan = PlanParts(size, p);
+    EXPECT_EQ(plan.mode, PartPlan::Mode::kRanges);
+    uint64_t next = 0;
+    for (const auto& part : plan.parts) {
+      EXPECT_EQ(part.first, next);
+      EXPECT_LE(part.last - part.first + 1, 10u);
+      next = part.last + 1;
+    }
+    EXPECT_EQ(next, size);
+  }
+}
+
+TEST(UniformUploadParts, ShapesThatFit) {
+  EXPECT_EQ(UniformUploadParts(11, 5, 3), (std::vector<uint64_t>{5, 5, 1}));
+  EXPECT_EQ(UniformUploadParts(10, 5, 2), (std::vector<uint64_t>{5, 5}));
+  EXPECT_EQ(UniformUploadParts(7, 7, 1), (std::vector<uint64_t>{7}));
+  EXPECT_TRUE(UniformUploadParts(10, 5, 3).empty());  // the last part would be empty
+  EXPECT_TRUE(UniformUploadParts(16, 5, 3).empty());  // three parts of 5 cannot hold 16
+  EXPECT_TRUE(UniformUploadParts(8, 7, 1).empty());
+  EXPECT_TRUE(UniformUploadParts(8, 0, 2).empty());
+}
+
+TEST(ContentRange, Parses) {
+  s3::ContentRange r;
+  ASSERT_TRUE(s3::ParseContentRange("bytes 0-99/1234", &r));
+  EXPECT_EQ(r.last, 99u);
+  EXPECT_EQ(r.total, 1234u);
+  EXPECT_FALSE(s3::ParseContentRange("bytes 0-99/*", &r));
+  EXPECT_FALSE(s3::ParseContentRange("bytes 5-4/10", &r));
+  EXPECT_FALSE(s3::ParseContentRange("bytes 0-10/10", &r));
+  EXPECT_FALSE(s3::ParseContentRange("bytes 0-1/10 junk", &r));
+}
+
+}  // namespace
+}  // namespace riptide::planner
