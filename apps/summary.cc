@@ -43,6 +43,7 @@ void PrintSummary(const engine::SyncReport& r, bool json, int exit_code) {
     j["size_verified_only"] = r.size_verified_only;
     j["retries"] = r.retries;
     j["bytes"] = r.bytes;
+    j["bytes_resumed"] = r.bytes_resumed;
     j["seconds"] = r.seconds;
     j["mb_per_s"] = mbps;
     j["exit_code"] = exit_code;

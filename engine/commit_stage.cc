@@ -47,8 +47,14 @@ void CommitStage::Commit(const TransferPtr& t) {
       ctx_.stats.bytes_committed += t->object.size;
     }
   }
+  // A download stopped by the run or the network stays on disk, journaled, for the
+  // next run to finish; anything else is forgotten.
+  const bool resumable = t->error && t->journaled &&
+                         (t->error->code == ErrorCode::kCancelled || t->error->code == ErrorCode::kNetwork ||
+                          t->error->code == ErrorCode::kServer);
+  if (t->journaled && !resumable) ctx_.journal.Forget(t->object.key);
   if (t->error) {
-    ctx_.dataset.Discard(t->temp);
+    if (!resumable) ctx_.dataset.Discard(t->temp);
     ctx_.stats.AddFailure(t->object.key, t->error->ToString());
     if (IsFatal(*t->error)) ctx_.Fail(*t->error);
   }

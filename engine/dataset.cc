@@ -186,6 +186,30 @@ Result<int64_t> Dataset::Commit(TempFile& temp, int64_t mtime_ms) {
   return mtime_ms * 1000000;
 }
 
+Result<TempFile> Dataset::ReopenTemp(const std::string& rel, const std::string& temp_name, uint64_t size) {
+  size_t slash = rel.rfind('/');
+  TempFile t;
+  t.final_name = slash == std::string::npos ? rel : rel.substr(slash + 1);
+  auto dir = OpenDir(slash == std::string::npos ? std::string() : rel.substr(0, slash), false);
+  if (!dir.ok()) return dir.error();
+  t.dir = std::move(*dir);
+  t.file = Fd(::openat(t.dir->get(), temp_name.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC));
+  if (!t.file.valid()) return IoError("cannot reopen", temp_name, errno);
+  struct stat st;
+  if (::fstat(t.file.get(), &st) != 0 || !S_ISREG(st.st_mode) || static_cast<uint64_t>(st.st_size) != size) {
+    return MakeError(ErrorCode::kIo, "the partial download " + temp_name + " is not what the journal says");
+  }
+  t.temp_name = temp_name;
+  return t;
+}
+
+void Dataset::RemoveTemp(const std::string& rel, const std::string& temp_name) {
+  if (temp_name.rfind(planner::kTempMarker, 0) != 0) return;  // never anything but our own
+  size_t slash = rel.rfind('/');
+  auto dir = OpenDir(slash == std::string::npos ? std::string() : rel.substr(0, slash), false);
+  if (dir.ok()) ::unlinkat((*dir)->get(), temp_name.c_str(), 0);
+}
+
 void Dataset::Discard(TempFile& temp) {
   if (temp.dir && !temp.temp_name.empty()) ::unlinkat(temp.dir->get(), temp.temp_name.c_str(), 0);
   temp.file = Fd();
@@ -197,7 +221,7 @@ Status Dataset::Sync() {
   return OkStatus();
 }
 
-size_t Dataset::RemoveStaleTemps() {
+size_t Dataset::RemoveStaleTemps(const std::set<std::string>& keep) {
   // Depth-first over the dataset, without following symlinks; skips the state directory.
   size_t removed = 0;
   std::vector<Fd> stack;
@@ -215,7 +239,7 @@ size_t Dataset::RemoveStaleTemps() {
       if (e->d_type == DT_DIR) {
         int fd = ::openat(::dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (fd >= 0) stack.emplace_back(fd);
-      } else if (name.rfind(planner::kTempMarker, 0) == 0) {
+      } else if (name.rfind(planner::kTempMarker, 0) == 0 && !keep.count(std::string(name))) {
         if (::unlinkat(::dirfd(d), e->d_name, 0) == 0) ++removed;
       }
     }

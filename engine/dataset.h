@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <unordered_map>
 
@@ -60,12 +61,18 @@ class Dataset {
   Result<TempFile> CreateTemp(const std::string& rel, uint64_t size);
   /// Sets the mtime, then renames the temp file over the final name. Returns the mtime set (ns).
   Result<int64_t> Commit(TempFile& temp, int64_t mtime_ms);
+  /// Reopens the temp file `temp_name` beside `rel` that an interrupted run left (resume);
+  /// fails unless it exists and holds `size` bytes.
+  Result<TempFile> ReopenTemp(const std::string& rel, const std::string& temp_name, uint64_t size);
+  /// Removes the temp file `temp_name` beside `rel`, if it is still there.
+  void RemoveTemp(const std::string& rel, const std::string& temp_name);
   /// Removes a temp file that will not be committed.
   void Discard(TempFile& temp);
   /// Makes every rename so far durable (syncfs on the dataset's file system).
   Status Sync();
-  /// Removes temp files a killed run left behind; returns how many.
-  size_t RemoveStaleTemps();
+  /// Removes temp files a killed run left behind, but those named in `keep` (resumable
+  /// downloads); returns how many.
+  size_t RemoveStaleTemps(const std::set<std::string>& keep);
 
  private:
   Dataset(std::string root, std::string state_dir, Fd root_fd, Fd lock_fd)

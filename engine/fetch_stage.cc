@@ -128,6 +128,11 @@ class PartHandler final : public http::ResponseHandler, public std::enable_share
                                  std::to_string(part_.length) + " bytes",
                              true));
     }
+    if (t_.journaled && !part_.probe) {
+      // The journal makes the bytes durable (on its thread) before recording the part.
+      int fd = ::dup(t_.temp.file.get());
+      if (fd >= 0) fetch_->ctx.journal.PartDone(t_.object.key, part_.request.index, fd);
+    }
     Finish(std::nullopt);
   }
 
@@ -214,7 +219,8 @@ void ObjectFetch::Launch() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     while (t->next_part < t->parts.size() && first.size() < static_cast<size_t>(t->slots)) {
-      first.push_back(t->next_part++);
+      if (!t->parts[t->next_part].skip) first.push_back(t->next_part);
+      ++t->next_part;
     }
   }
   for (size_t index : first) StartPart(index);
@@ -238,7 +244,10 @@ void ObjectFetch::PartFinished(std::optional<Error> error) {
     if (error && !t->error) t->error = std::move(error);
     if (!t->error && ctx.stop) t->error = MakeError(ErrorCode::kCancelled, "the run was stopped");
     all_done = --t->parts_left == 0;
-    if (!all_done && t->next_part < t->parts.size()) next = t->next_part++;
+    while (!all_done && !next && t->next_part < t->parts.size()) {
+      if (!t->parts[t->next_part].skip) next = t->next_part;
+      ++t->next_part;
+    }
   }
   if (all_done) {
     auto done = std::move(done_);
@@ -267,9 +276,26 @@ void StartFetch(RunContext& ctx, TransferPtr t, std::function<void(TransferPtr)>
     probe.probe = true;
     t->parts.insert(t->parts.begin(), probe);
   }
+  // Parts an interrupted run already made durable are not fetched again (first round
+  // only: a refetch after a mismatch starts from nothing).
+  if (t->rounds == 0 && t->mode == Mode::kRanges) {
+    for (auto& p : t->parts) {
+      if (!p.probe && t->resumed_parts.count(p.request.index)) {
+        p.skip = true;
+        p.received = p.length;
+        ctx.stats.bytes_resumed += p.length;
+      }
+    }
+  } else if (t->rounds > 0 && t->journaled) {
+    ctx.journal.Begin({t->object.key, t->object.etag, t->object.size, ctx.options.parts.part_size_bytes, t->path,
+                       t->temp.temp_name, {}});
+  }
+  t->resumed_parts.clear();
   t->next_part = 0;
-  t->parts_left = t->parts.size();
+  t->parts_left = 0;
+  for (const auto& p : t->parts) t->parts_left += p.skip ? 0 : 1;
   t->rounds++;
+  if (t->parts_left == 0) return done(std::move(t));  // everything was already on disk
   std::make_shared<ObjectFetch>(ctx, std::move(t), std::move(done))->Launch();
 }
 

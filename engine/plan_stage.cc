@@ -44,11 +44,34 @@ TransferPtr PlanStage::Decide(const planner::Decision& d) {
 void PlanStage::PrepareTemp(const TransferPtr& t) {
   if (t->folder) return;
   ScopedTimer timer(ctx_.stats.ns_create);
+  const uint64_t part_size = ctx_.options.parts.part_size_bytes;
+  const bool ranged = planner::PlanParts(t->object.size, ctx_.options.parts).mode == planner::PartPlan::Mode::kRanges;
+  if (ranged) {
+    // An interrupted run may have left this very download half done: take it up.
+    if (auto partial = ctx_.journal.Find(t->object.key)) {
+      if (partial->etag == t->object.etag && partial->size == t->object.size &&
+          partial->part_size == part_size && partial->path == t->path) {
+        if (auto temp = ctx_.dataset.ReopenTemp(t->path, partial->temp_name, t->object.size); temp.ok()) {
+          t->temp = std::move(*temp);
+          t->resumed_parts = std::move(partial->done);
+          t->journaled = true;
+          return;
+        }
+      }
+      // Stale (the object changed, or the part size): drop it and its temp file.
+      ctx_.dataset.RemoveTemp(partial->path, partial->temp_name);
+      ctx_.journal.Forget(t->object.key);
+    }
+  }
   auto temp = ctx_.dataset.CreateTemp(t->path, t->object.size);
-  if (temp.ok()) {
-    t->temp = std::move(*temp);
-  } else {
+  if (!temp.ok()) {
     t->error = temp.error();
+    return;
+  }
+  t->temp = std::move(*temp);
+  if (ranged) {
+    ctx_.journal.Begin({t->object.key, t->object.etag, t->object.size, part_size, t->path, t->temp.temp_name, {}});
+    t->journaled = true;
   }
 }
 

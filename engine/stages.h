@@ -19,6 +19,7 @@
 #include "engine/budget.h"
 #include "engine/dataset.h"
 #include "engine/manifest.h"
+#include "engine/part_journal.h"
 #include "engine/stats.h"
 #include "engine/sync_options.h"
 #include "engine/transfer.h"
@@ -31,10 +32,10 @@ namespace riptide::engine {
 /// What every stage shares for one run.
 struct RunContext {
   RunContext(const SyncOptions& options, std::string prefix, http::Transport& transport,
-             s3::RequestFactory& requests, Dataset& dataset, Manifest& manifest, Stats& stats,
-             Budget& budget, std::atomic<bool>& stop)
+             s3::RequestFactory& requests, Dataset& dataset, Manifest& manifest, PartJournal& journal,
+             Stats& stats, Budget& budget, std::atomic<bool>& stop)
       : options(options), prefix(std::move(prefix)), transport(transport), requests(requests),
-        dataset(dataset), manifest(manifest), stats(stats), budget(budget), stop(stop) {}
+        dataset(dataset), manifest(manifest), journal(journal), stats(stats), budget(budget), stop(stop) {}
 
   const SyncOptions& options;
   std::string prefix;  // normalised
@@ -42,6 +43,7 @@ struct RunContext {
   s3::RequestFactory& requests;
   Dataset& dataset;
   Manifest& manifest;
+  PartJournal& journal;
   Stats& stats;
   Budget& budget;
   std::atomic<bool>& stop;            // set by a signal or a fatal error

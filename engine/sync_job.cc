@@ -68,13 +68,15 @@ Result<SyncReport> RunSync(const SyncOptions& options, std::atomic<bool>& stop,
   if (!dataset.ok()) return dataset.error();
   auto manifest = Manifest::Open(state_dir);
   if (!manifest.ok()) return manifest.error();
+  auto journal = PartJournal::Open(state_dir);
+  if (!journal.ok()) return journal.error();
   if (Status st = (*manifest)->BindSource(source); !st.ok()) return st.error();
 
   http::CurlTransport transport(options.transport);
   s3::RequestFactory requests(options.client);
   Stats stats;
   Budget budget(std::max(1, options.concurrency));
-  RunContext ctx(options, prefix, transport, requests, **dataset, **manifest, stats, budget, stop);
+  RunContext ctx(options, prefix, transport, requests, **dataset, **manifest, **journal, stats, budget, stop);
 
   // The first page doubles as the check of endpoint, bucket and credentials.
   auto first = ListPageWithRetry(ctx, "");
@@ -87,7 +89,7 @@ Result<SyncReport> RunSync(const SyncOptions& options, std::atomic<bool>& stop,
   auto last = (*manifest)->LastRunStatus();
   if (!last.ok()) return last.error();
   if (*last == "running" || *last == "interrupted" || *last == "failed") {
-    if (size_t n = (*dataset)->RemoveStaleTemps(); n > 0) {
+    if (size_t n = (*dataset)->RemoveStaleTemps((*journal)->TempNames()); n > 0) {
       spdlog::info("removed {} temp files left by an interrupted run", n);
     }
   }
@@ -104,6 +106,7 @@ Result<SyncReport> RunSync(const SyncOptions& options, std::atomic<bool>& stop,
       }
     });
     result = RunPipeline(ctx, std::move(*first));
+    (*journal)->Drain();
   }
 
   auto secs = [](const std::atomic<uint64_t>& ns) { return static_cast<double>(ns.load()) / 1e9; };
@@ -123,6 +126,7 @@ Result<SyncReport> RunSync(const SyncOptions& options, std::atomic<bool>& stop,
   report.size_verified_only = stats.size_verified_only;
   report.retries = stats.retries;
   report.bytes = stats.bytes_committed;
+  report.bytes_resumed = stats.bytes_resumed;
   report.failures = stats.Failures();
   report.fatal = ctx.fatal;
   if (!result.ok() && !report.fatal) report.fatal = result.error();

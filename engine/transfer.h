@@ -3,6 +3,7 @@
 
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "engine/dataset.h"
@@ -17,6 +18,7 @@ namespace riptide::engine {
 struct PartState {
   planner::PartRequest request;
   bool probe = false;     // HEAD ?partNumber=1: learns the upload's part size, no body
+  bool skip = false;      // already on disk (resumed): not fetched again
   uint64_t offset = 0;    // where the bytes go
   uint64_t length = 0;    // bytes expected (a whole GET learns it from its headers)
   uint64_t received = 0;  // bytes written so far
@@ -38,6 +40,8 @@ struct Transfer {
   std::optional<Error> error;  // set once the object has failed for good
   std::string verified_by;     // "md5", "md5-parts", "size", "folder"
   bool probe_unsupported = false;  // the server does not tell part sizes
+  bool journaled = false;          // a ranged download the resume journal follows
+  std::set<int> resumed_parts;     // part indexes already on disk from an earlier run
   std::string xxh3;
 
   uint64_t BytesReceived() const {

@@ -113,6 +113,7 @@ class Bench:
         self.port = free_port()
         self.endpoint = f"http://127.0.0.1:{self.port}"
         self.rows = []
+        self.riptide_args = []
 
     def start(self):
         t0 = time.time()
@@ -160,7 +161,7 @@ class Bench:
         mbps = self.total / 1e6 / durable if durable else 0
         objs = len(self.objects) / durable if durable else 0
         self.rows.append((client, wall, durable, mbps, objs, cpu, rss, note))
-        print(f"{client:<18} {wall:8.2f} {durable:9.2f} {mbps:8.1f} {objs:9.0f} {cpu:7.2f} {rss:8.0f}  {note}")
+        print(f"{client:<34} {wall:8.2f} {durable:9.2f} {mbps:8.1f} {objs:9.0f} {cpu:7.2f} {rss:8.0f}  {note}")
         sys.stdout.flush()
 
     def verify(self, d):
@@ -171,13 +172,14 @@ class Bench:
     # Clients ---------------------------------------------------------------------------
     def run_riptide(self, noop=False):
         d = self.dest("riptide")
-        cmd = [RIPTIDE, "sync", f"s3://{BUCKET}/{self.prefix}", d, "--endpoint", self.endpoint, "--no-progress"]
+        cmd = [RIPTIDE, "sync", f"s3://{BUCKET}/{self.prefix}", d, "--endpoint", self.endpoint, "--no-progress",
+               *self.riptide_args]
         env = dict(os.environ, AWS_ACCESS_KEY_ID=KEY, AWS_SECRET_ACCESS_KEY=SECRET)
         if noop:
             subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, check=True)
         wall, cpu, rss, _ = timed(cmd, env)
-        self.row("riptide" + (" noop" if noop else ""), wall, cpu, rss, wall + durable_sync(), None,
-                 "" if noop else self.verify(d))
+        label = "riptide" + (" noop" if noop else "") + (" " + " ".join(self.riptide_args) if self.riptide_args else "")
+        self.row(label, wall, cpu, rss, wall + durable_sync(), None, "" if noop else self.verify(d))
 
     def run_rclone(self, noop=False):
         d = self.dest("rclone")
@@ -237,7 +239,7 @@ class Bench:
         os.unlink(path)
         mbps = (n << 20) / 1e6 / wall
         self.rows.append(("disk fdatasync", wall, wall, mbps, 0, cpu, rss, ""))
-        print(f"{'disk fdatasync':<18} {wall:8.2f} {wall:9.2f} {mbps:8.1f} {'-':>9} {cpu:7.2f} {rss:8.0f}  "
+        print(f"{'disk fdatasync':<34} {wall:8.2f} {wall:9.2f} {mbps:8.1f} {'-':>9} {cpu:7.2f} {rss:8.0f}  "
               f"dd {n} MiB")
 
 
@@ -248,6 +250,8 @@ def main():
     ap.add_argument("--scale", type=float, default=1.0, help="fraction of the workload's object count")
     ap.add_argument("--workdir", default=os.environ.get("RIPTIDE_BENCH_DIR"))
     ap.add_argument("--json", help="also write the rows to this file")
+    ap.add_argument("--riptide-args", action="append", default=[],
+                    help="a riptide flag set to try (repeatable: one riptide row each), e.g. '--part-size 32M'")
     args = ap.parse_args()
     available = ["riptide", "curl", "disk"] + [t for t in ("rclone", "aws", "s3cmd") if shutil.which(t)]
     clients = args.clients or available
@@ -261,12 +265,15 @@ def main():
                              text=True).stdout.strip()
         print(f"# workload {args.workload}: {len(b.objects)} objects, {b.total / 2**20:.0f} MiB; "
               f"{os.cpu_count()} cores; riptide {rev}; listing by boto3 {b.listing_s:.2f} s")
-        print(f"{'client':<18} {'wall s':>8} {'durable s':>9} {'MB/s':>8} {'obj/s':>9} {'CPU s':>7} {'RSS MiB':>8}")
+        print(f"{'client':<34} {'wall s':>8} {'durable s':>9} {'MB/s':>8} {'obj/s':>9} {'CPU s':>7} {'RSS MiB':>8}")
         for c in clients:
-            if args.workload == "noop":
-                getattr(b, "run_" + c)(noop=True)
-            else:
-                getattr(b, "run_" + c)()
+            variants = [a.split() for a in args.riptide_args] if c == "riptide" and args.riptide_args else [[]]
+            for v in variants:
+                b.riptide_args = v
+                if args.workload == "noop":
+                    getattr(b, "run_" + c)(noop=True)
+                else:
+                    getattr(b, "run_" + c)()
         if args.workload == "noop":
             b.row("bare listing", b.listing_s, 0, 0, None, None, "boto3 paginate, same server")
         if args.json:

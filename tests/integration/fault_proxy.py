@@ -9,6 +9,7 @@ Signatures are forwarded untouched: use it in front of moto, which does not chec
 import http.client
 import http.server
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
@@ -18,11 +19,12 @@ from support import free_port
 @dataclass
 class Rule:
     match: Callable[[str, str, dict], bool]  # (method, path, headers) -> applies?
-    action: str                              # "status", "flip", "truncate", "before"
+    action: str                              # "status", "flip", "truncate", "before", "delay"
     times: int = 1                           # how many matching requests it applies to
     status: int = 503
     code: str = "SlowDown"
     callback: Optional[Callable[[], None]] = None
+    seconds: float = 0.0                     # for "delay"
     used: int = 0
 
 
@@ -70,6 +72,8 @@ class FaultProxy:
                     return
                 if rule and rule.action == "before":
                     rule.callback()
+                if rule and rule.action == "delay":
+                    time.sleep(rule.seconds)
                 conn = http.client.HTTPConnection("127.0.0.1", proxy.upstream_port, timeout=60)
                 headers = {k: v for k, v in self.headers.items()}
                 conn.request(self.command, self.path, body=body, headers=headers)
@@ -107,6 +111,11 @@ class FaultProxy:
                 rule.used += 1
                 return rule
         return None
+
+    def clear(self):
+        with self.lock:
+            self.rules.clear()
+            self.log.clear()
 
     def add(self, rule):
         with self.lock:

@@ -1,10 +1,11 @@
 """Large objects: ranged and per-part downloads, each byte verified, faults survived."""
 import os
+import json
 import random
 import unittest
 
 from fault_proxy import FaultProxy, Rule
-from support import SERVER, ServerTestCase, manifest_rows, md5, riptide, tree
+from support import BIN, SERVER, ServerTestCase, manifest_rows, md5, riptide, tree
 
 MiB = 1 << 20
 
@@ -30,8 +31,8 @@ class RangedPartsTest(ServerTestCase):
             self.assertEqual(etag, md5(objects[key]))
 
 
-class MultipartEtagTest(ServerTestCase):
-    """md5-N objects, fetched by their original parts through a logging proxy (moto)."""
+class ProxyTestCase(ServerTestCase):
+    """moto behind the fault proxy."""
 
     @classmethod
     def setUpClass(cls):
@@ -62,6 +63,10 @@ class MultipartEtagTest(ServerTestCase):
     def run_sync(self, *extra):
         return riptide("sync", f"s3://{self.bucket}/m", self.dataset, "--endpoint", self.proxy.endpoint,
                        "--json", *extra, server=self.server)
+
+
+class MultipartEtagTest(ProxyTestCase):
+    """md5-N objects checked by their parts; faults injected by the proxy (moto)."""
 
     def test_multipart_object_is_verified_by_its_parts(self):
         data = self.upload_multipart("m/three-parts.bin", [body(5 * MiB, 1), body(5 * MiB, 2), body(MiB + 7, 3)])
@@ -138,3 +143,43 @@ class MultipartEtagTest(ServerTestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class ResumeTest(ProxyTestCase):
+    """A download killed part-way resumes with only the parts it lacks (moto)."""
+
+    def test_killed_download_fetches_only_missing_parts(self):
+        import signal
+        import subprocess
+        import time
+        data = body(8 * MiB, 13)
+        self.put({"m/big.bin": data})
+        # Parts from 4 MiB on hang, so the kill lands after the first four are on disk.
+        self.proxy.add(Rule(lambda m, path, h: m == "GET" and "big.bin" in path and
+                            int(h.get("Range", "bytes=0-").split("=")[1].split("-")[0]) >= 4 * MiB,
+                            "delay", times=1000, seconds=20))
+        env = dict(os.environ, AWS_ACCESS_KEY_ID=self.server.access_key, AWS_SECRET_ACCESS_KEY=self.server.secret_key)
+        args = [BIN, "sync", f"s3://{self.bucket}/m", self.dataset,
+                "--endpoint", self.proxy.endpoint, "--part-size", "1M", "--concurrency", "4", "--json"]
+        proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            done = [e for e in self.proxy.requests_for("big.bin") if e.body_bytes == MiB]
+            if len(done) >= 4:
+                break
+            time.sleep(0.05)
+        self.assertGreaterEqual(len(done), 4, "the first parts never arrived")
+        time.sleep(1.0)  # the journal records a part once it is durable
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        self.assertFalse(os.path.exists(os.path.join(self.dataset, "big.bin")))
+
+        self.proxy.clear()
+        p = self.run_sync("--part-size", "1M", "--concurrency", "4")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(tree(self.dataset), {"big.bin": data})
+        summary = json.loads(p.stdout)
+        self.assertEqual(summary["bytes_resumed"], 4 * MiB)
+        self.assertEqual(self.proxy.bytes_served("big.bin"), 4 * MiB)
+        leftovers = [f for _, _, files in os.walk(self.dataset) for f in files if "riptide-tmp" in f]
+        self.assertEqual(leftovers, [])
