@@ -87,25 +87,22 @@ Result<std::unique_ptr<Dataset>> Dataset::Open(const std::string& root, const st
 }
 
 Result<std::shared_ptr<Fd>> Dataset::OpenDir(const std::string& rel, bool create) {
+  std::shared_ptr<Fd> from;
+  size_t done = 0;
   {
     std::lock_guard<std::mutex> lock(dir_cache_mu_);
     if (auto it = dir_cache_.find(rel); it != dir_cache_.end()) return it->second;
-    // The nearest cached ancestor saves the walk from the root.
+    // Start from the nearest cached ancestor rather than the root.
     for (size_t cut = rel.rfind('/'); cut != std::string::npos && cut > 0; cut = rel.rfind('/', cut - 1)) {
       if (auto it = dir_cache_.find(rel.substr(0, cut)); it != dir_cache_.end()) {
-        auto ancestor = it->second;
-        dir_cache_mu_.unlock();
-        auto dir = WalkFrom(std::move(ancestor), cut + 1, rel, create);
-        dir_cache_mu_.lock();
-        if (dir.ok()) {
-          if (dir_cache_.size() >= kMaxCachedDirs) dir_cache_.clear();
-          dir_cache_.emplace(rel, *dir);
-        }
-        return dir;
+        from = it->second;
+        done = cut + 1;
+        break;
       }
     }
   }
-  auto dir = WalkFrom(std::make_shared<Fd>(::dup(root_fd_.get())), 0, rel, create);
+  if (!from) from = std::make_shared<Fd>(::dup(root_fd_.get()));
+  auto dir = WalkFrom(std::move(from), done, rel, create);
   if (dir.ok()) {
     std::lock_guard<std::mutex> lock(dir_cache_mu_);
     if (dir_cache_.size() >= kMaxCachedDirs) dir_cache_.clear();

@@ -7,16 +7,12 @@
 
 #include "engine/stages.h"
 #include "transport/s3/errors.h"
+#include "transport/strings.h"
 
 namespace riptide::engine {
 namespace {
 
 using Mode = planner::PartPlan::Mode;
-
-std::string Unquote(const std::string& s) {
-  if (s.size() >= 2 && s.front() == '"' && s.back() == '"') return s.substr(1, s.size() - 2);
-  return s;
-}
 
 std::string Header(const http::HeaderMap& h, const char* name) {
   auto it = h.find(name);
@@ -128,6 +124,7 @@ class PartHandler final : public http::ResponseHandler, public std::enable_share
                                  std::to_string(part_.length) + " bytes",
                              true));
     }
+    if (t_.mode == Mode::kRanges && !part_.probe) StreamRange();
     if (t_.journaled && !part_.probe) {
       // The journal makes the bytes durable (on its thread) before recording the part.
       int fd = ::dup(t_.temp.file.get());
@@ -164,7 +161,7 @@ class PartHandler final : public http::ResponseHandler, public std::enable_share
       if (length.empty()) return MakeError(ErrorCode::kProtocol, "no Content-Length in the response", true);
       part_.offset = 0;
       part_.length = content_length;
-      if (auto etag = Header(headers, "etag"); !etag.empty()) t_.object.etag = Unquote(etag);
+      if (auto etag = Header(headers, "etag"); !etag.empty()) t_.object.etag = StripQuotes(etag);
       if (int64_t ms = s3::ParseHttpDateMs(Header(headers, "last-modified")); ms >= 0) {
         t_.object.last_modified_ms = ms;
       }
@@ -183,6 +180,23 @@ class PartHandler final : public http::ResponseHandler, public std::enable_share
       return MakeError(ErrorCode::kProtocol, "the server answered another range than asked");
     }
     return OkStatus();
+  }
+
+  // Hands the finished range to the object's hasher, creating it on the first range
+  // (by then the probe has usually told a multipart upload's part size).
+  void StreamRange() {
+    if (!t_.hasher && t_.resumed_parts.empty()) {
+      const int upload_parts = s3::MultipartEtagParts(t_.object.etag);
+      std::vector<uint64_t> lengths;
+      if (upload_parts > 0 && t_.upload_part_size > 0) {
+        lengths = planner::UniformUploadParts(t_.object.size, t_.upload_part_size, upload_parts);
+      }
+      if (upload_parts == 0 || !lengths.empty()) {
+        t_.hasher = std::make_shared<StreamHasher>(t_.temp.file.get(), s3::IsPlainMd5Etag(t_.object.etag),
+                                                   std::move(lengths), fetch_->ctx.schedule_background);
+      }
+    }
+    if (t_.hasher) t_.hasher->RangeDone(part_.offset, part_.length);
   }
 
   void Retry(Error e) {
@@ -290,12 +304,13 @@ void StartFetch(RunContext& ctx, TransferPtr t, std::function<void(TransferPtr)>
     ctx.journal.Begin({t->object.key, t->object.etag, t->object.size, ctx.options.parts.part_size_bytes, t->path,
                        t->temp.temp_name, {}});
   }
-  t->resumed_parts.clear();
+  t->hasher.reset();
   t->next_part = 0;
   t->parts_left = 0;
   for (const auto& p : t->parts) t->parts_left += p.skip ? 0 : 1;
   t->rounds++;
   if (t->parts_left == 0) return done(std::move(t));  // everything was already on disk
+  if (t->rounds > 1) t->resumed_parts.clear();
   std::make_shared<ObjectFetch>(ctx, std::move(t), std::move(done))->Launch();
 }
 

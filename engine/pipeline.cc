@@ -5,6 +5,8 @@
 #include <oneapi/tbb/task_arena.h>
 
 #include <algorithm>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 namespace riptide::engine {
@@ -28,6 +30,22 @@ Status RunPipeline(RunContext& ctx, s3::ListPage first_page) {
   oneapi::tbb::global_control allow(oneapi::tbb::global_control::max_allowed_parallelism,
                                     static_cast<size_t>(threads));
   oneapi::tbb::task_arena arena(threads);
+  // Background work (hashing ranges as they land) runs in the same arena; count it so
+  // the arena outlives every task.
+  std::mutex bg_mu;
+  std::condition_variable bg_cv;
+  int bg_pending = 0;
+  ctx.schedule_background = [&](std::function<void()> task) {
+    {
+      std::lock_guard<std::mutex> lock(bg_mu);
+      ++bg_pending;
+    }
+    arena.enqueue([&, task = std::move(task)] {
+      task();
+      std::lock_guard<std::mutex> lock(bg_mu);
+      if (--bg_pending == 0) bg_cv.notify_all();
+    });
+  };
   arena.execute([&] {
     flow::graph g;
     flow::input_node<PagePtr> list(g, [&](oneapi::tbb::flow_control& fc) -> PagePtr {
@@ -65,6 +83,10 @@ Status RunPipeline(RunContext& ctx, s3::ListPage first_page) {
     list.activate();
     g.wait_for_all();
   });
+  {
+    std::unique_lock<std::mutex> lock(bg_mu);
+    bg_cv.wait(lock, [&] { return bg_pending == 0; });
+  }
   return committer.Finish();
 }
 

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <future>
 #include <mutex>
 #include <thread>
@@ -48,6 +49,10 @@ struct RunContext {
   Budget& budget;
   std::atomic<bool>& stop;            // set by a signal or a fatal error
   std::atomic<bool> part_probe_unsupported{false};  // the server tells no upload part sizes
+
+  /// Runs `task` off the network thread (the graph's arena); the pipeline waits for
+  /// every such task before it ends.
+  std::function<void(std::function<void()>)> schedule_background;
   std::optional<Error> fatal;         // written once, by the first stage that hits one
   std::mutex fatal_mu;
 

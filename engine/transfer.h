@@ -7,6 +7,7 @@
 #include <string>
 
 #include "engine/dataset.h"
+#include "engine/hashing.h"
 #include "planner/part_plan.h"
 #include "transport/result.h"
 #include "transport/s3/object_info.h"
@@ -42,6 +43,7 @@ struct Transfer {
   bool probe_unsupported = false;  // the server does not tell part sizes
   bool journaled = false;          // a ranged download the resume journal follows
   std::set<int> resumed_parts;     // part indexes already on disk from an earlier run
+  std::shared_ptr<StreamHasher> hasher;  // hashes ranges as they land (ranged objects)
   std::string xxh3;
 
   uint64_t BytesReceived() const {

@@ -10,6 +10,7 @@
 #include "engine/stages.h"
 #include "transport/http/curl_transport.h"
 #include "transport/s3/errors.h"
+#include "transport/strings.h"
 
 namespace riptide::engine {
 namespace {
@@ -20,9 +21,7 @@ Status RefreshObject(RunContext& ctx, Transfer& t) {
   if (!r.ok()) return r.error();
   if (!s3::IsSuccess(r->status)) return s3::ErrorFromResponse(*r);
   t.object.size = std::strtoull(r->Header("content-length").c_str(), nullptr, 10);
-  std::string etag = r->Header("etag");
-  if (etag.size() >= 2 && etag.front() == '"') etag = etag.substr(1, etag.size() - 2);
-  t.object.etag = etag;
+  t.object.etag = StripQuotes(r->Header("etag"));
   if (int64_t ms = s3::ParseHttpDateMs(r->Header("last-modified")); ms >= 0) t.object.last_modified_ms = ms;
   return OkStatus();
 }
@@ -60,6 +59,10 @@ bool Again(RunContext& ctx, Transfer& t, Error e) {
 
 bool Verify(RunContext& ctx, Transfer& t) {
   if (t.folder) return true;
+  // Whatever happens next, stop hashing in the background first.
+  std::shared_ptr<StreamHasher> hasher = std::move(t.hasher);
+  std::optional<Result<FileDigest>> streamed;
+  if (hasher) streamed = hasher->Finish();
   if (t.probe_unsupported) ctx.part_probe_unsupported = true;  // ask no more this run
   if (t.error) {
     if (t.error->code == ErrorCode::kPrecondition) {
@@ -92,7 +95,8 @@ bool Verify(RunContext& ctx, Transfer& t) {
     lengths = planner::UniformUploadParts(t.object.size, t.upload_part_size, upload_parts);
   }
   const bool whole_md5 = s3::IsPlainMd5Etag(t.object.etag);
-  auto digest = DigestFile(fd, whole_md5, lengths);
+  // The stream hasher used the same part lengths; its digest stands unless it failed.
+  Result<FileDigest> digest = streamed && streamed->ok() ? *streamed : DigestFile(fd, whole_md5, lengths);
   if (digest.ok() && upload_parts > 0 && t.upload_part_size > 0 && digest->parts_etag != t.object.etag) {
     // Not every part had the first one's size: ask for each, and hash again.
     auto exact = ExactUploadParts(ctx, t, upload_parts);

@@ -118,6 +118,8 @@ class Bench:
     def start(self):
         t0 = time.time()
         seed_store(self.store, self.objects)
+        # The seed's dirty pages would otherwise be flushed by whichever client runs first.
+        subprocess.run(["sync"])
         print(f"seeded {len(self.objects)} objects, {self.total / 2**20:.0f} MiB in {time.time() - t0:.1f} s",
               file=sys.stderr)
         env = dict(os.environ, NODE_OPTIONS="--openssl-legacy-provider")
@@ -220,12 +222,11 @@ class Bench:
         with open(cfg, "w") as f:
             for key, size in self.objects:
                 url = f"{self.endpoint}/{BUCKET}/{key}"
+                # Every URL states its range: in a curl config file an option persists for
+                # the URLs after it.
                 step = 16 << 20
-                if size > step:
-                    for off in range(0, size, step):
-                        f.write(f'url = "{url}"\noutput = "/dev/null"\nrange = {off}-{min(size, off + step) - 1}\n')
-                else:
-                    f.write(f'url = "{url}"\noutput = "/dev/null"\n')
+                for off in range(0, max(size, 1), step):
+                    f.write(f'url = "{url}"\noutput = "/dev/null"\nrange = {off}-{max(min(size, off + step) - 1, 0)}\n')
         # s3rver rejects signed requests without x-amz-content-sha256; -f makes any error fail the row.
         wall, cpu, rss, code = timed(["curl", "-sf", "-H", "x-amz-content-sha256: UNSIGNED-PAYLOAD",
                                    "--parallel", "--parallel-max", "64", "--aws-sigv4",

@@ -67,6 +67,20 @@ class S3Server:
                     raise RuntimeError(f"{kind} did not listen on port {self.port} within 60 s")
                 time.sleep(0.1)
 
+    def seed_store(self, bucket, objects):
+        """s3rver only: writes objects the way a PUT stores them, far faster than PUTs.
+        The bucket must exist already."""
+        assert self.kind == "s3rver"
+        for key, data in objects.items():
+            path = os.path.join(self.tmp, "store", bucket, key)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path + "._S3rver_object", "wb") as f:
+                f.write(data)
+            with open(path + "._S3rver_object.md5", "w") as f:
+                f.write(hashlib.md5(data).hexdigest())
+            with open(path + "._S3rver_metadata.json", "w") as f:
+                f.write('{"content-type": "application/octet-stream"}')
+
     def client(self, access_key=None, secret_key=None):
         return boto3.client(
             "s3", endpoint_url=self.endpoint, region_name="us-east-1",

@@ -3,21 +3,10 @@
 #include <algorithm>
 #include <cctype>
 
+#include "transport/strings.h"
+
 namespace riptide::s3 {
 namespace {
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
-}
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
 
 std::string Unquote(std::string_view v) {
   if (v.size() >= 2 && ((v.front() == '"' && v.back() == '"') || (v.front() == '\'' && v.back() == '\''))) {
@@ -38,18 +27,18 @@ IniFile ParseIni(std::string_view text) {
     text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
     if (!raw.empty() && raw.back() == '\r') raw.remove_suffix(1);
     bool indented = !raw.empty() && (raw.front() == ' ' || raw.front() == '\t');
-    std::string_view line = Trim(raw);
+    std::string_view line = TrimWhitespace(raw);
     if (line.empty() || line.front() == '#' || line.front() == ';') continue;
     if (line.front() == '[' && line.back() == ']') {
-      section = std::string(Trim(line.substr(1, line.size() - 2)));
+      section = std::string(TrimWhitespace(line.substr(1, line.size() - 2)));
       out[section];
       parent_key.clear();
       continue;
     }
     size_t eq = line.find('=');
     if (eq == std::string_view::npos) continue;
-    std::string key = Lower(Trim(line.substr(0, eq)));
-    std::string value = Unquote(Trim(line.substr(eq + 1)));
+    std::string key = AsciiLower(TrimWhitespace(line.substr(0, eq)));
+    std::string value = Unquote(TrimWhitespace(line.substr(eq + 1)));
     if (indented && !parent_key.empty()) {
       out[section][parent_key + "." + key] = value;
       continue;

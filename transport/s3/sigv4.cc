@@ -7,16 +7,10 @@
 #include <vector>
 
 #include "transport/s3/crypto.h"
+#include "transport/strings.h"
 
 namespace riptide::s3 {
 namespace {
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
 
 // Trims and folds inner runs of spaces, as SigV4 asks of header values.
 std::string CanonicalValue(std::string_view v) {
@@ -84,7 +78,7 @@ std::string CanonicalRequest(const http::Request& request, std::string_view payl
 
   std::vector<std::pair<std::string, std::string>> headers;
   for (const auto& [name, value] : request.headers) {
-    headers.emplace_back(Lower(name), CanonicalValue(value));
+    headers.emplace_back(AsciiLower(name), CanonicalValue(value));
   }
   std::sort(headers.begin(), headers.end());
 

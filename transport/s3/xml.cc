@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "transport/s3/uri.h"
+#include "transport/strings.h"
 
 namespace riptide::s3 {
 namespace {
@@ -66,13 +67,6 @@ class XmlWalker {
   std::string text_;
 };
 
-// ETags arrive quoted (as '"' or as &quot;, which expat has already turned into '"').
-std::string StripQuotes(const std::string& s) {
-  size_t n = s.size();
-  if (n >= 2 && s[0] == '"' && s[n - 1] == '"') return std::string(s, 1, n - 2);
-  return s;
-}
-
 }  // namespace
 
 Result<ListPage> ParseListObjectsV2(std::string_view xml) {
@@ -98,6 +92,7 @@ Result<ListPage> ParseListObjectsV2(std::string_view xml) {
             bad = MakeError(ErrorCode::kProtocol, "listing gives a non-numeric Size '" + text + "'");
           }
         } else if (path == "/ListBucketResult/Contents/ETag") {
+          // ETags arrive quoted (as '"' or &quot;, which expat has already decoded).
           current.etag = StripQuotes(text);
         } else if (path == "/ListBucketResult/Contents/LastModified") {
           current.last_modified_ms = ParseIso8601Ms(text);
