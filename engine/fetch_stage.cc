@@ -19,6 +19,22 @@ std::string Header(const http::HeaderMap& h, const char* name) {
   return it == h.end() ? std::string() : it->second;
 }
 
+// The strongest full-object additional checksum in a response. Composite ones ("…-N",
+// checksums of part checksums) are left to the part MD5s.
+void TakeChecksum(const http::HeaderMap& h, Transfer& t) {
+  static constexpr std::pair<const char*, const char*> kHeaders[] = {
+      {"x-amz-checksum-sha256", "SHA256"}, {"x-amz-checksum-crc64nvme", "CRC64NVME"},
+      {"x-amz-checksum-crc32c", "CRC32C"}, {"x-amz-checksum-sha1", "SHA1"}, {"x-amz-checksum-crc32", "CRC32"}};
+  for (const auto& [header, algorithm] : kHeaders) {
+    std::string value = Header(h, header);
+    if (!value.empty() && value.find('-') == std::string::npos) {
+      t.checksum_algorithm = algorithm;
+      t.checksum_value = std::move(value);
+      return;
+    }
+  }
+}
+
 // One object's fetch: runs its parts in a sliding window of `slots` requests and reports
 // once every part has finished for good. Parts finish on the transport's thread while the
 // first window may still be starting on a graph thread, hence the lock.
@@ -154,6 +170,7 @@ class PartHandler final : public http::ResponseHandler, public std::enable_share
       } else {
         t_.probe_unsupported = true;
       }
+      TakeChecksum(headers, t_);
       part_.length = 0;
       return OkStatus();
     }
@@ -166,6 +183,7 @@ class PartHandler final : public http::ResponseHandler, public std::enable_share
         t_.object.last_modified_ms = ms;
       }
       t_.object.size = content_length;
+      TakeChecksum(headers, t_);
       return OkStatus();
     }
     s3::ContentRange range;
@@ -193,7 +211,8 @@ class PartHandler final : public http::ResponseHandler, public std::enable_share
       }
       if (upload_parts == 0 || !lengths.empty()) {
         t_.hasher = std::make_shared<StreamHasher>(t_.temp.file.get(), s3::IsPlainMd5Etag(t_.object.etag),
-                                                   std::move(lengths), fetch_->ctx.schedule_background);
+                                                   std::move(lengths), t_.checksum_algorithm,
+                                                   fetch_->ctx.schedule_background);
       }
     }
     if (t_.hasher) t_.hasher->RangeDone(part_.offset, part_.length);

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "engine/checksums.h"
 #include "transport/s3/crypto.h"
 
 namespace riptide::engine {
@@ -40,10 +41,13 @@ struct DigestState::Impl {
   std::string part_digests;  // raw MD5s of the finished parts
   size_t part_index = 0;
   uint64_t part_left = 0;
+  std::unique_ptr<Checksum> checksum;
 };
 
-DigestState::DigestState(bool with_md5, std::vector<uint64_t> part_lengths) : impl_(std::make_unique<Impl>()) {
+DigestState::DigestState(bool with_md5, std::vector<uint64_t> part_lengths, const std::string& checksum)
+    : impl_(std::make_unique<Impl>()) {
   impl_->with_md5 = with_md5;
+  if (!checksum.empty()) impl_->checksum = Checksum::Make(checksum);
   impl_->part_lengths = std::move(part_lengths);
   XXH3_128bits_reset(impl_->xxh.get());
   if (!impl_->part_lengths.empty()) impl_->part_left = impl_->part_lengths[0];
@@ -55,6 +59,7 @@ void DigestState::Update(const char* p, size_t n) {
   Impl& s = *impl_;
   XXH3_128bits_update(s.xxh.get(), p, n);
   if (s.with_md5) EVP_DigestUpdate(s.whole.get(), p, n);
+  if (s.checksum) s.checksum->Update(p, n);
   size_ += n;
   // Feed each part's MD5 its own bytes, closing parts at their boundaries.
   while (n > 0 && s.part_index < s.part_lengths.size()) {
@@ -99,6 +104,7 @@ FileDigest DigestState::Finish() {
                 static_cast<unsigned long long>(h.low64));
   out.xxh3 = hex;
   if (s.with_md5) out.md5 = FinishMd5(s.whole.get(), nullptr);
+  if (s.checksum) out.checksum = s.checksum->FinishBase64();
   if (!s.part_lengths.empty() && s.part_index == s.part_lengths.size()) {
     Md5Ctx combined = NewMd5();
     EVP_DigestUpdate(combined.get(), s.part_digests.data(), s.part_digests.size());
@@ -107,16 +113,18 @@ FileDigest DigestState::Finish() {
   return out;
 }
 
-Result<FileDigest> DigestFile(int fd, bool with_md5, const std::vector<uint64_t>& part_lengths) {
-  DigestState state(with_md5, part_lengths);
+Result<FileDigest> DigestFile(int fd, bool with_md5, const std::vector<uint64_t>& part_lengths,
+                              const std::string& checksum) {
+  DigestState state(with_md5, part_lengths, checksum);
   auto read = state.UpdateFromFile(fd, 0, UINT64_MAX);
   if (!read.ok()) return read.error();
   return state.Finish();
 }
 
 StreamHasher::StreamHasher(int fd, bool with_md5, std::vector<uint64_t> part_lengths,
-                           std::function<void(std::function<void()>)> schedule)
-    : fd_(::dup(fd)), schedule_(std::move(schedule)), state_(with_md5, std::move(part_lengths)) {}
+                           const std::string& checksum, std::function<void(std::function<void()>)> schedule)
+    : fd_(::dup(fd)), checksum_(checksum), schedule_(std::move(schedule)),
+      state_(with_md5, std::move(part_lengths), checksum) {}
 
 StreamHasher::~StreamHasher() {
   if (fd_ >= 0) ::close(fd_);

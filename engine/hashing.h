@@ -20,13 +20,15 @@ struct FileDigest {
   std::string md5;         // hex; empty unless asked for
   std::string xxh3;        // XXH3-128, hex (high 64 bits first)
   std::string parts_etag;  // "md5(md5(part 1)…md5(part N))-N", when part lengths were given
+  std::string checksum;    // base64 of the additional checksum asked for, if any
 };
 
-/// Hashes a byte stream fed in order: XXH3-128 always, MD5 when asked, and the MD5 of
-/// each part when part lengths are given (consecutive, from offset 0).
+/// Hashes a byte stream fed in order: XXH3-128 always, MD5 when asked, the MD5 of each
+/// part when part lengths are given (consecutive, from offset 0), and an S3 additional
+/// checksum ("CRC32C", "SHA256", …) when one is named.
 class DigestState {
  public:
-  DigestState(bool with_md5, std::vector<uint64_t> part_lengths);
+  DigestState(bool with_md5, std::vector<uint64_t> part_lengths, const std::string& checksum = {});
   ~DigestState();
   DigestState(const DigestState&) = delete;
   DigestState& operator=(const DigestState&) = delete;
@@ -43,7 +45,8 @@ class DigestState {
 };
 
 /// Reads `fd` from offset 0 to its end in one pass (see DigestState).
-Result<FileDigest> DigestFile(int fd, bool with_md5, const std::vector<uint64_t>& part_lengths = {});
+Result<FileDigest> DigestFile(int fd, bool with_md5, const std::vector<uint64_t>& part_lengths = {},
+                              const std::string& checksum = {});
 
 /// Hashes a file while its ranges are still being written: each completed range that
 /// extends the contiguous prefix is hashed by a background task (from the page cache),
@@ -51,8 +54,10 @@ Result<FileDigest> DigestFile(int fd, bool with_md5, const std::vector<uint64_t>
 class StreamHasher : public std::enable_shared_from_this<StreamHasher> {
  public:
   /// `fd` is dup'ed; `schedule` runs a task off the network thread (the graph's arena).
-  StreamHasher(int fd, bool with_md5, std::vector<uint64_t> part_lengths,
+  StreamHasher(int fd, bool with_md5, std::vector<uint64_t> part_lengths, const std::string& checksum,
                std::function<void(std::function<void()>)> schedule);
+  /// The additional checksum this hasher computes ("" for none).
+  const std::string& checksum() const { return checksum_; }
   ~StreamHasher();
   /// [offset, offset + length) is on disk. Any thread; never blocks on hashing.
   void RangeDone(uint64_t offset, uint64_t length);
@@ -62,6 +67,7 @@ class StreamHasher : public std::enable_shared_from_this<StreamHasher> {
  private:
   void Work();
   int fd_;
+  std::string checksum_;
   std::function<void(std::function<void()>)> schedule_;
   std::mutex mu_;
   std::condition_variable cv_;

@@ -33,6 +33,8 @@ struct Transfer {
   int slots = 1;           // budget tokens held: requests this object may run at once
   int rounds = 0;          // whole-object fetches (a verify mismatch starts another)
   uint64_t upload_part_size = 0;  // first part of a multipart upload (from the probe), 0 unknown
+  std::string checksum_algorithm;  // an S3 additional checksum the object carries ("CRC32C", …)
+  std::string checksum_value;      // its base64 value (full-object checksums only)
   TempFile temp;           // created by the plan stage
   planner::PartPlan::Mode mode = planner::PartPlan::Mode::kWhole;
   std::vector<PartState> parts;

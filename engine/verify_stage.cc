@@ -63,6 +63,8 @@ bool Verify(RunContext& ctx, Transfer& t) {
   std::shared_ptr<StreamHasher> hasher = std::move(t.hasher);
   std::optional<Result<FileDigest>> streamed;
   if (hasher) streamed = hasher->Finish();
+  // A hasher started before the object's checksum was known cannot vouch for it.
+  if (hasher && hasher->checksum() != t.checksum_algorithm) streamed.reset();
   if (t.probe_unsupported) ctx.part_probe_unsupported = true;  // ask no more this run
   if (t.error) {
     if (t.error->code == ErrorCode::kPrecondition) {
@@ -96,13 +98,14 @@ bool Verify(RunContext& ctx, Transfer& t) {
   }
   const bool whole_md5 = s3::IsPlainMd5Etag(t.object.etag);
   // The stream hasher used the same part lengths; its digest stands unless it failed.
-  Result<FileDigest> digest = streamed && streamed->ok() ? *streamed : DigestFile(fd, whole_md5, lengths);
+  Result<FileDigest> digest =
+      streamed && streamed->ok() ? *streamed : DigestFile(fd, whole_md5, lengths, t.checksum_algorithm);
   if (digest.ok() && upload_parts > 0 && t.upload_part_size > 0 && digest->parts_etag != t.object.etag) {
     // Not every part had the first one's size: ask for each, and hash again.
     auto exact = ExactUploadParts(ctx, t, upload_parts);
     if (exact.ok()) {
       lengths = std::move(*exact);
-      digest = DigestFile(fd, false, lengths);
+      digest = DigestFile(fd, false, lengths, t.checksum_algorithm);
     }
   }
   if (!digest.ok()) {
@@ -116,12 +119,15 @@ bool Verify(RunContext& ctx, Transfer& t) {
     mismatch = "MD5 " + digest->md5 + " != ETag " + t.object.etag;
   } else if (!lengths.empty() && digest->parts_etag != t.object.etag) {
     mismatch = "part MD5s give " + digest->parts_etag + " != ETag " + t.object.etag;
+  } else if (!t.checksum_algorithm.empty() && digest->checksum != t.checksum_value) {
+    mismatch = t.checksum_algorithm + " " + digest->checksum + " != " + t.checksum_value;
   }
   if (!mismatch.empty()) {
     return Again(ctx, t, MakeError(ErrorCode::kIntegrity, "downloaded bytes do not match: " + mismatch, true));
   }
   t.xxh3 = digest->xxh3;
   t.verified_by = whole_md5 ? "md5" : !lengths.empty() ? "md5-parts" : "size";
+  if (!t.checksum_algorithm.empty()) t.verified_by += "+" + AsciiLower(t.checksum_algorithm);
   return true;
 }
 

@@ -19,12 +19,13 @@ from support import free_port
 @dataclass
 class Rule:
     match: Callable[[str, str, dict], bool]  # (method, path, headers) -> applies?
-    action: str                              # "status", "flip", "truncate", "before", "delay"
+    action: str                              # "status", "flip", "truncate", "before", "delay", "header"
     times: int = 1                           # how many matching requests it applies to
     status: int = 503
     code: str = "SlowDown"
     callback: Optional[Callable[[], None]] = None
     seconds: float = 0.0                     # for "delay"
+    header: tuple = ()                       # for "header": (name, value) to set in the response
     used: int = 0
 
 
@@ -84,9 +85,12 @@ class FaultProxy:
                 if rule and rule.action == "flip" and data:
                     data = bytes([data[0] ^ 0xFF]) + data[1:]
                 self.send_response(resp.status)
+                replaced = rule.header[0].lower() if rule and rule.action == "header" else None
                 for k, v in resp.getheaders():
-                    if k.lower() not in ("transfer-encoding", "connection"):
+                    if k.lower() not in ("transfer-encoding", "connection") and k.lower() != replaced:
                         self.send_header(k, v)
+                if replaced:
+                    self.send_header(*rule.header)
                 self.end_headers()
                 if self.command == "HEAD":
                     return

@@ -82,6 +82,8 @@ http::Request RequestFactory::HeadObject(const std::string& bucket, const std::s
                                          int part_number, const std::string& if_match) const {
   Headers extra;
   if (!if_match.empty()) extra.emplace_back("If-Match", "\"" + if_match + "\"");
+  // Ask for the object's additional checksums (CRC32C, SHA-256, …), if it has any.
+  extra.emplace_back("x-amz-checksum-mode", "ENABLED");
   std::string query = part_number > 0 ? "partNumber=" + std::to_string(part_number) : std::string();
   return Make("HEAD", bucket, key, query, std::move(extra));
 }
@@ -95,6 +97,8 @@ http::Request RequestFactory::GetObject(const std::string& bucket, const std::st
                                     std::to_string(range->last));
   }
   if (!if_match.empty()) extra.emplace_back("If-Match", "\"" + if_match + "\"");
+  // Whole GETs carry the object's additional checksums; ranges never do.
+  if (!range) extra.emplace_back("x-amz-checksum-mode", "ENABLED");
   return Make("GET", bucket, key, "", std::move(extra));
 }
 
