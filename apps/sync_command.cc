@@ -5,6 +5,10 @@
 #include <atomic>
 #include <csignal>
 
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
 #include "apps/summary.h"
 #include "engine/sync_job.h"
 #include "transport/s3/config.h"
@@ -65,6 +69,12 @@ SyncCommand::SyncCommand(CLI::App& app, GlobalOptions& global) : global_(global)
   cmd_->add_option("--multipart-threshold", multipart_threshold_,
                    "objects larger than this are fetched in parts (default: the part size)")
       ->transform(CLI::AsSizeValue(false));
+  cmd_->add_option("--memory-limit", memory_limit_,
+                   "cap on riptide's own memory (bodies are never buffered: it bounds the "
+                   "requests in flight, lowering --concurrency when needed)")
+      ->transform(CLI::AsSizeValue(false))
+      ->check(CLI::Range(uint64_t{32} << 20, uint64_t{1} << 40))
+      ->default_str("256MiB");
   cmd_->add_option("--page-size", page_size_, "keys per listing request (max-keys)")
       ->check(CLI::Range(1, 1000))
       ->capture_default_str();
@@ -116,12 +126,21 @@ int SyncCommand::Run() {
   opt.prefix = url->prefix;
   opt.dataset_dir = destination_;
   opt.state_dir = state_dir_;
-  opt.concurrency = concurrency_;
+  // What one request in flight costs riptide at most: a curl handle with its 16 KiB
+  // receive buffer, TLS state, the transfer's bookkeeping (measured: ~25 MiB RSS at 64).
+  constexpr uint64_t kBytesPerRequest = 256u << 10;
+  constexpr uint64_t kBaseBytes = 24u << 20;  // listing pages, manifest cursor, threads
+  const uint64_t affordable = (memory_limit_ - std::min(memory_limit_, kBaseBytes)) / kBytesPerRequest;
+  if (affordable < static_cast<uint64_t>(concurrency_)) {
+    spdlog::info("--memory-limit {} MiB allows {} requests in flight, not {}", memory_limit_ >> 20, affordable,
+                 concurrency_);
+  }
+  opt.concurrency = static_cast<int>(std::max<uint64_t>(1, std::min<uint64_t>(affordable, concurrency_)));
   opt.list_page_size = page_size_;
   opt.parts.part_size_bytes = part_size_;
   opt.parts.threshold_bytes = multipart_threshold_ ? multipart_threshold_ : part_size_;
   opt.retry.max_attempts = retries_ + 1;
-  opt.transport.max_total_connections = concurrency_ + 4;
+  opt.transport.max_total_connections = opt.concurrency + 4;
   opt.transport.connect_timeout_ms = connect_timeout_s_ * 1000L;
   opt.transport.low_speed_time_s = stall_timeout_s_;
   opt.transport.verify_tls = !no_verify_ssl_;

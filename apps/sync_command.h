@@ -40,6 +40,7 @@ class SyncCommand {
   int concurrency_ = 64;
   uint64_t part_size_ = 16u << 20;
   uint64_t multipart_threshold_ = 0;  // 0: the part size
+  uint64_t memory_limit_ = 256u << 20;
   int page_size_ = 1000;
   int retries_ = 5;
   int connect_timeout_s_ = 10;

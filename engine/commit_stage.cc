@@ -1,5 +1,7 @@
 #include <cerrno>
 
+#include <spdlog/spdlog.h>
+
 #include "engine/stages.h"
 
 namespace riptide::engine {
@@ -56,6 +58,7 @@ void CommitStage::Commit(const TransferPtr& t) {
   if (t->error) {
     if (!resumable) ctx_.dataset.Discard(t->temp);
     ctx_.stats.AddFailure(t->object.key, t->error->ToString());
+    spdlog::info("failed: {}: {}", t->object.key, t->error->ToString());
     if (IsFatal(*t->error)) ctx_.Fail(*t->error);
   }
   t->temp = TempFile{};

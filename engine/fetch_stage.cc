@@ -5,6 +5,8 @@
 #include <cerrno>
 #include <cstdlib>
 
+#include <spdlog/spdlog.h>
+
 #include "engine/stages.h"
 #include "transport/s3/errors.h"
 #include "transport/strings.h"
@@ -222,7 +224,10 @@ class PartHandler final : public http::ResponseHandler, public std::enable_share
     RunContext& ctx = fetch_->ctx;
     if (!ctx.stop && ctx.options.retry.ShouldRetry(e, attempts_)) {
       ctx.stats.retries++;
-      return Start(ctx.options.retry.Backoff(attempts_, e));
+      auto delay = ctx.options.retry.Backoff(attempts_, e);
+      spdlog::debug("retrying {} (part {}, attempt {}) in {} ms: {}", t_.object.key, part_.request.index,
+                    attempts_ + 1, delay.count(), e.ToString());
+      return Start(delay);
     }
     Finish(std::move(e));
   }

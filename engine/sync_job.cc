@@ -93,6 +93,9 @@ Result<SyncReport> RunSync(const SyncOptions& options, std::atomic<bool>& stop,
       spdlog::info("removed {} temp files left by an interrupted run", n);
     }
   }
+  spdlog::info("mirroring {} from {}://{} into {} ({} requests in flight, {} MiB parts)", source,
+               options.client.endpoint.scheme, options.client.endpoint.Authority(), options.dataset_dir,
+               options.concurrency, options.parts.part_size_bytes >> 20);
   auto run_id = (*manifest)->BeginRun(source);
   if (!run_id.ok()) return run_id.error();
 

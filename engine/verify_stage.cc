@@ -6,6 +6,8 @@
 #include <cerrno>
 #include <future>
 
+#include <spdlog/spdlog.h>
+
 #include "engine/hashing.h"
 #include "engine/stages.h"
 #include "transport/http/curl_transport.h"
@@ -48,6 +50,7 @@ Result<std::vector<uint64_t>> ExactUploadParts(RunContext& ctx, const Transfer& 
 bool Again(RunContext& ctx, Transfer& t, Error e) {
   if (!ctx.stop && t.rounds < ctx.options.retry.max_attempts && e.retryable) {
     ctx.stats.retries++;
+    spdlog::info("fetching {} again (round {}): {}", t.object.key, t.rounds + 1, e.ToString());
     t.error.reset();
     return false;
   }

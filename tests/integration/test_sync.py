@@ -1,5 +1,7 @@
 """riptide sync against a real S3 server: bytes on disk equal what was uploaded."""
+import json
 import os
+import shutil
 import random
 import time
 import unittest
@@ -129,3 +131,39 @@ class HostileKeysTest(ServerTestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class OutputTest(ServerTestCase):
+    def test_progress_line_only_on_a_terminal(self):
+        import shlex
+        import subprocess
+        from support import BIN
+        self.put({f"p/{i}": b"x" * 1000 for i in range(300)})
+        args = [BIN, "sync", f"s3://{self.bucket}/p", self.dataset, "--endpoint", self.server.endpoint]
+        env = dict(os.environ, AWS_ACCESS_KEY_ID=self.server.access_key,
+                   AWS_SECRET_ACCESS_KEY=self.server.secret_key)
+        # Not a terminal: the summary only, no carriage returns.
+        # Bytes, not text: text mode would turn every "\r" into "\n".
+        plain = subprocess.run(args, env=env, capture_output=True)
+        plain.stdout, plain.stderr = plain.stdout.decode(), plain.stderr.decode()
+        self.assertEqual(plain.returncode, 0, plain.stderr)
+        self.assertNotIn("\r", plain.stdout + plain.stderr)
+        self.assertRegex(plain.stdout, r"^listed 300, transferred 300, skipped 0, failed 0, .* MB/s\)\n$")
+        # A terminal (util-linux script gives it a pty): the live line appears.
+        shutil.rmtree(self.dataset)
+        tty = subprocess.run(["script", "-qec", shlex.join(args + ["--concurrency", "1"]), "/dev/null"],
+                             env=env, capture_output=True)
+        tty.stdout = tty.stdout.decode()
+        self.assertEqual(tty.returncode, 0, tty.stdout)
+        # One object at a time takes longer than the half-second tick of the live line.
+        self.assertRegex(tty.stdout, r"\r\x1b\[K  listed \d+  done \d+/\d+")
+        self.assertIn("listed 300, transferred 300", tty.stdout)
+
+    def test_verbose_logs_say_what_happens(self):
+        self.put({"v/a": b"a"})
+        p, _ = self.sync("/v", "-v")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn(f"mirroring s3://{self.bucket}/v/", p.stderr)
+        p, _ = self.sync("/v", "-v", "--log-format", "json")
+        lines = [json.loads(l) for l in p.stderr.splitlines() if l.startswith("{")]
+        self.assertTrue(any("mirroring" in l["msg"] for l in lines), p.stderr)
