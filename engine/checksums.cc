@@ -43,22 +43,15 @@ class Crc32Sum final : public Checksum {
   uLong crc_ = crc32_z(0, nullptr, 0);
 };
 
-class Crc32cSum final : public Checksum {
+// A table-driven CRC (CRC32C, CRC64/NVME), kept as its raw value between updates.
+template <typename T, T (*Fn)(T, const char*, size_t)>
+class TableCrcSum final : public Checksum {
  public:
-  void Update(const char* data, size_t size) override { crc_ = Crc32c(crc_, data, size); }
+  void Update(const char* data, size_t size) override { crc_ = Fn(crc_, data, size); }
   std::string FinishBase64() override { return BigEndianBase64(crc_); }
 
  private:
-  uint32_t crc_ = 0;
-};
-
-class Crc64Sum final : public Checksum {
- public:
-  void Update(const char* data, size_t size) override { crc_ = Crc64Nvme(crc_, data, size); }
-  std::string FinishBase64() override { return BigEndianBase64(crc_); }
-
- private:
-  uint64_t crc_ = 0;
+  T crc_ = 0;
 };
 
 class ShaSum final : public Checksum {
@@ -94,8 +87,8 @@ uint64_t Crc64Nvme(uint64_t crc, const char* data, size_t size) {
 
 std::unique_ptr<Checksum> Checksum::Make(std::string_view algorithm) {
   if (algorithm == "CRC32") return std::make_unique<Crc32Sum>();
-  if (algorithm == "CRC32C") return std::make_unique<Crc32cSum>();
-  if (algorithm == "CRC64NVME") return std::make_unique<Crc64Sum>();
+  if (algorithm == "CRC32C") return std::make_unique<TableCrcSum<uint32_t, Crc32c>>();
+  if (algorithm == "CRC64NVME") return std::make_unique<TableCrcSum<uint64_t, Crc64Nvme>>();
   if (algorithm == "SHA1") return std::make_unique<ShaSum>(EVP_sha1());
   if (algorithm == "SHA256") return std::make_unique<ShaSum>(EVP_sha256());
   return nullptr;

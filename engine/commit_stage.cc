@@ -57,8 +57,11 @@ void CommitStage::Commit(const TransferPtr& t) {
   if (t->journaled && !resumable) ctx_.journal.Forget(t->object.key);
   if (t->error) {
     if (!resumable) ctx_.dataset.Discard(t->temp);
-    ctx_.stats.AddFailure(t->object.key, t->error->ToString());
-    spdlog::info("failed: {}: {}", t->object.key, t->error->ToString());
+    // Objects cut short by a stop are not failures: the next run takes them up.
+    if (t->error->code != ErrorCode::kCancelled) {
+      ctx_.stats.AddFailure(t->object.key, t->error->ToString());
+      spdlog::info("failed: {}: {}", t->object.key, t->error->ToString());
+    }
     if (IsFatal(*t->error)) ctx_.Fail(*t->error);
   }
   t->temp = TempFile{};

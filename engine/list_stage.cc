@@ -55,6 +55,7 @@ PagePtr ListStage::Next() {
   }
   if (!page.ok()) {
     done_ = true;
+    if (ctx_.stop) return nullptr;  // cancelled by a stop, not a failure
     Error e = page.error();
     e.message = "listing failed part-way: " + e.message;
     ctx_.Fail(std::move(e));

@@ -103,7 +103,10 @@ Result<SyncReport> RunSync(const SyncOptions& options, std::atomic<bool>& stop,
   {
     // A signal sets `stop`; wake a plan stage waiting on the budget.
     Ticker ticker([&] {
-      if (stop) budget.Cancel();
+      if (stop) {
+        budget.Cancel();
+        transport.CancelAll();  // in-flight parts end now; ranged ones stay resumable
+      }
       if (progress) {
         progress(stats, std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
       }

@@ -212,3 +212,53 @@ class AdditionalChecksumTest(ProxyTestCase):
         self.assertEqual(p.returncode, 1, p.stderr)
         self.assertIn("SHA256", p.stdout)
         self.assertEqual(tree(self.dataset), {})
+
+
+class SignalTest(ProxyTestCase):
+    """SIGTERM / SIGINT: stop at once, keep what is whole, let the next run finish (moto)."""
+
+    def interrupt(self, sig, expected_code):
+        import signal
+        import sqlite3
+        import subprocess
+        import time
+        big = body(8 * MiB, 14)
+        small = {f"m/s-{i:02d}": body(2000 + i, 100 + i) for i in range(20)}
+        self.put({"m/big.bin": big, **small})
+        self.proxy.add(Rule(lambda m, path, h: m == "GET" and "big.bin" in path and
+                            int(h.get("Range", "bytes=0-").split("=")[1].split("-")[0]) >= 4 * MiB,
+                            "delay", times=1000, seconds=30))
+        env = dict(os.environ, AWS_ACCESS_KEY_ID=self.server.access_key, AWS_SECRET_ACCESS_KEY=self.server.secret_key)
+        proc = subprocess.Popen([BIN, "sync", f"s3://{self.bucket}/m", self.dataset, "--endpoint", self.proxy.endpoint,
+                                 "--part-size", "1M", "--concurrency", "4"], env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 30
+        while time.time() < deadline and len([e for e in self.proxy.requests_for("big.bin") if e.body_bytes == MiB]) < 4:
+            time.sleep(0.05)
+        time.sleep(1.0)  # let the first four parts reach the journal
+        started = time.time()
+        proc.send_signal(sig)
+        self.assertEqual(proc.wait(timeout=15), expected_code)
+        self.assertLess(time.time() - started, 5, "stalled requests must be cancelled, not waited for")
+        # Whatever is under a final name is whole; the big object is not there yet.
+        for name, data in tree(self.dataset).items():
+            if "riptide-tmp" not in name:
+                self.assertEqual(data, small["m/" + name], name)
+        self.assertFalse(os.path.exists(os.path.join(self.dataset, "big.bin")))
+        db = sqlite3.connect(os.path.join(self.dataset, ".riptide", "manifest.db"))
+        self.assertEqual(db.execute("SELECT status FROM runs ORDER BY id DESC LIMIT 1").fetchone()[0], "interrupted")
+        db.close()
+
+        self.proxy.clear()
+        p = self.run_sync("--part-size", "1M", "--concurrency", "4")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(tree(self.dataset), {"big.bin": big, **{k[2:]: v for k, v in small.items()}})
+        self.assertEqual(json.loads(p.stdout)["bytes_resumed"], 4 * MiB)
+
+    def test_sigterm_exits_143_and_the_next_run_resumes(self):
+        import signal
+        self.interrupt(signal.SIGTERM, 143)
+
+    def test_sigint_exits_130(self):
+        import signal
+        self.interrupt(signal.SIGINT, 130)

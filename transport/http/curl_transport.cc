@@ -131,9 +131,10 @@ struct CurlTransport::Impl {
   MultiPtr multi;
   std::thread loop;
 
-  std::mutex mu;  // guards `queued` and `stopping`
+  std::mutex mu;  // guards `queued`, `stopping` and `cancelled`
   std::deque<Pending> queued;
   bool stopping = false;
+  bool cancelled = false;
 
   // Owned by the loop thread only.
   std::vector<Pending> delayed;
@@ -235,16 +236,35 @@ struct CurlTransport::Impl {
     if (idle_handles.size() < 512) idle_handles.push_back(std::move(t->easy));
   }
 
+  // Fails everything not finished, so every handler hears exactly once (loop thread).
+  void FailAll(std::deque<Pending>& incoming, const Error& why) {
+    for (auto& t : running) {
+      curl_multi_remove_handle(multi.get(), t->easy.get());
+      t->handler->OnFailure(why);
+    }
+    running.clear();
+    for (auto& p : delayed) p.handler->OnFailure(why);
+    delayed.clear();
+    for (auto& p : incoming) p.handler->OnFailure(why);
+    incoming.clear();
+  }
+
   void Run() {
     for (;;) {
       std::deque<Pending> incoming;
-      bool stop;
+      bool stop, cancel;
       {
         std::lock_guard<std::mutex> lock(mu);
         incoming.swap(queued);
         stop = stopping;
+        cancel = cancelled;
       }
       if (stop) break;
+      if (cancel) {
+        FailAll(incoming, MakeError(ErrorCode::kCancelled, "the run was stopped"));
+        curl_multi_poll(multi.get(), nullptr, 0, 1000, nullptr);
+        continue;
+      }
       auto now = Clock::now();
       for (auto& p : incoming) {
         if (p.not_before > now) {
@@ -278,21 +298,12 @@ struct CurlTransport::Impl {
       }
       curl_multi_poll(multi.get(), nullptr, 0, static_cast<int>(timeout_ms), nullptr);
     }
-    // Stopping: everything not finished fails, so every handler hears exactly once.
-    Error cancelled = MakeError(ErrorCode::kCancelled, "transport shut down");
-    for (auto& t : running) {
-      curl_multi_remove_handle(multi.get(), t->easy.get());
-      t->handler->OnFailure(cancelled);
-    }
-    running.clear();
-    for (auto& p : delayed) p.handler->OnFailure(cancelled);
-    delayed.clear();
     std::deque<Pending> rest;
     {
       std::lock_guard<std::mutex> lock(mu);
       rest.swap(queued);
     }
-    for (auto& p : rest) p.handler->OnFailure(cancelled);
+    FailAll(rest, MakeError(ErrorCode::kCancelled, "transport shut down"));
   }
 };
 
@@ -354,6 +365,14 @@ std::future<Result<Response>> FetchAsync(Transport& transport, Request request) 
   auto future = handler->Future();
   transport.Submit(std::move(request), handler);
   return future;
+}
+
+void CurlTransport::CancelAll() {
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    impl_->cancelled = true;
+  }
+  curl_multi_wakeup(impl_->multi.get());
 }
 
 Result<Response> Fetch(Transport& transport, Request request) {

@@ -29,6 +29,7 @@ class CurlTransport final : public Transport {
 
   void Submit(Request request, std::shared_ptr<ResponseHandler> handler,
               std::chrono::milliseconds delay) override;
+  void CancelAll() override;
   using Transport::Submit;
 
  private:

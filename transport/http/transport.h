@@ -46,6 +46,9 @@ class Transport {
   /// Queues `request`; `delay` postpones its start (retry backoff). Thread-safe.
   virtual void Submit(Request request, std::shared_ptr<ResponseHandler> handler,
                       std::chrono::milliseconds delay = std::chrono::milliseconds(0)) = 0;
+  /// Fails every queued, delayed and running request with kCancelled, and every request
+  /// submitted from then on (a run being stopped). Thread-safe; idempotent.
+  virtual void CancelAll() = 0;
 };
 
 /// A whole response held in memory: for listings, HEAD and error bodies.
