@@ -40,6 +40,8 @@ void PrintSummary(const engine::SyncReport& r, bool json, int exit_code) {
     j["failed"] = r.failed;
     j["refused"] = r.refused;
     j["not_in_bucket"] = r.gone;
+    j["deleted"] = r.deleted;
+    j["drifted"] = r.drifted;
     j["size_verified_only"] = r.size_verified_only;
     j["retries"] = r.retries;
     j["bytes"] = r.bytes;
@@ -69,7 +71,9 @@ void PrintSummary(const engine::SyncReport& r, bool json, int exit_code) {
       static_cast<unsigned long long>(r.skipped), static_cast<unsigned long long>(r.failed),
       HumanBytes(static_cast<double>(r.bytes)).c_str(), r.seconds, mbps,
       r.size_verified_only ? (", " + std::to_string(r.size_verified_only) + " size-verified only").c_str() : "",
-      r.gone ? (", " + std::to_string(r.gone) + " local only (not in the bucket)").c_str() : "");
+      r.deleted ? (", " + std::to_string(r.deleted) + " deleted (not in the bucket)").c_str()
+      : r.gone  ? (", " + std::to_string(r.gone) + " local only (not in the bucket; --delete removes them)").c_str()
+                : "");
   std::fflush(stdout);
 }
 

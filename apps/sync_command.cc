@@ -91,6 +91,12 @@ SyncCommand::SyncCommand(CLI::App& app, GlobalOptions& global) : global_(global)
   cmd_->add_option("--ca-bundle", ca_bundle_, "PEM file of CAs to trust for HTTPS (env AWS_CA_BUNDLE)");
   cmd_->add_flag("--no-verify-ssl", no_verify_ssl_, "do not verify TLS certificates (unsafe)");
   cmd_->add_flag("--no-progress", no_progress_, "no live progress line, even on a terminal");
+  cmd_->add_flag("--delete", delete_,
+                 "delete local files whose keys left the bucket (after a complete listing); "
+                 "without it they are only counted");
+  cmd_->add_option("--max-delete", max_delete_,
+                   "with --delete: if more files would go, delete none and exit 1")
+      ->check(CLI::NonNegativeNumber);
   AddGlobalFlags(cmd_, global);
   cmd_->footer(
       "Exit status: 0 all objects in place, 1 some objects failed (each listed), 2 usage,\n"
@@ -137,6 +143,8 @@ int SyncCommand::Run() {
   }
   opt.concurrency = static_cast<int>(std::max<uint64_t>(1, std::min<uint64_t>(affordable, concurrency_)));
   opt.list_page_size = page_size_;
+  opt.delete_extraneous = delete_;
+  opt.max_delete = max_delete_;
   opt.parts.part_size_bytes = part_size_;
   opt.parts.threshold_bytes = multipart_threshold_ ? multipart_threshold_ : part_size_;
   opt.retry.max_attempts = retries_ + 1;

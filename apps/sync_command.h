@@ -37,6 +37,8 @@ class SyncCommand {
   bool no_sign_request_ = false;
   bool no_verify_ssl_ = false;
   bool no_progress_ = false;
+  bool delete_ = false;
+  int64_t max_delete_ = -1;
   int concurrency_ = 64;
   uint64_t part_size_ = 16u << 20;
   uint64_t multipart_threshold_ = 0;  // 0: the part size

@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <utility>
 #include <set>
 #include <string>
 #include <unordered_map>
@@ -64,6 +66,11 @@ class Dataset {
   /// Reopens the temp file `temp_name` beside `rel` that an interrupted run left (resume);
   /// fails unless it exists and holds `size` bytes.
   Result<TempFile> ReopenTemp(const std::string& rel, const std::string& temp_name, uint64_t size);
+  /// The size and mtime (ns) of the file `rel`, without following symlinks; nullopt when
+  /// it is missing or not a regular file.
+  std::optional<std::pair<uint64_t, int64_t>> StatFile(const std::string& rel);
+  /// Deletes the file `rel` (never a folder, never through a symlinked folder).
+  Status RemoveFile(const std::string& rel);
   /// Removes the temp file `temp_name` beside `rel`, if it is still there.
   void RemoveTemp(const std::string& rel, const std::string& temp_name);
   /// Removes a temp file that will not be committed.

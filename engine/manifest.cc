@@ -91,6 +91,11 @@ Result<sqlite3*> OpenDb(const std::string& path) {
   return db;
 }
 
+planner::ManifestEntry Row(Stmt& s) {
+  return planner::ManifestEntry{s.ColText(0), static_cast<uint64_t>(s.ColInt(1)), s.ColText(2), s.ColInt(3),
+                                s.ColText(4), s.ColInt(5)};
+}
+
 class ChunkedCursor final : public planner::ManifestCursor {
  public:
   explicit ChunkedCursor(sqlite3* db) : db_(db) { Load(); }
@@ -101,10 +106,10 @@ class ChunkedCursor final : public planner::ManifestCursor {
     if (++pos_ >= rows_.size() && !done_) Load();
   }
   std::optional<planner::ManifestEntry> Find(const std::string& key) override {
-    Stmt s(db_, "SELECT key, size, etag, last_modified_ms FROM objects WHERE key = ?");
+    Stmt s(db_, "SELECT key, size, etag, last_modified_ms, path, local_mtime_ns FROM objects WHERE key = ?");
     s.Text(1, key);
     if (sqlite3_step(s.get()) != SQLITE_ROW) return std::nullopt;
-    return planner::ManifestEntry{s.ColText(0), static_cast<uint64_t>(s.ColInt(1)), s.ColText(2), s.ColInt(3)};
+    return Row(s);
   }
 
  private:
@@ -115,14 +120,13 @@ class ChunkedCursor final : public planner::ManifestCursor {
     started_ = true;
     rows_.clear();
     pos_ = 0;
-    Stmt s(db_, first ? "SELECT key, size, etag, last_modified_ms FROM objects ORDER BY key LIMIT ?2"
-                      : "SELECT key, size, etag, last_modified_ms FROM objects WHERE key > ?1 "
-                        "ORDER BY key LIMIT ?2");
+    Stmt s(db_, first ? "SELECT key, size, etag, last_modified_ms, path, local_mtime_ns FROM objects "
+                        "ORDER BY key LIMIT ?2"
+                      : "SELECT key, size, etag, last_modified_ms, path, local_mtime_ns FROM objects "
+                        "WHERE key > ?1 ORDER BY key LIMIT ?2");
     if (!first) s.Text(1, after);
     s.Int(2, kChunk);
-    while (sqlite3_step(s.get()) == SQLITE_ROW) {
-      rows_.push_back({s.ColText(0), static_cast<uint64_t>(s.ColInt(1)), s.ColText(2), s.ColInt(3)});
-    }
+    while (sqlite3_step(s.get()) == SQLITE_ROW) rows_.push_back(Row(s));
     done_ = rows_.size() < static_cast<size_t>(kChunk);
   }
   sqlite3* db_;
@@ -230,6 +234,18 @@ Status Manifest::EndRun(const RunRecord& run) {
   s.Int(8, run.id);
   if (sqlite3_step(s.get()) != SQLITE_DONE) return SqlError(writer_, "closing the run");
   return OkStatus();
+}
+
+Status Manifest::Delete(const std::vector<std::string>& keys) {
+  if (keys.empty()) return OkStatus();
+  if (Status st = Exec(writer_, "BEGIN IMMEDIATE"); !st.ok()) return st;
+  Stmt s(writer_, "DELETE FROM objects WHERE key = ?");
+  for (const auto& key : keys) {
+    s.Text(1, key);
+    sqlite3_step(s.get());
+    sqlite3_reset(s.get());
+  }
+  return Exec(writer_, "COMMIT");
 }
 
 Result<std::string> Manifest::LastRunStatus() {

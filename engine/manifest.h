@@ -53,6 +53,9 @@ class Manifest {
   Result<int64_t> BeginRun(const std::string& source);
   Status EndRun(const RunRecord& run);
 
+  /// Removes the rows of `keys` in one transaction (after their files were deleted).
+  Status Delete(const std::vector<std::string>& keys);
+
   /// The status of the latest run before this one ("" when none): "running" means it
   /// was killed.
   Result<std::string> LastRunStatus();

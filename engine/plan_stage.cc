@@ -14,16 +14,26 @@ TransferPtr PlanStage::Decide(const planner::Decision& d) {
   switch (d.action) {
     case Action::kGone:
       ctx_.stats.gone++;
+      if (ctx_.options.delete_extraneous) ctx_.gone.push_back(d.known);
       return nullptr;
-    case Action::kUnchanged:
+    case Action::kUnchanged: {
       ctx_.stats.listed++;
-      ctx_.stats.skipped++;
-      return nullptr;
+      // Unchanged in the bucket; fetch it again only if the local copy drifted (deleted,
+      // truncated, edited: size or mtime differ from what was committed).
+      const bool folder = !d.object.key.empty() && d.object.key.back() == '/';
+      auto local = folder ? std::nullopt : ctx_.dataset.StatFile(d.known.path);
+      if (folder || (local && local->first == d.known.size && local->second == d.known.local_mtime_ns)) {
+        ctx_.stats.skipped++;
+        return nullptr;
+      }
+      ctx_.stats.drifted++;
+      break;
+    }
     case Action::kNew:
     case Action::kChanged:
+      ctx_.stats.listed++;
       break;
   }
-  ctx_.stats.listed++;
   planner::KeyMapping m = planner::MapKey(d.object.key, ctx_.prefix);
   if (m.kind == planner::KeyMapping::Kind::kRefused) {
     ctx_.stats.refused++;

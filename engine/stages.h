@@ -53,6 +53,11 @@ struct RunContext {
   /// Runs `task` off the network thread (the graph's arena); the pipeline waits for
   /// every such task before it ends.
   std::function<void(std::function<void()>)> schedule_background;
+
+  // Written by the plan stage only, read once the graph is done.
+  std::vector<planner::ManifestEntry> gone;  // rows whose keys left the bucket (--delete)
+  bool listing_sorted = true;                // false: `gone` cannot be trusted
+  bool listing_complete = false;             // the last page was planned
   std::optional<Error> fatal;         // written once, by the first stage that hits one
   std::mutex fatal_mu;
 
@@ -108,7 +113,11 @@ template <typename Emit>
 void PlanStage::Plan(const s3::ListPage& page, Emit&& emit) {
   decisions_.clear();
   differ_.Feed(page.objects, &decisions_);
-  if (!page.is_truncated) differ_.Finish(&decisions_);
+  if (!page.is_truncated) {
+    differ_.Finish(&decisions_);
+    ctx_.listing_complete = true;
+  }
+  ctx_.listing_sorted = differ_.listing_sorted();
   for (const auto& d : decisions_) {
     if (ctx_.stop) return;
     if (TransferPtr t = Decide(d)) {

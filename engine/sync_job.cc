@@ -53,6 +53,32 @@ class Ticker {
   std::thread thread_;
 };
 
+// --delete: local files whose keys left the bucket go, with their manifest rows; only
+// after a complete listing in key order, and never more than --max-delete.
+Result<uint64_t> DeleteGone(RunContext& ctx, const SyncOptions& options) {
+  if (!ctx.listing_sorted) {
+    return MakeError(ErrorCode::kProtocol,
+                     "the server listed keys out of order, so what left the bucket is unknown: nothing deleted");
+  }
+  if (options.max_delete >= 0 && ctx.gone.size() > static_cast<uint64_t>(options.max_delete)) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     std::to_string(ctx.gone.size()) + " local files are no longer in the bucket, more than "
+                     "--max-delete " + std::to_string(options.max_delete) + ": nothing deleted");
+  }
+  std::vector<std::string> keys;
+  for (const auto& row : ctx.gone) {
+    const bool folder = !row.key.empty() && row.key.back() == '/';
+    if (!folder && !row.path.empty()) {
+      if (Status st = ctx.dataset.RemoveFile(row.path); !st.ok()) return st.error();
+      spdlog::info("deleted {} (its key left the bucket)", row.path);
+    }
+    keys.push_back(row.key);
+  }
+  if (Status st = ctx.dataset.Sync(); !st.ok()) return st.error();
+  if (Status st = ctx.manifest.Delete(keys); !st.ok()) return st.error();
+  return static_cast<uint64_t>(keys.size());
+}
+
 }  // namespace
 
 Result<SyncReport> RunSync(const SyncOptions& options, std::atomic<bool>& stop,
@@ -115,6 +141,16 @@ Result<SyncReport> RunSync(const SyncOptions& options, std::atomic<bool>& stop,
     (*journal)->Drain();
   }
 
+  uint64_t deleted = 0;
+  if (options.delete_extraneous && result.ok() && !stop && !ctx.fatal && ctx.listing_complete) {
+    auto outcome = DeleteGone(ctx, options);
+    if (outcome.ok()) {
+      deleted = *outcome;
+    } else {
+      ctx.fatal = outcome.error();
+    }
+  }
+
   auto secs = [](const std::atomic<uint64_t>& ns) { return static_cast<double>(ns.load()) / 1e9; };
   spdlog::debug(
       "stage seconds (summed over threads): budget wait {:.2f}, create {:.2f}, network {:.2f}, "
@@ -133,6 +169,8 @@ Result<SyncReport> RunSync(const SyncOptions& options, std::atomic<bool>& stop,
   report.retries = stats.retries;
   report.bytes = stats.bytes_committed;
   report.bytes_resumed = stats.bytes_resumed;
+  report.drifted = stats.drifted;
+  report.deleted = deleted;
   report.failures = stats.Failures();
   report.fatal = ctx.fatal;
   if (!result.ok() && !report.fatal) report.fatal = result.error();

@@ -16,6 +16,7 @@ namespace riptide::engine {
 struct SyncReport {
   uint64_t listed = 0, transferred = 0, skipped = 0, failed = 0, refused = 0, gone = 0;
   uint64_t size_verified_only = 0, retries = 0, bytes = 0, bytes_resumed = 0;
+  uint64_t drifted = 0, deleted = 0;
   double seconds = 0;
   std::vector<ObjectFailure> failures;
   std::optional<Error> fatal;  // the run stopped early (listing failed, disk full, …)

@@ -20,6 +20,8 @@ struct SyncOptions {
   planner::PartPolicy parts;     // --part-size, --multipart-threshold
   int list_page_size = 1000;     // max-keys per ListObjectsV2 page (tests use small pages)
   int verify_threads = 0;        // 0: one per core
+  bool delete_extraneous = false;  // --delete: remove local files whose keys left the bucket
+  int64_t max_delete = -1;         // --max-delete: refuse (and delete nothing) above this; -1 none
   RetryPolicy retry;
   http::CurlTransportOptions transport;
 };

@@ -3,8 +3,9 @@
 namespace riptide::planner {
 
 Decision Differ::Compare(const s3::ObjectInfo& listed, const std::optional<ManifestEntry>& known) {
-  Decision d{Decision::Action::kNew, listed};
+  Decision d{Decision::Action::kNew, listed, {}};
   if (!known) return d;
+  d.known = *known;
   bool same = known->size == listed.size && known->etag == listed.etag;
   d.action = same ? Decision::Action::kUnchanged : Decision::Action::kChanged;
   return d;
@@ -22,7 +23,7 @@ void Differ::Feed(const std::vector<s3::ObjectInfo>& page, std::vector<Decision>
     last_key_ = obj.key;
     const ManifestEntry* row = manifest_.Current();
     while (row && row->key < obj.key) {
-      Decision gone{Decision::Action::kGone, {}};
+      Decision gone{Decision::Action::kGone, {}, *row};
       gone.object.key = row->key;
       out->push_back(std::move(gone));
       manifest_.Next();
@@ -39,7 +40,7 @@ void Differ::Feed(const std::vector<s3::ObjectInfo>& page, std::vector<Decision>
 
 void Differ::Finish(std::vector<Decision>* out) {
   for (const ManifestEntry* row = manifest_.Current(); row; manifest_.Next(), row = manifest_.Current()) {
-    Decision gone{Decision::Action::kGone, {}};
+    Decision gone{Decision::Action::kGone, {}, *row};
     gone.object.key = row->key;
     out->push_back(std::move(gone));
   }

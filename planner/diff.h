@@ -17,6 +17,8 @@ struct ManifestEntry {
   uint64_t size = 0;
   std::string etag;
   int64_t last_modified_ms = 0;
+  std::string path;            // where the object lives in the dataset
+  int64_t local_mtime_ns = 0;  // the file's mtime when it was committed
 };
 
 /// Manifest rows in key byte order (S3's listing order), read lazily.
@@ -34,6 +36,7 @@ struct Decision {
   enum class Action { kNew, kChanged, kUnchanged, kGone };
   Action action;
   s3::ObjectInfo object;  // kGone: only `key` is set
+  ManifestEntry known;    // the manifest's row (kChanged, kUnchanged, kGone)
 };
 
 class Differ {

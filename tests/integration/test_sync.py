@@ -167,3 +167,40 @@ class OutputTest(ServerTestCase):
         p, _ = self.sync("/v", "-v", "--log-format", "json")
         lines = [json.loads(l) for l in p.stderr.splitlines() if l.startswith("{")]
         self.assertTrue(any("mirroring" in l["msg"] for l in lines), p.stderr)
+
+
+class DriftAndDeleteTest(ServerTestCase):
+    def test_local_drift_is_repaired(self):
+        objects = {f"d/f{i}.txt": f"content {i}".encode() * 50 for i in range(6)}
+        self.put(objects)
+        self.assertEqual(self.sync("/d")[0].returncode, 0)
+        os.unlink(os.path.join(self.dataset, "f1.txt"))             # deleted locally
+        with open(os.path.join(self.dataset, "f2.txt"), "ab") as f:  # edited locally
+            f.write(b"local edit")
+        p, summary = self.sync("/d")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(summary["drifted"], 2)
+        self.assertEqual(summary["transferred"], 2)
+        self.assertEqual(tree(self.dataset), {k[2:]: v for k, v in objects.items()})
+
+    def test_delete_and_max_delete(self):
+        objects = {f"x/keep{i}": b"k" for i in range(3)} | {f"x/gone{i}": b"g" for i in range(2)}
+        self.put(objects)
+        self.assertEqual(self.sync("/x")[0].returncode, 0)
+        self.s3.delete_objects(Bucket=self.bucket, Delete={"Objects": [{"Key": "x/gone0"}, {"Key": "x/gone1"}]})
+        # Without --delete: counted, not touched.
+        p, summary = self.sync("/x")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(summary["not_in_bucket"], 2)
+        self.assertEqual(len(tree(self.dataset)), 5)
+        # Over the limit: nothing deleted, exit 1.
+        p, summary = self.sync("/x", "--delete", "--max-delete", "1")
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn("more than --max-delete 1", p.stdout)
+        self.assertEqual(len(tree(self.dataset)), 5)
+        # Within it: the two files and their rows go; the rest stays.
+        p, summary = self.sync("/x", "--delete", "--max-delete", "2")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(summary["deleted"], 2)
+        self.assertEqual(tree(self.dataset), {f"keep{i}": b"k" for i in range(3)})
+        self.assertEqual(set(manifest_rows(self.dataset)), {f"x/keep{i}" for i in range(3)})

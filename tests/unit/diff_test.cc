@@ -48,7 +48,7 @@ TEST(Differ, RandomStreamsMatchNaiveSetDifference) {
       if (in_manifest) manifest[key] = {10, rng() % 5 ? etag : "other"};
     }
     std::vector<ManifestEntry> rows;
-    for (const auto& [k, v] : manifest) rows.push_back({k, v.first, v.second, 0});
+    for (const auto& [k, v] : manifest) rows.push_back({k, v.first, v.second, 0, k, 0});
     VectorCursor cursor(rows);
     Differ differ(cursor);
     std::vector<s3::ObjectInfo> listing;
@@ -85,7 +85,7 @@ TEST(Differ, RandomStreamsMatchNaiveSetDifference) {
 }
 
 TEST(Differ, SizeChangeIsAChange) {
-  VectorCursor cursor({{"a", 1, "e", 0}});
+  VectorCursor cursor({{"a", 1, "e", 0, "a", 0}});
   Differ differ(cursor);
   std::vector<Decision> out;
   differ.Feed({Obj("a", 2, "e")}, &out);
@@ -94,7 +94,7 @@ TEST(Differ, SizeChangeIsAChange) {
 }
 
 TEST(Differ, OutOfOrderListingFallsBackToLookups) {
-  VectorCursor cursor({{"a", 1, "e", 0}, {"b", 1, "e", 0}, {"c", 1, "e", 0}});
+  VectorCursor cursor({{"a", 1, "e", 0, "a", 0}, {"b", 1, "e", 0, "b", 0}, {"c", 1, "e", 0, "c", 0}});
   Differ differ(cursor);
   std::vector<Decision> out;
   differ.Feed({Obj("a", 1, "e"), Obj("c", 1, "e"), Obj("b", 1, "e")}, &out);
