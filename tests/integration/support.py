@@ -33,15 +33,18 @@ def free_port():
 class S3Server:
     """One S3 server process on 127.0.0.1; `kind` is "moto" or "s3rver"."""
 
-    def __init__(self, kind, env=None):
+    def __init__(self, kind, env=None, tls=None):
+        """tls: (certificate file, key file) to serve HTTPS (moto only)."""
         self.kind = kind
         self.port = free_port()
-        self.endpoint = f"http://127.0.0.1:{self.port}"
+        self.endpoint = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
         self.tmp = tempfile.mkdtemp(prefix=f"riptide-{kind}-")
         self.log = open(os.path.join(self.tmp, "server.log"), "wb")
         full_env = dict(os.environ, **(env or {}))
         if kind == "moto":
             cmd = [shutil.which("moto_server") or "moto_server", "-H", "127.0.0.1", "-p", str(self.port)]
+            if tls:
+                cmd += ["-s", "-c", tls[0], "-k", tls[1]]
             self.access_key, self.secret_key = "riptide-test", "riptide-test-secret"
         elif kind == "s3rver":
             if not os.path.exists(S3RVER):
@@ -81,9 +84,9 @@ class S3Server:
             with open(path + "._S3rver_metadata.json", "w") as f:
                 f.write('{"content-type": "application/octet-stream"}')
 
-    def client(self, access_key=None, secret_key=None):
+    def client(self, access_key=None, secret_key=None, verify=None):
         return boto3.client(
-            "s3", endpoint_url=self.endpoint, region_name="us-east-1",
+            "s3", endpoint_url=self.endpoint, region_name="us-east-1", verify=verify,
             aws_access_key_id=access_key or self.access_key,
             aws_secret_access_key=secret_key or self.secret_key,
             config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 2}))
