@@ -1,6 +1,7 @@
 // riptide: mirror S3-compatible buckets into local datasets, verified.
 #include <CLI/CLI.hpp>
 
+#include "apps/inspect_commands.h"
 #include "apps/logging.h"
 #include "apps/sync_command.h"
 
@@ -10,6 +11,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   riptide::app::GlobalOptions global;
   riptide::app::SyncCommand sync(app, global);
+  riptide::app::StatusCommand status(app, global);
+  riptide::app::VerifyCommand verify(app, global);
 
   try {
     app.parse(argc, argv);
@@ -25,5 +28,7 @@ int main(int argc, char** argv) {
   }
   riptide::app::SetUpLogging(global.verbosity, global.log_format);
   if (app.got_subcommand("sync")) return sync.Run();
+  if (status.chosen()) return status.Run();
+  if (verify.chosen()) return verify.Run();
   return 2;
 }

@@ -213,6 +213,41 @@ std::optional<std::pair<uint64_t, int64_t>> Dataset::StatFile(const std::string&
                         static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec);
 }
 
+Result<Fd> Dataset::OpenForRead(const std::string& rel) {
+  size_t slash = rel.rfind('/');
+  auto dir = OpenDir(slash == std::string::npos ? std::string() : rel.substr(0, slash), false);
+  if (!dir.ok()) return dir.error();
+  const std::string name = slash == std::string::npos ? rel : rel.substr(slash + 1);
+  Fd fd(::openat((*dir)->get(), name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd.valid()) return IoError("cannot open", root_ + "/" + rel, errno);
+  return fd;
+}
+
+std::vector<std::string> Dataset::ListFiles() {
+  std::vector<std::string> files;
+  std::vector<std::pair<Fd, std::string>> stack;
+  stack.emplace_back(Fd(::dup(root_fd_.get())), "");
+  while (!stack.empty()) {
+    auto [dir, prefix] = std::move(stack.back());
+    stack.pop_back();
+    DIR* d = ::fdopendir(dir.Release());
+    if (!d) continue;
+    while (dirent* e = ::readdir(d)) {
+      std::string name(e->d_name);
+      if (name == "." || name == "..") continue;
+      if (prefix.empty() && name == planner::kStateDirName) continue;
+      if (e->d_type == DT_DIR) {
+        int fd = ::openat(::dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd >= 0) stack.emplace_back(Fd(fd), prefix + name + "/");
+      } else if (e->d_type == DT_REG && name.rfind(planner::kTempMarker, 0) != 0) {
+        files.push_back(prefix + name);
+      }
+    }
+    ::closedir(d);
+  }
+  return files;
+}
+
 Status Dataset::RemoveFile(const std::string& rel) {
   size_t slash = rel.rfind('/');
   auto dir = OpenDir(slash == std::string::npos ? std::string() : rel.substr(0, slash), false);

@@ -13,6 +13,7 @@
 #include <set>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "transport/result.h"
 
@@ -69,6 +70,11 @@ class Dataset {
   /// The size and mtime (ns) of the file `rel`, without following symlinks; nullopt when
   /// it is missing or not a regular file.
   std::optional<std::pair<uint64_t, int64_t>> StatFile(const std::string& rel);
+  /// Opens the file `rel` for reading, never through a symlink.
+  Result<Fd> OpenForRead(const std::string& rel);
+  /// Every regular file under the root (relative paths), but the state directory and
+  /// temp files; symlinks are not followed.
+  std::vector<std::string> ListFiles();
   /// Deletes the file `rel` (never a folder, never through a symlinked folder).
   Status RemoveFile(const std::string& rel);
   /// Removes the temp file `temp_name` beside `rel`, if it is still there.

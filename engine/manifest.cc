@@ -29,6 +29,8 @@ CREATE TABLE IF NOT EXISTS runs(
   failed INTEGER DEFAULT 0, bytes INTEGER DEFAULT 0,
   status TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS failures(run_id INTEGER NOT NULL, key TEXT NOT NULL, reason TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS objects_by_path ON objects(path);
 )sql";
 
 int64_t NowMs() {
@@ -242,6 +244,98 @@ Status Manifest::Delete(const std::vector<std::string>& keys) {
   Stmt s(writer_, "DELETE FROM objects WHERE key = ?");
   for (const auto& key : keys) {
     s.Text(1, key);
+    sqlite3_step(s.get());
+    sqlite3_reset(s.get());
+  }
+  return Exec(writer_, "COMMIT");
+}
+
+Result<Manifest::Totals> Manifest::GetTotals() {
+  Totals t;
+  Stmt src(writer_, "SELECT value FROM meta WHERE name = 'source'");
+  if (sqlite3_step(src.get()) == SQLITE_ROW) t.source = src.ColText(0);
+  Stmt s(writer_, "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM objects");
+  if (sqlite3_step(s.get()) != SQLITE_ROW) return SqlError(writer_, "counting");
+  t.objects = static_cast<uint64_t>(s.ColInt(0));
+  t.bytes = static_cast<uint64_t>(s.ColInt(1));
+  return t;
+}
+
+Result<std::vector<RunRecord>> Manifest::RecentRuns(int n) {
+  Stmt s(writer_,
+         "SELECT id, source, started_ms, COALESCE(ended_ms, 0), listed, transferred, skipped, failed, bytes, "
+         "status FROM runs ORDER BY id DESC LIMIT ?");
+  s.Int(1, n);
+  std::vector<RunRecord> runs;
+  while (sqlite3_step(s.get()) == SQLITE_ROW) {
+    RunRecord r;
+    r.id = s.ColInt(0);
+    r.source = s.ColText(1);
+    r.started_ms = s.ColInt(2);
+    r.ended_ms = s.ColInt(3);
+    r.listed = static_cast<uint64_t>(s.ColInt(4));
+    r.transferred = static_cast<uint64_t>(s.ColInt(5));
+    r.skipped = static_cast<uint64_t>(s.ColInt(6));
+    r.failed = static_cast<uint64_t>(s.ColInt(7));
+    r.bytes = static_cast<uint64_t>(s.ColInt(8));
+    r.status = s.ColText(9);
+    runs.push_back(std::move(r));
+  }
+  return runs;
+}
+
+Status Manifest::ForEachChunk(size_t chunk, const std::function<void(std::vector<ObjectRow>&)>& fn) {
+  std::string after;
+  for (bool first = true;; first = false) {
+    Stmt s(reader_, first ? "SELECT key, path, size, etag, last_modified_ms, xxh3, local_mtime_ns, verified_by "
+                            "FROM objects ORDER BY key LIMIT ?2"
+                          : "SELECT key, path, size, etag, last_modified_ms, xxh3, local_mtime_ns, verified_by "
+                            "FROM objects WHERE key > ?1 ORDER BY key LIMIT ?2");
+    if (!first) s.Text(1, after);
+    s.Int(2, static_cast<int64_t>(chunk));
+    std::vector<ObjectRow> rows;
+    while (sqlite3_step(s.get()) == SQLITE_ROW) {
+      ObjectRow r;
+      r.key = s.ColText(0);
+      r.path = s.ColText(1);
+      r.size = static_cast<uint64_t>(s.ColInt(2));
+      r.etag = s.ColText(3);
+      r.last_modified_ms = s.ColInt(4);
+      r.xxh3 = s.ColText(5);
+      r.local_mtime_ns = s.ColInt(6);
+      r.verified_by = s.ColText(7);
+      rows.push_back(std::move(r));
+    }
+    if (rows.empty()) return OkStatus();
+    after = rows.back().key;
+    const bool last = rows.size() < chunk;
+    fn(rows);
+    if (last) return OkStatus();
+  }
+}
+
+Result<bool> Manifest::HasPath(const std::string& path) {
+  Stmt s(reader_, "SELECT 1 FROM objects WHERE path = ? LIMIT 1");
+  s.Text(1, path);
+  return sqlite3_step(s.get()) == SQLITE_ROW;
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> Manifest::LastFailures() {
+  Stmt s(writer_,
+         "SELECT key, reason FROM failures WHERE run_id = (SELECT MAX(id) FROM runs WHERE status != 'running')");
+  std::vector<std::pair<std::string, std::string>> out;
+  while (sqlite3_step(s.get()) == SQLITE_ROW) out.emplace_back(s.ColText(0), s.ColText(1));
+  return out;
+}
+
+Status Manifest::RecordFailures(int64_t run_id, const std::vector<std::pair<std::string, std::string>>& failures) {
+  if (failures.empty()) return OkStatus();
+  if (Status st = Exec(writer_, "BEGIN IMMEDIATE"); !st.ok()) return st;
+  Stmt s(writer_, "INSERT INTO failures(run_id, key, reason) VALUES(?, ?, ?)");
+  for (size_t i = 0; i < failures.size() && i < 1000; ++i) {
+    s.Int(1, run_id);
+    s.Text(2, failures[i].first);
+    s.Text(3, failures[i].second);
     sqlite3_step(s.get());
     sqlite3_reset(s.get());
   }

@@ -3,7 +3,9 @@
 
 #include <cstdint>
 #include <memory>
+#include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "planner/diff.h"
@@ -62,6 +64,24 @@ class Manifest {
 
   Result<uint64_t> CountObjects();
   Result<ObjectRow> Get(const std::string& key);
+
+  /// For `riptide status` and `riptide verify` (read only).
+  struct Totals {
+    std::string source;
+    uint64_t objects = 0;
+    uint64_t bytes = 0;
+  };
+  Result<Totals> GetTotals();
+  /// The latest `n` runs, newest first.
+  Result<std::vector<RunRecord>> RecentRuns(int n);
+  /// Calls `fn` for every row in key order, `chunk` rows at a time.
+  Status ForEachChunk(size_t chunk, const std::function<void(std::vector<ObjectRow>&)>& fn);
+  /// True when some row's path is `path`.
+  Result<bool> HasPath(const std::string& path);
+  /// The failures the latest finished run recorded (key, reason).
+  Result<std::vector<std::pair<std::string, std::string>>> LastFailures();
+  /// Records a run's failures (at most the first 1,000).
+  Status RecordFailures(int64_t run_id, const std::vector<std::pair<std::string, std::string>>& failures);
 
  private:
   Manifest(sqlite3* reader, sqlite3* writer) : reader_(reader), writer_(writer) {}

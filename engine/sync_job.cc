@@ -185,6 +185,9 @@ Result<SyncReport> RunSync(const SyncOptions& options, std::atomic<bool>& stop,
   run.failed = report.failed;
   run.bytes = report.bytes;
   run.status = report.interrupted ? "interrupted" : report.fatal ? "failed" : report.failed ? "partial" : "ok";
+  std::vector<std::pair<std::string, std::string>> failures;
+  for (const auto& f : report.failures) failures.emplace_back(f.key, f.reason);
+  if (Status st = (*manifest)->RecordFailures(run.id, failures); !st.ok()) spdlog::warn("{}", st.error().message);
   if (Status st = (*manifest)->EndRun(run); !st.ok()) spdlog::warn("{}", st.error().message);
   return report;
 }

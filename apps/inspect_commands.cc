@@ -1,0 +1,101 @@
+#include "apps/inspect_commands.h"
+
+#include <ctime>
+#include <nlohmann/json.hpp>
+
+#include "apps/summary.h"
+#include "engine/inspect.h"
+
+namespace riptide::app {
+namespace {
+
+std::string LocalTime(int64_t ms) {
+  std::time_t t = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  localtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+  return buf;
+}
+
+std::string Dump(const nlohmann::json& j) { return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); }
+
+void AddDatasetArgs(CLI::App* cmd, std::string& dataset, std::string& state_dir) {
+  cmd->add_option("dataset", dataset, "DIR: a dataset riptide filled")->required();
+  cmd->add_option("--state-dir", state_dir, "where its manifest lives (default DIR/.riptide)");
+}
+
+}  // namespace
+
+StatusCommand::StatusCommand(CLI::App& app, GlobalOptions& global) : global_(global) {
+  cmd_ = app.add_subcommand("status", "What a dataset's manifest says: source, objects, bytes, recent runs");
+  AddDatasetArgs(cmd_, dataset_, state_dir_);
+  AddGlobalFlags(cmd_, global);
+}
+
+int StatusCommand::Run() {
+  auto r = engine::ReadStatus(dataset_, state_dir_);
+  if (!r.ok()) {
+    PrintFatal(r.error().message, global_.json, 2);
+    return 2;
+  }
+  if (global_.json) {
+    nlohmann::json j{{"source", r->totals.source}, {"objects", r->totals.objects}, {"bytes", r->totals.bytes}};
+    j["runs"] = nlohmann::json::array();
+    for (const auto& run : r->runs) {
+      j["runs"].push_back({{"started_ms", run.started_ms}, {"ended_ms", run.ended_ms}, {"status", run.status},
+                           {"listed", run.listed}, {"transferred", run.transferred}, {"skipped", run.skipped},
+                           {"failed", run.failed}, {"bytes", run.bytes}});
+    }
+    j["last_failures"] = nlohmann::json::array();
+    for (const auto& [key, reason] : r->last_failures) j["last_failures"].push_back({{"key", key}, {"reason", reason}});
+    std::printf("%s\n", Dump(j).c_str());
+    return 0;
+  }
+  std::printf("%s: mirror of %s, %llu objects, %.1f MiB\n", dataset_.c_str(), r->totals.source.c_str(),
+              static_cast<unsigned long long>(r->totals.objects), static_cast<double>(r->totals.bytes) / (1 << 20));
+  for (const auto& run : r->runs) {
+    const double secs = run.ended_ms ? static_cast<double>(run.ended_ms - run.started_ms) / 1000 : 0;
+    std::printf("  %s  %-11s %7.1f s  listed %llu, transferred %llu, skipped %llu, failed %llu\n",
+                LocalTime(run.started_ms).c_str(), run.status.c_str(), secs,
+                static_cast<unsigned long long>(run.listed), static_cast<unsigned long long>(run.transferred),
+                static_cast<unsigned long long>(run.skipped), static_cast<unsigned long long>(run.failed));
+  }
+  for (const auto& [key, reason] : r->last_failures) {
+    std::printf("  failed last time: %s: %s\n", Dump(nlohmann::json(key)).c_str(), reason.c_str());
+  }
+  return 0;
+}
+
+VerifyCommand::VerifyCommand(CLI::App& app, GlobalOptions& global) : global_(global) {
+  cmd_ = app.add_subcommand("verify",
+                            "Re-hash every file against the manifest (XXH3-128); list missing, changed and "
+                            "extra files. Exit 1 when anything differs.");
+  AddDatasetArgs(cmd_, dataset_, state_dir_);
+  AddGlobalFlags(cmd_, global);
+}
+
+int VerifyCommand::Run() {
+  auto r = engine::VerifyDataset(dataset_, state_dir_);
+  if (!r.ok()) {
+    PrintFatal(r.error().message, global_.json, 2);
+    return 2;
+  }
+  const int code = r->clean() ? 0 : 1;
+  if (global_.json) {
+    std::printf("%s\n", Dump({{"checked", r->checked}, {"bytes", r->bytes}, {"missing", r->missing},
+                              {"changed", r->changed}, {"extra", r->extra}, {"seconds", r->seconds},
+                              {"exit_code", code}})
+                            .c_str());
+    return code;
+  }
+  for (const auto& p : r->missing) std::printf("missing: %s\n", p.c_str());
+  for (const auto& p : r->changed) std::printf("changed: %s\n", p.c_str());
+  for (const auto& p : r->extra) std::printf("extra: %s\n", p.c_str());
+  std::printf("checked %llu files (%.1f MiB) in %.2f s: %zu missing, %zu changed, %zu extra\n",
+              static_cast<unsigned long long>(r->checked), static_cast<double>(r->bytes) / (1 << 20), r->seconds,
+              r->missing.size(), r->changed.size(), r->extra.size());
+  return code;
+}
+
+}  // namespace riptide::app

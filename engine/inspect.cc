@@ -1,0 +1,83 @@
+#include "engine/inspect.h"
+
+#include <oneapi/tbb/parallel_for.h>
+#include <sys/stat.h>
+
+#include <chrono>
+#include <mutex>
+
+#include "engine/dataset.h"
+#include "engine/hashing.h"
+#include "planner/key_mapping.h"
+
+namespace riptide::engine {
+
+Result<std::string> ExistingStateDir(const std::string& dataset_dir, const std::string& state_dir) {
+  std::string dir = state_dir.empty() ? dataset_dir + "/" + std::string(planner::kStateDirName) : state_dir;
+  struct stat st;
+  if (::stat((dir + "/manifest.db").c_str(), &st) != 0) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "no riptide manifest in " + dir + ": is " + dataset_dir + " a dataset riptide filled?");
+  }
+  return dir;
+}
+
+Result<StatusReport> ReadStatus(const std::string& dataset_dir, const std::string& state_dir) {
+  auto dir = ExistingStateDir(dataset_dir, state_dir);
+  if (!dir.ok()) return dir.error();
+  auto manifest = Manifest::Open(*dir);
+  if (!manifest.ok()) return manifest.error();
+  StatusReport r;
+  auto totals = (*manifest)->GetTotals();
+  if (!totals.ok()) return totals.error();
+  r.totals = *totals;
+  auto runs = (*manifest)->RecentRuns(5);
+  if (!runs.ok()) return runs.error();
+  r.runs = std::move(*runs);
+  auto failures = (*manifest)->LastFailures();
+  if (!failures.ok()) return failures.error();
+  r.last_failures = std::move(*failures);
+  return r;
+}
+
+Result<VerifyReport> VerifyDataset(const std::string& dataset_dir, const std::string& state_dir) {
+  const auto started = std::chrono::steady_clock::now();
+  auto dir = ExistingStateDir(dataset_dir, state_dir);
+  if (!dir.ok()) return dir.error();
+  auto dataset = Dataset::Open(dataset_dir, *dir);
+  if (!dataset.ok()) return dataset.error();
+  auto manifest = Manifest::Open(*dir);
+  if (!manifest.ok()) return manifest.error();
+  VerifyReport report;
+  std::mutex mu;  // guards report
+  Status walked = (*manifest)->ForEachChunk(512, [&](std::vector<ObjectRow>& rows) {
+    oneapi::tbb::parallel_for(size_t{0}, rows.size(), [&](size_t i) {
+      const ObjectRow& row = rows[i];
+      if (row.verified_by == "folder") return;
+      auto fd = (*dataset)->OpenForRead(row.path);
+      std::optional<FileDigest> digest;
+      if (fd.ok()) {
+        if (auto d = DigestFile(fd->get(), false); d.ok()) digest = std::move(*d);
+      }
+      std::lock_guard<std::mutex> lock(mu);
+      report.checked++;
+      if (!fd.ok()) {
+        report.missing.push_back(row.path);
+      } else if (!digest || digest->size != row.size || digest->xxh3 != row.xxh3) {
+        report.changed.push_back(row.path);
+      } else {
+        report.bytes += row.size;
+      }
+    });
+  });
+  if (!walked.ok()) return walked.error();
+  for (const std::string& path : (*dataset)->ListFiles()) {
+    auto known = (*manifest)->HasPath(path);
+    if (!known.ok()) return known.error();
+    if (!*known) report.extra.push_back(path);
+  }
+  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  return report;
+}
+
+}  // namespace riptide::engine

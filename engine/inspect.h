@@ -1,0 +1,37 @@
+// `riptide status` and `riptide verify`: what a dataset's manifest says, and whether
+// the files still match it.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "engine/manifest.h"
+#include "transport/result.h"
+
+namespace riptide::engine {
+
+/// DIR/.riptide, or `state_dir` when given; an error unless a manifest is there.
+Result<std::string> ExistingStateDir(const std::string& dataset_dir, const std::string& state_dir);
+
+struct StatusReport {
+  Manifest::Totals totals;
+  std::vector<RunRecord> runs;  // newest first
+  std::vector<std::pair<std::string, std::string>> last_failures;
+};
+Result<StatusReport> ReadStatus(const std::string& dataset_dir, const std::string& state_dir);
+
+struct VerifyReport {
+  uint64_t checked = 0;
+  uint64_t bytes = 0;
+  std::vector<std::string> missing;  // in the manifest, not on disk (paths)
+  std::vector<std::string> changed;  // on disk, but size or XXH3 differ
+  std::vector<std::string> extra;    // on disk, not in the manifest
+  double seconds = 0;
+  bool clean() const { return missing.empty() && changed.empty() && extra.empty(); }
+};
+/// Re-hashes every file the manifest names (XXH3-128, in parallel) and looks for files
+/// it does not name. Takes the dataset's lock, so it never races a sync.
+Result<VerifyReport> VerifyDataset(const std::string& dataset_dir, const std::string& state_dir);
+
+}  // namespace riptide::engine
