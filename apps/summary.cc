@@ -41,6 +41,13 @@ void PrintSummary(const engine::SyncReport& r, bool json, int exit_code) {
     j["refused"] = r.refused;
     j["not_in_bucket"] = r.gone;
     j["deleted"] = r.deleted;
+    j["excluded"] = r.excluded;
+    if (r.dry_run) {
+      j["dry_run"] = true;
+      j["would_transfer"] = r.would_transfer;
+      j["would_transfer_bytes"] = r.would_transfer_bytes;
+      j["would_delete"] = r.would_delete;
+    }
     j["drifted"] = r.drifted;
     j["size_verified_only"] = r.size_verified_only;
     j["retries"] = r.retries;
@@ -65,6 +72,14 @@ void PrintSummary(const engine::SyncReport& r, bool json, int exit_code) {
   }
   if (r.fatal) std::fprintf(stderr, "riptide: stopped early: %s\n", r.fatal->ToString().c_str());
   if (r.interrupted) std::fprintf(stderr, "riptide: interrupted; the next run resumes\n");
+  if (r.dry_run) {
+    std::printf("dry run: listed %llu, would transfer %llu (%s), would delete %llu, unchanged %llu, excluded %llu\n",
+                static_cast<unsigned long long>(r.listed), static_cast<unsigned long long>(r.would_transfer),
+                HumanBytes(static_cast<double>(r.would_transfer_bytes)).c_str(),
+                static_cast<unsigned long long>(r.would_delete), static_cast<unsigned long long>(r.skipped),
+                static_cast<unsigned long long>(r.excluded));
+    return;
+  }
   std::printf(
       "listed %llu, transferred %llu, skipped %llu, failed %llu, %s in %.2f s (%.1f MB/s)%s%s\n",
       static_cast<unsigned long long>(r.listed), static_cast<unsigned long long>(r.transferred),

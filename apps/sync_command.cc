@@ -91,6 +91,21 @@ SyncCommand::SyncCommand(CLI::App& app, GlobalOptions& global) : global_(global)
   cmd_->add_option("--ca-bundle", ca_bundle_, "PEM file of CAs to trust for HTTPS (env AWS_CA_BUNDLE)");
   cmd_->add_flag("--no-verify-ssl", no_verify_ssl_, "do not verify TLS certificates (unsafe)");
   cmd_->add_flag("--no-progress", no_progress_, "no live progress line, even on a terminal");
+  cmd_->add_flag("--dry-run", dry_run_, "plan only: count what would be transferred and deleted, touch nothing");
+  // Kept in command-line order: the last matching rule decides.
+  cmd_->add_option_function<std::vector<std::string>>(
+          "--include", [this](const std::vector<std::string>& v) {
+            for (const auto& p : v) filters_.emplace_back(true, p);
+          },
+          "GLOB: consider keys (relative to the prefix) that match; rules apply in order, the last "
+          "match wins; '*' stays within a folder, '**' crosses folders")
+      ->trigger_on_parse();
+  cmd_->add_option_function<std::vector<std::string>>(
+          "--exclude", [this](const std::vector<std::string>& v) {
+            for (const auto& p : v) filters_.emplace_back(false, p);
+          },
+          "GLOB: leave out keys that match (never fetched, never deleted)")
+      ->trigger_on_parse();
   cmd_->add_flag("--delete", delete_,
                  "delete local files whose keys left the bucket (after a complete listing); "
                  "without it they are only counted");
@@ -144,6 +159,8 @@ int SyncCommand::Run() {
   opt.concurrency = static_cast<int>(std::max<uint64_t>(1, std::min<uint64_t>(affordable, concurrency_)));
   opt.list_page_size = page_size_;
   opt.delete_extraneous = delete_;
+  opt.dry_run = dry_run_;
+  for (const auto& [include, pattern] : filters_) opt.filter.Add(include, pattern);
   opt.max_delete = max_delete_;
   opt.parts.part_size_bytes = part_size_;
   opt.parts.threshold_bytes = multipart_threshold_ ? multipart_threshold_ : part_size_;

@@ -4,6 +4,8 @@
 #include <CLI/CLI.hpp>
 
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace riptide::app {
 
@@ -38,6 +40,8 @@ class SyncCommand {
   bool no_verify_ssl_ = false;
   bool no_progress_ = false;
   bool delete_ = false;
+  bool dry_run_ = false;
+  std::vector<std::pair<bool, std::string>> filters_;  // (include?, pattern) in order
   int64_t max_delete_ = -1;
   int concurrency_ = 64;
   uint64_t part_size_ = 16u << 20;

@@ -11,6 +11,11 @@ PlanStage::PlanStage(RunContext& ctx)
 
 TransferPtr PlanStage::Decide(const planner::Decision& d) {
   using Action = planner::Decision::Action;
+  if (!ctx_.options.filter.empty() && d.object.key.size() >= ctx_.prefix.size() &&
+      !ctx_.options.filter.Included(std::string_view(d.object.key).substr(ctx_.prefix.size()))) {
+    ctx_.stats.excluded++;  // neither fetched nor, with --delete, deleted
+    return nullptr;
+  }
   switch (d.action) {
     case Action::kGone:
       ctx_.stats.gone++;

@@ -121,6 +121,8 @@ void PlanStage::Plan(const s3::ListPage& page, Emit&& emit) {
   for (const auto& d : decisions_) {
     if (ctx_.stop) return;
     if (TransferPtr t = Decide(d)) {
+      ctx_.stats.bytes_planned += t->object.size;
+      if (ctx_.options.dry_run) continue;  // counted, never fetched
       bool acquired;
       {
         ScopedTimer timer(ctx_.stats.ns_budget_wait);

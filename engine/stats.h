@@ -41,6 +41,8 @@ class Stats {
   std::atomic<uint64_t> refused{0};         // keys that cannot be a local path
   std::atomic<uint64_t> gone{0};            // in the manifest, no longer in the bucket
   std::atomic<uint64_t> drifted{0};         // unchanged in the bucket, changed or missing locally
+  std::atomic<uint64_t> excluded{0};        // left out by --include / --exclude
+  std::atomic<uint64_t> bytes_planned{0};   // sizes of the objects planned for transfer
   std::atomic<uint64_t> size_verified_only{0};
   std::atomic<uint64_t> retries{0};
   std::atomic<uint64_t> bytes_received{0};  // every body byte, retries included

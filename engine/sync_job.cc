@@ -142,7 +142,8 @@ Result<SyncReport> RunSync(const SyncOptions& options, std::atomic<bool>& stop,
   }
 
   uint64_t deleted = 0;
-  if (options.delete_extraneous && result.ok() && !stop && !ctx.fatal && ctx.listing_complete) {
+  if (options.delete_extraneous && !options.dry_run && result.ok() && !stop && !ctx.fatal &&
+      ctx.listing_complete) {
     auto outcome = DeleteGone(ctx, options);
     if (outcome.ok()) {
       deleted = *outcome;
@@ -171,6 +172,13 @@ Result<SyncReport> RunSync(const SyncOptions& options, std::atomic<bool>& stop,
   report.bytes_resumed = stats.bytes_resumed;
   report.drifted = stats.drifted;
   report.deleted = deleted;
+  report.excluded = stats.excluded;
+  report.dry_run = options.dry_run;
+  if (options.dry_run) {
+    report.would_transfer = stats.planned;
+    report.would_transfer_bytes = stats.bytes_planned;
+    report.would_delete = options.delete_extraneous ? ctx.gone.size() : 0;
+  }
   report.failures = stats.Failures();
   report.fatal = ctx.fatal;
   if (!result.ok() && !report.fatal) report.fatal = result.error();
@@ -184,7 +192,11 @@ Result<SyncReport> RunSync(const SyncOptions& options, std::atomic<bool>& stop,
   run.skipped = report.skipped;
   run.failed = report.failed;
   run.bytes = report.bytes;
-  run.status = report.interrupted ? "interrupted" : report.fatal ? "failed" : report.failed ? "partial" : "ok";
+  run.status = report.interrupted ? "interrupted"
+               : report.fatal     ? "failed"
+               : report.failed    ? "partial"
+               : options.dry_run  ? "dry-run"
+                                  : "ok";
   std::vector<std::pair<std::string, std::string>> failures;
   for (const auto& f : report.failures) failures.emplace_back(f.key, f.reason);
   if (Status st = (*manifest)->RecordFailures(run.id, failures); !st.ok()) spdlog::warn("{}", st.error().message);

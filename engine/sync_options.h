@@ -4,6 +4,7 @@
 #include <string>
 
 #include "engine/retry.h"
+#include "planner/filter.h"
 #include "planner/part_plan.h"
 #include "transport/http/curl_transport.h"
 #include "transport/s3/requests.h"
@@ -22,6 +23,8 @@ struct SyncOptions {
   int verify_threads = 0;        // 0: one per core
   bool delete_extraneous = false;  // --delete: remove local files whose keys left the bucket
   int64_t max_delete = -1;         // --max-delete: refuse (and delete nothing) above this; -1 none
+  planner::KeyFilter filter;       // --include / --exclude, on keys relative to the prefix
+  bool dry_run = false;            // --dry-run: plan and count, transfer and delete nothing
   RetryPolicy retry;
   http::CurlTransportOptions transport;
 };

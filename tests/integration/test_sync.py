@@ -251,3 +251,35 @@ class StatusAndVerifyTest(ServerTestCase):
         status = json.loads(riptide("status", self.dataset, "--json").stdout)
         self.assertEqual([f["key"] for f in status["last_failures"]], ["f/../bad"])
         self.assertEqual(status["runs"][0]["status"], "partial")
+
+
+class FilterAndDryRunTest(ServerTestCase):
+    OBJECTS = {"p/a.txt": b"a", "p/b.bin": b"bb", "p/sub/c.txt": b"ccc", "p/sub/d.bin": b"dddd"}
+
+    def test_include_exclude_last_match_wins(self):
+        self.put(self.OBJECTS)
+        p, summary = self.sync("/p", "--exclude", "*", "--include", "*.txt")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        # '*' stays within the top folder, so sub/ is untouched by either rule.
+        self.assertEqual(tree(self.dataset), {"a.txt": b"a", "sub/c.txt": b"ccc", "sub/d.bin": b"dddd"})
+        self.assertEqual(summary["excluded"], 1)
+        p, summary = self.sync("/p", "--exclude", "**.bin", "--delete")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        # Excluded files are neither fetched nor deleted.
+        self.assertEqual(tree(self.dataset), {"a.txt": b"a", "sub/c.txt": b"ccc", "sub/d.bin": b"dddd"})
+
+    def test_dry_run_touches_nothing(self):
+        self.put(self.OBJECTS)
+        p, summary = self.sync("/p", "--dry-run")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertTrue(summary["dry_run"])
+        self.assertEqual(summary["would_transfer"], 4)
+        self.assertEqual(summary["would_transfer_bytes"], 10)
+        self.assertEqual(tree(self.dataset), {})
+        self.assertEqual(self.sync("/p")[0].returncode, 0)
+        self.s3.delete_object(Bucket=self.bucket, Key="p/b.bin")
+        self.put({"p/a.txt": b"changed"})
+        p, summary = self.sync("/p", "--dry-run", "--delete")
+        self.assertEqual((summary["would_transfer"], summary["would_delete"]), (1, 1))
+        self.assertEqual(tree(self.dataset)["a.txt"], b"a")
+        self.assertIn("b.bin", tree(self.dataset))
