@@ -20,20 +20,22 @@ std::string LocalTime(int64_t ms) {
 
 std::string Dump(const nlohmann::json& j) { return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); }
 
-void AddDatasetArgs(CLI::App* cmd, std::string& dataset, std::string& state_dir) {
-  cmd->add_option("dataset", dataset, "DIR: a dataset riptide filled")->required();
-  cmd->add_option("--state-dir", state_dir, "where its manifest lives (default DIR/.riptide)");
-}
-
 }  // namespace
 
-StatusCommand::StatusCommand(CLI::App& app, GlobalOptions& global) : global_(global) {
-  cmd_ = app.add_subcommand("status", "What a dataset's manifest says: source, objects, bytes, recent runs");
-  AddDatasetArgs(cmd_, dataset_, state_dir_);
+InspectCommand::InspectCommand(CLI::App& app, GlobalOptions& global, Kind kind) : global_(global), kind_(kind) {
+  cmd_ = kind == Kind::kStatus
+             ? app.add_subcommand("status", "What a dataset's manifest says: source, objects, bytes, recent runs")
+             : app.add_subcommand("verify",
+                                  "Re-hash every file against the manifest (XXH3-128); list missing, changed "
+                                  "and extra files. Exit 1 when anything differs.");
+  cmd_->add_option("dataset", dataset_, "DIR: a dataset riptide filled")->required();
+  cmd_->add_option("--state-dir", state_dir_, "where its manifest lives (default DIR/.riptide)");
   AddGlobalFlags(cmd_, global);
 }
 
-int StatusCommand::Run() {
+int InspectCommand::Run() { return kind_ == Kind::kStatus ? Status() : Verify(); }
+
+int InspectCommand::Status() {
   auto r = engine::ReadStatus(dataset_, state_dir_);
   if (!r.ok()) {
     PrintFatal(r.error().message, global_.json, 2);
@@ -67,15 +69,7 @@ int StatusCommand::Run() {
   return 0;
 }
 
-VerifyCommand::VerifyCommand(CLI::App& app, GlobalOptions& global) : global_(global) {
-  cmd_ = app.add_subcommand("verify",
-                            "Re-hash every file against the manifest (XXH3-128); list missing, changed and "
-                            "extra files. Exit 1 when anything differs.");
-  AddDatasetArgs(cmd_, dataset_, state_dir_);
-  AddGlobalFlags(cmd_, global);
-}
-
-int VerifyCommand::Run() {
+int InspectCommand::Verify() {
   auto r = engine::VerifyDataset(dataset_, state_dir_);
   if (!r.ok()) {
     PrintFatal(r.error().message, global_.json, 2);

@@ -1,4 +1,4 @@
-// `riptide status DIR` and `riptide verify DIR`.
+// `riptide status DIR` and `riptide verify DIR`: commands that read a dataset.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -9,27 +9,18 @@
 
 namespace riptide::app {
 
-class StatusCommand {
+class InspectCommand {
  public:
-  StatusCommand(CLI::App& app, GlobalOptions& global);
+  enum class Kind { kStatus, kVerify };
+  InspectCommand(CLI::App& app, GlobalOptions& global, Kind kind);
   bool chosen() const { return cmd_->parsed(); }
   int Run();
 
  private:
+  int Status();
+  int Verify();
   GlobalOptions& global_;
-  CLI::App* cmd_;
-  std::string dataset_;
-  std::string state_dir_;
-};
-
-class VerifyCommand {
- public:
-  VerifyCommand(CLI::App& app, GlobalOptions& global);
-  bool chosen() const { return cmd_->parsed(); }
-  int Run();
-
- private:
-  GlobalOptions& global_;
+  Kind kind_;
   CLI::App* cmd_;
   std::string dataset_;
   std::string state_dir_;

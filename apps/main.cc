@@ -11,8 +11,9 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   riptide::app::GlobalOptions global;
   riptide::app::SyncCommand sync(app, global);
-  riptide::app::StatusCommand status(app, global);
-  riptide::app::VerifyCommand verify(app, global);
+  using riptide::app::InspectCommand;
+  InspectCommand status(app, global, InspectCommand::Kind::kStatus);
+  InspectCommand verify(app, global, InspectCommand::Kind::kVerify);
 
   try {
     app.parse(argc, argv);

@@ -223,31 +223,6 @@ Result<Fd> Dataset::OpenForRead(const std::string& rel) {
   return fd;
 }
 
-std::vector<std::string> Dataset::ListFiles() {
-  std::vector<std::string> files;
-  std::vector<std::pair<Fd, std::string>> stack;
-  stack.emplace_back(Fd(::dup(root_fd_.get())), "");
-  while (!stack.empty()) {
-    auto [dir, prefix] = std::move(stack.back());
-    stack.pop_back();
-    DIR* d = ::fdopendir(dir.Release());
-    if (!d) continue;
-    while (dirent* e = ::readdir(d)) {
-      std::string name(e->d_name);
-      if (name == "." || name == "..") continue;
-      if (prefix.empty() && name == planner::kStateDirName) continue;
-      if (e->d_type == DT_DIR) {
-        int fd = ::openat(::dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (fd >= 0) stack.emplace_back(Fd(fd), prefix + name + "/");
-      } else if (e->d_type == DT_REG && name.rfind(planner::kTempMarker, 0) != 0) {
-        files.push_back(prefix + name);
-      }
-    }
-    ::closedir(d);
-  }
-  return files;
-}
-
 Status Dataset::RemoveFile(const std::string& rel) {
   size_t slash = rel.rfind('/');
   auto dir = OpenDir(slash == std::string::npos ? std::string() : rel.substr(0, slash), false);
@@ -277,32 +252,50 @@ Status Dataset::Sync() {
   return OkStatus();
 }
 
-size_t Dataset::RemoveStaleTemps(const std::set<std::string>& keep) {
-  // Depth-first over the dataset, without following symlinks; skips the state directory.
-  size_t removed = 0;
-  std::vector<Fd> stack;
-  stack.emplace_back(::dup(root_fd_.get()));
-  bool at_root = true;
+void Dataset::Walk(const std::function<void(int dir_fd, const std::string& prefix, const dirent& entry)>& on_entry) {
+  // Depth-first, without following symlinks, leaving the state directory out.
+  std::vector<std::pair<Fd, std::string>> stack;
+  stack.emplace_back(Fd(::dup(root_fd_.get())), "");
   while (!stack.empty()) {
-    Fd dir = std::move(stack.back());
+    auto [dir, prefix] = std::move(stack.back());
     stack.pop_back();
     DIR* d = ::fdopendir(dir.Release());
     if (!d) continue;
     while (dirent* e = ::readdir(d)) {
       std::string_view name(e->d_name);
       if (name == "." || name == "..") continue;
-      if (at_root && name == planner::kStateDirName) continue;
+      if (prefix.empty() && name == planner::kStateDirName) continue;
       if (e->d_type == DT_DIR) {
         int fd = ::openat(::dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (fd >= 0) stack.emplace_back(fd);
-      } else if (name.rfind(planner::kTempMarker, 0) == 0 && !keep.count(std::string(name))) {
-        if (::unlinkat(::dirfd(d), e->d_name, 0) == 0) ++removed;
+        if (fd >= 0) stack.emplace_back(Fd(fd), prefix + std::string(name) + "/");
+      } else {
+        on_entry(::dirfd(d), prefix, *e);
       }
     }
     ::closedir(d);
-    at_root = false;
   }
+}
+
+size_t Dataset::RemoveStaleTemps(const std::set<std::string>& keep) {
+  size_t removed = 0;
+  Walk([&](int dir_fd, const std::string&, const dirent& e) {
+    std::string_view name(e.d_name);
+    if (name.rfind(planner::kTempMarker, 0) == 0 && !keep.count(std::string(name)) &&
+        ::unlinkat(dir_fd, e.d_name, 0) == 0) {
+      ++removed;
+    }
+  });
   return removed;
+}
+
+std::vector<std::string> Dataset::ListFiles() {
+  std::vector<std::string> files;
+  Walk([&](int, const std::string& prefix, const dirent& e) {
+    if (e.d_type == DT_REG && std::string_view(e.d_name).rfind(planner::kTempMarker, 0) != 0) {
+      files.push_back(prefix + e.d_name);
+    }
+  });
+  return files;
 }
 
 }  // namespace riptide::engine

@@ -5,7 +5,10 @@
 
 #include <sys/types.h>
 
+#include <dirent.h>
+
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -92,6 +95,8 @@ class Dataset {
       : root_(std::move(root)), state_dir_(std::move(state_dir)), root_fd_(std::move(root_fd)),
         lock_fd_(std::move(lock_fd)) {}
   Result<std::shared_ptr<Fd>> OpenDir(const std::string& rel, bool create);
+  // Calls `on_entry` for every entry that is not a folder, below the root.
+  void Walk(const std::function<void(int dir_fd, const std::string& prefix, const dirent& entry)>& on_entry);
   // Opens `rel` below an already-open ancestor, creating segments as needed.
   Result<std::shared_ptr<Fd>> WalkFrom(std::shared_ptr<Fd> dir, size_t done, const std::string& rel,
                                        bool create);

@@ -93,6 +93,22 @@ Result<sqlite3*> OpenDb(const std::string& path) {
   return db;
 }
 
+constexpr const char* kRowColumns =
+    "SELECT key, path, size, etag, last_modified_ms, xxh3, local_mtime_ns, verified_by FROM objects ";
+
+ObjectRow ReadObjectRow(Stmt& s) {
+  ObjectRow r;
+  r.key = s.ColText(0);
+  r.path = s.ColText(1);
+  r.size = static_cast<uint64_t>(s.ColInt(2));
+  r.etag = s.ColText(3);
+  r.last_modified_ms = s.ColInt(4);
+  r.xxh3 = s.ColText(5);
+  r.local_mtime_ns = s.ColInt(6);
+  r.verified_by = s.ColText(7);
+  return r;
+}
+
 planner::ManifestEntry Row(Stmt& s) {
   return planner::ManifestEntry{s.ColText(0), static_cast<uint64_t>(s.ColInt(1)), s.ColText(2), s.ColInt(3),
                                 s.ColText(4), s.ColInt(5)};
@@ -287,25 +303,12 @@ Result<std::vector<RunRecord>> Manifest::RecentRuns(int n) {
 Status Manifest::ForEachChunk(size_t chunk, const std::function<void(std::vector<ObjectRow>&)>& fn) {
   std::string after;
   for (bool first = true;; first = false) {
-    Stmt s(reader_, first ? "SELECT key, path, size, etag, last_modified_ms, xxh3, local_mtime_ns, verified_by "
-                            "FROM objects ORDER BY key LIMIT ?2"
-                          : "SELECT key, path, size, etag, last_modified_ms, xxh3, local_mtime_ns, verified_by "
-                            "FROM objects WHERE key > ?1 ORDER BY key LIMIT ?2");
+    const std::string sql = std::string(kRowColumns) + (first ? "" : "WHERE key > ?1 ") + "ORDER BY key LIMIT ?2";
+    Stmt s(reader_, sql.c_str());
     if (!first) s.Text(1, after);
     s.Int(2, static_cast<int64_t>(chunk));
     std::vector<ObjectRow> rows;
-    while (sqlite3_step(s.get()) == SQLITE_ROW) {
-      ObjectRow r;
-      r.key = s.ColText(0);
-      r.path = s.ColText(1);
-      r.size = static_cast<uint64_t>(s.ColInt(2));
-      r.etag = s.ColText(3);
-      r.last_modified_ms = s.ColInt(4);
-      r.xxh3 = s.ColText(5);
-      r.local_mtime_ns = s.ColInt(6);
-      r.verified_by = s.ColText(7);
-      rows.push_back(std::move(r));
-    }
+    while (sqlite3_step(s.get()) == SQLITE_ROW) rows.push_back(ReadObjectRow(s));
     if (rows.empty()) return OkStatus();
     after = rows.back().key;
     const bool last = rows.size() < chunk;
@@ -357,21 +360,11 @@ Result<uint64_t> Manifest::CountObjects() {
 }
 
 Result<ObjectRow> Manifest::Get(const std::string& key) {
-  Stmt s(writer_,
-         "SELECT key, path, size, etag, last_modified_ms, xxh3, local_mtime_ns, verified_by "
-         "FROM objects WHERE key = ?");
+  const std::string sql = std::string(kRowColumns) + "WHERE key = ?";
+  Stmt s(writer_, sql.c_str());
   s.Text(1, key);
   if (sqlite3_step(s.get()) != SQLITE_ROW) return MakeError(ErrorCode::kNotFound, "no manifest row for " + key);
-  ObjectRow r;
-  r.key = s.ColText(0);
-  r.path = s.ColText(1);
-  r.size = static_cast<uint64_t>(s.ColInt(2));
-  r.etag = s.ColText(3);
-  r.last_modified_ms = s.ColInt(4);
-  r.xxh3 = s.ColText(5);
-  r.local_mtime_ns = s.ColInt(6);
-  r.verified_by = s.ColText(7);
-  return r;
+  return ReadObjectRow(s);
 }
 
 }  // namespace riptide::engine
