@@ -32,4 +32,7 @@ AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER \
 echo "quickstart: again, nothing changed:"
 AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER \
   build/riptide sync s3://sample/datasets "$dataset" --endpoint "http://127.0.0.1:$port"
-echo "quickstart: $(find "$dataset" -path "$dataset/.riptide" -prune -o -type f -print | wc -l) files in $dataset"
+echo "quickstart: riptide verify $dataset (every file re-hashed against the manifest):"
+build/riptide verify "$dataset"
+echo "quickstart: riptide status $dataset:"
+build/riptide status "$dataset"
