@@ -1,5 +1,7 @@
 #include "apps/inspect_commands.h"
 
+#include <cerrno>
+#include <cstring>
 #include <ctime>
 #include <nlohmann/json.hpp>
 
@@ -23,17 +25,48 @@ std::string Dump(const nlohmann::json& j) { return j.dump(-1, ' ', false, nlohma
 }  // namespace
 
 InspectCommand::InspectCommand(CLI::App& app, GlobalOptions& global, Kind kind) : global_(global), kind_(kind) {
-  cmd_ = kind == Kind::kStatus
-             ? app.add_subcommand("status", "What a dataset's manifest says: source, objects, bytes, recent runs")
-             : app.add_subcommand("verify",
-                                  "Re-hash every file against the manifest (XXH3-128); list missing, changed "
-                                  "and extra files. Exit 1 when anything differs.");
+  switch (kind) {
+    case Kind::kStatus:
+      cmd_ = app.add_subcommand("status", "What a dataset's manifest says: source, objects, bytes, recent runs");
+      break;
+    case Kind::kVerify:
+      cmd_ = app.add_subcommand("verify",
+                                "Re-hash every file against the manifest (XXH3-128); list missing, changed and "
+                                "extra files. Exit 1 when anything differs.");
+      break;
+    case Kind::kExport:
+      cmd_ = app.add_subcommand("export", "Write the manifest as CSV (key,size,etag,last_modified,xxh3,synced_at)");
+      cmd_->add_option("--csv", csv_, "FILE to write, '-' for standard output")->required();
+      break;
+  }
   cmd_->add_option("dataset", dataset_, "DIR: a dataset riptide filled")->required();
   cmd_->add_option("--state-dir", state_dir_, "where its manifest lives (default DIR/.riptide)");
   AddGlobalFlags(cmd_, global);
 }
 
-int InspectCommand::Run() { return kind_ == Kind::kStatus ? Status() : Verify(); }
+int InspectCommand::Run() {
+  switch (kind_) {
+    case Kind::kStatus: return Status();
+    case Kind::kVerify: return Verify();
+    case Kind::kExport: return Export();
+  }
+  return 2;
+}
+
+int InspectCommand::Export() {
+  std::FILE* out = csv_ == "-" ? stdout : std::fopen(csv_.c_str(), "w");
+  if (!out) {
+    PrintFatal("cannot write " + csv_ + ": " + std::strerror(errno), global_.json, 2);
+    return 2;
+  }
+  riptide::Status st = engine::ExportCsv(dataset_, state_dir_, out);
+  if (out != stdout) std::fclose(out);
+  if (!st.ok()) {
+    PrintFatal(st.error().message, global_.json, 2);
+    return 2;
+  }
+  return 0;
+}
 
 int InspectCommand::Status() {
   auto r = engine::ReadStatus(dataset_, state_dir_);

@@ -11,7 +11,7 @@ namespace riptide::app {
 
 class InspectCommand {
  public:
-  enum class Kind { kStatus, kVerify };
+  enum class Kind { kStatus, kVerify, kExport };
   InspectCommand(CLI::App& app, GlobalOptions& global, Kind kind);
   bool chosen() const { return cmd_->parsed(); }
   int Run();
@@ -19,6 +19,8 @@ class InspectCommand {
  private:
   int Status();
   int Verify();
+  int Export();
+  std::string csv_;
   GlobalOptions& global_;
   Kind kind_;
   CLI::App* cmd_;

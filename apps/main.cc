@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   using riptide::app::InspectCommand;
   InspectCommand status(app, global, InspectCommand::Kind::kStatus);
   InspectCommand verify(app, global, InspectCommand::Kind::kVerify);
+  InspectCommand exporter(app, global, InspectCommand::Kind::kExport);
 
   try {
     app.parse(argc, argv);
@@ -31,5 +32,6 @@ int main(int argc, char** argv) {
   if (app.got_subcommand("sync")) return sync.Run();
   if (status.chosen()) return status.Run();
   if (verify.chosen()) return verify.Run();
+  if (exporter.chosen()) return exporter.Run();
   return 2;
 }

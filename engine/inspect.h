@@ -2,6 +2,7 @@
 // the files still match it.
 #pragma once
 
+#include <cstdio>
 #include <string>
 #include <utility>
 #include <vector>
@@ -30,6 +31,10 @@ struct VerifyReport {
   double seconds = 0;
   bool clean() const { return missing.empty() && changed.empty() && extra.empty(); }
 };
+/// Writes the manifest as CSV (key,size,etag,last_modified,xxh3,synced_at; RFC 4180
+/// quoting, times in UTC ISO 8601) to `out`, in key order.
+Status ExportCsv(const std::string& dataset_dir, const std::string& state_dir, std::FILE* out);
+
 /// Re-hashes every file the manifest names (XXH3-128, in parallel) and looks for files
 /// it does not name. Takes the dataset's lock, so it never races a sync.
 Result<VerifyReport> VerifyDataset(const std::string& dataset_dir, const std::string& state_dir);

@@ -94,7 +94,8 @@ Result<sqlite3*> OpenDb(const std::string& path) {
 }
 
 constexpr const char* kRowColumns =
-    "SELECT key, path, size, etag, last_modified_ms, xxh3, local_mtime_ns, verified_by FROM objects ";
+    "SELECT key, path, size, etag, last_modified_ms, xxh3, local_mtime_ns, verified_by, synced_at_ms "
+    "FROM objects ";
 
 ObjectRow ReadObjectRow(Stmt& s) {
   ObjectRow r;
@@ -106,6 +107,7 @@ ObjectRow ReadObjectRow(Stmt& s) {
   r.xxh3 = s.ColText(5);
   r.local_mtime_ns = s.ColInt(6);
   r.verified_by = s.ColText(7);
+  r.synced_at_ms = s.ColInt(8);
   return r;
 }
 

@@ -283,3 +283,26 @@ class FilterAndDryRunTest(ServerTestCase):
         self.assertEqual((summary["would_transfer"], summary["would_delete"]), (1, 1))
         self.assertEqual(tree(self.dataset)["a.txt"], b"a")
         self.assertIn("b.bin", tree(self.dataset))
+
+
+class ExportTest(ServerTestCase):
+    def test_export_csv(self):
+        import csv
+        import io
+        from support import riptide
+        objects = {"e/plain.txt": b"1", 'e/comma, "quoted".txt': b"22", "e/é.bin": b"333"}
+        self.put(objects)
+        self.assertEqual(self.sync("/e")[0].returncode, 0)
+        p = riptide("export", self.dataset, "--csv", "-")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        rows = list(csv.DictReader(io.StringIO(p.stdout)))
+        self.assertEqual([r["key"] for r in rows], sorted(objects, key=lambda k: k.encode()))
+        for r in rows:
+            self.assertEqual(int(r["size"]), len(objects[r["key"]]))
+            self.assertEqual(r["etag"], md5(objects[r["key"]]))
+            self.assertRegex(r["last_modified"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+            self.assertEqual(len(r["xxh3"]), 32)
+        out = os.path.join(self.tmp, "state.csv")
+        self.assertEqual(riptide("export", self.dataset, "--csv", out).returncode, 0)
+        with open(out) as f:
+            self.assertEqual(f.read(), p.stdout)
