@@ -51,3 +51,39 @@ class FullDiskTest(ServerTestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+@unittest.skipUnless(os.geteuid() == 0, "a read-only mount needs root (CI runs as root)")
+class ReadOnlyTest(ServerTestCase):
+    def test_read_only_destination_is_one_clear_error(self):
+        mnt = os.path.join(self.tmp, "ro-disk")
+        os.makedirs(mnt)
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", mnt], check=True)
+        try:
+            self.dataset = os.path.join(mnt, "dataset")
+            self.put({"r/a": b"a"})
+            self.assertEqual(self.sync("/r")[0].returncode, 0)
+            subprocess.run(["mount", "-o", "remount,ro", mnt], check=True)
+            self.put({"r/b": b"b", "r/a": b"changed"})
+            p, _ = self.sync("/r")
+            self.assertEqual(p.returncode, 2, p.stdout + p.stderr)
+            self.assertIn("Read-only file system", p.stderr)
+            self.assertEqual(len(p.stderr.strip().splitlines()), 1, p.stderr)
+            self.assertEqual(tree(self.dataset), {"a": b"a"})
+        finally:
+            subprocess.run(["umount", "-l", mnt])
+
+
+class SymlinkTest(ServerTestCase):
+    def test_symlinked_folder_inside_the_dataset_is_never_followed(self):
+        outside = os.path.join(self.tmp, "outside")
+        os.makedirs(outside)
+        self.put({"s/ok.txt": b"ok"})
+        self.assertEqual(self.sync("/s")[0].returncode, 0)
+        os.symlink(outside, os.path.join(self.dataset, "escape"))  # planted by someone else
+        self.put({"s/escape/x.txt": b"must not land outside"})
+        p, summary = self.sync("/s")
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertEqual(os.listdir(outside), [])
+        self.assertIn("not followed", summary["failures"][0]["reason"])
+        self.assertEqual(summary["failures"][0]["key"], "s/escape/x.txt")
