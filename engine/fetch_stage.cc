@@ -314,9 +314,8 @@ void StartFetch(RunContext& ctx, TransferPtr t, std::function<void(TransferPtr)>
     probe.probe = true;
     t->parts.insert(t->parts.begin(), probe);
   }
-  // Parts an interrupted run already made durable are not fetched again (first round
-  // only: a refetch after a mismatch starts from nothing).
-  if (t->rounds == 0 && t->mode == Mode::kRanges) {
+  if (t->rounds == 0) {
+    // Parts an interrupted run already made durable are not fetched again.
     for (auto& p : t->parts) {
       if (!p.probe && t->resumed_parts.count(p.request.index)) {
         p.skip = true;
@@ -324,9 +323,13 @@ void StartFetch(RunContext& ctx, TransferPtr t, std::function<void(TransferPtr)>
         ctx.stats.bytes_resumed += p.length;
       }
     }
-  } else if (t->rounds > 0 && t->journaled) {
-    ctx.journal.Begin({t->object.key, t->object.etag, t->object.size, ctx.options.parts.part_size_bytes, t->path,
-                       t->temp.temp_name, {}});
+  } else {
+    // A refetch after a mismatch starts from nothing, and so does its journal.
+    t->resumed_parts.clear();
+    if (t->journaled) {
+      ctx.journal.Begin({t->object.key, t->object.etag, t->object.size, ctx.options.parts.part_size_bytes,
+                         t->path, t->temp.temp_name, {}});
+    }
   }
   t->hasher.reset();
   t->next_part = 0;
@@ -334,7 +337,6 @@ void StartFetch(RunContext& ctx, TransferPtr t, std::function<void(TransferPtr)>
   for (const auto& p : t->parts) t->parts_left += p.skip ? 0 : 1;
   t->rounds++;
   if (t->parts_left == 0) return done(std::move(t));  // everything was already on disk
-  if (t->rounds > 1) t->resumed_parts.clear();
   std::make_shared<ObjectFetch>(ctx, std::move(t), std::move(done))->Launch();
 }
 

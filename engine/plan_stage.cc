@@ -50,8 +50,8 @@ TransferPtr PlanStage::Decide(const planner::Decision& d) {
   t->path = std::move(m.path);
   t->folder = m.kind == planner::KeyMapping::Kind::kFolder;
   // An object may run as many requests at once as it has parts, within the budget.
-  const size_t parts = planner::PlanParts(t->object.size, ctx_.options.parts).parts.size();
-  t->slots = static_cast<int>(std::min<size_t>(parts, static_cast<size_t>(ctx_.budget.total())));
+  const uint64_t parts = planner::PartCount(t->object.size, ctx_.options.parts);
+  t->slots = static_cast<int>(std::min<uint64_t>(parts, static_cast<uint64_t>(ctx_.budget.total())));
   ctx_.stats.planned++;
   return t;
 }
@@ -60,7 +60,7 @@ void PlanStage::PrepareTemp(const TransferPtr& t) {
   if (t->folder) return;
   ScopedTimer timer(ctx_.stats.ns_create);
   const uint64_t part_size = ctx_.options.parts.part_size_bytes;
-  const bool ranged = planner::PlanParts(t->object.size, ctx_.options.parts).mode == planner::PartPlan::Mode::kRanges;
+  const bool ranged = planner::PartCount(t->object.size, ctx_.options.parts) > 1;
   if (ranged) {
     // An interrupted run may have left this very download half done: take it up.
     if (auto partial = ctx_.journal.Find(t->object.key)) {

@@ -4,10 +4,16 @@
 
 namespace riptide::planner {
 
+uint64_t PartCount(uint64_t size, const PartPolicy& policy) {
+  const uint64_t part = std::max<uint64_t>(policy.part_size_bytes, 1);
+  if (size <= policy.threshold_bytes || size <= part) return 1;
+  return (size + part - 1) / part;
+}
+
 PartPlan PlanParts(uint64_t size, const PartPolicy& policy) {
   PartPlan plan;
   const uint64_t part = std::max<uint64_t>(policy.part_size_bytes, 1);
-  if (size <= policy.threshold_bytes || size <= part) {
+  if (PartCount(size, policy) == 1) {
     plan.parts.push_back({0, 0, size == 0 ? 0 : size - 1});
     return plan;
   }

@@ -27,6 +27,9 @@ struct PartPolicy {
 /// Objects above the threshold become ranges of part_size; the rest one whole GET.
 PartPlan PlanParts(uint64_t size, const PartPolicy& policy);
 
+/// How many requests PlanParts would make (1 for a whole GET), without building it.
+uint64_t PartCount(uint64_t size, const PartPolicy& policy);
+
 /// The part lengths of an upload of `size` bytes in `parts` parts whose first part was
 /// `first_part` bytes, when every part but the last had that size (what SDKs and the
 /// CLIs do); empty when the numbers cannot fit that shape.
