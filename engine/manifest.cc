@@ -355,18 +355,4 @@ Result<std::string> Manifest::LastRunStatus() {
   return s.ColText(0);
 }
 
-Result<uint64_t> Manifest::CountObjects() {
-  Stmt s(writer_, "SELECT COUNT(*) FROM objects");
-  if (sqlite3_step(s.get()) != SQLITE_ROW) return SqlError(writer_, "counting");
-  return static_cast<uint64_t>(s.ColInt(0));
-}
-
-Result<ObjectRow> Manifest::Get(const std::string& key) {
-  const std::string sql = std::string(kRowColumns) + "WHERE key = ?";
-  Stmt s(writer_, sql.c_str());
-  s.Text(1, key);
-  if (sqlite3_step(s.get()) != SQLITE_ROW) return MakeError(ErrorCode::kNotFound, "no manifest row for " + key);
-  return ReadObjectRow(s);
-}
-
 }  // namespace riptide::engine

@@ -63,8 +63,6 @@ class Manifest {
   /// was killed.
   Result<std::string> LastRunStatus();
 
-  Result<uint64_t> CountObjects();
-  Result<ObjectRow> Get(const std::string& key);
 
   /// For `riptide status` and `riptide verify` (read only).
   struct Totals {

@@ -2,7 +2,6 @@
 
 #include <cctype>
 
-#include "transport/s3/crypto.h"
 
 namespace riptide::s3 {
 namespace {
@@ -35,8 +34,7 @@ bool RequestFactory::UsesPathStyle(const std::string& bucket) const {
 
 http::Request RequestFactory::Make(std::string method, const std::string& bucket,
                                    const std::string& key, const std::string& query,
-                                   Headers headers, std::string body,
-                                   std::string payload_hash) const {
+                                   Headers headers) const {
   const Endpoint& ep = config_.endpoint;
   std::string path = ep.base_path;
   std::string authority;
@@ -53,14 +51,12 @@ http::Request RequestFactory::Make(std::string method, const std::string& bucket
   r.method = std::move(method);
   r.url = ep.scheme + "://" + authority + path;
   if (!query.empty()) r.url += "?" + query;
-  r.body = std::move(body);
   r.headers = std::move(headers);
   if (!config_.anonymous) {
     SigningParams p;
     p.credentials = &config_.credentials;
     p.region = config_.region;
     p.time = std::chrono::system_clock::now();
-    p.payload_hash = std::move(payload_hash);
     SignRequest(r, p);
   }
   return r;
@@ -100,12 +96,6 @@ http::Request RequestFactory::GetObject(const std::string& bucket, const std::st
   // Whole GETs carry the object's additional checksums; ranges never do.
   if (!range) extra.emplace_back("x-amz-checksum-mode", "ENABLED");
   return Make("GET", bucket, key, "", std::move(extra));
-}
-
-http::Request RequestFactory::PutObject(const std::string& bucket, const std::string& key,
-                                        std::string body) const {
-  std::string hash = HexEncode(Sha256(body));
-  return Make("PUT", bucket, key, "", {}, std::move(body), std::move(hash));
 }
 
 }  // namespace riptide::s3

@@ -53,8 +53,6 @@ class RequestFactory {
   http::Request GetObject(const std::string& bucket, const std::string& key,
                           std::optional<ByteRange> range = std::nullopt,
                           const std::string& if_match = {}) const;
-  /// A single PUT of a small body (uploads, and seeding in tests).
-  http::Request PutObject(const std::string& bucket, const std::string& key, std::string body) const;
 
   const ClientConfig& config() const { return config_; }
   bool UsesPathStyle(const std::string& bucket) const;
@@ -63,8 +61,7 @@ class RequestFactory {
   using Headers = std::vector<std::pair<std::string, std::string>>;
   // Builds the URL for the addressing style, adds `headers`, then signs all of them.
   http::Request Make(std::string method, const std::string& bucket, const std::string& key,
-                     const std::string& query, Headers headers = {}, std::string body = {},
-                     std::string payload_hash = "UNSIGNED-PAYLOAD") const;
+                     const std::string& query, Headers headers = {}) const;
   ClientConfig config_;
 };
 
