@@ -44,6 +44,11 @@ InspectCommand::InspectCommand(CLI::App& app, GlobalOptions& global, Kind kind) 
   AddGlobalFlags(cmd_, global);
 }
 
+int InspectCommand::Refuse(const riptide::Error& e) {
+  PrintFatal(e.message, global_.json, 2);
+  return 2;
+}
+
 int InspectCommand::Run() {
   switch (kind_) {
     case Kind::kStatus: return Status();
@@ -54,26 +59,21 @@ int InspectCommand::Run() {
 }
 
 int InspectCommand::Export() {
+  // Check the dataset before creating the output, so a failed export leaves no empty file.
+  if (auto dir = engine::ExistingStateDir(dataset_, state_dir_); !dir.ok()) return Refuse(dir.error());
   std::FILE* out = csv_ == "-" ? stdout : std::fopen(csv_.c_str(), "w");
-  if (!out) {
-    PrintFatal("cannot write " + csv_ + ": " + std::strerror(errno), global_.json, 2);
-    return 2;
-  }
+  if (!out) return Refuse(MakeError(ErrorCode::kIo, "cannot write " + csv_ + ": " + std::strerror(errno)));
   riptide::Status st = engine::ExportCsv(dataset_, state_dir_, out);
   if (out != stdout) std::fclose(out);
   if (!st.ok()) {
-    PrintFatal(st.error().message, global_.json, 2);
-    return 2;
+    return Refuse(st.error());
   }
   return 0;
 }
 
 int InspectCommand::Status() {
   auto r = engine::ReadStatus(dataset_, state_dir_);
-  if (!r.ok()) {
-    PrintFatal(r.error().message, global_.json, 2);
-    return 2;
-  }
+  if (!r.ok()) return Refuse(r.error());
   if (global_.json) {
     nlohmann::json j{{"source", r->totals.source}, {"objects", r->totals.objects}, {"bytes", r->totals.bytes}};
     j["runs"] = nlohmann::json::array();
@@ -104,10 +104,7 @@ int InspectCommand::Status() {
 
 int InspectCommand::Verify() {
   auto r = engine::VerifyDataset(dataset_, state_dir_);
-  if (!r.ok()) {
-    PrintFatal(r.error().message, global_.json, 2);
-    return 2;
-  }
+  if (!r.ok()) return Refuse(r.error());
   const int code = r->clean() ? 0 : 1;
   if (global_.json) {
     std::printf("%s\n", Dump({{"checked", r->checked}, {"bytes", r->bytes}, {"missing", r->missing},

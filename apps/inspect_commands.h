@@ -6,6 +6,7 @@
 #include <string>
 
 #include "apps/sync_command.h"
+#include "transport/result.h"
 
 namespace riptide::app {
 
@@ -20,6 +21,7 @@ class InspectCommand {
   int Status();
   int Verify();
   int Export();
+  int Refuse(const riptide::Error& e);  // one line on stderr, exit 2
   std::string csv_;
   GlobalOptions& global_;
   Kind kind_;

@@ -19,17 +19,22 @@ std::string HeaderValue(const http::Request& r, const std::string& name) {
   return {};
 }
 
+// Signs `r` as the S3 documentation's examples do: their key, 20130524T000000Z, no body.
+void SignS3Example(http::Request& r) {
+  static const Credentials creds{"AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", ""};
+  SigningParams p;
+  p.credentials = &creds;
+  p.time = At(1369353600);
+  p.payload_hash = std::string(kEmptySha256);
+  SignRequest(r, p);
+}
+
 // S3 docs, "Example: GET Object": bytes 0-9 of examplebucket/test.txt.
 TEST(SigV4, S3GetObjectWithRange) {
-  Credentials creds{"AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", ""};
   http::Request r;
   r.url = "https://examplebucket.s3.amazonaws.com/test.txt";
   r.headers.emplace_back("Range", "bytes=0-9");
-  SigningParams p;
-  p.credentials = &creds;
-  p.time = At(1369353600);  // 20130524T000000Z
-  p.payload_hash = std::string(kEmptySha256);
-  SignRequest(r, p);
+  SignS3Example(r);
   EXPECT_EQ(HeaderValue(r, "x-amz-date"), "20130524T000000Z");
   EXPECT_EQ(HeaderValue(r, "Authorization"),
             "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request,"
@@ -39,14 +44,9 @@ TEST(SigV4, S3GetObjectWithRange) {
 
 // S3 docs, "Example: GET Bucket (List Objects)": query parameters sorted and encoded.
 TEST(SigV4, S3ListObjectsQuery) {
-  Credentials creds{"AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", ""};
   http::Request r;
   r.url = "https://examplebucket.s3.amazonaws.com/?prefix=J&max-keys=2";
-  SigningParams p;
-  p.credentials = &creds;
-  p.time = At(1369353600);
-  p.payload_hash = std::string(kEmptySha256);
-  SignRequest(r, p);
+  SignS3Example(r);
   EXPECT_NE(HeaderValue(r, "Authorization").find("Signature=34b48302e7b5fa45bde8084f4b7868a86f0a534bc59db6670ed5711ef69dc6f7"),
             std::string::npos)
       << HeaderValue(r, "Authorization");
