@@ -83,6 +83,14 @@ Status ExportCsv(const std::string& dataset_dir, const std::string& state_dir, s
   return OkStatus();
 }
 
+LocalCopy CheckLocalCopy(Dataset& dataset, const std::string& path, uint64_t size, const std::string& xxh3) {
+  auto fd = dataset.OpenForRead(path);
+  if (!fd.ok()) return LocalCopy::kMissing;
+  auto digest = DigestFile(fd->get(), false);
+  if (!digest.ok() || digest->size != size || digest->xxh3 != xxh3) return LocalCopy::kChanged;
+  return LocalCopy::kSame;
+}
+
 Result<VerifyReport> VerifyDataset(const std::string& dataset_dir, const std::string& state_dir) {
   const auto started = std::chrono::steady_clock::now();
   auto dir = ExistingStateDir(dataset_dir, state_dir);
@@ -97,19 +105,13 @@ Result<VerifyReport> VerifyDataset(const std::string& dataset_dir, const std::st
     oneapi::tbb::parallel_for(size_t{0}, rows.size(), [&](size_t i) {
       const ObjectRow& row = rows[i];
       if (row.verified_by == "folder") return;
-      auto fd = (*dataset)->OpenForRead(row.path);
-      std::optional<FileDigest> digest;
-      if (fd.ok()) {
-        if (auto d = DigestFile(fd->get(), false); d.ok()) digest = std::move(*d);
-      }
+      const LocalCopy copy = CheckLocalCopy(**dataset, row.path, row.size, row.xxh3);
       std::lock_guard<std::mutex> lock(mu);
       report.checked++;
-      if (!fd.ok()) {
-        report.missing.push_back(row.path);
-      } else if (!digest || digest->size != row.size || digest->xxh3 != row.xxh3) {
-        report.changed.push_back(row.path);
-      } else {
-        report.bytes += row.size;
+      switch (copy) {
+        case LocalCopy::kMissing: report.missing.push_back(row.path); break;
+        case LocalCopy::kChanged: report.changed.push_back(row.path); break;
+        case LocalCopy::kSame: report.bytes += row.size; break;
       }
     });
   });

@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "engine/dataset.h"
 #include "engine/manifest.h"
 #include "transport/result.h"
 
@@ -34,6 +35,11 @@ struct VerifyReport {
 /// Writes the manifest as CSV (key,size,etag,last_modified,xxh3,synced_at; RFC 4180
 /// quoting, times in UTC ISO 8601) to `out`, in key order.
 Status ExportCsv(const std::string& dataset_dir, const std::string& state_dir, std::FILE* out);
+
+/// Whether the file at `path` still holds what was recorded: kMissing when it cannot be
+/// opened, kChanged when its size or XXH3-128 differ.
+enum class LocalCopy { kSame, kChanged, kMissing };
+LocalCopy CheckLocalCopy(Dataset& dataset, const std::string& path, uint64_t size, const std::string& xxh3);
 
 /// Re-hashes every file the manifest names (XXH3-128, in parallel) and looks for files
 /// it does not name. Takes the dataset's lock, so it never races a sync.

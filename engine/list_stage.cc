@@ -1,46 +1,56 @@
-#include <thread>
-
+#include "engine/listing.h"
 #include "engine/stages.h"
 #include "transport/http/curl_transport.h"
-#include "transport/s3/errors.h"
-#include "transport/s3/xml.h"
 
 namespace riptide::engine {
 namespace {
 
-Result<s3::ListPage> PageFromResponse(Result<http::Response> r) {
-  if (!r.ok()) return r.error();
-  if (!s3::IsSuccess(r->status)) return s3::ErrorFromResponse(*r);
-  return s3::ParseListObjectsV2(r->body);
-}
-
-http::Request ListRequest(RunContext& ctx, const std::string& token) {
+s3::ListParams Params(const RunContext& ctx, const std::string& token) {
   s3::ListParams p;
   p.prefix = ctx.prefix;
   p.continuation_token = token;
   p.max_keys = ctx.options.list_page_size;
-  return ctx.requests.ListObjectsV2(ctx.options.bucket, p);
+  return p;
+}
+
+ListTarget Target(RunContext& ctx) {
+  return ListTarget{ctx.transport, ctx.requests, ctx.options.bucket, ctx.options.retry, &ctx.stop,
+                    &ctx.stats.retries};
 }
 
 }  // namespace
 
 Result<s3::ListPage> ListPageWithRetry(RunContext& ctx, const std::string& continuation) {
-  for (int attempt = 1;; ++attempt) {
-    auto page = PageFromResponse(http::Fetch(ctx.transport, ListRequest(ctx, continuation)));
-    if (page.ok() || !ctx.options.retry.ShouldRetry(page.error(), attempt) || ctx.stop) return page;
-    ctx.stats.retries++;
-    std::this_thread::sleep_for(ctx.options.retry.Backoff(attempt, page.error()));
+  return ListOnePage(Target(ctx), Params(ctx, continuation));
+}
+
+Status ListStage::Start() {
+  auto first = ListPageWithRetry(ctx_, "");
+  if (!first.ok()) {
+    Error e = first.error();
+    e.message = "cannot list s3://" + ctx_.options.bucket + "/" + ctx_.prefix + ": " + e.message;
+    return e;
   }
+  pending_ = std::make_shared<s3::ListPage>(std::move(*first));
+  PrefetchAfter(*pending_);
+  return OkStatus();
 }
 
-ListStage::ListStage(RunContext& ctx, s3::ListPage first_page)
-    : ctx_(ctx), pending_(std::make_shared<s3::ListPage>(std::move(first_page))) {
-  if (pending_->is_truncated) Prefetch(pending_->next_continuation_token);
-}
-
-void ListStage::Prefetch(const std::string& token) {
-  next_token_ = token;
-  next_ = http::FetchAsync(ctx_.transport, ListRequest(ctx_, token));
+void ListStage::PrefetchAfter(const s3::ListPage& page) {
+  if (!page.is_truncated) {
+    done_ = true;
+    return;
+  }
+  if (page.next_continuation_token.empty()) {
+    // Asking again without a token would start over: a loop, not a listing.
+    done_ = true;
+    ctx_.Fail(MakeError(ErrorCode::kProtocol,
+                        "listing failed part-way: the server said the listing goes on but gave no "
+                        "continuation token"));
+    return;
+  }
+  next_token_ = page.next_continuation_token;
+  next_ = http::FetchAsync(ctx_.transport, ctx_.requests.ListObjectsV2(ctx_.options.bucket, Params(ctx_, next_token_)));
 }
 
 PagePtr ListStage::Next() {
@@ -62,11 +72,7 @@ PagePtr ListStage::Next() {
     return nullptr;
   }
   auto out = std::make_shared<s3::ListPage>(std::move(*page));
-  if (out->is_truncated) {
-    Prefetch(out->next_continuation_token);
-  } else {
-    done_ = true;
-  }
+  PrefetchAfter(*out);
   return out;
 }
 

@@ -111,9 +111,12 @@ ObjectRow ReadObjectRow(Stmt& s) {
   return r;
 }
 
+// The columns Row() reads, in its order.
+#define ENTRY_COLUMNS "key, size, etag, last_modified_ms, path, local_mtime_ns, xxh3"
+
 planner::ManifestEntry Row(Stmt& s) {
   return planner::ManifestEntry{s.ColText(0), static_cast<uint64_t>(s.ColInt(1)), s.ColText(2), s.ColInt(3),
-                                s.ColText(4), s.ColInt(5)};
+                                s.ColText(4), s.ColInt(5), s.ColText(6)};
 }
 
 class ChunkedCursor final : public planner::ManifestCursor {
@@ -126,7 +129,7 @@ class ChunkedCursor final : public planner::ManifestCursor {
     if (++pos_ >= rows_.size() && !done_) Load();
   }
   std::optional<planner::ManifestEntry> Find(const std::string& key) override {
-    Stmt s(db_, "SELECT key, size, etag, last_modified_ms, path, local_mtime_ns FROM objects WHERE key = ?");
+    Stmt s(db_, "SELECT " ENTRY_COLUMNS " FROM objects WHERE key = ?");
     s.Text(1, key);
     if (sqlite3_step(s.get()) != SQLITE_ROW) return std::nullopt;
     return Row(s);
@@ -140,9 +143,9 @@ class ChunkedCursor final : public planner::ManifestCursor {
     started_ = true;
     rows_.clear();
     pos_ = 0;
-    Stmt s(db_, first ? "SELECT key, size, etag, last_modified_ms, path, local_mtime_ns FROM objects "
+    Stmt s(db_, first ? "SELECT " ENTRY_COLUMNS " FROM objects "
                         "ORDER BY key LIMIT ?2"
-                      : "SELECT key, size, etag, last_modified_ms, path, local_mtime_ns FROM objects "
+                      : "SELECT " ENTRY_COLUMNS " FROM objects "
                         "WHERE key > ?1 ORDER BY key LIMIT ?2");
     if (!first) s.Text(1, after);
     s.Int(2, kChunk);

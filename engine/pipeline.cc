@@ -13,8 +13,7 @@ namespace riptide::engine {
 
 namespace flow = oneapi::tbb::flow;
 
-Status RunPipeline(RunContext& ctx, s3::ListPage first_page) {
-  ListStage lister(ctx, std::move(first_page));
+Status RunPipeline(RunContext& ctx, PageSource& pages) {
   PlanStage planner(ctx);
   CommitStage committer(ctx);
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -49,7 +48,7 @@ Status RunPipeline(RunContext& ctx, s3::ListPage first_page) {
   arena.execute([&] {
     flow::graph g;
     flow::input_node<PagePtr> list(g, [&](oneapi::tbb::flow_control& fc) -> PagePtr {
-      PagePtr page = lister.Next();
+      PagePtr page = pages.Next();
       if (!page) fc.stop();
       return page;
     });

@@ -5,8 +5,8 @@
 
 namespace riptide::engine {
 
-/// Runs the graph to the end of the listing (or until ctx.stop), starting from the
-/// already-fetched first page. Commits what is pending before returning.
-Status RunPipeline(RunContext& ctx, s3::ListPage first_page);
+/// Runs the graph to the end of `pages` (or until ctx.stop); `pages` has been started.
+/// Commits what is pending before returning.
+Status RunPipeline(RunContext& ctx, PageSource& pages);
 
 }  // namespace riptide::engine

@@ -1,37 +1,78 @@
+#include <oneapi/tbb/parallel_for.h>
+
+#include <algorithm>
+
+#include "engine/inspect.h"
 #include "engine/stages.h"
 #include "planner/key_mapping.h"
 #include "planner/part_plan.h"
 
-#include <algorithm>
-
 namespace riptide::engine {
+namespace {
+
+bool IsFolderKey(const std::string& key) { return !key.empty() && key.back() == '/'; }
+
+}  // namespace
 
 PlanStage::PlanStage(RunContext& ctx)
-    : ctx_(ctx), cursor_(ctx.manifest.Cursor()), differ_(*cursor_) {}
+    : ctx_(ctx),
+      cursor_(ctx.manifest.Cursor()),
+      differ_(*cursor_, planner::DiffOptions{!ctx.options.keys.empty() || !ctx.options.keys_file.empty(),
+                                             ctx.options.compare_last_modified}) {}
 
-TransferPtr PlanStage::Decide(const planner::Decision& d) {
+void PlanStage::Decide(const s3::ListPage& page) {
+  decisions_.clear();
+  differ_.Feed(page.objects, &decisions_);
+  if (!page.is_truncated) {
+    differ_.Finish(&decisions_);
+    ctx_.listing_complete = true;
+  }
+  ctx_.listing_sorted = differ_.listing_sorted();
+  local_changed_.assign(decisions_.size(), 0);
+  if (!ctx_.options.checksum) return;
+  // --checksum: re-hash the local copies of unchanged objects, the page's files in parallel.
+  oneapi::tbb::parallel_for(size_t{0}, decisions_.size(), [&](size_t i) {
+    const auto& d = decisions_[i];
+    if (d.action != planner::Decision::Action::kUnchanged || IsFolderKey(d.object.key)) return;
+    local_changed_[i] = CheckLocalCopy(ctx_.dataset, d.known.path, d.known.size, d.known.xxh3) != LocalCopy::kSame;
+  });
+}
+
+TransferPtr PlanStage::ToTransfer(size_t i) {
   using Action = planner::Decision::Action;
+  const planner::Decision& d = decisions_[i];
   if (!ctx_.options.filter.empty() && d.object.key.size() >= ctx_.prefix.size() &&
       !ctx_.options.filter.Included(std::string_view(d.object.key).substr(ctx_.prefix.size()))) {
     ctx_.stats.excluded++;  // neither fetched nor, with --delete, deleted
     return nullptr;
   }
+  bool drift = false;
   switch (d.action) {
     case Action::kGone:
       ctx_.stats.gone++;
       if (ctx_.options.delete_extraneous) ctx_.gone.push_back(d.known);
+      if (ctx_.plan_out) ctx_.plan_out->Add(PlanWriter::Kind::kDelete, d.known.key, d.known.size);
       return nullptr;
     case Action::kUnchanged: {
       ctx_.stats.listed++;
       // Unchanged in the bucket; fetch it again only if the local copy drifted (deleted,
-      // truncated, edited: size or mtime differ from what was committed).
-      const bool folder = !d.object.key.empty() && d.object.key.back() == '/';
-      auto local = folder ? std::nullopt : ctx_.dataset.StatFile(d.known.path);
-      if (folder || (local && local->first == d.known.size && local->second == d.known.local_mtime_ns)) {
+      // truncated, edited: size or mtime differ from what was committed, or with
+      // --checksum its content).
+      bool same = true;
+      if (IsFolderKey(d.object.key)) {
+        same = true;
+      } else if (ctx_.options.checksum) {
+        same = !local_changed_[i];
+      } else {
+        auto local = ctx_.dataset.StatFile(d.known.path);
+        same = local && local->first == d.known.size && local->second == d.known.local_mtime_ns;
+      }
+      if (same) {
         ctx_.stats.skipped++;
         return nullptr;
       }
       ctx_.stats.drifted++;
+      drift = true;
       break;
     }
     case Action::kNew:
@@ -45,6 +86,10 @@ TransferPtr PlanStage::Decide(const planner::Decision& d) {
     ctx_.stats.AddFailure(d.object.key, "refused: " + m.reason);
     return nullptr;
   }
+  if (ctx_.plan_out) {
+    ctx_.plan_out->Add(d.action == Action::kNew ? PlanWriter::Kind::kNew : PlanWriter::Kind::kModified,
+                       d.object.key, d.object.size, drift);
+  }
   auto t = std::make_shared<Transfer>();
   t->object = d.object;
   t->path = std::move(m.path);
@@ -53,6 +98,7 @@ TransferPtr PlanStage::Decide(const planner::Decision& d) {
   const uint64_t parts = planner::PartCount(t->object.size, ctx_.options.parts);
   t->slots = static_cast<int>(std::min<uint64_t>(parts, static_cast<uint64_t>(ctx_.budget.total())));
   ctx_.stats.planned++;
+  if (d.action == Action::kNew) ctx_.stats.planned_new++;
   return t;
 }
 

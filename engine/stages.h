@@ -8,6 +8,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <fstream>
 #include <functional>
 #include <future>
 #include <mutex>
@@ -21,6 +22,7 @@
 #include "engine/dataset.h"
 #include "engine/manifest.h"
 #include "engine/part_journal.h"
+#include "engine/plan_writer.h"
 #include "engine/stats.h"
 #include "engine/sync_options.h"
 #include "engine/transfer.h"
@@ -54,6 +56,8 @@ struct RunContext {
   /// every such task before it ends.
   std::function<void(std::function<void()>)> schedule_background;
 
+  PlanWriter* plan_out = nullptr;  // `riptide plan --out`: fed by the plan stage
+
   // Written by the plan stage only, read once the graph is done.
   std::vector<planner::ManifestEntry> gone;  // rows whose keys left the bucket (--delete)
   bool listing_sorted = true;                // false: `gone` cannot be trusted
@@ -74,19 +78,50 @@ struct RunContext {
 /// Fetches one listing page, retrying what can be retried.
 Result<s3::ListPage> ListPageWithRetry(RunContext& ctx, const std::string& continuation);
 
-/// Produces pages in key order, prefetching the next while the current one is planned.
-class ListStage {
+/// Where the pages of objects to consider come from.
+class PageSource {
  public:
-  ListStage(RunContext& ctx, s3::ListPage first_page);
-  /// The next page, or nullptr at the end (or on a fatal listing error).
-  PagePtr Next();
+  virtual ~PageSource() = default;
+  /// Reads the first page. An error here (credentials, bucket, endpoint) means the run
+  /// cannot work at all: nothing was attempted.
+  virtual Status Start() = 0;
+  /// The next page, or nullptr at the end (or on a fatal error, recorded in the context).
+  virtual PagePtr Next() = 0;
+};
+
+/// Produces ListObjectsV2 pages in key order, prefetching the next while the current
+/// one is planned.
+class ListStage final : public PageSource {
+ public:
+  explicit ListStage(RunContext& ctx) : ctx_(ctx) {}
+  Status Start() override;
+  PagePtr Next() override;
 
  private:
-  void Prefetch(const std::string& token);
+  void PrefetchAfter(const s3::ListPage& page);
   RunContext& ctx_;
   PagePtr pending_;                                     // the first page, handed out once
   std::optional<std::future<Result<http::Response>>> next_;
   std::string next_token_;
+  bool done_ = false;
+};
+
+/// --key / --keys-file: pages of HeadObject answers for the named keys, no listing.
+/// Keys that do not exist are object failures (NoSuchKey); the last page is empty.
+class KeyListStage final : public PageSource {
+ public:
+  explicit KeyListStage(RunContext& ctx);
+  ~KeyListStage() override;
+  Status Start() override;
+  PagePtr Next() override;
+
+ private:
+  bool NextKey(std::string* key);
+  Result<PagePtr> HeadChunk();
+  RunContext& ctx_;
+  std::unique_ptr<std::ifstream> file_;
+  size_t next_index_ = 0;
+  PagePtr pending_;
   bool done_ = false;
 };
 
@@ -99,7 +134,9 @@ class PlanStage {
   void Plan(const s3::ListPage& page, Emit&& emit);
 
  private:
-  TransferPtr Decide(const planner::Decision& d);
+  // Fills decisions_ (and, with --checksum, local_changed_) for one page.
+  void Decide(const s3::ListPage& page);
+  TransferPtr ToTransfer(size_t i);
   // Creates the temp file here, on this one serial thread: parallel creates in the
   // same folders spin on the folder's lock and starve the network of CPU.
   void PrepareTemp(const TransferPtr& t);
@@ -107,20 +144,15 @@ class PlanStage {
   std::unique_ptr<planner::ManifestCursor> cursor_;
   planner::Differ differ_;
   std::vector<planner::Decision> decisions_;
+  std::vector<char> local_changed_;  // --checksum: the file's XXH3 differs (per decision)
 };
 
 template <typename Emit>
 void PlanStage::Plan(const s3::ListPage& page, Emit&& emit) {
-  decisions_.clear();
-  differ_.Feed(page.objects, &decisions_);
-  if (!page.is_truncated) {
-    differ_.Finish(&decisions_);
-    ctx_.listing_complete = true;
-  }
-  ctx_.listing_sorted = differ_.listing_sorted();
-  for (const auto& d : decisions_) {
+  Decide(page);
+  for (size_t i = 0; i < decisions_.size(); ++i) {
     if (ctx_.stop) return;
-    if (TransferPtr t = Decide(d)) {
+    if (TransferPtr t = ToTransfer(i)) {
       ctx_.stats.bytes_planned += t->object.size;
       if (ctx_.options.dry_run) continue;  // counted, never fetched
       bool acquired;

@@ -35,6 +35,7 @@ class Stats {
  public:
   std::atomic<uint64_t> listed{0};
   std::atomic<uint64_t> planned{0};         // downloads decided
+  std::atomic<uint64_t> planned_new{0};     // of which keys the dataset never had
   std::atomic<uint64_t> transferred{0};     // committed downloads
   std::atomic<uint64_t> skipped{0};         // unchanged
   std::atomic<uint64_t> failed{0};          // includes refused

@@ -3,7 +3,12 @@
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 
+#include <unistd.h>
+
+#include <cerrno>
 #include <chrono>
+#include <cstdlib>
+#include <filesystem>
 #include <condition_variable>
 #include <thread>
 
@@ -21,6 +26,29 @@ void RaiseFileLimit() {
     ::setrlimit(RLIMIT_NOFILE, &rl);
   }
 }
+
+// A directory under $TMPDIR that goes, with its contents, when this goes.
+class ScratchDir {
+ public:
+  ScratchDir() = default;
+  ScratchDir(const ScratchDir&) = delete;
+  ScratchDir& operator=(const ScratchDir&) = delete;
+  ~ScratchDir() {
+    std::error_code ec;
+    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
+  }
+  bool Make() {
+    const char* tmp = std::getenv("TMPDIR");
+    std::string tmpl = std::string(tmp && *tmp ? tmp : "/tmp") + "/riptide-plan-XXXXXX";
+    if (!::mkdtemp(tmpl.data())) return false;
+    path_ = tmpl;
+    return true;
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
 
 // Runs `fn` every half second on its own thread until destroyed.
 class Ticker {
@@ -87,10 +115,18 @@ Result<SyncReport> RunSync(const SyncOptions& options, std::atomic<bool>& stop,
   RaiseFileLimit();
   const std::string prefix = planner::NormalizePrefix(options.prefix);
   const std::string source = "s3://" + options.bucket + "/" + prefix;
-  const std::string state_dir =
-      options.state_dir.empty() ? options.dataset_dir + "/" + std::string(planner::kStateDirName) : options.state_dir;
+  std::string dataset_dir = options.dataset_dir;
+  std::string state_dir =
+      options.state_dir.empty() ? dataset_dir + "/" + std::string(planner::kStateDirName) : options.state_dir;
+  // A dry run must not create the dataset it plans: it plans against an empty scratch one.
+  ScratchDir scratch;
+  if (options.dry_run && ::access(dataset_dir.c_str(), F_OK) != 0 && errno == ENOENT) {
+    if (!scratch.Make()) return MakeError(ErrorCode::kIo, "cannot create a scratch directory for the plan");
+    dataset_dir = scratch.path();
+    state_dir = dataset_dir + "/" + std::string(planner::kStateDirName);
+  }
 
-  auto dataset = Dataset::Open(options.dataset_dir, state_dir);
+  auto dataset = Dataset::Open(dataset_dir, state_dir);
   if (!dataset.ok()) return dataset.error();
   auto manifest = Manifest::Open(state_dir);
   if (!manifest.ok()) return manifest.error();
@@ -105,12 +141,20 @@ Result<SyncReport> RunSync(const SyncOptions& options, std::atomic<bool>& stop,
   RunContext ctx(options, prefix, transport, requests, **dataset, **manifest, **journal, stats, budget, stop);
 
   // The first page doubles as the check of endpoint, bucket and credentials.
-  auto first = ListPageWithRetry(ctx, "");
-  if (!first.ok()) {
-    Error e = first.error();
-    e.message = "cannot list s3://" + options.bucket + "/" + prefix + ": " + e.message;
-    return e;
+  std::unique_ptr<PageSource> pages;
+  if (options.keys.empty() && options.keys_file.empty()) {
+    pages = std::make_unique<ListStage>(ctx);
+  } else {
+    pages = std::make_unique<KeyListStage>(ctx);
   }
+  if (Status st = pages->Start(); !st.ok()) return st.error();
+  std::unique_ptr<PlanWriter> plan_out;
+  if (!options.plan_dir.empty()) {
+    auto w = PlanWriter::Open(options.plan_dir);
+    if (!w.ok()) return w.error();
+    plan_out = std::move(*w);
+  }
+  ctx.plan_out = plan_out.get();
   // Only a run that did not finish cleanly can have left temp files: skip the walk otherwise.
   auto last = (*manifest)->LastRunStatus();
   if (!last.ok()) return last.error();
@@ -137,7 +181,7 @@ Result<SyncReport> RunSync(const SyncOptions& options, std::atomic<bool>& stop,
         progress(stats, std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
       }
     });
-    result = RunPipeline(ctx, std::move(*first));
+    result = RunPipeline(ctx, *pages);
     (*journal)->Drain();
   }
 
@@ -150,6 +194,19 @@ Result<SyncReport> RunSync(const SyncOptions& options, std::atomic<bool>& stop,
     } else {
       ctx.fatal = outcome.error();
     }
+  }
+
+  if (plan_out) {
+    PlanWriter::Summary summary;
+    summary.source = source;
+    summary.destination = options.dataset_dir;
+    summary.deletes_enabled = options.delete_extraneous;
+    summary.complete = ctx.listing_complete && !stop && !ctx.fatal;
+    summary.unchanged = stats.skipped;
+    summary.excluded = stats.excluded;
+    summary.refused = stats.refused;
+    summary.failed = stats.failed - stats.refused;
+    if (Status st = plan_out->Finish(summary); !st.ok() && !ctx.fatal) ctx.fatal = st.error();
   }
 
   auto secs = [](const std::atomic<uint64_t>& ns) { return static_cast<double>(ns.load()) / 1e9; };
@@ -176,6 +233,7 @@ Result<SyncReport> RunSync(const SyncOptions& options, std::atomic<bool>& stop,
   report.dry_run = options.dry_run;
   if (options.dry_run) {
     report.would_transfer = stats.planned;
+    report.would_transfer_new = stats.planned_new;
     report.would_transfer_bytes = stats.bytes_planned;
     report.would_delete = options.delete_extraneous ? ctx.gone.size() : 0;
   }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "engine/retry.h"
 #include "planner/filter.h"
@@ -25,6 +26,11 @@ struct SyncOptions {
   int64_t max_delete = -1;         // --max-delete: refuse (and delete nothing) above this; -1 none
   planner::KeyFilter filter;       // --include / --exclude, on keys relative to the prefix
   bool dry_run = false;            // --dry-run: plan and count, transfer and delete nothing
+  std::string plan_dir;            // `riptide plan --out DIR`: new/modified/delete lists + plan.json
+  std::vector<std::string> keys;   // --key: exactly these keys (HEAD, then GET), no listing
+  std::string keys_file;           // --keys-file: the same, one key per line
+  bool checksum = false;           // --checksum: re-hash local files instead of trusting size+mtime
+  bool compare_last_modified = false;  // --newer: a newer LastModified also means changed
   RetryPolicy retry;
   http::CurlTransportOptions transport;
 };

@@ -2,17 +2,22 @@
 
 namespace riptide::planner {
 
-Decision Differ::Compare(const s3::ObjectInfo& listed, const std::optional<ManifestEntry>& known) {
+Decision Differ::Compare(const s3::ObjectInfo& listed, const std::optional<ManifestEntry>& known) const {
   Decision d{Decision::Action::kNew, listed, {}};
   if (!known) return d;
   d.known = *known;
   bool same = known->size == listed.size && known->etag == listed.etag;
+  if (options_.compare_last_modified && listed.last_modified_ms > known->last_modified_ms) same = false;
   d.action = same ? Decision::Action::kUnchanged : Decision::Action::kChanged;
   return d;
 }
 
 void Differ::Feed(const std::vector<s3::ObjectInfo>& page, std::vector<Decision>* out) {
   for (const auto& obj : page) {
+    if (options_.lookup_only) {
+      out->push_back(Compare(obj, manifest_.Find(obj.key)));
+      continue;
+    }
     if (any_ && obj.key <= last_key_) {
       // Out of order (some servers list in file-system order): look it up instead.
       sorted_ = false;
@@ -39,6 +44,7 @@ void Differ::Feed(const std::vector<s3::ObjectInfo>& page, std::vector<Decision>
 }
 
 void Differ::Finish(std::vector<Decision>* out) {
+  if (options_.lookup_only) return;
   for (const ManifestEntry* row = manifest_.Current(); row; manifest_.Next(), row = manifest_.Current()) {
     Decision gone{Decision::Action::kGone, {}, *row};
     gone.object.key = row->key;

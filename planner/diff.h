@@ -19,6 +19,7 @@ struct ManifestEntry {
   int64_t last_modified_ms = 0;
   std::string path;            // where the object lives in the dataset
   int64_t local_mtime_ns = 0;  // the file's mtime when it was committed
+  std::string xxh3;            // the content's XXH3-128 when it was committed (hex)
 };
 
 /// Manifest rows in key byte order (S3's listing order), read lazily.
@@ -39,9 +40,18 @@ struct Decision {
   ManifestEntry known;    // the manifest's row (kChanged, kUnchanged, kGone)
 };
 
+struct DiffOptions {
+  /// Key lists: the objects are not a listing of the whole prefix, so each is looked up
+  /// and nothing is ever kGone.
+  bool lookup_only = false;
+  /// --newer: a LastModified later than the recorded one also means kChanged (servers
+  /// whose ETags are not content hashes).
+  bool compare_last_modified = false;
+};
+
 class Differ {
  public:
-  explicit Differ(ManifestCursor& manifest) : manifest_(manifest) {}
+  explicit Differ(ManifestCursor& manifest, DiffOptions options = {}) : manifest_(manifest), options_(options) {}
 
   /// Decides every object of one listing page, in order.
   void Feed(const std::vector<s3::ObjectInfo>& page, std::vector<Decision>* out);
@@ -52,8 +62,9 @@ class Differ {
   bool listing_sorted() const { return sorted_; }
 
  private:
-  static Decision Compare(const s3::ObjectInfo& listed, const std::optional<ManifestEntry>& known);
+  Decision Compare(const s3::ObjectInfo& listed, const std::optional<ManifestEntry>& known) const;
   ManifestCursor& manifest_;
+  DiffOptions options_;
   std::string last_key_;
   bool any_ = false;
   bool sorted_ = true;

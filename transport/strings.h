@@ -5,6 +5,7 @@
 #include <cctype>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace riptide {
 
@@ -25,6 +26,18 @@ inline std::string_view TrimWhitespace(std::string_view s) {
 inline std::string StripQuotes(std::string_view s) {
   if (s.size() >= 2 && s.front() == '"' && s.back() == '"') s = s.substr(1, s.size() - 2);
   return std::string(s);
+}
+
+/// The pieces of `s` between `sep`s ("" → none, "a,,b" → "a", "", "b").
+inline std::vector<std::string> SplitOn(std::string_view s, char sep) {
+  std::vector<std::string> out;
+  if (s.empty()) return out;
+  for (size_t start = 0;;) {
+    size_t end = s.find(sep, start);
+    out.emplace_back(s.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start));
+    if (end == std::string_view::npos) return out;
+    start = end + 1;
+  }
 }
 
 }  // namespace riptide

@@ -48,7 +48,7 @@ TEST(Differ, RandomStreamsMatchNaiveSetDifference) {
       if (in_manifest) manifest[key] = {10, rng() % 5 ? etag : "other"};
     }
     std::vector<ManifestEntry> rows;
-    for (const auto& [k, v] : manifest) rows.push_back({k, v.first, v.second, 0, k, 0});
+    for (const auto& [k, v] : manifest) rows.push_back({k, v.first, v.second, 0, k, 0, ""});
     VectorCursor cursor(rows);
     Differ differ(cursor);
     std::vector<s3::ObjectInfo> listing;
@@ -85,7 +85,7 @@ TEST(Differ, RandomStreamsMatchNaiveSetDifference) {
 }
 
 TEST(Differ, SizeChangeIsAChange) {
-  VectorCursor cursor({{"a", 1, "e", 0, "a", 0}});
+  VectorCursor cursor({{"a", 1, "e", 0, "a", 0, ""}});
   Differ differ(cursor);
   std::vector<Decision> out;
   differ.Feed({Obj("a", 2, "e")}, &out);
@@ -94,7 +94,7 @@ TEST(Differ, SizeChangeIsAChange) {
 }
 
 TEST(Differ, OutOfOrderListingFallsBackToLookups) {
-  VectorCursor cursor({{"a", 1, "e", 0, "a", 0}, {"b", 1, "e", 0, "b", 0}, {"c", 1, "e", 0, "c", 0}});
+  VectorCursor cursor({{"a", 1, "e", 0, "a", 0, ""}, {"b", 1, "e", 0, "b", 0, ""}, {"c", 1, "e", 0, "c", 0, ""}});
   Differ differ(cursor);
   std::vector<Decision> out;
   differ.Feed({Obj("a", 1, "e"), Obj("c", 1, "e"), Obj("b", 1, "e")}, &out);
@@ -103,6 +103,36 @@ TEST(Differ, OutOfOrderListingFallsBackToLookups) {
   int unchanged = 0;
   for (const auto& d : out) unchanged += d.action == Action::kUnchanged;
   EXPECT_EQ(unchanged, 3);
+}
+
+TEST(Differ, KeyListsLookUpEachKeyAndNeverSayGone) {
+  VectorCursor cursor({{"a", 1, "e", 0, "a", 0, ""}, {"b", 1, "e", 0, "b", 0, ""}, {"c", 1, "e", 0, "c", 0, ""}});
+  Differ differ(cursor, DiffOptions{true, false});
+  std::vector<Decision> out;
+  differ.Feed({Obj("c", 1, "e"), Obj("x", 1, "e")}, &out);
+  differ.Finish(&out);
+  ASSERT_EQ(out.size(), 2u);  // a and b were not asked about: not gone
+  EXPECT_EQ(out[0].action, Action::kUnchanged);
+  EXPECT_EQ(out[1].action, Action::kNew);
+}
+
+TEST(Differ, NewerLastModifiedIsAChangeOnlyWhenAsked) {
+  auto listed = Obj("a", 1, "e");
+  listed.last_modified_ms = 2000;
+  for (bool newer : {false, true}) {
+    VectorCursor cursor({{"a", 1, "e", 1000, "a", 0, ""}});
+    Differ differ(cursor, DiffOptions{false, newer});
+    std::vector<Decision> out;
+    differ.Feed({listed}, &out);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].action, newer ? Action::kChanged : Action::kUnchanged);
+  }
+  // An older LastModified (a restored backup) is no reason to fetch again.
+  VectorCursor cursor({{"a", 1, "e", 5000, "a", 0, ""}});
+  Differ differ(cursor, DiffOptions{false, true});
+  std::vector<Decision> out;
+  differ.Feed({listed}, &out);
+  EXPECT_EQ(out[0].action, Action::kUnchanged);
 }
 
 }  // namespace

@@ -1,0 +1,42 @@
+// Paginated ListObjectsV2 with retries, for the sync's list stage and for the commands
+// that only read a bucket (`ls`, `tree`, `map`).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <istream>
+#include <string>
+
+#include "engine/retry.h"
+#include "transport/http/transport.h"
+#include "transport/result.h"
+#include "transport/s3/object_info.h"
+#include "transport/s3/requests.h"
+
+namespace riptide::engine {
+
+struct ListTarget {
+  http::Transport& transport;
+  const s3::RequestFactory& requests;
+  std::string bucket;
+  RetryPolicy retry;
+  const std::atomic<bool>* stop = nullptr;   // stop retrying once set
+  std::atomic<uint64_t>* retries = nullptr;  // counts retries when set
+};
+
+/// One page, retried while the error is retryable and attempts are left.
+Result<s3::ListPage> ListOnePage(const ListTarget& target, const s3::ListParams& params);
+
+/// Every page under `params` in order; `fn` may stop the walk by returning an error.
+/// Memory: one page at a time.
+Status ForEachListPage(const ListTarget& target, s3::ListParams params,
+                       const std::function<Status(const s3::ListPage&)>& fn);
+
+/// The next key of a keys file (one per line; a trailing CR and empty lines skipped).
+bool NextKeyLine(std::istream& in, std::string* key);
+
+/// The page from a finished ListObjectsV2 response, or the error it carries.
+Result<s3::ListPage> PageFromResponse(Result<http::Response> r);
+
+}  // namespace riptide::engine
