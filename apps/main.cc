@@ -1,23 +1,68 @@
 // riptide: mirror S3-compatible buckets into local datasets, verified.
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "apps/browse_commands.h"
 #include "apps/inspect_commands.h"
 #include "apps/logging.h"
 #include "apps/sync_command.h"
+
+namespace {
+
+// `riptide --mode sync|tree|map [FLAGS]`, the form cron lines of the COS scripts use,
+// is `riptide sync|tree|map [FLAGS]`.
+std::vector<std::string> Arguments(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--mode" && i + 1 < args.size()) {
+      std::string mode = args[i + 1];
+      args.erase(args.begin() + static_cast<long>(i), args.begin() + static_cast<long>(i) + 2);
+      args.insert(args.begin(), mode);
+      break;
+    }
+    if (args[i].rfind("--mode=", 0) == 0) {
+      std::string mode = args[i].substr(7);
+      args.erase(args.begin() + static_cast<long>(i));
+      args.insert(args.begin(), mode);
+      break;
+    }
+  }
+  return args;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"riptide: fast, verified mirrors of S3-compatible buckets into local datasets"};
   app.set_version_flag("--version", "riptide 0.1.0");
   app.require_subcommand(1);
+  app.footer("--mode sync|tree|map runs that command (for jobs configured by COS_* and DATASET_DIR).");
   riptide::app::GlobalOptions global;
-  riptide::app::SyncCommand sync(app, global);
+  using riptide::app::BrowseCommand;
   using riptide::app::InspectCommand;
+  using riptide::app::SyncCommand;
+  SyncCommand sync(app, global, SyncCommand::Kind::kSync);
+  SyncCommand plan(app, global, SyncCommand::Kind::kPlan);
+  BrowseCommand ls(app, global, BrowseCommand::Kind::kLs);
+  BrowseCommand tree(app, global, BrowseCommand::Kind::kTree);
+  BrowseCommand map(app, global, BrowseCommand::Kind::kMap);
   InspectCommand status(app, global, InspectCommand::Kind::kStatus);
   InspectCommand verify(app, global, InspectCommand::Kind::kVerify);
   InspectCommand exporter(app, global, InspectCommand::Kind::kExport);
 
+  std::vector<std::string> args = Arguments(argc, argv);
+  const bool mode_given = args.size() != static_cast<size_t>(argc - 1);
+  if (mode_given && args[0] != "sync" && args[0] != "tree" && args[0] != "map") {
+    std::fprintf(stderr, "riptide: --mode must be sync, tree or map, not '%s'\n", args[0].c_str());
+    return 2;
+  }
+  std::reverse(args.begin(), args.end());  // CLI11 takes them last first
   try {
-    app.parse(argc, argv);
+    app.parse(args);
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {
@@ -29,7 +74,11 @@ int main(int argc, char** argv) {
     return 2;
   }
   riptide::app::SetUpLogging(global.verbosity, global.log_format);
-  if (app.got_subcommand("sync")) return sync.Run();
+  if (sync.chosen()) return sync.Run();
+  if (plan.chosen()) return plan.Run();
+  if (ls.chosen()) return ls.Run();
+  if (tree.chosen()) return tree.Run();
+  if (map.chosen()) return map.Run();
   if (status.chosen()) return status.Run();
   if (verify.chosen()) return verify.Run();
   if (exporter.chosen()) return exporter.Run();

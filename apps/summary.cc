@@ -4,8 +4,6 @@
 #include <nlohmann/json.hpp>
 
 namespace riptide::app {
-namespace {
-
 std::string HumanBytes(double b) {
   const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
   int u = 0;
@@ -17,6 +15,8 @@ std::string HumanBytes(double b) {
   std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", b, units[u]);
   return buf;
 }
+
+namespace {
 
 std::string Dump(const nlohmann::json& j) {
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -46,6 +46,7 @@ void PrintSummary(const engine::SyncReport& r, bool json, int exit_code) {
       j["dry_run"] = true;
       j["would_transfer"] = r.would_transfer;
       j["would_transfer_bytes"] = r.would_transfer_bytes;
+      j["would_transfer_new"] = r.would_transfer_new;
       j["would_delete"] = r.would_delete;
     }
     j["drifted"] = r.drifted;
@@ -73,11 +74,17 @@ void PrintSummary(const engine::SyncReport& r, bool json, int exit_code) {
   if (r.fatal) std::fprintf(stderr, "riptide: stopped early: %s\n", r.fatal->ToString().c_str());
   if (r.interrupted) std::fprintf(stderr, "riptide: interrupted; the next run resumes\n");
   if (r.dry_run) {
-    std::printf("dry run: listed %llu, would transfer %llu (%s), would delete %llu, unchanged %llu, excluded %llu\n",
-                static_cast<unsigned long long>(r.listed), static_cast<unsigned long long>(r.would_transfer),
-                HumanBytes(static_cast<double>(r.would_transfer_bytes)).c_str(),
-                static_cast<unsigned long long>(r.would_delete), static_cast<unsigned long long>(r.skipped),
-                static_cast<unsigned long long>(r.excluded));
+    auto n = [](uint64_t v) { return static_cast<unsigned long long>(v); };
+    std::printf("plan: listed %llu, would transfer %llu (%s: %llu new, %llu modified), unchanged %llu, "
+                "excluded %llu, ",
+                n(r.listed), n(r.would_transfer), HumanBytes(static_cast<double>(r.would_transfer_bytes)).c_str(),
+                n(r.would_transfer_new), n(r.would_transfer - r.would_transfer_new), n(r.skipped), n(r.excluded));
+    if (r.would_delete > 0 || r.gone == 0) {
+      std::printf("would delete %llu\n", n(r.would_delete));
+    } else {
+      std::printf("%llu local only (kept; --delete removes them)\n", n(r.gone));
+    }
+    std::fflush(stdout);
     return;
   }
   std::printf(

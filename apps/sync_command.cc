@@ -9,9 +9,9 @@
 
 #include <algorithm>
 
+#include "apps/cos_env.h"
 #include "apps/summary.h"
 #include "engine/sync_job.h"
-#include "transport/s3/config.h"
 #include "transport/s3/uri.h"
 
 namespace riptide::app {
@@ -44,19 +44,43 @@ void AddGlobalFlags(CLI::App* cmd, GlobalOptions& global) {
   cmd->add_flag("--json", global.json, "print the result as one JSON document on stdout");
 }
 
-SyncCommand::SyncCommand(CLI::App& app, GlobalOptions& global) : global_(global) {
-  cmd_ = app.add_subcommand("sync", "Mirror s3://BUCKET[/PREFIX] into a local directory, verifying every byte");
-  cmd_->add_option("source", source_, "s3://BUCKET[/PREFIX]: what to mirror (key PREFIX/a/b → DIR/a/b)")
-      ->required();
-  cmd_->add_option("destination", destination_, "DIR: the dataset directory (created if missing)")->required();
-  cmd_->add_option("--endpoint", endpoint_,
-                   "S3 endpoint URL, e.g. http://127.0.0.1:9000 (env AWS_ENDPOINT_URL; default AWS for the region)");
-  cmd_->add_option("--region", region_, "signing region (env AWS_REGION / AWS_DEFAULT_REGION; default us-east-1)");
-  cmd_->add_option("--profile", profile_, "profile in ~/.aws/credentials and ~/.aws/config (env AWS_PROFILE)");
-  auto* path = cmd_->add_flag("--path-style", path_style_,
-                              "address buckets as ENDPOINT/BUCKET (default for IP and localhost endpoints)");
-  cmd_->add_flag("--virtual-host", virtual_host_, "address buckets as BUCKET.ENDPOINT")->excludes(path);
-  cmd_->add_flag("--no-sign-request", no_sign_request_, "send anonymous requests (public buckets)");
+void AddSelectionFlags(CLI::App* cmd, Selection& selection) {
+  // Kept in command-line order: the last matching rule decides.
+  cmd->add_option_function<std::vector<std::string>>(
+         "--include", [&selection](const std::vector<std::string>& v) {
+           for (const auto& p : v) selection.filters.emplace_back(true, p);
+         },
+         "GLOB: consider keys (relative to the prefix) that match; rules apply in order, the last "
+         "match wins; '*' stays within a folder, '**' crosses folders")
+      ->trigger_on_parse();
+  cmd->add_option_function<std::vector<std::string>>(
+         "--exclude", [&selection](const std::vector<std::string>& v) {
+           for (const auto& p : v) selection.filters.emplace_back(false, p);
+         },
+         "GLOB: leave out keys that match (never fetched, never deleted)")
+      ->trigger_on_parse();
+  auto* key = cmd->add_option("--key", selection.keys,
+                              "KEY: exactly this object (repeatable), no listing; a whole key, so SRC "
+                              "names only the bucket");
+  cmd->add_option("--keys-file", selection.keys_file, "FILE: exactly the keys it lists, one per line")
+      ->excludes(key);
+}
+
+SyncCommand::SyncCommand(CLI::App& app, GlobalOptions& global, Kind kind) : global_(global), kind_(kind) {
+  if (kind == Kind::kSync) {
+    cmd_ = app.add_subcommand("sync", "Mirror s3://BUCKET[/PREFIX] into a local directory, verifying every byte");
+  } else {
+    cmd_ = app.add_subcommand("plan",
+                              "Decide what `sync` would transfer and delete, transfer nothing: counts and bytes, "
+                              "and with --out the lists");
+    cmd_->add_option("--out", plan_out_,
+                     "DIR to write new.txt, modified.txt, delete.txt (one key per line) and plan.json");
+  }
+  cmd_->add_option("source", source_,
+                   "s3://BUCKET[/PREFIX]: what to mirror (key PREFIX/a/b → DIR/a/b); with neither SRC nor DST "
+                   "the job comes from COS_* and DATASET_DIR");
+  cmd_->add_option("destination", destination_, "DIR: the dataset directory (created if missing)");
+  client_.Add(cmd_);
   cmd_->add_option("--concurrency", concurrency_, "objects transferred at once")
       ->check(CLI::Range(1, 4096))
       ->capture_default_str();
@@ -78,37 +102,21 @@ SyncCommand::SyncCommand(CLI::App& app, GlobalOptions& global) : global_(global)
   cmd_->add_option("--page-size", page_size_, "keys per listing request (max-keys)")
       ->check(CLI::Range(1, 1000))
       ->capture_default_str();
-  cmd_->add_option("--retries", retries_, "retries of a failed request or a mismatched object")
-      ->check(CLI::Range(0, 100))
-      ->capture_default_str();
-  cmd_->add_option("--connect-timeout", connect_timeout_s_, "seconds to wait for a connection")
-      ->check(CLI::Range(1, 3600))
-      ->capture_default_str();
-  cmd_->add_option("--stall-timeout", stall_timeout_s_, "seconds without a byte before a transfer is retried")
-      ->check(CLI::Range(1, 3600))
-      ->capture_default_str();
   cmd_->add_option("--state-dir", state_dir_, "where the manifest lives (default DIR/.riptide)");
-  cmd_->add_option("--ca-bundle", ca_bundle_, "PEM file of CAs to trust for HTTPS (env AWS_CA_BUNDLE)");
-  cmd_->add_flag("--no-verify-ssl", no_verify_ssl_, "do not verify TLS certificates (unsafe)");
   cmd_->add_flag("--no-progress", no_progress_, "no live progress line, even on a terminal");
-  cmd_->add_flag("--dry-run", dry_run_, "plan only: count what would be transferred and deleted, touch nothing");
-  // Kept in command-line order: the last matching rule decides.
-  cmd_->add_option_function<std::vector<std::string>>(
-          "--include", [this](const std::vector<std::string>& v) {
-            for (const auto& p : v) filters_.emplace_back(true, p);
-          },
-          "GLOB: consider keys (relative to the prefix) that match; rules apply in order, the last "
-          "match wins; '*' stays within a folder, '**' crosses folders")
-      ->trigger_on_parse();
-  cmd_->add_option_function<std::vector<std::string>>(
-          "--exclude", [this](const std::vector<std::string>& v) {
-            for (const auto& p : v) filters_.emplace_back(false, p);
-          },
-          "GLOB: leave out keys that match (never fetched, never deleted)")
-      ->trigger_on_parse();
+  if (kind == Kind::kSync) {
+    cmd_->add_flag("--dry-run", dry_run_, "plan only: count what would be transferred and deleted, touch nothing");
+  }
+  AddSelectionFlags(cmd_, selection_);
+  cmd_->add_flag("--checksum", checksum_,
+                 "re-hash local files (XXH3) against the manifest instead of trusting size and mtime");
+  cmd_->add_flag("--newer", newer_,
+                 "also fetch an object again when its LastModified is newer than recorded (for servers "
+                 "whose ETags are not content hashes)");
   cmd_->add_flag("--delete", delete_,
-                 "delete local files whose keys left the bucket (after a complete listing); "
-                 "without it they are only counted");
+                 kind == Kind::kSync ? "delete local files whose keys left the bucket (after a complete listing); "
+                                       "without it they are only counted"
+                                     : "plan the deletes `sync --delete` would make");
   cmd_->add_option("--max-delete", max_delete_,
                    "with --delete: if more files would go, delete none and exit 1")
       ->check(CLI::NonNegativeNumber);
@@ -116,7 +124,10 @@ SyncCommand::SyncCommand(CLI::App& app, GlobalOptions& global) : global_(global)
   cmd_->footer(
       "Exit status: 0 all objects in place, 1 some objects failed (each listed), 2 usage,\n"
       "configuration, credential or bucket errors, 130/143 interrupted.\n"
-      "Credentials: flags > AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN > profile.");
+      "Credentials: flags > AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN > profile.\n"
+      "Environment job (no SRC, no DST): COS_ENDPOINT, COS_ACCESS_KEY_ID, COS_SECRET_ACCESS_KEY,\n"
+      "COS_BUCKET_NAME, and one of COS_PREFIX, COS_OBJECT_KEYS (comma-separated), COS_KEYS_FILE;\n"
+      "DATASET_DIR.");
 }
 
 int SyncCommand::Run() {
@@ -124,21 +135,32 @@ int SyncCommand::Run() {
     PrintFatal(msg, global_.json, 2);
     return 2;
   };
+  s3::ConfigSources sources = s3::LoadConfigSources();
+  if (source_.empty() && destination_.empty()) {
+    auto job = CosJobFromEnvironment(sources.env, true);
+    if (!job.ok()) return fail(job.error().message);
+    source_ = job->source;
+    destination_ = job->destination;
+    if (selection_.keys.empty() && selection_.keys_file.empty()) {
+      selection_.keys = job->keys;
+      selection_.keys_file = job->keys_file;
+    }
+  } else if (destination_.empty()) {
+    return fail("give both SRC and DST (or neither, to read the job from COS_* and DATASET_DIR)");
+  }
   auto url = s3::ParseS3Url(source_);
   if (!url.ok()) return fail(url.error().message);
   if (s3::LooksLikeS3Url(destination_)) {
     return fail("bucket-to-bucket sync is not supported yet: DST must be a local directory");
   }
+  const bool key_list = !selection_.keys.empty() || !selection_.keys_file.empty();
+  if (key_list && !url->prefix.empty()) {
+    return fail("a prefix in SRC, --key and --keys-file are mutually exclusive: a key list names whole keys, "
+                "so SRC must be s3://BUCKET");
+  }
+  if (key_list && delete_) return fail("--delete needs a listing of the whole prefix: not with --key or --keys-file");
 
-  s3::ConfigFlags flags;
-  flags.endpoint = endpoint_;
-  flags.region = region_;
-  flags.profile = profile_;
-  flags.no_sign_request = no_sign_request_;
-  if (path_style_) flags.addressing = s3::Addressing::kPath;
-  if (virtual_host_) flags.addressing = s3::Addressing::kVirtualHost;
-  s3::ConfigSources sources = s3::LoadConfigSources();
-  auto client = s3::ResolveClientConfig(flags, sources);
+  auto client = client_.Resolve(sources);
   if (!client.ok()) return fail(client.error().message);
 
   engine::SyncOptions opt;
@@ -159,20 +181,18 @@ int SyncCommand::Run() {
   opt.concurrency = static_cast<int>(std::max<uint64_t>(1, std::min<uint64_t>(affordable, concurrency_)));
   opt.list_page_size = page_size_;
   opt.delete_extraneous = delete_;
-  opt.dry_run = dry_run_;
-  for (const auto& [include, pattern] : filters_) opt.filter.Add(include, pattern);
+  opt.dry_run = dry_run_ || kind_ == Kind::kPlan;
+  opt.plan_dir = plan_out_;
+  opt.keys = selection_.keys;
+  opt.keys_file = selection_.keys_file;
+  opt.checksum = checksum_;
+  opt.compare_last_modified = newer_;
+  for (const auto& [include, pattern] : selection_.filters) opt.filter.Add(include, pattern);
   opt.max_delete = max_delete_;
   opt.parts.part_size_bytes = part_size_;
   opt.parts.threshold_bytes = multipart_threshold_ ? multipart_threshold_ : part_size_;
-  opt.retry.max_attempts = retries_ + 1;
-  opt.transport.max_total_connections = opt.concurrency + 4;
-  opt.transport.connect_timeout_ms = connect_timeout_s_ * 1000L;
-  opt.transport.low_speed_time_s = stall_timeout_s_;
-  opt.transport.verify_tls = !no_verify_ssl_;
-  opt.transport.ca_bundle = ca_bundle_;
-  if (opt.transport.ca_bundle.empty()) {
-    if (auto it = sources.env.find("AWS_CA_BUNDLE"); it != sources.env.end()) opt.transport.ca_bundle = it->second;
-  }
+  opt.retry = client_.Retry();
+  opt.transport = client_.Transport(sources, opt.concurrency + 4);
 
   InstallSignalHandlers();
   const bool show_progress = !no_progress_ && !global_.json && ::isatty(STDERR_FILENO);

@@ -7,6 +7,8 @@
 #include <utility>
 #include <vector>
 
+#include "apps/client_flags.h"
+
 namespace riptide::app {
 
 struct GlobalOptions {
@@ -18,39 +20,44 @@ struct GlobalOptions {
 /// Adds -v, --log-format and --json to a subcommand (they show in its --help).
 void AddGlobalFlags(CLI::App* cmd, GlobalOptions& global);
 
-/// Adds the `sync` subcommand to `app`; `Run` is called when it was chosen.
+/// Which objects of SRC a command considers.
+struct Selection {
+  std::vector<std::pair<bool, std::string>> filters;  // (include?, pattern), command-line order
+  std::vector<std::string> keys;                      // --key
+  std::string keys_file;                              // --keys-file
+};
+/// Adds --include, --exclude, --key and --keys-file.
+void AddSelectionFlags(CLI::App* cmd, Selection& selection);
+
+/// `riptide sync SRC DST` and `riptide plan SRC DST` (a sync that only decides).
 class SyncCommand {
  public:
-  SyncCommand(CLI::App& app, GlobalOptions& global);
+  enum class Kind { kSync, kPlan };
+  SyncCommand(CLI::App& app, GlobalOptions& global, Kind kind);
+  bool chosen() const { return cmd_->parsed(); }
   int Run();
 
  private:
   GlobalOptions& global_;
+  Kind kind_;
   CLI::App* cmd_ = nullptr;
+  ClientFlags client_;
   std::string source_;
   std::string destination_;
-  std::string endpoint_;
-  std::string region_;
-  std::string profile_;
   std::string state_dir_;
-  std::string ca_bundle_;
-  bool path_style_ = false;
-  bool virtual_host_ = false;
-  bool no_sign_request_ = false;
-  bool no_verify_ssl_ = false;
+  std::string plan_out_;
+  Selection selection_;
   bool no_progress_ = false;
   bool delete_ = false;
   bool dry_run_ = false;
-  std::vector<std::pair<bool, std::string>> filters_;  // (include?, pattern) in order
+  bool checksum_ = false;
+  bool newer_ = false;
   int64_t max_delete_ = -1;
   int concurrency_ = 64;
   uint64_t part_size_ = 16u << 20;
   uint64_t multipart_threshold_ = 0;  // 0: the part size
   uint64_t memory_limit_ = 256u << 20;
   int page_size_ = 1000;
-  int retries_ = 5;
-  int connect_timeout_s_ = 10;
-  int stall_timeout_s_ = 60;
 };
 
 }  // namespace riptide::app

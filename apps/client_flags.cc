@@ -1,0 +1,57 @@
+#include "apps/client_flags.h"
+
+namespace riptide::app {
+
+void ClientFlags::Add(CLI::App* cmd) {
+  cmd->add_option("--endpoint", endpoint_,
+                  "S3 endpoint URL, e.g. http://127.0.0.1:9000 (env AWS_ENDPOINT_URL; default AWS for the region)");
+  cmd->add_option("--region", region_, "signing region (env AWS_REGION / AWS_DEFAULT_REGION; default us-east-1)");
+  cmd->add_option("--profile", profile_, "profile in ~/.aws/credentials and ~/.aws/config (env AWS_PROFILE)");
+  auto* path = cmd->add_flag("--path-style", path_style_,
+                             "address buckets as ENDPOINT/BUCKET (default for IP and localhost endpoints)");
+  cmd->add_flag("--virtual-host", virtual_host_, "address buckets as BUCKET.ENDPOINT")->excludes(path);
+  cmd->add_flag("--no-sign-request", no_sign_request_, "send anonymous requests (public buckets)");
+  cmd->add_option("--retries", retries_, "retries of a failed request or a mismatched object")
+      ->check(CLI::Range(0, 100))
+      ->capture_default_str();
+  cmd->add_option("--connect-timeout", connect_timeout_s_, "seconds to wait for a connection")
+      ->check(CLI::Range(1, 3600))
+      ->capture_default_str();
+  cmd->add_option("--stall-timeout", stall_timeout_s_, "seconds without a byte before a request is retried")
+      ->check(CLI::Range(1, 3600))
+      ->capture_default_str();
+  cmd->add_option("--ca-bundle", ca_bundle_, "PEM file of CAs to trust for HTTPS (env AWS_CA_BUNDLE)");
+  cmd->add_flag("--no-verify-ssl", no_verify_ssl_, "do not verify TLS certificates (unsafe)");
+}
+
+Result<s3::ClientConfig> ClientFlags::Resolve(const s3::ConfigSources& sources) const {
+  s3::ConfigFlags flags;
+  flags.endpoint = endpoint_;
+  flags.region = region_;
+  flags.profile = profile_;
+  flags.no_sign_request = no_sign_request_;
+  if (path_style_) flags.addressing = s3::Addressing::kPath;
+  if (virtual_host_) flags.addressing = s3::Addressing::kVirtualHost;
+  return s3::ResolveClientConfig(flags, sources);
+}
+
+http::CurlTransportOptions ClientFlags::Transport(const s3::ConfigSources& sources, int connections) const {
+  http::CurlTransportOptions t;
+  t.max_total_connections = connections;
+  t.connect_timeout_ms = connect_timeout_s_ * 1000L;
+  t.low_speed_time_s = stall_timeout_s_;
+  t.verify_tls = !no_verify_ssl_;
+  t.ca_bundle = ca_bundle_;
+  if (t.ca_bundle.empty()) {
+    if (auto it = sources.env.find("AWS_CA_BUNDLE"); it != sources.env.end()) t.ca_bundle = it->second;
+  }
+  return t;
+}
+
+engine::RetryPolicy ClientFlags::Retry() const {
+  engine::RetryPolicy r;
+  r.max_attempts = retries_ + 1;
+  return r;
+}
+
+}  // namespace riptide::app
