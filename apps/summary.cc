@@ -52,6 +52,7 @@ void PrintSummary(const engine::SyncReport& r, bool json, int exit_code) {
     j["drifted"] = r.drifted;
     j["size_verified_only"] = r.size_verified_only;
     j["retries"] = r.retries;
+    j["requests"] = r.requests;
     j["bytes"] = r.bytes;
     j["bytes_resumed"] = r.bytes_resumed;
     j["seconds"] = r.seconds;

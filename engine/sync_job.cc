@@ -230,6 +230,7 @@ Result<SyncReport> RunSync(const SyncOptions& options, std::atomic<bool>& stop,
   report.drifted = stats.drifted;
   report.deleted = deleted;
   report.excluded = stats.excluded;
+  report.requests = transport.requests_started();
   report.dry_run = options.dry_run;
   if (options.dry_run) {
     report.would_transfer = stats.planned;

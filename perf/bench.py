@@ -3,8 +3,12 @@
 with peer tools, and prints one row per client. Figures are only comparable within one
 run: the machines are shared and noisy.
 
-    perf/bench.sh WORKLOAD [CLIENT ...]     WORKLOAD: small large mixed noop
+    perf/bench.sh WORKLOAD [CLIENT ...]     WORKLOAD: small large mixed noop huge
     clients: riptide curl disk rclone aws s3cmd (default: all that are installed)
+
+`huge` is riptide alone at bucket scale: 1,000,000 keys of 1 KiB, an initial mirror,
+`riptide ls --recursive` (one listing, the floor of any re-sync), a noop re-sync, and
+a re-sync after 1% of the objects changed, each with requests sent and peak RSS.
 """
 import argparse
 import hashlib
@@ -32,6 +36,9 @@ def workload_objects(name, scale):
     if name in ("small", "noop"):
         n = int(20000 * scale)
         return [(f"small/{i % 20:02d}/{(i // 20) % 50:02d}/obj-{i:06d}.bin", 64 << 10) for i in range(n)]
+    if name == "huge":
+        n = int(1_000_000 * scale)
+        return [(f"huge/{i % 100:02d}/{(i // 100) % 100:02d}/obj-{i:07d}.bin", 1 << 10) for i in range(n)]
     if name == "large":
         return [(f"large/blob-{i}.bin", 512 << 20) for i in range(max(1, int(4 * scale)))]
     if name == "mixed":
@@ -41,15 +48,32 @@ def workload_objects(name, scale):
     raise SystemExit(f"unknown workload {name}")
 
 
-def seed_store(store, objects):
-    """Writes objects the way s3rver stores a PUT: far faster than uploading them."""
+def seed_store(store, objects, salt=0):
+    """Writes objects the way s3rver stores a PUT: far faster than uploading them.
+    A different `salt` gives each object different content (a change). Many objects
+    are written by one process per core."""
+    if len(objects) >= 20000 and (os.cpu_count() or 1) > 1:
+        import multiprocessing
+        n = os.cpu_count()
+        with multiprocessing.Pool(n) as pool:
+            pool.starmap(_seed_slice, [(store, objects, salt, k, n) for k in range(n)])
+    else:
+        _seed_slice(store, objects, salt, 0, 1)
+
+
+def _seed_slice(store, objects, salt, first, step):
     pool = random.Random(1).randbytes(64 << 20)
-    for i, (key, size) in enumerate(objects):
+    made = set()
+    for i in range(first, len(objects), step):
+        key, size = objects[i]
         path = os.path.join(store, BUCKET, key)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
+        folder = os.path.dirname(path)
+        if folder not in made:
+            os.makedirs(folder, exist_ok=True)
+            made.add(folder)
         md5 = hashlib.md5()
         with open(path + "._S3rver_object", "wb") as f:
-            left, off = size, (i * 7919) % (len(pool) - 1)
+            left, off = size, ((i + salt) * 7919) % (len(pool) - 1)
             while left:
                 chunk = pool[off:off + min(left, len(pool) - off)]
                 f.write(chunk)
@@ -68,12 +92,12 @@ def free_port():
         return s.getsockname()[1]
 
 
-def timed(cmd, env=None, cwd=None):
+def timed(cmd, env=None, cwd=None, stdout=subprocess.DEVNULL):
     """Runs cmd under /usr/bin/time: (wall s, cpu s, peak RSS MiB, exit code)."""
     out = tempfile.mktemp()
     t0 = time.time()
     p = subprocess.run(["/usr/bin/time", "-o", out, "-f", "%e %U %S %M", *cmd], env=env, cwd=cwd,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                       stdout=stdout, stderr=subprocess.PIPE, text=True)
     wall = time.time() - t0
     try:
         _, user, sys_, rss = open(out).read().split()[-4:]
@@ -83,6 +107,20 @@ def timed(cmd, env=None, cwd=None):
     if p.returncode != 0:
         print(f"  ! {cmd[0]} exited {p.returncode}: {p.stderr.strip()[-300:]}", file=sys.stderr)
     return wall, float(user) + float(sys_), int(rss) / 1024, p.returncode
+
+
+def timed_json(cmd, env=None):
+    """timed(), keeping the JSON document the command prints on stdout."""
+    out = tempfile.mktemp()
+    with open(out, "w") as f:
+        wall, cpu, rss, code = timed(cmd, env, stdout=f)
+    try:
+        with open(out) as f:
+            doc = json.loads(f.read().strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        doc = {}
+    os.unlink(out)
+    return wall, cpu, rss, code, doc
 
 
 def durable_sync():
@@ -132,7 +170,9 @@ class Bench:
                 break
             except OSError:
                 time.sleep(0.1)
-        self.check_listing()
+        self.listing_s = 0
+        if self.workload != "huge":  # a million keys through boto3 would take longer than the runs
+            self.check_listing()
 
     def check_listing(self):
         import boto3
@@ -182,6 +222,38 @@ class Bench:
         wall, cpu, rss, _ = timed(cmd, env)
         label = "riptide" + (" noop" if noop else "") + (" " + " ".join(self.riptide_args) if self.riptide_args else "")
         self.row(label, wall, cpu, rss, wall + durable_sync(), None, "" if noop else self.verify(d))
+
+    def run_huge(self):
+        """Initial mirror, one listing, a noop re-sync, a 1% change: time, requests, RSS."""
+        d = self.dest("riptide")
+        env = dict(os.environ, AWS_ACCESS_KEY_ID=KEY, AWS_SECRET_ACCESS_KEY=SECRET)
+        url = f"s3://{BUCKET}/{self.prefix}"
+        base = ["--endpoint", self.endpoint, "--no-progress"]
+
+        def sync(label, expect_transferred):
+            wall, cpu, rss, code, out = timed_json([RIPTIDE, "sync", url, d, *base, "--json"], env)
+            note = f"{out.get('requests', '?')} requests, transferred {out.get('transferred', '?')}"
+            if out.get("transferred") != expect_transferred or code != 0:
+                note += f" (EXPECTED {expect_transferred}, exit {code})"
+            self.row(label, wall, cpu, rss, None, None, note)
+            return wall, rss
+
+        sync("riptide initial mirror", len(self.objects))
+        # A listing and a noop re-sync, alternated twice: the server's pace drifts.
+        listings, noops = [], []
+        for _ in range(2):
+            wall, cpu, rss, code = timed([RIPTIDE, "ls", url, "--recursive", "--endpoint", self.endpoint], env)
+            self.row("riptide ls -r (one listing)", wall, cpu, rss, None, None,
+                     f"{math.ceil(len(self.objects) / 1000)} requests" + ("" if code == 0 else f" exit {code}"))
+            listings.append(wall)
+            noops.append(sync("riptide noop re-sync", 0))
+        changed = self.objects[::100]
+        seed_store(self.store, changed, salt=7)
+        changed_wall, changed_rss = sync("riptide re-sync, 1% changed", len(changed))
+        noop_wall = sum(w for w, _ in noops) / len(noops)
+        listing = sum(listings) / len(listings)
+        print(f"# targets: noop {noop_wall / listing:.2f}x one listing (<= 1.10, means of two), peak RSS "
+              f"{max([changed_rss] + [r for _, r in noops]):.0f} MiB (<= 150)")
 
     def run_rclone(self, noop=False):
         d = self.dest("rclone")
@@ -246,7 +318,7 @@ class Bench:
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("workload", choices=["small", "large", "mixed", "noop"])
+    ap.add_argument("workload", choices=["small", "large", "mixed", "noop", "huge"])
     ap.add_argument("clients", nargs="*")
     ap.add_argument("--scale", type=float, default=1.0, help="fraction of the workload's object count")
     ap.add_argument("--workdir", default=os.environ.get("RIPTIDE_BENCH_DIR"))
@@ -258,6 +330,8 @@ def main():
     clients = args.clients or available
     if args.workload == "noop":
         clients = [c for c in clients if c in ("riptide", "rclone")]
+    if args.workload == "huge":
+        clients = ["huge"]
     workdir = tempfile.mkdtemp(prefix="riptide-bench-", dir=args.workdir)
     b = Bench(workdir, args.workload, args.scale)
     try:

@@ -135,6 +135,7 @@ struct CurlTransport::Impl {
   std::deque<Pending> queued;
   bool stopping = false;
   bool cancelled = false;
+  std::atomic<uint64_t> started{0};  // requests handed to curl (retries included)
 
   // Owned by the loop thread only.
   std::vector<Pending> delayed;
@@ -213,6 +214,7 @@ struct CurlTransport::Impl {
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, list);
 
     curl_multi_add_handle(multi.get(), e);
+    started.fetch_add(1, std::memory_order_relaxed);
     running.push_back(std::move(t));
   }
 
@@ -311,6 +313,8 @@ CurlTransport::CurlTransport(CurlTransportOptions options)
     : impl_(std::make_unique<Impl>(std::move(options))) {}
 
 CurlTransport::~CurlTransport() = default;
+
+uint64_t CurlTransport::requests_started() const { return impl_->started.load(std::memory_order_relaxed); }
 
 void CurlTransport::Submit(Request request, std::shared_ptr<ResponseHandler> handler,
                            std::chrono::milliseconds delay) {

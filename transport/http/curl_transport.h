@@ -1,6 +1,7 @@
 // A curl-multi transport: one loop thread owns the CURLM and every easy handle.
 #pragma once
 
+#include <cstdint>
 #include <future>
 #include <memory>
 #include <string>
@@ -31,6 +32,8 @@ class CurlTransport final : public Transport {
               std::chrono::milliseconds delay) override;
   void CancelAll() override;
   using Transport::Submit;
+  /// Requests started so far, retries included (for benchmarks and --json).
+  uint64_t requests_started() const;
 
  private:
   struct Impl;
