@@ -200,17 +200,26 @@ Result<TempFile> Dataset::ReopenTemp(const std::string& rel, const std::string& 
   return t;
 }
 
-std::optional<std::pair<uint64_t, int64_t>> Dataset::StatFile(const std::string& rel) {
+std::optional<struct stat> Dataset::Lstat(const std::string& rel) {
   size_t slash = rel.rfind('/');
   auto dir = OpenDir(slash == std::string::npos ? std::string() : rel.substr(0, slash), false);
   if (!dir.ok()) return std::nullopt;
   struct stat st;
   const std::string name = slash == std::string::npos ? rel : rel.substr(slash + 1);
-  if (::fstatat((*dir)->get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode)) {
-    return std::nullopt;
-  }
-  return std::make_pair(static_cast<uint64_t>(st.st_size),
-                        static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec);
+  if (::fstatat((*dir)->get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return std::nullopt;
+  return st;
+}
+
+std::optional<std::pair<uint64_t, int64_t>> Dataset::StatFile(const std::string& rel) {
+  auto st = Lstat(rel);
+  if (!st || !S_ISREG(st->st_mode)) return std::nullopt;
+  return std::make_pair(static_cast<uint64_t>(st->st_size),
+                        static_cast<int64_t>(st->st_mtim.tv_sec) * 1000000000 + st->st_mtim.tv_nsec);
+}
+
+bool Dataset::IsFolder(const std::string& rel) {
+  auto st = Lstat(rel);
+  return st && S_ISDIR(st->st_mode);
 }
 
 Result<Fd> Dataset::OpenForRead(const std::string& rel) {

@@ -3,6 +3,8 @@
 // directory is touched; files appear under their final names only by rename.
 #pragma once
 
+#include <sys/stat.h>
+
 #include <sys/types.h>
 
 #include <dirent.h>
@@ -73,6 +75,8 @@ class Dataset {
   /// The size and mtime (ns) of the file `rel`, without following symlinks; nullopt when
   /// it is missing or not a regular file.
   std::optional<std::pair<uint64_t, int64_t>> StatFile(const std::string& rel);
+  /// True when `rel` is a folder (not through a symlink).
+  bool IsFolder(const std::string& rel);
   /// Opens the file `rel` for reading, never through a symlink.
   Result<Fd> OpenForRead(const std::string& rel);
   /// Every regular file under the root (relative paths), but the state directory and
@@ -95,6 +99,7 @@ class Dataset {
       : root_(std::move(root)), state_dir_(std::move(state_dir)), root_fd_(std::move(root_fd)),
         lock_fd_(std::move(lock_fd)) {}
   Result<std::shared_ptr<Fd>> OpenDir(const std::string& rel, bool create);
+  std::optional<struct stat> Lstat(const std::string& rel);
   // Calls `on_entry` for every entry that is not a folder, below the root.
   void Walk(const std::function<void(int dir_fd, const std::string& prefix, const dirent& entry)>& on_entry);
   // Opens `rel` below an already-open ancestor, creating segments as needed.

@@ -197,7 +197,7 @@ class PartHandler final : public http::ResponseHandler, public std::enable_share
     }
     if (range.first != part_.request.first || range.last != part_.request.last ||
         content_length != part_.length) {
-      return MakeError(ErrorCode::kProtocol, "the server answered another range than asked");
+      return MakeError(ErrorCode::kProtocol, "the server answered another range than asked", true);
     }
     return OkStatus();
   }

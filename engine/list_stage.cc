@@ -41,14 +41,6 @@ void ListStage::PrefetchAfter(const s3::ListPage& page) {
     done_ = true;
     return;
   }
-  if (page.next_continuation_token.empty()) {
-    // Asking again without a token would start over: a loop, not a listing.
-    done_ = true;
-    ctx_.Fail(MakeError(ErrorCode::kProtocol,
-                        "listing failed part-way: the server said the listing goes on but gave no "
-                        "continuation token"));
-    return;
-  }
   next_token_ = page.next_continuation_token;
   next_ = http::FetchAsync(ctx_.transport, ctx_.requests.ListObjectsV2(ctx_.options.bucket, Params(ctx_, next_token_)));
 }

@@ -11,7 +11,15 @@ namespace riptide::engine {
 Result<s3::ListPage> PageFromResponse(Result<http::Response> r) {
   if (!r.ok()) return r.error();
   if (!s3::IsSuccess(r->status)) return s3::ErrorFromResponse(*r);
-  return s3::ParseListObjectsV2(r->body);
+  auto page = s3::ParseListObjectsV2(r->body);
+  if (page.ok()) return page;
+  // S3 may answer 200 with an <Error> body (InternalError: retried by the table); a page
+  // cut short or garbled in transit is worth another try too.
+  if (!s3::ParseErrorBody(r->body).code.empty()) return s3::ErrorFromResponse(*r);
+  Error e = page.error();
+  e.message = "unreadable listing page: " + e.message;
+  e.retryable = true;
+  return e;
 }
 
 bool NextKeyLine(std::istream& in, std::string* key) {
@@ -39,9 +47,6 @@ Status ForEachListPage(const ListTarget& target, s3::ListParams params,
     if (!page.ok()) return page.error();
     if (Status st = fn(*page); !st.ok()) return st;
     if (!page->is_truncated) return OkStatus();
-    if (page->next_continuation_token.empty()) {
-      return MakeError(ErrorCode::kProtocol, "the server said the listing goes on but gave no continuation token");
-    }
     params.continuation_token = page->next_continuation_token;
   }
 }

@@ -46,15 +46,26 @@ TransferPtr PlanStage::ToTransfer(size_t i) {
     ctx_.stats.excluded++;  // neither fetched nor, with --delete, deleted
     return nullptr;
   }
+  if (d.action == Action::kGone) {
+    ctx_.stats.gone++;
+    if (ctx_.options.delete_extraneous) ctx_.gone.push_back(d.known);
+    if (ctx_.plan_out) ctx_.plan_out->Add(PlanWriter::Kind::kDelete, d.known.key, d.known.size);
+    return nullptr;
+  }
+  planner::KeyMapping m = planner::MapKey(d.object.key, ctx_.prefix);
+  if (m.kind != planner::KeyMapping::Kind::kRefused) {
+    if (std::string why = FolderConflict(d, m); !why.empty()) {
+      m.kind = planner::KeyMapping::Kind::kRefused;
+      m.reason = std::move(why);
+    }
+  }
   bool drift = false;
   switch (d.action) {
     case Action::kGone:
-      ctx_.stats.gone++;
-      if (ctx_.options.delete_extraneous) ctx_.gone.push_back(d.known);
-      if (ctx_.plan_out) ctx_.plan_out->Add(PlanWriter::Kind::kDelete, d.known.key, d.known.size);
       return nullptr;
     case Action::kUnchanged: {
       ctx_.stats.listed++;
+      if (m.kind == planner::KeyMapping::Kind::kRefused) break;
       // Unchanged in the bucket; fetch it again only if the local copy drifted (deleted,
       // truncated, edited: size or mtime differ from what was committed, or with
       // --checksum its content).
@@ -80,7 +91,6 @@ TransferPtr PlanStage::ToTransfer(size_t i) {
       ctx_.stats.listed++;
       break;
   }
-  planner::KeyMapping m = planner::MapKey(d.object.key, ctx_.prefix);
   if (m.kind == planner::KeyMapping::Kind::kRefused) {
     ctx_.stats.refused++;
     ctx_.stats.AddFailure(d.object.key, "refused: " + m.reason);
@@ -100,6 +110,27 @@ TransferPtr PlanStage::ToTransfer(size_t i) {
   ctx_.stats.planned++;
   if (d.action == Action::kNew) ctx_.stats.planned_new++;
   return t;
+}
+
+std::string PlanStage::FolderConflict(const planner::Decision& d, const planner::KeyMapping& m) {
+  // Only a listing in key order keeps the keys that start with "a" together.
+  if (!ctx_.listing_sorted || !ctx_.options.keys.empty() || !ctx_.options.keys_file.empty()) return {};
+  const std::string& key = d.object.key;
+  while (!file_keys_.empty() && key.compare(0, file_keys_.back().size(), file_keys_.back()) != 0) {
+    file_keys_.pop_back();
+  }
+  for (const std::string& owner : file_keys_) {
+    if (key.size() > owner.size() && key[owner.size()] == '/') {
+      return "'" + owner + "' is an object, so it cannot also be a folder: the key that sorts first wins";
+    }
+  }
+  if (m.kind != planner::KeyMapping::Kind::kFile) return {};
+  // A folder of that name from earlier runs (its keys sort after this one) stays.
+  if (d.action != planner::Decision::Action::kUnchanged && ctx_.dataset.IsFolder(m.path)) {
+    return "'" + m.path + "' is a folder in the dataset (keys below '" + key + "/'), so it cannot be a file";
+  }
+  file_keys_.push_back(key);
+  return {};
 }
 
 void PlanStage::PrepareTemp(const TransferPtr& t) {

@@ -27,6 +27,7 @@
 #include "engine/sync_options.h"
 #include "engine/transfer.h"
 #include "planner/diff.h"
+#include "planner/key_mapping.h"
 #include "transport/http/transport.h"
 #include "transport/s3/requests.h"
 
@@ -137,6 +138,8 @@ class PlanStage {
   // Fills decisions_ (and, with --checksum, local_changed_) for one page.
   void Decide(const s3::ListPage& page);
   TransferPtr ToTransfer(size_t i);
+  // A key below an object's key ("a/b" after "a"): the reason it is refused, or "".
+  std::string FolderConflict(const planner::Decision& d, const planner::KeyMapping& m);
   // Creates the temp file here, on this one serial thread: parallel creates in the
   // same folders spin on the folder's lock and starve the network of CPU.
   void PrepareTemp(const TransferPtr& t);
@@ -145,6 +148,9 @@ class PlanStage {
   planner::Differ differ_;
   std::vector<planner::Decision> decisions_;
   std::vector<char> local_changed_;  // --checksum: the file's XXH3 differs (per decision)
+  // Keys mirrored as files that are prefixes of the keys being planned (sorted listings
+  // keep every key that starts with "a" together): at most one per key length.
+  std::vector<std::string> file_keys_;
 };
 
 template <typename Emit>

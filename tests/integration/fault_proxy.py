@@ -19,13 +19,16 @@ from support import free_port
 @dataclass
 class Rule:
     match: Callable[[str, str, dict], bool]  # (method, path, headers) -> applies?
-    action: str                              # "status", "flip", "truncate", "before", "delay", "header"
+    action: str                              # "status", "flip", "truncate", "before", "delay", "header",
+                                             # "body" (transform it), "trickle" (slow it down)
     times: int = 1                           # how many matching requests it applies to
     status: int = 503
     code: str = "SlowDown"
     callback: Optional[Callable[[], None]] = None
     seconds: float = 0.0                     # for "delay"
-    header: tuple = ()                       # for "header": (name, value) to set in the response
+    header: tuple = ()                       # for "header": (name, value) to set; (name,) removes it
+    transform: Optional[Callable[[bytes], bytes]] = None  # for "body": the new body from the old
+    chunk: int = 65536                       # for "trickle": send this many bytes, then sleep `seconds`
     used: int = 0
 
 
@@ -84,12 +87,17 @@ class FaultProxy:
                 entry.status = resp.status
                 if rule and rule.action == "flip" and data:
                     data = bytes([data[0] ^ 0xFF]) + data[1:]
+                if rule and rule.action == "body":
+                    data = rule.transform(data)
                 self.send_response(resp.status)
                 replaced = rule.header[0].lower() if rule and rule.action == "header" else None
                 for k, v in resp.getheaders():
-                    if k.lower() not in ("transfer-encoding", "connection") and k.lower() != replaced:
-                        self.send_header(k, v)
-                if replaced:
+                    if k.lower() in ("transfer-encoding", "connection") or k.lower() == replaced:
+                        continue
+                    if k.lower() == "content-length" and rule and rule.action == "body":
+                        v = str(len(data))
+                    self.send_header(k, v)
+                if replaced and len(rule.header) == 2:
                     self.send_header(*rule.header)
                 self.end_headers()
                 if self.command == "HEAD":
@@ -99,12 +107,26 @@ class FaultProxy:
                     entry.body_bytes += len(data) // 2
                     self.close_connection = True
                     return
+                if rule and rule.action == "trickle":
+                    try:
+                        for off in range(0, len(data), rule.chunk):
+                            self.wfile.write(data[off:off + rule.chunk])
+                            self.wfile.flush()
+                            entry.body_bytes += len(data[off:off + rule.chunk])
+                            time.sleep(rule.seconds)
+                    except (BrokenPipeError, ConnectionResetError):
+                        self.close_connection = True  # the client went away (killed)
+                    return
                 self.wfile.write(data)
                 entry.body_bytes += len(data)
 
             do_GET = do_HEAD = do_PUT = do_POST = do_DELETE = handle_one
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        class Server(http.server.ThreadingHTTPServer):
+            def handle_error(self, request, client_address):
+                pass  # a client killed mid-request (the crash tests do that on purpose)
+
+        self.server = Server(("127.0.0.1", self.port), Handler)
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
