@@ -69,6 +69,17 @@ TEST(ListObjectsV2, RejectsMalformed) {
   EXPECT_FALSE(ParseListObjectsV2("<ListBucketResult><IsTruncated>true</IsTruncated></ListBucketResult>").ok());
 }
 
+TEST(ListObjectsV2, RefusesDoctypes) {
+  // A billion-laughs body: refused at its DOCTYPE, nothing expanded.
+  const char* laughs =
+      "<?xml version=\"1.0\"?><!DOCTYPE l [<!ENTITY a \"aaaaaaaaaa\"><!ENTITY b \"&a;&a;&a;&a;&a;&a;&a;&a;\">]>"
+      "<ListBucketResult><Contents><Key>&b;</Key><Size>1</Size></Contents></ListBucketResult>";
+  auto page = ParseListObjectsV2(laughs);
+  ASSERT_FALSE(page.ok());
+  EXPECT_NE(page.error().message.find("DOCTYPE"), std::string::npos);
+  EXPECT_TRUE(ParseErrorBody("<!DOCTYPE x><Error><Code>SlowDown</Code></Error>").code.empty());
+}
+
 TEST(Errors, ClassifiedFromBody) {
   http::Response r;
   r.status = 404;

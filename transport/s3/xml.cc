@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <vector>
 
@@ -28,7 +29,16 @@ class XmlWalker {
     XML_SetUserData(parser.get(), this);
     XML_SetElementHandler(parser.get(), &Start, &End);
     XML_SetCharacterDataHandler(parser.get(), &Chars);
-    if (XML_Parse(parser.get(), xml.data(), static_cast<int>(xml.size()), XML_TRUE) != XML_STATUS_OK) {
+    // S3 never sends a DTD: refuse one outright rather than expand its entities.
+    XML_SetStartDoctypeDeclHandler(parser.get(), &Doctype);
+    parser_ = parser.get();
+    if (xml.size() > static_cast<size_t>(std::numeric_limits<int>::max())) {
+      return MakeError(ErrorCode::kProtocol, "XML response too large");
+    }
+    const bool parsed = XML_Parse(parser.get(), xml.data(), static_cast<int>(xml.size()), XML_TRUE) == XML_STATUS_OK;
+    parser_ = nullptr;
+    if (saw_doctype_) return MakeError(ErrorCode::kProtocol, "XML with a DOCTYPE from the server: refused");
+    if (!parsed) {
       return MakeError(ErrorCode::kProtocol,
                        std::string("malformed XML from the server: ") +
                            XML_ErrorString(XML_GetErrorCode(parser.get())) + " at line " +
@@ -38,6 +48,11 @@ class XmlWalker {
   }
 
  private:
+  static void Doctype(void* user, const XML_Char*, const XML_Char*, const XML_Char*, int) {
+    auto* self = static_cast<XmlWalker*>(user);
+    self->saw_doctype_ = true;
+    XML_StopParser(self->parser_, XML_FALSE);
+  }
   static void Start(void* user, const XML_Char* name, const XML_Char**) {
     auto* self = static_cast<XmlWalker*>(user);
     std::string_view local(name);
@@ -62,6 +77,8 @@ class XmlWalker {
 
   StartFn on_start_;
   EndFn on_end_;
+  XML_Parser parser_ = nullptr;
+  bool saw_doctype_ = false;
   std::string path_;
   std::vector<size_t> lengths_;
   std::string text_;
