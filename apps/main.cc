@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "apps/browse_commands.h"
+#include "apps/cleanup_command.h"
 #include "apps/inspect_commands.h"
 #include "apps/logging.h"
 #include "apps/sync_command.h"
@@ -50,6 +51,7 @@ int main(int argc, char** argv) {
   BrowseCommand ls(app, global, BrowseCommand::Kind::kLs);
   BrowseCommand tree(app, global, BrowseCommand::Kind::kTree);
   BrowseCommand map(app, global, BrowseCommand::Kind::kMap);
+  riptide::app::CleanupCommand cleanup(app, global);
   InspectCommand status(app, global, InspectCommand::Kind::kStatus);
   InspectCommand verify(app, global, InspectCommand::Kind::kVerify);
   InspectCommand exporter(app, global, InspectCommand::Kind::kExport);
@@ -79,6 +81,7 @@ int main(int argc, char** argv) {
   if (ls.chosen()) return ls.Run();
   if (tree.chosen()) return tree.Run();
   if (map.chosen()) return map.Run();
+  if (cleanup.chosen()) return cleanup.Run();
   if (status.chosen()) return status.Run();
   if (verify.chosen()) return verify.Run();
   if (exporter.chosen()) return exporter.Run();

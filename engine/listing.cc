@@ -31,13 +31,40 @@ bool NextKeyLine(std::istream& in, std::string* key) {
 }
 
 Result<s3::ListPage> ListOnePage(const ListTarget& target, const s3::ListParams& params) {
-  for (int attempt = 1;; ++attempt) {
-    auto page = PageFromResponse(http::Fetch(target.transport, target.requests.ListObjectsV2(target.bucket, params)));
-    if (page.ok() || !target.retry.ShouldRetry(page.error(), attempt)) return page;
-    if (target.stop && *target.stop) return page;
-    if (target.retries) ++*target.retries;
-    std::this_thread::sleep_for(target.retry.Backoff(attempt, page.error()));
+  return Retrying<s3::ListPage>(target, [&] {
+    return PageFromResponse(http::Fetch(target.transport, target.requests.ListObjectsV2(target.bucket, params)));
+  });
+}
+
+Status ForEachUploadsPage(const ListTarget& target, const std::string& prefix,
+                          const std::function<Status(const s3::UploadsPage&)>& fn) {
+  std::string key_marker, id_marker;
+  for (;;) {
+    auto page = Retrying<s3::UploadsPage>(target, [&]() -> Result<s3::UploadsPage> {
+      auto r = http::Fetch(target.transport,
+                           target.requests.ListMultipartUploads(target.bucket, prefix, key_marker, id_marker));
+      if (!r.ok()) return r.error();
+      if (!s3::IsSuccess(r->status)) return s3::ErrorFromResponse(*r);
+      return s3::ParseListMultipartUploads(r->body);
+    });
+    if (!page.ok()) return page.error();
+    if (Status st = fn(*page); !st.ok()) return st;
+    if (!page->is_truncated) return OkStatus();
+    key_marker = page->next_key_marker;
+    id_marker = page->next_upload_id_marker;
   }
+}
+
+Status AbortUpload(const ListTarget& target, const s3::UploadInfo& upload) {
+  return Retrying<Ok>(target, [&]() -> Status {
+    auto r = http::Fetch(target.transport,
+                         target.requests.AbortMultipartUpload(target.bucket, upload.key, upload.upload_id));
+    if (!r.ok()) return r.error();
+    if (s3::IsSuccess(r->status)) return OkStatus();
+    Error e = s3::ErrorFromResponse(*r);
+    if (e.s3_code == "NoSuchUpload") return OkStatus();  // completed or aborted meanwhile
+    return e;
+  });
 }
 
 Status ForEachListPage(const ListTarget& target, s3::ListParams params,

@@ -7,6 +7,7 @@
 #include <functional>
 #include <istream>
 #include <string>
+#include <thread>
 
 #include "engine/retry.h"
 #include "transport/http/transport.h"
@@ -25,6 +26,19 @@ struct ListTarget {
   std::atomic<uint64_t>* retries = nullptr;  // counts retries when set
 };
 
+/// Calls `attempt` until it succeeds, fails for good, or the target's attempts run out,
+/// sleeping the policy's backoff between tries.
+template <typename T>
+Result<T> Retrying(const ListTarget& target, const std::function<Result<T>()>& attempt) {
+  for (int n = 1;; ++n) {
+    Result<T> r = attempt();
+    if (r.ok() || !target.retry.ShouldRetry(r.error(), n)) return r;
+    if (target.stop && *target.stop) return r;
+    if (target.retries) ++*target.retries;
+    std::this_thread::sleep_for(target.retry.Backoff(n, r.error()));
+  }
+}
+
 /// One page, retried while the error is retryable and attempts are left.
 Result<s3::ListPage> ListOnePage(const ListTarget& target, const s3::ListParams& params);
 
@@ -35,6 +49,13 @@ Status ForEachListPage(const ListTarget& target, s3::ListParams params,
 
 /// The next key of a keys file (one per line; a trailing CR and empty lines skipped).
 bool NextKeyLine(std::istream& in, std::string* key);
+
+/// Every unfinished multipart upload under `prefix`, page by page.
+Status ForEachUploadsPage(const ListTarget& target, const std::string& prefix,
+                          const std::function<Status(const s3::UploadsPage&)>& fn);
+
+/// Aborts one multipart upload; one already gone (NoSuchUpload) counts as aborted.
+Status AbortUpload(const ListTarget& target, const s3::UploadInfo& upload);
 
 /// The page from a finished ListObjectsV2 response, or the error it carries.
 Result<s3::ListPage> PageFromResponse(Result<http::Response> r);

@@ -1,4 +1,5 @@
-// libFuzzer target: the S3 XML parsers (listing pages and error bodies) on any bytes.
+// libFuzzer target: the S3 XML parsers (listing pages, multipart upload lists, error
+// bodies) on any bytes.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
@@ -11,6 +12,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (page.ok()) {
     // A page that parsed is self-consistent: a truncated one always says where to go on.
     if (page->is_truncated && page->next_continuation_token.empty()) __builtin_trap();
+  }
+  auto uploads = riptide::s3::ParseListMultipartUploads(xml);
+  if (uploads.ok() && uploads->is_truncated && uploads->next_key_marker.empty() &&
+      uploads->next_upload_id_marker.empty()) {
+    __builtin_trap();
   }
   (void)riptide::s3::ParseErrorBody(xml);
   return 0;

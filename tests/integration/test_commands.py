@@ -294,5 +294,47 @@ class CosEnvironmentTest(CommandTestCase):
         self.assertNotIn(self.server.secret_key, p.stdout + p.stderr)
 
 
+@unittest.skipUnless(SERVER == "moto", "s3rver implements neither ListMultipartUploads nor AbortMultipartUpload")
+class CleanupTest(CommandTestCase):
+    def start_upload(self, key):
+        up = self.s3.create_multipart_upload(Bucket=self.bucket, Key=key)
+        self.s3.upload_part(Bucket=self.bucket, Key=key, UploadId=up["UploadId"], PartNumber=1, Body=b"x" * 1024)
+        return up["UploadId"]
+
+    def uploads(self):
+        return sorted(u["Key"] for u in self.s3.list_multipart_uploads(Bucket=self.bucket).get("Uploads", []))
+
+    def test_cleanup_aborts_old_unfinished_uploads_only(self):
+        for key in ("p/stale one.bin", "p/sub/stale2.bin", "q/elsewhere.bin"):
+            self.start_upload(key)
+        url = f"s3://{self.bucket}/p"
+        # moto reports every upload as begun on 2010-11-10 (a fixed date in its
+        # template), so "too young to abort" is shown with an age beyond that.
+        p = self.run_riptide("cleanup", url, "--older-than", "36500d")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("2 unfinished uploads, 0 aborted, 2 younger than 36500d kept", p.stdout)
+        p = self.run_riptide("cleanup", url, "--older-than", "0s", "--dry-run")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("would abort p/stale one.bin", p.stdout)
+        self.assertEqual(len(self.uploads()), 3)
+
+        p = self.run_riptide("cleanup", url, "--older-than", "0s", "--json")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        summary = json.loads(p.stdout)
+        self.assertEqual((summary["uploads"], summary["aborted"]), (2, 2))
+        self.assertEqual(sorted(u["key"] for u in summary["listed"]), ["p/stale one.bin", "p/sub/stale2.bin"])
+        self.assertEqual(self.uploads(), ["q/elsewhere.bin"])  # outside the prefix
+        # Objects are never touched.
+        self.assertEqual(self.s3.get_object(Bucket=self.bucket, Key="p/a.txt")["Body"].read(), b"a")
+
+    def test_bad_duration_and_bucket_are_exit_2(self):
+        p = self.run_riptide("cleanup", f"s3://{self.bucket}", "--older-than", "soon")
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("not a duration", p.stderr)
+        p = self.run_riptide("cleanup", "s3://no-such-bucket-here", "--older-than", "0s")
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("NoSuchBucket", p.stderr)
+
+
 if __name__ == "__main__":
     unittest.main()

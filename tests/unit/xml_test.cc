@@ -80,6 +80,28 @@ TEST(ListObjectsV2, RefusesDoctypes) {
   EXPECT_TRUE(ParseErrorBody("<!DOCTYPE x><Error><Code>SlowDown</Code></Error>").code.empty());
 }
 
+TEST(ListMultipartUploads, ParsesUploadsAndMarkers) {
+  auto page = ParseListMultipartUploads(
+      "<?xml version=\"1.0\"?><ListMultipartUploadsResult><Bucket>b</Bucket><EncodingType>url</EncodingType>"
+      "<NextKeyMarker>p%2Fb%20c</NextKeyMarker><NextUploadIdMarker>id2</NextUploadIdMarker>"
+      "<IsTruncated>true</IsTruncated>"
+      "<Upload><Key>p%2Fa</Key><UploadId>id1</UploadId><Initiated>2026-11-22T03:24:48.000Z</Initiated></Upload>"
+      "<Upload><Key>p%2Fb%20c</Key><UploadId>id2</UploadId><Initiated>garbage</Initiated></Upload>"
+      "</ListMultipartUploadsResult>");
+  ASSERT_TRUE(page.ok()) << page.error().message;
+  ASSERT_EQ(page->uploads.size(), 2u);
+  EXPECT_EQ(page->uploads[0].key, "p/a");
+  EXPECT_EQ(page->uploads[0].upload_id, "id1");
+  EXPECT_EQ(page->uploads[0].initiated_ms, ParseIso8601Ms("2026-11-22T03:24:48.000Z"));
+  EXPECT_EQ(page->uploads[1].key, "p/b c");
+  EXPECT_LT(page->uploads[1].initiated_ms, 0);  // unreadable: never old enough to abort
+  EXPECT_TRUE(page->is_truncated);
+  EXPECT_EQ(page->next_key_marker, "p/b c");
+  EXPECT_FALSE(ParseListMultipartUploads("<ListMultipartUploadsResult><IsTruncated>true</IsTruncated>"
+                                         "</ListMultipartUploadsResult>").ok());
+  EXPECT_FALSE(ParseListMultipartUploads("<ListBucketResult/>").ok());
+}
+
 TEST(Errors, ClassifiedFromBody) {
   http::Response r;
   r.status = 404;

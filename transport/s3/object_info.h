@@ -25,6 +25,21 @@ struct ListPage {
   std::string next_continuation_token;
 };
 
+/// One unfinished multipart upload, as ListMultipartUploads describes it.
+struct UploadInfo {
+  std::string key;
+  std::string upload_id;
+  int64_t initiated_ms = 0;  // -1 when the server gave no readable date
+};
+
+/// One ListMultipartUploads page.
+struct UploadsPage {
+  std::vector<UploadInfo> uploads;
+  bool is_truncated = false;
+  std::string next_key_marker;
+  std::string next_upload_id_marker;
+};
+
 /// Number of parts of a multipart ETag ("…-3" → 3), 0 for a plain one.
 int MultipartEtagParts(const std::string& etag);
 

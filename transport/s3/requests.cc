@@ -98,4 +98,23 @@ http::Request RequestFactory::GetObject(const std::string& bucket, const std::st
   return Make("GET", bucket, key, "", std::move(extra));
 }
 
+http::Request RequestFactory::ListMultipartUploads(const std::string& bucket, const std::string& prefix,
+                                                  const std::string& key_marker,
+                                                  const std::string& upload_id_marker) const {
+  std::string query;
+  AddParam(query, "encoding-type", "url");
+  if (!key_marker.empty()) AddParam(query, "key-marker", key_marker);
+  if (!prefix.empty()) AddParam(query, "prefix", prefix);
+  if (!upload_id_marker.empty()) AddParam(query, "upload-id-marker", upload_id_marker);
+  AddParam(query, "uploads", "");
+  return Make("GET", bucket, "", query);
+}
+
+http::Request RequestFactory::AbortMultipartUpload(const std::string& bucket, const std::string& key,
+                                                   const std::string& upload_id) const {
+  std::string query;
+  AddParam(query, "uploadId", upload_id);
+  return Make("DELETE", bucket, key, query);
+}
+
 }  // namespace riptide::s3

@@ -54,6 +54,13 @@ class RequestFactory {
                           std::optional<ByteRange> range = std::nullopt,
                           const std::string& if_match = {}) const;
 
+  /// GET /?uploads: multipart uploads begun and neither completed nor aborted.
+  http::Request ListMultipartUploads(const std::string& bucket, const std::string& prefix,
+                                     const std::string& key_marker, const std::string& upload_id_marker) const;
+  /// DELETE /key?uploadId=ID: drops an unfinished upload and its parts.
+  http::Request AbortMultipartUpload(const std::string& bucket, const std::string& key,
+                                     const std::string& upload_id) const;
+
   const ClientConfig& config() const { return config_; }
   bool UsesPathStyle(const std::string& bucket) const;
 

@@ -150,6 +150,54 @@ Result<ListPage> ParseListObjectsV2(std::string_view xml) {
   return page;
 }
 
+Result<UploadsPage> ParseListMultipartUploads(std::string_view xml) {
+  UploadsPage page;
+  UploadInfo current;
+  bool url_encoded = false;
+  bool saw_root = false;
+  constexpr std::string_view kRoot = "/ListMultipartUploadsResult";
+  XmlWalker walker(
+      [&](const std::string& path) {
+        if (path == kRoot) saw_root = true;
+        if (path == "/ListMultipartUploadsResult/Upload") current = UploadInfo{};
+      },
+      [&](const std::string& path, std::string& text) {
+        if (path == "/ListMultipartUploadsResult/Upload/Key") {
+          current.key = std::move(text);
+        } else if (path == "/ListMultipartUploadsResult/Upload/UploadId") {
+          current.upload_id = std::move(text);
+        } else if (path == "/ListMultipartUploadsResult/Upload/Initiated") {
+          current.initiated_ms = ParseIso8601Ms(text);
+        } else if (path == "/ListMultipartUploadsResult/Upload") {
+          page.uploads.push_back(std::move(current));
+        } else if (path == "/ListMultipartUploadsResult/IsTruncated") {
+          page.is_truncated = text == "true";
+        } else if (path == "/ListMultipartUploadsResult/NextKeyMarker") {
+          page.next_key_marker = std::move(text);
+        } else if (path == "/ListMultipartUploadsResult/NextUploadIdMarker") {
+          page.next_upload_id_marker = std::move(text);
+        } else if (path == "/ListMultipartUploadsResult/EncodingType") {
+          url_encoded = text == "url";
+        }
+      });
+  if (Status st = walker.Parse(xml); !st.ok()) return st.error();
+  if (!saw_root) return MakeError(ErrorCode::kProtocol, "the response is not a ListMultipartUploadsResult");
+  if (url_encoded) {
+    auto marker = UriDecode(page.next_key_marker, true);
+    if (!marker.ok()) return marker.error();
+    page.next_key_marker = std::move(*marker);
+    for (auto& u : page.uploads) {
+      auto decoded = UriDecode(u.key, true);
+      if (!decoded.ok()) return decoded.error();
+      u.key = std::move(*decoded);
+    }
+  }
+  if (page.is_truncated && page.next_key_marker.empty() && page.next_upload_id_marker.empty()) {
+    return MakeError(ErrorCode::kProtocol, "a truncated uploads page carries no marker to go on from");
+  }
+  return page;
+}
+
 ErrorBody ParseErrorBody(std::string_view xml) {
   ErrorBody out;
   XmlWalker walker(nullptr, [&](const std::string& path, std::string& text) {

@@ -12,6 +12,9 @@ namespace riptide::s3 {
 /// A ListObjectsV2 result; keys are decoded when the server says EncodingType=url.
 Result<ListPage> ParseListObjectsV2(std::string_view xml);
 
+/// A ListMultipartUploads result; keys are decoded when the server says EncodingType=url.
+Result<UploadsPage> ParseListMultipartUploads(std::string_view xml);
+
 /// The fields of an S3 <Error> body; all empty when the body is not one.
 struct ErrorBody {
   std::string code;
