@@ -82,7 +82,7 @@ BrowseCommand::BrowseCommand(CLI::App& app, GlobalOptions& global, Kind kind) : 
       break;
   }
   cmd_->add_option("source", source_,
-                   "s3://BUCKET[/PREFIX] (with no arguments: COS_BUCKET_NAME and COS_PREFIX)");
+                   "s3://BUCKET[/PREFIX] or REMOTE:BUCKET[/PREFIX] (with no arguments: COS_BUCKET_NAME and COS_PREFIX)");
   if (kind == Kind::kMap) {
     cmd_->add_option("destination", destination_, dest_help);
     AddSelectionFlags(cmd_, selection_);
@@ -114,6 +114,7 @@ int BrowseCommand::Run() {
     }
   }
   if (kind_ == Kind::kMap && destination_.empty()) return fail("map needs SRC and DST (or neither: COS_* and DATASET_DIR)");
+  if (Status st = client_.UseRemote(&source_, sources); !st.ok()) return fail(st.error().message);
   auto url = s3::ParseS3Url(source_);
   if (!url.ok()) return fail(url.error().message);
   Target t;

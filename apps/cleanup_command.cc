@@ -43,7 +43,7 @@ CleanupCommand::CleanupCommand(CLI::App& app, GlobalOptions& global) : global_(g
   cmd_ = app.add_subcommand("cleanup",
                             "Abort multipart uploads under s3://BUCKET[/PREFIX] begun longer ago than "
                             "--older-than and never finished (their parts are stored until aborted)");
-  cmd_->add_option("source", source_, "s3://BUCKET[/PREFIX]")->required();
+  cmd_->add_option("source", source_, "s3://BUCKET[/PREFIX] or REMOTE:BUCKET[/PREFIX]")->required();
   cmd_->add_option("--older-than", older_than_,
                    "only uploads begun at least this long ago: 90s, 30m, 24h, 7d (0s: all); an upload "
                    "still running elsewhere would be broken")
@@ -60,9 +60,10 @@ int CleanupCommand::Run() {
   };
   const int64_t age_s = ParseDurationSeconds(older_than_);
   if (age_s < 0) return fail("--older-than '" + older_than_ + "' is not a duration such as 90s, 30m, 24h or 7d");
+  s3::ConfigSources sources = s3::LoadConfigSources();
+  if (Status st = client_.UseRemote(&source_, sources); !st.ok()) return fail(st.error().message);
   auto url = s3::ParseS3Url(source_);
   if (!url.ok()) return fail(url.error().message);
-  s3::ConfigSources sources = s3::LoadConfigSources();
   auto client = client_.Resolve(sources);
   if (!client.ok()) return fail(client.error().message);
   http::CurlTransport transport(client_.Transport(sources, 16));

@@ -3,12 +3,14 @@
 
 #include <CLI/CLI.hpp>
 
+#include <optional>
 #include <string>
 
 #include "engine/retry.h"
 #include "transport/http/curl_transport.h"
 #include "transport/result.h"
 #include "transport/s3/config.h"
+#include "transport/s3/remotes.h"
 #include "transport/s3/requests.h"
 
 namespace riptide::app {
@@ -18,7 +20,12 @@ class ClientFlags {
   /// Adds --endpoint, --region, --profile, addressing, TLS, retry and timeout flags.
   void Add(CLI::App* cmd);
 
-  /// Resolves the client from these flags, the environment and the AWS files.
+  /// When `*source` names a remote ("NAME:bucket/prefix"), loads it from --config or
+  /// --rclone-config and rewrites `*source` to its s3:// URL; other sources pass.
+  Status UseRemote(std::string* source, const s3::ConfigSources& sources);
+
+  /// Resolves the client from these flags, the remote (if any), the environment and the
+  /// AWS files, in that order.
   Result<s3::ClientConfig> Resolve(const s3::ConfigSources& sources) const;
   /// Timeouts, TLS and connection limits for `connections` requests in flight.
   http::CurlTransportOptions Transport(const s3::ConfigSources& sources, int connections) const;
@@ -36,6 +43,9 @@ class ClientFlags {
   int retries_ = 5;
   int connect_timeout_s_ = 10;
   int stall_timeout_s_ = 60;
+  std::string config_file_;
+  std::string rclone_config_file_;
+  std::optional<s3::Remote> remote_;
 };
 
 }  // namespace riptide::app

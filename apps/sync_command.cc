@@ -77,7 +77,8 @@ SyncCommand::SyncCommand(CLI::App& app, GlobalOptions& global, Kind kind) : glob
                      "DIR to write new.txt, modified.txt, delete.txt (one key per line) and plan.json");
   }
   cmd_->add_option("source", source_,
-                   "s3://BUCKET[/PREFIX]: what to mirror (key PREFIX/a/b → DIR/a/b); with neither SRC nor DST "
+                   "s3://BUCKET[/PREFIX] or REMOTE:BUCKET[/PREFIX] (a remote of --config or --rclone-config): what "
+                   "to mirror (key PREFIX/a/b → DIR/a/b); with neither SRC nor DST "
                    "the job comes from COS_* and DATASET_DIR");
   cmd_->add_option("destination", destination_, "DIR: the dataset directory (created if missing)");
   client_.Add(cmd_);
@@ -148,10 +149,12 @@ int SyncCommand::Run() {
   } else if (destination_.empty()) {
     return fail("give both SRC and DST (or neither, to read the job from COS_* and DATASET_DIR)");
   }
+  if (Status st = client_.UseRemote(&source_, sources); !st.ok()) return fail(st.error().message);
   auto url = s3::ParseS3Url(source_);
   if (!url.ok()) return fail(url.error().message);
-  if (s3::LooksLikeS3Url(destination_)) {
-    return fail("bucket-to-bucket sync is not supported yet: DST must be a local directory");
+  if (s3::LooksLikeS3Url(destination_) || s3::SplitRemoteUrl(destination_)) {
+    return fail("bucket-to-bucket sync is not supported yet: DST must be a local directory (write ./" +
+                destination_ + " for a folder whose name holds a colon)");
   }
   const bool key_list = !selection_.keys.empty() || !selection_.keys_file.empty();
   if (key_list && !url->prefix.empty()) {

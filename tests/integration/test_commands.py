@@ -294,6 +294,64 @@ class CosEnvironmentTest(CommandTestCase):
         self.assertNotIn(self.server.secret_key, p.stdout + p.stderr)
 
 
+class RemoteTest(CommandTestCase):
+    """NAME:bucket/prefix through riptide.conf and rclone.conf."""
+
+    def write(self, name, text):
+        path = os.path.join(self.tmp, name)
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    def test_rclone_conf_remote_as_rclone_writes_it(self):
+        conf = self.write("rclone.conf", (
+            "# written by rclone config\n[source]\ntype = s3\nprovider = Ceph\n"
+            f"access_key_id = \"{self.server.access_key}\"\nsecret_access_key = {self.server.secret_key}\n"
+            f"endpoint = {self.server.endpoint}\n\n[gdrive]\ntype = drive\n"))
+        # No AWS_* credentials at all: they come from the remote.
+        env = {"HOME": self.tmp, "PATH": os.environ["PATH"]}
+        p = riptide("sync", f"source:{self.bucket}/p", self.dataset, "--rclone-config", conf, "--json",
+                    env=env, clean_env=True)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(json.loads(p.stdout)["transferred"], 4)
+        self.assertEqual(tree(self.dataset)["sub/c.txt"], b"ccc")
+        p = riptide("tree", f"source:{self.bucket}/p", "--depth", "1", env=dict(env, RCLONE_CONFIG=conf),
+                    clean_env=True)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertTrue(p.stdout.startswith(f"s3://{self.bucket}/p/  (4 objects"), p.stdout)
+        p = riptide("ls", f"gdrive:{self.bucket}", "--rclone-config", conf, env=env, clean_env=True)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("'drive' remote", p.stderr)
+
+    def test_riptide_conf_remote_with_secret_from_the_environment(self):
+        os.makedirs(os.path.join(self.tmp, ".config", "riptide"))
+        self.write(os.path.join(".config", "riptide", "riptide.conf"), (
+            f"[store]\nendpoint = {self.server.endpoint}\naddressing = path\n"
+            f"access_key_id = {self.server.access_key}\nsecret_access_key_env = STORE_SECRET\n"))
+        env = {"HOME": self.tmp, "PATH": os.environ["PATH"], "STORE_SECRET": self.server.secret_key}
+        p = riptide("sync", f"store:{self.bucket}/p", self.dataset, "--json", env=env, clean_env=True)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(json.loads(p.stdout)["transferred"], 4)
+        del env["STORE_SECRET"]
+        p = riptide("sync", f"store:{self.bucket}/p", self.dataset, env=env, clean_env=True)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("STORE_SECRET, which is not set", p.stderr)
+
+    def test_unknown_remote_and_unreadable_config_are_one_line_exit_2(self):
+        env = {"HOME": self.tmp, "PATH": os.environ["PATH"]}
+        p = riptide("sync", f"nowhere:{self.bucket}", self.dataset, env=env, clean_env=True)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("no remote named 'nowhere'", p.stderr)
+        p = riptide("sync", f"x:{self.bucket}", self.dataset, "--config", os.path.join(self.tmp, "absent.conf"),
+                    env=env, clean_env=True)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("cannot read the config file", p.stderr)
+        self.assertEqual(len(p.stderr.strip().splitlines()), 1)
+        p = riptide("sync", f"s3://{self.bucket}", "dst:bucket", env=env, clean_env=True)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("bucket-to-bucket sync is not supported yet", p.stderr)
+
+
 @unittest.skipUnless(SERVER == "moto", "s3rver implements neither ListMultipartUploads nor AbortMultipartUpload")
 class CleanupTest(CommandTestCase):
     def start_upload(self, key):

@@ -105,7 +105,9 @@ Result<ClientConfig> ResolveClientConfig(const ConfigFlags& flags, const ConfigS
     c->session_token = FirstOf({Get(creds_section, "aws_session_token"), Get(config_section, "aws_session_token")});
   };
   Credentials c;
-  if (profile_from_flag) {
+  if (!flags.credentials.access_key_id.empty() || !flags.credentials.secret_access_key.empty()) {
+    c = flags.credentials;
+  } else if (profile_from_flag) {
     from_profile(&c);
   } else if (!Get(env, "AWS_ACCESS_KEY_ID").empty() || !Get(env, "AWS_SECRET_ACCESS_KEY").empty()) {
     c.access_key_id = Get(env, "AWS_ACCESS_KEY_ID");
@@ -129,5 +131,7 @@ Result<ClientConfig> ResolveClientConfig(const ConfigFlags& flags, const ConfigS
   cfg.credentials = std::move(c);
   return cfg;
 }
+
+bool ReadTextFile(const std::string& path, std::string* out) { return ReadFile(path, out); }
 
 }  // namespace riptide::s3

@@ -17,6 +17,7 @@ struct ConfigFlags {
   std::string profile;
   Addressing addressing = Addressing::kAuto;  // --path-style / --virtual-host
   bool no_sign_request = false;
+  Credentials credentials;  // a named remote's own keys: they win over the environment
 };
 
 /// The environment and the two AWS files' text, gathered once.
@@ -30,6 +31,9 @@ struct ConfigSources {
 
 /// Reads the process environment and the AWS files it points at (missing files are fine).
 ConfigSources LoadConfigSources();
+
+/// The whole file at `path` into `out`; false when it cannot be read.
+bool ReadTextFile(const std::string& path, std::string* out);
 
 /// Resolves the client configuration; errors name what to set.
 Result<ClientConfig> ResolveClientConfig(const ConfigFlags& flags, const ConfigSources& sources);
