@@ -2,7 +2,8 @@
 # Builds riptide under the sanitizers and runs the tests against those builds:
 #   build-asan  AddressSanitizer + UndefinedBehaviorSanitizer: unit tests and the
 #               integration suites on moto
-#   build-tsan  ThreadSanitizer: unit tests and the transport (ls, tree, map through
+#   build-tsan  ThreadSanitizer: unit tests (among them the curl transport against an
+#               in-process server) and the transport (ls, tree, map through
 #               the curl-multi loop thread and its futures) on moto and s3rver. The
 #               flow-graph pipeline is not run under TSan: Debian's libtbb is not
 #               instrumented, so TSan reports every hand-off between TBB tasks.
