@@ -18,11 +18,12 @@ ListTarget Target(RunContext& ctx) {
                     &ctx.stats.retries};
 }
 
-}  // namespace
-
+// One listing page, retrying what can be retried.
 Result<s3::ListPage> ListPageWithRetry(RunContext& ctx, const std::string& continuation) {
   return ListOnePage(Target(ctx), Params(ctx, continuation));
 }
+
+}  // namespace
 
 Status ListStage::Start() {
   auto first = ListPageWithRetry(ctx_, "");

@@ -116,20 +116,25 @@ std::string PlanStage::FolderConflict(const planner::Decision& d, const planner:
   // Only a listing in key order keeps the keys that start with "a" together.
   if (!ctx_.listing_sorted || !ctx_.options.keys.empty() || !ctx_.options.keys_file.empty()) return {};
   const std::string& key = d.object.key;
-  while (!file_keys_.empty() && key.compare(0, file_keys_.back().size(), file_keys_.back()) != 0) {
+  while (!file_keys_.empty() && key.compare(0, file_keys_.back().key.size(), file_keys_.back().key) != 0) {
     file_keys_.pop_back();
   }
-  for (const std::string& owner : file_keys_) {
-    if (key.size() > owner.size() && key[owner.size()] == '/') {
-      return "'" + owner + "' is an object, so it cannot also be a folder: the key that sorts first wins";
+  using State = FileKey::State;
+  for (FileKey& owner : file_keys_) {
+    if (key.size() <= owner.key.size() || key[owner.key.size()] != '/') continue;
+    // Only now, on a conflict, ask the disk: a folder of that name from earlier runs
+    // keeps its place (the new object then fails to rename onto it).
+    if (owner.state == State::kUnchecked) {
+      owner.state = ctx_.dataset.IsFolder(owner.path) ? State::kFolder : State::kFile;
+    }
+    if (owner.state == State::kFile) {
+      return "'" + owner.key + "' is an object, so it cannot also be a folder: the key that sorts first wins";
     }
   }
-  if (m.kind != planner::KeyMapping::Kind::kFile) return {};
-  // A folder of that name from earlier runs (its keys sort after this one) stays.
-  if (d.action != planner::Decision::Action::kUnchanged && ctx_.dataset.IsFolder(m.path)) {
-    return "'" + m.path + "' is a folder in the dataset (keys below '" + key + "/'), so it cannot be a file";
+  if (m.kind == planner::KeyMapping::Kind::kFile) {
+    const bool on_disk = d.action == planner::Decision::Action::kUnchanged;
+    file_keys_.push_back({key, m.path, on_disk ? State::kFile : State::kUnchecked});
   }
-  file_keys_.push_back(key);
   return {};
 }
 

@@ -76,9 +76,6 @@ struct RunContext {
   }
 };
 
-/// Fetches one listing page, retrying what can be retried.
-Result<s3::ListPage> ListPageWithRetry(RunContext& ctx, const std::string& continuation);
-
 /// Where the pages of objects to consider come from.
 class PageSource {
  public:
@@ -150,7 +147,12 @@ class PlanStage {
   std::vector<char> local_changed_;  // --checksum: the file's XXH3 differs (per decision)
   // Keys mirrored as files that are prefixes of the keys being planned (sorted listings
   // keep every key that starts with "a" together): at most one per key length.
-  std::vector<std::string> file_keys_;
+  struct FileKey {
+    std::string key;
+    std::string path;
+    enum class State { kFile, kUnchecked, kFolder } state;  // kUnchecked: new this run
+  };
+  std::vector<FileKey> file_keys_;
 };
 
 template <typename Emit>
