@@ -11,15 +11,6 @@ extern char** environ;
 namespace riptide::s3 {
 namespace {
 
-bool ReadFile(const std::string& path, std::string* out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return false;
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  *out = ss.str();
-  return true;
-}
-
 std::string Get(const std::map<std::string, std::string>& m, const std::string& key) {
   auto it = m.find(key);
   return it == m.end() ? std::string() : it->second;
@@ -46,8 +37,8 @@ ConfigSources LoadConfigSources() {
   if (creds_path.empty() && !home.empty()) creds_path = home + "/.aws/credentials";
   std::string config_path = Get(s.env, "AWS_CONFIG_FILE");
   if (config_path.empty() && !home.empty()) config_path = home + "/.aws/config";
-  if (!creds_path.empty()) s.credentials_file_found = ReadFile(creds_path, &s.credentials_text);
-  if (!config_path.empty()) s.config_file_found = ReadFile(config_path, &s.config_text);
+  if (!creds_path.empty()) s.credentials_file_found = ReadTextFile(creds_path, &s.credentials_text);
+  if (!config_path.empty()) s.config_file_found = ReadTextFile(config_path, &s.config_text);
   return s;
 }
 
@@ -132,6 +123,13 @@ Result<ClientConfig> ResolveClientConfig(const ConfigFlags& flags, const ConfigS
   return cfg;
 }
 
-bool ReadTextFile(const std::string& path, std::string* out) { return ReadFile(path, out); }
+bool ReadTextFile(const std::string& path, std::string* out) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return false;
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  *out = ss.str();
+  return true;
+}
 
 }  // namespace riptide::s3

@@ -84,6 +84,14 @@ class XmlWalker {
   std::string text_;
 };
 
+// Keys arrive percent-encoded when the server honoured encoding-type=url.
+Status UrlDecodeInPlace(std::string* s) {
+  auto decoded = UriDecode(*s, /*plus_is_space=*/true);
+  if (!decoded.ok()) return decoded.error();
+  *s = std::move(*decoded);
+  return OkStatus();
+}
+
 }  // namespace
 
 Result<ListPage> ParseListObjectsV2(std::string_view xml) {
@@ -134,14 +142,10 @@ Result<ListPage> ParseListObjectsV2(std::string_view xml) {
   if (failed) return bad;
   if (url_encoded) {
     for (auto& o : page.objects) {
-      auto decoded = UriDecode(o.key, /*plus_is_space=*/true);
-      if (!decoded.ok()) return decoded.error();
-      o.key = std::move(*decoded);
+      if (Status st = UrlDecodeInPlace(&o.key); !st.ok()) return st.error();
     }
     for (auto& p : page.common_prefixes) {
-      auto decoded = UriDecode(p, true);
-      if (!decoded.ok()) return decoded.error();
-      p = std::move(*decoded);
+      if (Status st = UrlDecodeInPlace(&p); !st.ok()) return st.error();
     }
   }
   if (page.is_truncated && page.next_continuation_token.empty()) {
@@ -183,13 +187,9 @@ Result<UploadsPage> ParseListMultipartUploads(std::string_view xml) {
   if (Status st = walker.Parse(xml); !st.ok()) return st.error();
   if (!saw_root) return MakeError(ErrorCode::kProtocol, "the response is not a ListMultipartUploadsResult");
   if (url_encoded) {
-    auto marker = UriDecode(page.next_key_marker, true);
-    if (!marker.ok()) return marker.error();
-    page.next_key_marker = std::move(*marker);
+    if (Status st = UrlDecodeInPlace(&page.next_key_marker); !st.ok()) return st.error();
     for (auto& u : page.uploads) {
-      auto decoded = UriDecode(u.key, true);
-      if (!decoded.ok()) return decoded.error();
-      u.key = std::move(*decoded);
+      if (Status st = UrlDecodeInPlace(&u.key); !st.ok()) return st.error();
     }
   }
   if (page.is_truncated && page.next_key_marker.empty() && page.next_upload_id_marker.empty()) {
