@@ -3,11 +3,10 @@
 #include <unistd.h>
 
 #include <cstdio>
-#include <ctime>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "apps/cos_env.h"
+#include "apps/format.h"
 #include "apps/summary.h"
 #include "apps/tree_view.h"
 #include "engine/listing.h"
@@ -20,26 +19,13 @@
 namespace riptide::app {
 namespace {
 
-std::string Dump(const nlohmann::json& j) {
-  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
-std::string UtcTime(int64_t ms) {
-  std::time_t t = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 // A JSON array written element by element, so a listing of millions stays O(page).
 class JsonArrayWriter {
  public:
   JsonArrayWriter() { std::fputs("[", stdout); }
   void Add(const nlohmann::json& j) {
     std::fputs(first_ ? "\n" : ",\n", stdout);
-    std::fputs(Dump(j).c_str(), stdout);
+    std::fputs(DumpJson(j).c_str(), stdout);
     first_ = false;
   }
   void End() { std::fputs(first_ ? "]\n" : "\n]\n", stdout); }
@@ -104,14 +90,8 @@ int BrowseCommand::Run() {
   auto fail = [&](const std::string& msg) { return Refuse(msg); };
   s3::ConfigSources sources = s3::LoadConfigSources();
   if (source_.empty()) {
-    auto job = CosJobFromEnvironment(sources.env, kind_ == Kind::kMap);
-    if (!job.ok()) return fail(job.error().message);
-    source_ = job->source;
-    destination_ = job->destination;
-    if (selection_.keys.empty() && selection_.keys_file.empty()) {
-      selection_.keys = job->keys;
-      selection_.keys_file = job->keys_file;
-    }
+    Status st = TakeCosJob(sources.env, &source_, kind_ == Kind::kMap ? &destination_ : nullptr, &selection_);
+    if (!st.ok()) return fail(st.error().message);
   }
   if (kind_ == Kind::kMap && destination_.empty()) return fail("map needs SRC and DST (or neither: COS_* and DATASET_DIR)");
   if (Status st = client_.UseRemote(&source_, sources); !st.ok()) return fail(st.error().message);
@@ -121,8 +101,7 @@ int BrowseCommand::Run() {
   t.bucket = url->bucket;
   t.prefix = planner::NormalizePrefix(url->prefix);
   // Mapping a key list is pure: it needs neither credentials nor the server.
-  const bool key_list = !selection_.keys.empty() || !selection_.keys_file.empty();
-  if (kind_ != Kind::kMap || !key_list) {
+  if (kind_ != Kind::kMap || !selection_.key_list()) {
     auto client = client_.Resolve(sources);
     if (!client.ok()) return fail(client.error().message);
     t.transport = std::make_unique<http::CurlTransport>(client_.Transport(sources, 8));
@@ -142,11 +121,12 @@ int BrowseCommand::Ls(Target& t) {
   params.prefix = t.prefix;
   params.max_keys = page_size_;
   if (!recursive_) params.delimiter = "/";
-  JsonArrayWriter* json = nullptr;
-  std::optional<JsonArrayWriter> writer;
+  // The array opens with the first page, so a bucket that cannot be listed gets a
+  // JSON error document instead.
+  std::optional<JsonArrayWriter> json;
   uint64_t objects = 0, bytes = 0;
   Status st = engine::ForEachListPage(t.Lister(), params, [&](const s3::ListPage& page) -> Status {
-    if (global_.json && !json) json = &writer.emplace();
+    if (global_.json && !json) json.emplace();
     // A page holds folders and objects each in key order; print them merged.
     size_t f = 0, o = 0;
     while (f < page.common_prefixes.size() || o < page.objects.size()) {
@@ -177,10 +157,10 @@ int BrowseCommand::Ls(Target& t) {
   });
   if (!st.ok()) {
     if (json) json->End();
-    return Refuse("cannot list " + t.Url() + ": " + st.error().ToString(), json != nullptr);
+    return Refuse("cannot list " + t.Url() + ": " + st.error().ToString(), json.has_value());
   }
   if (global_.json) {
-    if (!json) json = &writer.emplace();
+    if (!json) json.emplace();
     json->End();
   } else if (recursive_) {
     std::printf("%llu objects, %s\n", static_cast<unsigned long long>(objects),
@@ -208,10 +188,8 @@ int BrowseCommand::Tree(Target& t) {
 int BrowseCommand::Map(Target& t) {
   planner::KeyFilter filter;
   for (const auto& [include, pattern] : selection_.filters) filter.Add(include, pattern);
-  const bool key_list = !selection_.keys.empty() || !selection_.keys_file.empty();
-  if (key_list && !t.prefix.empty()) {
-    return Refuse("a prefix in SRC, --key and --keys-file are mutually exclusive");
-  }
+  if (Status st = selection_.CheckAgainstPrefix(t.prefix); !st.ok()) return Refuse(st.error().message);
+  const bool key_list = selection_.key_list();
   std::string dir = destination_;
   while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
   if (!selection_.keys_file.empty() && ::access(selection_.keys_file.c_str(), R_OK) != 0) {
@@ -243,7 +221,7 @@ int BrowseCommand::Map(Target& t) {
       json->Add(j);
     } else if (m.kind == planner::KeyMapping::Kind::kRefused) {
       // The key as JSON: a hostile key must not drive the terminal.
-      std::printf("%s\tREFUSED: %s\n", Dump(key).c_str(), m.reason.c_str());
+      std::printf("%s\tREFUSED: %s\n", DumpJson(key).c_str(), m.reason.c_str());
     } else {
       std::printf("%s\t%s\n", key.c_str(), path.c_str());
     }

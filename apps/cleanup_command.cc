@@ -2,9 +2,9 @@
 
 #include <chrono>
 #include <cstdio>
-#include <ctime>
 #include <nlohmann/json.hpp>
 
+#include "apps/format.h"
 #include "apps/summary.h"
 #include "engine/listing.h"
 #include "transport/http/curl_transport.h"
@@ -12,20 +12,6 @@
 #include "transport/s3/uri.h"
 
 namespace riptide::app {
-namespace {
-
-std::string UtcTime(int64_t ms) {
-  if (ms < 0) return "unknown";
-  std::time_t t = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
-}  // namespace
-
 int64_t ParseDurationSeconds(const std::string& text) {
   size_t digits = 0;
   while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
@@ -111,7 +97,7 @@ int CleanupCommand::Run() {
                      {"dry_run", dry_run_}, {"exit_code", code}, {"listed", listed}};
     j["failures"] = nlohmann::json::array();
     for (const auto& [key, why] : failures) j["failures"].push_back({{"key", key}, {"reason", why}});
-    std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+    std::printf("%s\n", DumpJson(j).c_str());
   } else {
     for (const auto& [key, why] : failures) std::fprintf(stderr, "failed: %s: %s\n", key.c_str(), why.c_str());
     std::printf("%llu unfinished uploads, %llu %s, %llu younger than %s kept, %zu failed\n",

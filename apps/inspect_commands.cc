@@ -2,28 +2,13 @@
 
 #include <cerrno>
 #include <cstring>
-#include <ctime>
 #include <nlohmann/json.hpp>
 
+#include "apps/format.h"
 #include "apps/summary.h"
 #include "engine/inspect.h"
 
 namespace riptide::app {
-namespace {
-
-std::string LocalTime(int64_t ms) {
-  std::time_t t = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  localtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
-  return buf;
-}
-
-std::string Dump(const nlohmann::json& j) { return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); }
-
-}  // namespace
-
 InspectCommand::InspectCommand(CLI::App& app, GlobalOptions& global, Kind kind) : global_(global), kind_(kind) {
   switch (kind) {
     case Kind::kStatus:
@@ -84,7 +69,7 @@ int InspectCommand::Status() {
     }
     j["last_failures"] = nlohmann::json::array();
     for (const auto& [key, reason] : r->last_failures) j["last_failures"].push_back({{"key", key}, {"reason", reason}});
-    std::printf("%s\n", Dump(j).c_str());
+    std::printf("%s\n", DumpJson(j).c_str());
     return 0;
   }
   std::printf("%s: mirror of %s, %llu objects, %.1f MiB\n", dataset_.c_str(), r->totals.source.c_str(),
@@ -97,7 +82,7 @@ int InspectCommand::Status() {
                 static_cast<unsigned long long>(run.skipped), static_cast<unsigned long long>(run.failed));
   }
   for (const auto& [key, reason] : r->last_failures) {
-    std::printf("  failed last time: %s: %s\n", Dump(nlohmann::json(key)).c_str(), reason.c_str());
+    std::printf("  failed last time: %s: %s\n", DumpJson(nlohmann::json(key)).c_str(), reason.c_str());
   }
   return 0;
 }
@@ -107,7 +92,7 @@ int InspectCommand::Verify() {
   if (!r.ok()) return Refuse(r.error());
   const int code = r->clean() ? 0 : 1;
   if (global_.json) {
-    std::printf("%s\n", Dump({{"checked", r->checked}, {"bytes", r->bytes}, {"missing", r->missing},
+    std::printf("%s\n", DumpJson({{"checked", r->checked}, {"bytes", r->bytes}, {"missing", r->missing},
                               {"changed", r->changed}, {"extra", r->extra}, {"seconds", r->seconds},
                               {"exit_code", code}})
                             .c_str());

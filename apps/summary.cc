@@ -3,27 +3,9 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "apps/format.h"
+
 namespace riptide::app {
-std::string HumanBytes(double b) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  int u = 0;
-  while (b >= 1024 && u < 4) {
-    b /= 1024;
-    ++u;
-  }
-  char buf[32];
-  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", b, units[u]);
-  return buf;
-}
-
-namespace {
-
-std::string Dump(const nlohmann::json& j) {
-  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
-}  // namespace
-
 int ExitCodeFor(const engine::SyncReport& report, int signal_number) {
   if (report.interrupted) return signal_number == 15 ? 143 : 130;
   if (report.fatal || report.failed > 0) return 1;
@@ -62,11 +44,11 @@ void PrintSummary(const engine::SyncReport& r, bool json, int exit_code) {
     j["failures"] = nlohmann::json::array();
     for (const auto& f : r.failures) j["failures"].push_back({{"key", f.key}, {"reason", f.reason}});
     if (r.fatal) j["error"] = r.fatal->ToString();
-    std::printf("%s\n", Dump(j).c_str());
+    std::printf("%s\n", DumpJson(j).c_str());
     return;
   }
   for (const auto& f : r.failures) {
-    std::fprintf(stderr, "failed: %s: %s\n", Dump(nlohmann::json(f.key)).c_str(), f.reason.c_str());
+    std::fprintf(stderr, "failed: %s: %s\n", DumpJson(nlohmann::json(f.key)).c_str(), f.reason.c_str());
   }
   if (r.failed > r.failures.size()) {
     std::fprintf(stderr, "failed: … and %llu more\n",
@@ -115,7 +97,7 @@ void EndProgress() { std::fprintf(stderr, "\r\033[K"); }
 
 void PrintFatal(const std::string& message, bool json, int exit_code) {
   if (json) {
-    std::printf("%s\n", Dump({{"error", message}, {"exit_code", exit_code}}).c_str());
+    std::printf("%s\n", DumpJson({{"error", message}, {"exit_code", exit_code}}).c_str());
   }
   std::fprintf(stderr, "riptide: %s\n", message.c_str());
 }

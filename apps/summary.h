@@ -8,9 +8,6 @@
 
 namespace riptide::app {
 
-/// "1.5 MiB", "12 B": binary units, one decimal.
-std::string HumanBytes(double bytes);
-
 /// 0 everything in place, 1 some objects failed or the run stopped early,
 /// 130/143 interrupted by SIGINT/SIGTERM.
 int ExitCodeFor(const engine::SyncReport& report, int signal_number);

@@ -66,6 +66,26 @@ void AddSelectionFlags(CLI::App* cmd, Selection& selection) {
       ->excludes(key);
 }
 
+Status Selection::CheckAgainstPrefix(const std::string& prefix) const {
+  if (!key_list() || prefix.empty()) return OkStatus();
+  return MakeError(ErrorCode::kInvalidArgument,
+                   "a prefix in SRC, --key and --keys-file are mutually exclusive: a key list names whole keys, "
+                   "so SRC must be s3://BUCKET");
+}
+
+Status TakeCosJob(std::map<std::string, std::string>& env, std::string* source, std::string* destination,
+                  Selection* selection) {
+  auto job = CosJobFromEnvironment(env, destination != nullptr);
+  if (!job.ok()) return job.error();
+  *source = job->source;
+  if (destination) *destination = job->destination;
+  if (!selection->key_list()) {
+    selection->keys = job->keys;
+    selection->keys_file = job->keys_file;
+  }
+  return OkStatus();
+}
+
 SyncCommand::SyncCommand(CLI::App& app, GlobalOptions& global, Kind kind) : global_(global), kind_(kind) {
   if (kind == Kind::kSync) {
     cmd_ = app.add_subcommand("sync", "Mirror s3://BUCKET[/PREFIX] into a local directory, verifying every byte");
@@ -138,13 +158,8 @@ int SyncCommand::Run() {
   };
   s3::ConfigSources sources = s3::LoadConfigSources();
   if (source_.empty() && destination_.empty()) {
-    auto job = CosJobFromEnvironment(sources.env, true);
-    if (!job.ok()) return fail(job.error().message);
-    source_ = job->source;
-    destination_ = job->destination;
-    if (selection_.keys.empty() && selection_.keys_file.empty()) {
-      selection_.keys = job->keys;
-      selection_.keys_file = job->keys_file;
+    if (Status st = TakeCosJob(sources.env, &source_, &destination_, &selection_); !st.ok()) {
+      return fail(st.error().message);
     }
   } else if (destination_.empty()) {
     return fail("give both SRC and DST (or neither, to read the job from COS_* and DATASET_DIR)");
@@ -156,12 +171,10 @@ int SyncCommand::Run() {
     return fail("bucket-to-bucket sync is not supported yet: DST must be a local directory (write ./" +
                 destination_ + " for a folder whose name holds a colon)");
   }
-  const bool key_list = !selection_.keys.empty() || !selection_.keys_file.empty();
-  if (key_list && !url->prefix.empty()) {
-    return fail("a prefix in SRC, --key and --keys-file are mutually exclusive: a key list names whole keys, "
-                "so SRC must be s3://BUCKET");
+  if (Status st = selection_.CheckAgainstPrefix(url->prefix); !st.ok()) return fail(st.error().message);
+  if (selection_.key_list() && delete_) {
+    return fail("--delete needs a listing of the whole prefix: not with --key or --keys-file");
   }
-  if (key_list && delete_) return fail("--delete needs a listing of the whole prefix: not with --key or --keys-file");
 
   auto client = client_.Resolve(sources);
   if (!client.ok()) return fail(client.error().message);

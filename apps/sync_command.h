@@ -3,11 +3,13 @@
 
 #include <CLI/CLI.hpp>
 
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "apps/client_flags.h"
+#include "transport/result.h"
 
 namespace riptide::app {
 
@@ -25,9 +27,18 @@ struct Selection {
   std::vector<std::pair<bool, std::string>> filters;  // (include?, pattern), command-line order
   std::vector<std::string> keys;                      // --key
   std::string keys_file;                              // --keys-file
+
+  bool key_list() const { return !keys.empty() || !keys_file.empty(); }
+  /// A key list names whole keys: refused beside a prefix in SRC.
+  Status CheckAgainstPrefix(const std::string& prefix) const;
 };
 /// Adds --include, --exclude, --key and --keys-file.
 void AddSelectionFlags(CLI::App* cmd, Selection& selection);
+
+/// With no SRC on the command line, the job comes from COS_* and DATASET_DIR: fills
+/// `*source`, `*destination` (when not null) and, unless given as flags, the key list.
+Status TakeCosJob(std::map<std::string, std::string>& env, std::string* source, std::string* destination,
+                  Selection* selection);
 
 /// `riptide sync SRC DST` and `riptide plan SRC DST` (a sync that only decides).
 class SyncCommand {

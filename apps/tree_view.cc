@@ -1,6 +1,6 @@
 #include "apps/tree_view.h"
 
-#include "apps/summary.h"
+#include "apps/format.h"
 
 namespace riptide::app {
 namespace {

@@ -1,0 +1,22 @@
+// How the commands print values: sizes, times, JSON.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace riptide::app {
+
+/// "1.5 MiB", "12 B": binary units, one decimal.
+std::string HumanBytes(double bytes);
+
+/// "2026-11-22T03:24:48Z"; "unknown" for a negative time.
+std::string UtcTime(int64_t ms);
+/// "2026-11-22 04:24:48" in the local time zone; "unknown" for a negative time.
+std::string LocalTime(int64_t ms);
+
+/// One line of JSON; invalid UTF-8 in keys is replaced, never thrown on.
+std::string DumpJson(const nlohmann::json& j);
+
+}  // namespace riptide::app
