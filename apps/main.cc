@@ -8,6 +8,7 @@
 
 #include "apps/browse_commands.h"
 #include "apps/cleanup_command.h"
+#include "apps/copy_command.h"
 #include "apps/inspect_commands.h"
 #include "apps/logging.h"
 #include "apps/sync_command.h"
@@ -48,6 +49,7 @@ int main(int argc, char** argv) {
   using riptide::app::SyncCommand;
   SyncCommand sync(app, global, SyncCommand::Kind::kSync);
   SyncCommand plan(app, global, SyncCommand::Kind::kPlan);
+  riptide::app::CpCommand cp(app, global);
   BrowseCommand ls(app, global, BrowseCommand::Kind::kLs);
   BrowseCommand tree(app, global, BrowseCommand::Kind::kTree);
   BrowseCommand map(app, global, BrowseCommand::Kind::kMap);
@@ -78,6 +80,7 @@ int main(int argc, char** argv) {
   riptide::app::SetUpLogging(global.verbosity, global.log_format);
   if (sync.chosen()) return sync.Run();
   if (plan.chosen()) return plan.Run();
+  if (cp.chosen()) return cp.Run();
   if (ls.chosen()) return ls.Run();
   if (tree.chosen()) return tree.Run();
   if (map.chosen()) return map.Run();

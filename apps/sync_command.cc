@@ -2,39 +2,18 @@
 
 #include <unistd.h>
 
-#include <atomic>
-#include <csignal>
-
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 
+#include "apps/copy_command.h"
 #include "apps/cos_env.h"
+#include "apps/signals.h"
 #include "apps/summary.h"
 #include "engine/sync_job.h"
 #include "transport/s3/uri.h"
 
 namespace riptide::app {
-namespace {
-
-std::atomic<bool> g_stop{false};
-std::atomic<int> g_signal{0};
-
-void OnSignal(int sig) {
-  g_signal = sig;
-  g_stop = true;
-}
-
-void InstallSignalHandlers() {
-  struct sigaction sa {};
-  sa.sa_handler = OnSignal;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
-  std::signal(SIGPIPE, SIG_IGN);
-}
-
-}  // namespace
 
 void AddGlobalFlags(CLI::App* cmd, GlobalOptions& global) {
   cmd->add_flag("-v,--verbose", global.verbosity, "more log output on stderr (-v info, -vv debug)");
@@ -88,7 +67,9 @@ Status TakeCosJob(std::map<std::string, std::string>& env, std::string* source, 
 
 SyncCommand::SyncCommand(CLI::App& app, GlobalOptions& global, Kind kind) : global_(global), kind_(kind) {
   if (kind == Kind::kSync) {
-    cmd_ = app.add_subcommand("sync", "Mirror s3://BUCKET[/PREFIX] into a local directory, verifying every byte");
+    cmd_ = app.add_subcommand("sync",
+                              "Mirror s3://BUCKET[/PREFIX] into a local directory, or a bucket or a directory into "
+                              "a bucket, verifying every byte");
   } else {
     cmd_ = app.add_subcommand("plan",
                               "Decide what `sync` would transfer and delete, transfer nothing: counts and bytes, "
@@ -98,33 +79,14 @@ SyncCommand::SyncCommand(CLI::App& app, GlobalOptions& global, Kind kind) : glob
   }
   cmd_->add_option("source", source_,
                    "s3://BUCKET[/PREFIX] or REMOTE:BUCKET[/PREFIX] (a remote of --config or --rclone-config): what "
-                   "to mirror (key PREFIX/a/b → DIR/a/b); with neither SRC nor DST "
+                   "to mirror (key PREFIX/a/b → DIR/a/b), or a local directory to upload; with neither SRC nor DST "
                    "the job comes from COS_* and DATASET_DIR");
-  cmd_->add_option("destination", destination_, "DIR: the dataset directory (created if missing)");
+  cmd_->add_option("destination", destination_,
+                   "DIR: the dataset directory (created if missing), or s3://BUCKET[/PREFIX] / REMOTE:BUCKET[/PREFIX] "
+                   "to copy into");
   client_.Add(cmd_);
-  cmd_->add_option("--concurrency", concurrency_, "objects transferred at once")
-      ->check(CLI::Range(1, 4096))
-      ->capture_default_str();
-  cmd_->add_option("--part-size", part_size_,
-                   "bytes per ranged GET of a large object (e.g. 8M, 64MiB); objects uploaded in "
-                   "parts (ETag …-N) are fetched by their own parts instead")
-      ->transform(CLI::AsSizeValue(false))
-      ->check(CLI::Range(uint64_t{64} << 10, uint64_t{5} << 30))
-      ->default_str("16MiB");
-  cmd_->add_option("--multipart-threshold", multipart_threshold_,
-                   "objects larger than this are fetched in parts (default: the part size)")
-      ->transform(CLI::AsSizeValue(false));
-  cmd_->add_option("--memory-limit", memory_limit_,
-                   "cap on riptide's own memory (bodies are never buffered: it bounds the "
-                   "requests in flight, lowering --concurrency when needed)")
-      ->transform(CLI::AsSizeValue(false))
-      ->check(CLI::Range(uint64_t{32} << 20, uint64_t{1} << 40))
-      ->default_str("256MiB");
-  cmd_->add_option("--page-size", page_size_, "keys per listing request (max-keys)")
-      ->check(CLI::Range(1, 1000))
-      ->capture_default_str();
+  transfer_.Add(cmd_);
   cmd_->add_option("--state-dir", state_dir_, "where the manifest lives (default DIR/.riptide)");
-  cmd_->add_flag("--no-progress", no_progress_, "no live progress line, even on a terminal");
   if (kind == Kind::kSync) {
     cmd_->add_flag("--dry-run", dry_run_, "plan only: count what would be transferred and deleted, touch nothing");
   }
@@ -164,13 +126,13 @@ int SyncCommand::Run() {
   } else if (destination_.empty()) {
     return fail("give both SRC and DST (or neither, to read the job from COS_* and DATASET_DIR)");
   }
+  if (NamesBucket(destination_)) return RunCopy();
+  if (!NamesBucket(source_)) {
+    return fail("one of SRC and DST must be a bucket (s3://BUCKET/PREFIX or REMOTE:BUCKET/PREFIX)");
+  }
   if (Status st = client_.UseRemote(&source_, sources); !st.ok()) return fail(st.error().message);
   auto url = s3::ParseS3Url(source_);
   if (!url.ok()) return fail(url.error().message);
-  if (s3::LooksLikeS3Url(destination_) || s3::SplitRemoteUrl(destination_)) {
-    return fail("bucket-to-bucket sync is not supported yet: DST must be a local directory (write ./" +
-                destination_ + " for a folder whose name holds a colon)");
-  }
   if (Status st = selection_.CheckAgainstPrefix(url->prefix); !st.ok()) return fail(st.error().message);
   if (selection_.key_list() && delete_) {
     return fail("--delete needs a listing of the whole prefix: not with --key or --keys-file");
@@ -189,13 +151,14 @@ int SyncCommand::Run() {
   // receive buffer, TLS state, the transfer's bookkeeping (measured: ~25 MiB RSS at 64).
   constexpr uint64_t kBytesPerRequest = 256u << 10;
   constexpr uint64_t kBaseBytes = 24u << 20;  // listing pages, manifest cursor, threads
-  const uint64_t affordable = (memory_limit_ - std::min(memory_limit_, kBaseBytes)) / kBytesPerRequest;
-  if (affordable < static_cast<uint64_t>(concurrency_)) {
-    spdlog::info("--memory-limit {} MiB allows {} requests in flight, not {}", memory_limit_ >> 20, affordable,
-                 concurrency_);
+  const uint64_t memory_limit = transfer_.memory_limit;
+  const uint64_t affordable = (memory_limit - std::min(memory_limit, kBaseBytes)) / kBytesPerRequest;
+  if (affordable < static_cast<uint64_t>(transfer_.concurrency)) {
+    spdlog::info("--memory-limit {} MiB allows {} requests in flight, not {}", memory_limit >> 20, affordable,
+                 transfer_.concurrency);
   }
-  opt.concurrency = static_cast<int>(std::max<uint64_t>(1, std::min<uint64_t>(affordable, concurrency_)));
-  opt.list_page_size = page_size_;
+  opt.concurrency = static_cast<int>(std::max<uint64_t>(1, std::min<uint64_t>(affordable, transfer_.concurrency)));
+  opt.list_page_size = transfer_.page_size;
   opt.delete_extraneous = delete_;
   opt.dry_run = dry_run_ || kind_ == Kind::kPlan;
   opt.plan_dir = plan_out_;
@@ -205,21 +168,42 @@ int SyncCommand::Run() {
   opt.compare_last_modified = newer_;
   for (const auto& [include, pattern] : selection_.filters) opt.filter.Add(include, pattern);
   opt.max_delete = max_delete_;
-  opt.parts.part_size_bytes = part_size_;
-  opt.parts.threshold_bytes = multipart_threshold_ ? multipart_threshold_ : part_size_;
+  opt.parts.part_size_bytes = transfer_.part_size;
+  opt.parts.threshold_bytes = transfer_.multipart_threshold ? transfer_.multipart_threshold : transfer_.part_size;
   opt.retry = client_.Retry();
   opt.transport = client_.Transport(sources, opt.concurrency + 4);
 
   InstallSignalHandlers();
-  const bool show_progress = !no_progress_ && !global_.json && ::isatty(STDERR_FILENO);
+  const bool show_progress = !transfer_.no_progress && !global_.json && ::isatty(STDERR_FILENO);
   engine::ProgressFn progress;
   if (show_progress) progress = PrintProgress;
-  auto report = engine::RunSync(opt, g_stop, progress);
+  auto report = engine::RunSync(opt, StopFlag(), progress);
   if (show_progress) EndProgress();
   if (!report.ok()) return fail(report.error().ToString());
-  int code = ExitCodeFor(*report, g_signal);
+  int code = ExitCodeFor(*report, SignalNumber());
   PrintSummary(*report, global_.json, code);
   return code;
+}
+
+// DST is a bucket: a copy from another bucket or an upload of a directory.
+int SyncCommand::RunCopy() {
+  auto refuse = [&](const char* flag) {
+    PrintFatal(std::string(flag) + " applies to downloads into a directory, not to a bucket DST", global_.json, 2);
+    return 2;
+  };
+  if (selection_.key_list()) return refuse("--key/--keys-file");
+  if (newer_) return refuse("--newer");
+  if (!state_dir_.empty()) return refuse("--state-dir");
+  CopyArgs args;
+  args.source = source_;
+  args.destination = destination_;
+  args.dry_run = dry_run_ || kind_ == Kind::kPlan;
+  args.plan_dir = plan_out_;
+  args.checksum = checksum_;
+  args.delete_extraneous = delete_;
+  args.max_delete = max_delete_;
+  args.filters = selection_.filters;
+  return RunCopyCommand(args, transfer_, client_, global_);
 }
 
 }  // namespace riptide::app

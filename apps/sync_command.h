@@ -40,6 +40,19 @@ void AddSelectionFlags(CLI::App* cmd, Selection& selection);
 Status TakeCosJob(std::map<std::string, std::string>& env, std::string* source, std::string* destination,
                   Selection* selection);
 
+/// How much runs at once and in what pieces: shared by sync, plan and cp.
+struct TransferFlags {
+  int concurrency = 64;
+  uint64_t part_size = 16u << 20;
+  uint64_t multipart_threshold = 0;  // 0: the part size (server-side copies: 5 GiB)
+  uint64_t memory_limit = 256u << 20;
+  int page_size = 1000;
+  std::string copy_mode = "auto";
+  bool no_progress = false;
+
+  void Add(CLI::App* cmd);
+};
+
 /// `riptide sync SRC DST` and `riptide plan SRC DST` (a sync that only decides).
 class SyncCommand {
  public:
@@ -49,6 +62,7 @@ class SyncCommand {
   int Run();
 
  private:
+  int RunCopy();
   GlobalOptions& global_;
   Kind kind_;
   CLI::App* cmd_ = nullptr;
@@ -58,17 +72,12 @@ class SyncCommand {
   std::string state_dir_;
   std::string plan_out_;
   Selection selection_;
-  bool no_progress_ = false;
   bool delete_ = false;
   bool dry_run_ = false;
   bool checksum_ = false;
   bool newer_ = false;
   int64_t max_delete_ = -1;
-  int concurrency_ = 64;
-  uint64_t part_size_ = 16u << 20;
-  uint64_t multipart_threshold_ = 0;  // 0: the part size
-  uint64_t memory_limit_ = 256u << 20;
-  int page_size_ = 1000;
+  TransferFlags transfer_;
 };
 
 }  // namespace riptide::app

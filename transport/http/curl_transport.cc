@@ -1,5 +1,7 @@
 #include "transport/http/curl_transport.h"
 
+#include <strings.h>
+
 #include <curl/curl.h>
 
 #include <algorithm>
@@ -197,19 +199,24 @@ struct CurlTransport::Impl {
       curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
     } else if (r.method != "GET") {
       curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r.method.c_str());
-      if (!r.body.empty() || r.method == "PUT" || r.method == "POST") {
-        curl_easy_setopt(e, CURLOPT_POSTFIELDS, r.body.data());
-        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(r.body.size()));
+      const std::string& body = r.Body();
+      if (!body.empty() || r.method == "PUT" || r.method == "POST") {
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, body.data());
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
       }
     }
     curl_slist* list = nullptr;
+    bool has_content_type = false;
     for (const auto& [name, value] : r.headers) {
+      has_content_type = has_content_type || strcasecmp(name.c_str(), "content-type") == 0;
       std::string line = value.empty() ? name + ";" : name + ": " + value;
       list = curl_slist_append(list, line.c_str());
     }
-    // curl adds these on its own; S3 wants neither.
+    // curl adds these on its own; S3 wants neither (an upload names its own type).
     list = curl_slist_append(list, "Expect:");
-    if (r.method == "PUT" || r.method == "POST") list = curl_slist_append(list, "Content-Type:");
+    if ((r.method == "PUT" || r.method == "POST") && !has_content_type) {
+      list = curl_slist_append(list, "Content-Type:");
+    }
     t->headers.reset(list);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, list);
 

@@ -21,7 +21,12 @@ struct Request {
   std::string method = "GET";  // GET, HEAD, PUT, POST, DELETE
   std::string url;             // already encoded; sent as is (no dot-segment squashing)
   std::vector<std::pair<std::string, std::string>> headers;
-  std::string body;            // small request bodies (XML for POST, test PUTs)
+  std::string body;            // small request bodies (XML for POST)
+  /// A large body (an upload part) shared with its sender, so a retry resends it without
+  /// a copy; when set, it is sent instead of `body`.
+  std::shared_ptr<const std::string> shared_body;
+
+  const std::string& Body() const { return shared_body ? *shared_body : body; }
 };
 
 /// Receives one response. Every method runs on the transport's loop thread and must

@@ -37,4 +37,33 @@ std::string Base64Encode(const uint8_t* data, size_t size) {
   return out;
 }
 
+Md5Digest Md5(std::string_view data) {
+  Md5Digest out;
+  unsigned int len = 0;
+  EVP_Digest(data.data(), data.size(), out.data(), &len, EVP_md5(), nullptr);
+  return out;
+}
+
+std::string Base64Md5(std::string_view data) {
+  Md5Digest d = Md5(data);
+  return Base64Encode(d.data(), d.size());
+}
+
+std::string HexMd5ToBase64(std::string_view hex) {
+  if (hex.size() != 32) return {};
+  Md5Digest d;
+  for (size_t i = 0; i < 16; ++i) {
+    int v = 0;
+    for (char c : hex.substr(2 * i, 2)) {
+      v <<= 4;
+      if (c >= '0' && c <= '9') v |= c - '0';
+      else if (c >= 'a' && c <= 'f') v |= c - 'a' + 10;
+      else if (c >= 'A' && c <= 'F') v |= c - 'A' + 10;
+      else return {};
+    }
+    d[i] = static_cast<uint8_t>(v);
+  }
+  return Base64Encode(d.data(), d.size());
+}
+
 }  // namespace riptide::s3

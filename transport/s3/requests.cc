@@ -2,6 +2,9 @@
 
 #include <cctype>
 
+#include "transport/s3/crypto.h"
+#include "transport/s3/xml.h"
+
 
 namespace riptide::s3 {
 namespace {
@@ -19,6 +22,15 @@ void AddParam(std::string& query, const char* name, const std::string& value) {
   query += name;
   query += "=";
   query += UriEncode(value, false);
+}
+
+std::string CopySourceHeader(const CopySource& source) {
+  return "/" + UriEncode(source.bucket, false) + "/" + UriEncode(source.key, /*keep_slash=*/true);
+}
+
+void AddCopySource(RequestFactory::Headers& headers, const CopySource& source) {
+  headers.emplace_back("x-amz-copy-source", CopySourceHeader(source));
+  if (!source.if_match.empty()) headers.emplace_back("x-amz-copy-source-if-match", "\"" + source.if_match + "\"");
 }
 
 }  // namespace
@@ -115,6 +127,72 @@ http::Request RequestFactory::AbortMultipartUpload(const std::string& bucket, co
   std::string query;
   AddParam(query, "uploadId", upload_id);
   return Make("DELETE", bucket, key, query);
+}
+
+http::Request RequestFactory::PutObject(const std::string& bucket, const std::string& key,
+                                       std::shared_ptr<const std::string> body, const std::string& body_md5,
+                                       Headers headers) const {
+  headers.emplace_back("Content-MD5", body_md5);
+  http::Request r = Make("PUT", bucket, key, "", std::move(headers));
+  r.shared_body = std::move(body);
+  return r;
+}
+
+http::Request RequestFactory::CopyObject(const std::string& bucket, const std::string& key,
+                                         const CopySource& source) const {
+  Headers headers;
+  AddCopySource(headers, source);
+  headers.emplace_back("x-amz-metadata-directive", "COPY");
+  return Make("PUT", bucket, key, "", std::move(headers));
+}
+
+http::Request RequestFactory::CreateMultipartUpload(const std::string& bucket, const std::string& key,
+                                                    Headers headers) const {
+  return Make("POST", bucket, key, "uploads=", std::move(headers));
+}
+
+http::Request RequestFactory::UploadPart(const std::string& bucket, const std::string& key,
+                                         const std::string& upload_id, int part_number,
+                                         std::shared_ptr<const std::string> body,
+                                         const std::string& body_md5) const {
+  std::string query;
+  AddParam(query, "partNumber", std::to_string(part_number));
+  AddParam(query, "uploadId", upload_id);
+  http::Request r = Make("PUT", bucket, key, query, {{"Content-MD5", body_md5}});
+  r.shared_body = std::move(body);
+  return r;
+}
+
+http::Request RequestFactory::UploadPartCopy(const std::string& bucket, const std::string& key,
+                                             const std::string& upload_id, int part_number,
+                                             const CopySource& source, ByteRange range) const {
+  std::string query;
+  AddParam(query, "partNumber", std::to_string(part_number));
+  AddParam(query, "uploadId", upload_id);
+  Headers headers;
+  AddCopySource(headers, source);
+  headers.emplace_back("x-amz-copy-source-range",
+                       "bytes=" + std::to_string(range.first) + "-" + std::to_string(range.last));
+  return Make("PUT", bucket, key, query, std::move(headers));
+}
+
+http::Request RequestFactory::CompleteMultipartUpload(const std::string& bucket, const std::string& key,
+                                                      const std::string& upload_id,
+                                                      const std::vector<std::string>& etags) const {
+  std::string query;
+  AddParam(query, "uploadId", upload_id);
+  std::string body = CompleteMultipartUploadXml(etags);
+  http::Request r = Make("POST", bucket, key, query, {{"Content-Type", "application/xml"}});
+  r.body = std::move(body);
+  return r;
+}
+
+http::Request RequestFactory::DeleteObjects(const std::string& bucket, const std::vector<std::string>& keys) const {
+  std::string body = DeleteObjectsXml(keys);
+  std::string md5 = Base64Md5(body);
+  http::Request r = Make("POST", bucket, "", "delete=", {{"Content-MD5", md5}, {"Content-Type", "application/xml"}});
+  r.body = std::move(body);
+  return r;
 }
 
 }  // namespace riptide::s3

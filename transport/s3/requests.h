@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <memory>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -29,6 +30,14 @@ struct ClientConfig {
 struct ByteRange {
   uint64_t first = 0;
   uint64_t last = 0;
+};
+
+/// The object a server-side copy reads: `x-amz-copy-source`, guarded by its ETag so a
+/// source replaced mid-copy fails with 412 instead of mixing two versions.
+struct CopySource {
+  std::string bucket;
+  std::string key;
+  std::string if_match;  // ETag, without quotes; empty: no guard
 };
 
 struct ListParams {
@@ -61,11 +70,35 @@ class RequestFactory {
   http::Request AbortMultipartUpload(const std::string& bucket, const std::string& key,
                                      const std::string& upload_id) const;
 
+  using Headers = std::vector<std::pair<std::string, std::string>>;
+
+  /// PUT of a whole object. `body_md5` is the body's MD5 in base64 (Content-MD5: the
+  /// server refuses bytes that changed on the way); `headers` add Content-Type,
+  /// x-amz-meta-* and checksums.
+  http::Request PutObject(const std::string& bucket, const std::string& key,
+                          std::shared_ptr<const std::string> body, const std::string& body_md5,
+                          Headers headers = {}) const;
+  /// Server-side copy of a whole object (≤ 5 GiB); the source's metadata goes with it.
+  http::Request CopyObject(const std::string& bucket, const std::string& key, const CopySource& source) const;
+  /// POST /key?uploads; `headers` carry the new object's Content-Type and metadata.
+  http::Request CreateMultipartUpload(const std::string& bucket, const std::string& key, Headers headers) const;
+  /// PUT of one part (`part_number` 1…10,000) with its Content-MD5.
+  http::Request UploadPart(const std::string& bucket, const std::string& key, const std::string& upload_id,
+                           int part_number, std::shared_ptr<const std::string> body,
+                           const std::string& body_md5) const;
+  /// One part copied server-side from a byte range of `source`.
+  http::Request UploadPartCopy(const std::string& bucket, const std::string& key, const std::string& upload_id,
+                               int part_number, const CopySource& source, ByteRange range) const;
+  /// POST /key?uploadId=ID listing every part's ETag in order (part i+1 is `etags[i]`).
+  http::Request CompleteMultipartUpload(const std::string& bucket, const std::string& key,
+                                        const std::string& upload_id, const std::vector<std::string>& etags) const;
+  /// POST /?delete for up to 1,000 keys, quiet (only failures come back), with Content-MD5.
+  http::Request DeleteObjects(const std::string& bucket, const std::vector<std::string>& keys) const;
+
   const ClientConfig& config() const { return config_; }
   bool UsesPathStyle(const std::string& bucket) const;
 
  private:
-  using Headers = std::vector<std::pair<std::string, std::string>>;
   // Builds the URL for the addressing style, adds `headers`, then signs all of them.
   http::Request Make(std::string method, const std::string& bucket, const std::string& key,
                      const std::string& query, Headers headers = {}) const;

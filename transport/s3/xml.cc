@@ -209,4 +209,107 @@ ErrorBody ParseErrorBody(std::string_view xml) {
   return out;
 }
 
+Result<std::string> ParseInitiateMultipartUpload(std::string_view xml) {
+  std::string upload_id;
+  XmlWalker walker(nullptr, [&](const std::string& path, std::string& text) {
+    if (path == "/InitiateMultipartUploadResult/UploadId") upload_id = std::move(text);
+  });
+  if (Status st = walker.Parse(xml); !st.ok()) return st.error();
+  if (upload_id.empty()) return MakeError(ErrorCode::kProtocol, "CreateMultipartUpload gave no UploadId");
+  return upload_id;
+}
+
+Result<std::string> ParseResultEtag(std::string_view xml) {
+  std::string etag;
+  std::string root;
+  XmlWalker walker(
+      [&](const std::string& path) {
+        if (root.empty()) root = path;
+      },
+      [&](const std::string& path, std::string& text) {
+        if (path == root + "/ETag") etag = StripQuotes(text);
+      });
+  if (Status st = walker.Parse(xml); !st.ok()) return st.error();
+  if (root == "/Error") {
+    ErrorBody body = ParseErrorBody(xml);
+    Error e = MakeError(ErrorCode::kServer, body.code + ": " + body.message);
+    e.s3_code = body.code;
+    e.request_id = body.request_id;
+    // A 200 carrying InternalError or SlowDown: S3's advice is to try again.
+    e.retryable = body.code == "InternalError" || body.code == "SlowDown" || body.code == "ServiceUnavailable";
+    return e;
+  }
+  if (etag.empty()) return MakeError(ErrorCode::kProtocol, "the server's " + root.substr(1) + " gives no ETag", true);
+  return etag;
+}
+
+Result<std::vector<DeleteFailure>> ParseDeleteResult(std::string_view xml) {
+  std::vector<DeleteFailure> failures;
+  DeleteFailure current;
+  bool saw_root = false;
+  bool url_encoded = false;
+  XmlWalker walker(
+      [&](const std::string& path) {
+        if (path == "/DeleteResult") saw_root = true;
+        if (path == "/DeleteResult/Error") current = DeleteFailure{};
+      },
+      [&](const std::string& path, std::string& text) {
+        if (path == "/DeleteResult/Error/Key") current.key = std::move(text);
+        else if (path == "/DeleteResult/Error/Code") current.code = std::move(text);
+        else if (path == "/DeleteResult/Error/Message") current.message = std::move(text);
+        else if (path == "/DeleteResult/Error") failures.push_back(std::move(current));
+        else if (path == "/DeleteResult/EncodingType") url_encoded = text == "url";
+      });
+  if (Status st = walker.Parse(xml); !st.ok()) return st.error();
+  if (!saw_root) return MakeError(ErrorCode::kProtocol, "the response is not a DeleteResult", true);
+  if (url_encoded) {
+    for (auto& f : failures) {
+      if (Status st = UrlDecodeInPlace(&f.key); !st.ok()) return st.error();
+    }
+  }
+  return failures;
+}
+
+namespace {
+
+// Text for an XML element: the five special characters escaped, and CR as a character
+// reference so it survives the parser's line-end normalisation.
+void AppendEscaped(std::string& out, std::string_view text) {
+  for (char c : text) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&apos;"; break;
+      case '\r': out += "&#13;"; break;
+      default: out += c;
+    }
+  }
+}
+
+}  // namespace
+
+std::string CompleteMultipartUploadXml(const std::vector<std::string>& etags) {
+  std::string out = "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">";
+  for (size_t i = 0; i < etags.size(); ++i) {
+    out += "<Part><PartNumber>" + std::to_string(i + 1) + "</PartNumber><ETag>\"";
+    AppendEscaped(out, etags[i]);
+    out += "\"</ETag></Part>";
+  }
+  out += "</CompleteMultipartUpload>";
+  return out;
+}
+
+std::string DeleteObjectsXml(const std::vector<std::string>& keys) {
+  std::string out = "<Delete xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Quiet>true</Quiet>";
+  for (const auto& key : keys) {
+    out += "<Object><Key>";
+    AppendEscaped(out, key);
+    out += "</Key></Object>";
+  }
+  out += "</Delete>";
+  return out;
+}
+
 }  // namespace riptide::s3

@@ -15,6 +15,28 @@ Result<ListPage> ParseListObjectsV2(std::string_view xml);
 /// A ListMultipartUploads result; keys are decoded when the server says EncodingType=url.
 Result<UploadsPage> ParseListMultipartUploads(std::string_view xml);
 
+/// The UploadId of an InitiateMultipartUploadResult.
+Result<std::string> ParseInitiateMultipartUpload(std::string_view xml);
+
+/// The ETag (without quotes) of a CopyObjectResult, CopyPartResult or
+/// CompleteMultipartUploadResult. Those calls may answer 200 with an <Error> body: that
+/// comes back as the error it names (retryable when S3 says so).
+Result<std::string> ParseResultEtag(std::string_view xml);
+
+/// One key a DeleteObjects call could not delete.
+struct DeleteFailure {
+  std::string key;
+  std::string code;
+  std::string message;
+};
+/// The failures of a (quiet) DeleteResult; empty when every key went.
+Result<std::vector<DeleteFailure>> ParseDeleteResult(std::string_view xml);
+
+/// The body of CompleteMultipartUpload: part i+1 with ETag `etags[i]`.
+std::string CompleteMultipartUploadXml(const std::vector<std::string>& etags);
+/// The body of a quiet DeleteObjects call.
+std::string DeleteObjectsXml(const std::vector<std::string>& keys);
+
 /// The fields of an S3 <Error> body; all empty when the body is not one.
 struct ErrorBody {
   std::string code;

@@ -1,0 +1,544 @@
+#include "engine/copy_job.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <oneapi/tbb/flow_graph.h>
+#include <oneapi/tbb/global_control.h>
+#include <oneapi/tbb/task_arena.h>
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "engine/budget.h"
+#include "engine/copy_transfer.h"
+#include "engine/hashing.h"
+#include "engine/plan_writer.h"
+#include "engine/ticker.h"
+#include "planner/copy_plan.h"
+#include "transport/s3/errors.h"
+#include "transport/s3/xml.h"
+#include "transport/strings.h"
+
+namespace riptide::engine {
+namespace {
+
+namespace flow = oneapi::tbb::flow;
+constexpr uint64_t kMiB = 1ull << 20;
+constexpr size_t kBatch = 1000;  // decisions per graph message; keys per DeleteObjects
+
+// Keys to delete at the destination, spooled to an anonymous temp file as the merge finds
+// them: a bucket of millions of extraneous keys costs disk, not memory.
+class DeleteSpool {
+ public:
+  DeleteSpool() : file_(std::tmpfile()) {}
+  ~DeleteSpool() {
+    if (file_) std::fclose(file_);
+  }
+  DeleteSpool(const DeleteSpool&) = delete;
+  DeleteSpool& operator=(const DeleteSpool&) = delete;
+
+  Status Add(const std::string& key) {
+    const uint32_t n = static_cast<uint32_t>(key.size());
+    if (!file_ || std::fwrite(&n, sizeof n, 1, file_) != 1 || std::fwrite(key.data(), 1, n, file_) != n) {
+      return MakeError(ErrorCode::kIo, "cannot spool the keys to delete to a temp file");
+    }
+    ++count_;
+    return OkStatus();
+  }
+  uint64_t count() const { return count_; }
+
+  /// Calls `fn` with batches of up to 1,000 keys, in the order they were added.
+  Status ForEachBatch(const std::function<Status(const std::vector<std::string>&)>& fn) {
+    if (count_ == 0) return OkStatus();
+    std::rewind(file_);
+    std::vector<std::string> batch;
+    for (uint64_t i = 0; i < count_; ++i) {
+      uint32_t n = 0;
+      std::string key;
+      if (std::fread(&n, sizeof n, 1, file_) != 1) return MakeError(ErrorCode::kIo, "the delete spool is short");
+      key.resize(n);
+      if (n > 0 && std::fread(key.data(), 1, n, file_) != n) return MakeError(ErrorCode::kIo, "the delete spool is short");
+      batch.push_back(std::move(key));
+      if (batch.size() == kBatch) {
+        if (Status st = fn(batch); !st.ok()) return st;
+        batch.clear();
+      }
+    }
+    return batch.empty() ? OkStatus() : fn(batch);
+  }
+
+ private:
+  std::FILE* file_;
+  uint64_t count_ = 0;
+};
+
+// A fixed list of entries (cp of one named object or file).
+class EntryStream final : public ObjectStream {
+ public:
+  explicit EntryStream(std::vector<StreamEntry> entries) : entries_(std::move(entries)) {}
+  Result<bool> Next(StreamEntry* out) override {
+    if (next_ >= entries_.size()) {
+      complete_ = true;
+      return false;
+    }
+    *out = entries_[next_++];
+    return true;
+  }
+
+ private:
+  std::vector<StreamEntry> entries_;
+  size_t next_ = 0;
+};
+
+bool SameService(const s3::ClientConfig& a, const s3::ClientConfig& b) {
+  return a.endpoint.scheme == b.endpoint.scheme && a.endpoint.Authority() == b.endpoint.Authority() &&
+         a.endpoint.base_path == b.endpoint.base_path && a.anonymous == b.anonymous &&
+         a.credentials.access_key_id == b.credentials.access_key_id &&
+         a.credentials.secret_access_key == b.credentials.secret_access_key &&
+         a.credentials.session_token == b.credentials.session_token;
+}
+
+std::string Describe(const BucketSide& side) { return "s3://" + side.bucket + "/" + side.prefix; }
+
+using Batch = std::shared_ptr<std::vector<CopyTaskPtr>>;
+
+// Walks the source and destination streams side by side in key order and decides, for
+// each key, whether to copy, skip or (with --delete) remove it.
+class Merger {
+ public:
+  Merger(const CopyOptions& options, ObjectStream& source, ObjectStream* destination, Stats& stats,
+         DeleteSpool& deletes, PlanWriter* plan)
+      : options_(options), src_(source), dst_(destination), stats_(stats), deletes_(deletes), plan_(plan) {}
+
+  /// The next batch of objects to copy; nullptr at the end. Unchanged and excluded keys
+  /// are counted on the way.
+  Result<Batch> Next() {
+    auto batch = std::make_shared<std::vector<CopyTaskPtr>>();
+    if (!started_) {
+      started_ = true;
+      if (auto st = AdvanceSource(); !st.ok()) return st.error();
+      if (auto st = AdvanceDestination(); !st.ok()) return st.error();
+    }
+    while ((have_src_ || have_dst_) && batch->size() < kBatch) {
+      const bool take_src = have_src_ && (!have_dst_ || src_entry_.rel < dst_entry_.rel);
+      const bool take_dst = have_dst_ && (!have_src_ || dst_entry_.rel < src_entry_.rel);
+      if (take_src) {
+        if (Included(src_entry_.rel)) batch->push_back(Task(true));
+        if (auto st = AdvanceSource(); !st.ok()) return st.error();
+      } else if (take_dst) {
+        if (Included(dst_entry_.rel)) {
+          if (Status st = deletes_.Add(dst_entry_.info.key); !st.ok()) return st.error();
+          if (plan_) plan_->Add(PlanWriter::Kind::kDelete, dst_entry_.info.key, dst_entry_.info.size);
+        }
+        if (auto st = AdvanceDestination(); !st.ok()) return st.error();
+      } else {
+        if (Included(src_entry_.rel)) {
+          if (Changed()) {
+            batch->push_back(Task(false));
+          } else {
+            stats_.skipped++;
+          }
+        }
+        if (auto st = AdvanceSource(); !st.ok()) return st.error();
+        if (auto st = AdvanceDestination(); !st.ok()) return st.error();
+      }
+    }
+    if (batch->empty() && !have_src_ && !have_dst_) return Batch();
+    return batch;
+  }
+
+ private:
+  bool Included(const std::string& rel) {
+    if (options_.filter.empty() || options_.filter.Included(rel)) return true;
+    stats_.excluded++;
+    return false;
+  }
+
+  Status AdvanceSource() {
+    auto r = src_.Next(&src_entry_);
+    if (!r.ok()) return r.error();
+    have_src_ = *r;
+    if (have_src_) stats_.listed++;
+    return OkStatus();
+  }
+  Status AdvanceDestination() {
+    if (!dst_) return OkStatus();
+    auto r = dst_->Next(&dst_entry_);
+    if (!r.ok()) return r.error();
+    have_dst_ = *r;
+    return OkStatus();
+  }
+
+  // Source and destination hold the same key: is the destination out of date?
+  bool Changed() {
+    const s3::ObjectInfo& dst = dst_entry_.info;
+    if (!src_entry_.path.empty()) {
+      if (!options_.checksum) return !planner::LocalFileUnchanged(src_entry_.info.size, src_entry_.info.last_modified_ms, dst);
+      return !LocalContentMatches(dst);
+    }
+    switch (planner::CompareObjects(src_entry_.info, dst)) {
+      case planner::Sameness::kSame: return false;
+      case planner::Sameness::kDifferent: return true;
+      case planner::Sameness::kUnknown: return options_.checksum;  // equal sizes: proof only by copying
+    }
+    return true;
+  }
+
+  // --checksum for a local file: its MD5, or the ETag it makes when cut as riptide cuts
+  // it, against the destination's ETag.
+  bool LocalContentMatches(const s3::ObjectInfo& dst) {
+    if (src_entry_.info.size != dst.size) return false;
+    const int parts = s3::MultipartEtagParts(dst.etag);
+    std::vector<uint64_t> lengths;
+    if (parts > 0) {
+      lengths = planner::CutParts(dst.size, planner::UploadPartSize(dst.size, options_.part_size));
+      if (lengths.size() != static_cast<size_t>(parts)) return false;  // another layout: upload again
+    } else if (!s3::IsPlainMd5Etag(dst.etag)) {
+      return false;
+    }
+    int fd = ::open(src_entry_.path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) return false;
+    auto digest = DigestFile(fd, true, lengths);
+    ::close(fd);
+    if (!digest.ok()) return false;
+    return parts > 0 ? digest->parts_etag == dst.etag : digest->md5 == dst.etag;
+  }
+
+  CopyTaskPtr Task(bool is_new) {
+    auto t = std::make_shared<CopyTask>();
+    t->source = src_entry_;
+    t->dst_key = options_.destination.prefix + src_entry_.rel;
+    t->is_new = is_new;
+    if (plan_) {
+      plan_->Add(is_new ? PlanWriter::Kind::kNew : PlanWriter::Kind::kModified, t->dst_key, src_entry_.info.size);
+    }
+    return t;
+  }
+
+  const CopyOptions& options_;
+  ObjectStream& src_;
+  ObjectStream* dst_;
+  Stats& stats_;
+  DeleteSpool& deletes_;
+  PlanWriter* plan_;
+  bool started_ = false;
+  bool have_src_ = false, have_dst_ = false;
+  StreamEntry src_entry_, dst_entry_;
+};
+
+// DeleteObjects in batches of 1,000 keys; keys the server refuses are failures.
+uint64_t DeleteBatches(http::Transport& transport, const s3::RequestFactory& requests, const CopyOptions& options,
+                       DeleteSpool& spool, Stats& stats, std::atomic<bool>& stop, std::optional<Error>* fatal) {
+  ListTarget target{transport, requests, options.destination.bucket, options.retry, &stop, &stats.retries};
+  uint64_t deleted = 0;
+  Status st = spool.ForEachBatch([&](const std::vector<std::string>& keys) -> Status {
+    if (stop) return MakeError(ErrorCode::kCancelled, "stopped before every delete was made");
+    auto failures = Retrying<std::vector<s3::DeleteFailure>>(target, [&]() -> Result<std::vector<s3::DeleteFailure>> {
+      auto r = http::Fetch(transport, requests.DeleteObjects(options.destination.bucket, keys));
+      if (!r.ok()) return r.error();
+      if (!s3::IsSuccess(r->status)) return s3::ErrorFromResponse(*r);
+      return s3::ParseDeleteResult(r->body);
+    });
+    if (!failures.ok()) return failures.error();
+    for (const auto& f : *failures) stats.AddFailure(f.key, "not deleted: " + f.code + " " + f.message);
+    deleted += keys.size() - failures->size();
+    return OkStatus();
+  });
+  if (!st.ok() && !*fatal) *fatal = st.error();
+  return deleted;
+}
+
+}  // namespace
+
+Result<SyncReport> RunCopy(const CopyOptions& options, std::atomic<bool>& stop, const ProgressFn& progress) {
+  const auto started = std::chrono::steady_clock::now();
+  const BucketSide& dst_side = options.destination;
+  const bool from_bucket = options.source.has_value();
+
+  // One endpoint and one set of credentials: the server copies; otherwise bytes stream
+  // through riptide (or come from local files).
+  bool server_side = false;
+  if (from_bucket) {
+    const bool same = SameService(options.source->client, dst_side.client);
+    if (options.method == CopyOptions::Method::kServerSide && !same) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "a server-side copy needs SRC and DST on one endpoint with one set of credentials");
+    }
+    server_side = same && options.method != CopyOptions::Method::kStreamed;
+  }
+
+  http::CurlTransport dst_transport(dst_side.transport);
+  std::unique_ptr<http::CurlTransport> src_transport_own;
+  if (from_bucket && !server_side) src_transport_own = std::make_unique<http::CurlTransport>(options.source->transport);
+  http::Transport& src_transport = src_transport_own ? *src_transport_own : dst_transport;
+  s3::RequestFactory dst_requests(dst_side.client);
+  std::optional<s3::RequestFactory> src_requests;
+  if (from_bucket) src_requests.emplace(options.source->client);
+  Stats stats;
+
+  // The source stream; its first page doubles as the check of bucket and credentials.
+  std::unique_ptr<ObjectStream> source;
+  if (options.single) {
+    StreamEntry e;
+    e.rel = options.single->rel;
+    if (from_bucket) {
+      auto head = http::Fetch(src_transport, src_requests->HeadObject(options.source->bucket, options.single->source_key));
+      if (head.ok() && !s3::IsSuccess(head->status)) head = s3::ErrorFromResponse(*head);
+      if (!head.ok()) {
+        Error err = head.error();
+        if (err.http_status == 404) err.message = "no object " + options.single->source_key + " in s3://" + options.source->bucket + " (for everything under a prefix, end SRC with /)";
+        err.message = "cannot read s3://" + options.source->bucket + "/" + options.single->source_key + ": " + err.message;
+        return err;
+      }
+      e.info.key = options.single->source_key;
+      e.info.size = std::strtoull(head->Header("content-length").c_str(), nullptr, 10);
+      e.info.etag = StripQuotes(head->Header("etag"));
+    } else {
+      struct stat st {};
+      if (::stat(options.single->source_path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+        return MakeError(ErrorCode::kInvalidArgument, "cannot read the file " + options.single->source_path);
+      }
+      e.path = options.single->source_path;
+      e.info.size = static_cast<uint64_t>(st.st_size);
+      e.info.last_modified_ms = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000 + st.st_mtim.tv_nsec / 1000000;
+    }
+    source = std::make_unique<EntryStream>(std::vector<StreamEntry>{std::move(e)});
+  } else if (from_bucket) {
+    auto s = std::make_unique<BucketStream>(
+        ListTarget{src_transport, *src_requests, options.source->bucket, options.retry, &stop, &stats.retries},
+        options.source->prefix, options.list_page_size);
+    if (Status st = s->Start(); !st.ok()) return st.error();
+    source = std::move(s);
+  } else {
+    auto s = std::make_unique<LocalTreeStream>(options.source_dir);
+    if (Status st = s->Start(); !st.ok()) return st.error();
+    source = std::move(s);
+  }
+  // The destination's listing: what is there already. cp reads no listing, but one key
+  // of it tells a missing bucket or bad credentials before anything is copied.
+  ListTarget dst_target{dst_transport, dst_requests, dst_side.bucket, options.retry, &stop, &stats.retries};
+  std::unique_ptr<BucketStream> dst_stream;
+  if (options.compare) {
+    dst_stream = std::make_unique<BucketStream>(dst_target, dst_side.prefix, options.list_page_size);
+    if (Status st = dst_stream->Start(); !st.ok()) return st.error();
+  } else {
+    s3::ListParams probe;
+    probe.prefix = dst_side.prefix;
+    probe.max_keys = 1;
+    if (auto page = ListOnePage(dst_target, probe); !page.ok()) {
+      Error e = page.error();
+      e.message = "cannot list " + Describe(dst_side) + ": " + e.message;
+      return e;
+    }
+  }
+  ObjectStream* destination = dst_stream.get();
+
+  std::unique_ptr<PlanWriter> plan_out;
+  if (!options.plan_dir.empty()) {
+    auto w = PlanWriter::Open(options.plan_dir);
+    if (!w.ok()) return w.error();
+    plan_out = std::move(*w);
+  }
+  const std::string from = from_bucket ? Describe(*options.source) : options.source_dir;
+  spdlog::info("copying {} to {} ({}, {} requests in flight)", from, Describe(dst_side),
+               !from_bucket ? "upload" : server_side ? "server-side" : "streamed", options.concurrency);
+
+  DeleteSpool deletes;
+  Merger merger(options, *source, destination, stats, deletes, plan_out.get());
+  OpenUploads uploads;
+  Budget slots(std::max(1, options.concurrency));
+  const int memory_total = static_cast<int>(std::max<uint64_t>(1, options.memory_limit / kMiB));
+  Budget memory(memory_total);
+  std::optional<Error> fatal;
+  std::mutex fatal_mu;
+  auto fail_run = [&](Error e) {
+    {
+      std::lock_guard<std::mutex> lock(fatal_mu);
+      if (!fatal) fatal = std::move(e);
+    }
+    stop = true;
+  };
+
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int threads = std::max(4, cores + 2);
+  oneapi::tbb::global_control allow(oneapi::tbb::global_control::max_allowed_parallelism,
+                                    static_cast<size_t>(threads));
+  oneapi::tbb::task_arena arena(threads);
+  std::mutex bg_mu;
+  std::condition_variable bg_cv;
+  int bg_pending = 0;
+  CopyContext ctx{options,        src_transport, dst_transport, src_requests ? &*src_requests : nullptr,
+                  dst_requests,   server_side,   stats,         stop,
+                  uploads,        nullptr};
+  ctx.schedule = [&](std::function<void()> task) {
+    {
+      std::lock_guard<std::mutex> lock(bg_mu);
+      ++bg_pending;
+    }
+    arena.enqueue([&, task = std::move(task)] {
+      task();
+      std::lock_guard<std::mutex> lock(bg_mu);
+      if (--bg_pending == 0) bg_cv.notify_all();
+    });
+  };
+
+  bool merged_all = false;
+  {
+    Ticker ticker([&] {
+      if (stop) {
+        slots.Cancel();
+        memory.Cancel();
+        dst_transport.CancelAll();
+        if (src_transport_own) src_transport_own->CancelAll();
+      }
+      if (progress) progress(stats, std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    });
+    using PlanNode = flow::multifunction_node<Batch, std::tuple<CopyTaskPtr>, flow::rejecting>;
+    using TransferNode = flow::async_node<CopyTaskPtr, CopyTaskPtr>;
+    arena.execute([&] {
+      flow::graph g;
+      flow::input_node<Batch> list(g, [&](oneapi::tbb::flow_control& fc) -> Batch {
+        if (stop) {
+          fc.stop();
+          return Batch();
+        }
+        auto batch = merger.Next();
+        if (!batch.ok()) {
+          fail_run(batch.error());
+          fc.stop();
+          return Batch();
+        }
+        if (!*batch) {
+          merged_all = true;
+          fc.stop();
+        }
+        return *batch;
+      });
+      PlanNode plan(g, flow::serial, [&](const Batch& batch, PlanNode::output_ports_type& out) {
+        for (auto& t : *batch) {
+          if (stop) return;
+          const CopyShape shape = ShapeOf(ctx, t->source);
+          stats.planned++;
+          if (t->is_new) stats.planned_new++;
+          stats.bytes_planned += t->source.info.size;
+          if (options.dry_run) continue;
+          t->slots = static_cast<int>(std::min<uint64_t>(shape.parts, std::min(8, slots.total())));
+          if (shape.holds_bodies) {
+            const uint64_t part_mib = std::max<uint64_t>(1, (shape.part_bytes + kMiB - 1) / kMiB);
+            t->memory_mib = static_cast<int>(std::min<uint64_t>(part_mib * static_cast<uint64_t>(t->slots),
+                                                                static_cast<uint64_t>(memory_total)));
+          }
+          bool acquired;
+          {
+            ScopedTimer timer(stats.ns_budget_wait);
+            acquired = slots.Acquire(t->slots);
+            if (acquired && t->memory_mib > 0 && !memory.Acquire(t->memory_mib)) {
+              slots.Release(t->slots);
+              acquired = false;
+            }
+          }
+          if (!acquired) return;
+          std::get<0>(out).try_put(t);
+        }
+      });
+      TransferNode transfer(g, flow::unlimited, [&](const CopyTaskPtr& t, TransferNode::gateway_type& gw) {
+        gw.reserve_wait();
+        StartCopy(ctx, t, [&gw](CopyTaskPtr done) {
+          gw.try_put(std::move(done));
+          gw.release_wait();
+        });
+      });
+      flow::function_node<CopyTaskPtr> report(g, flow::serial, [&](const CopyTaskPtr& t) {
+        slots.Release(t->slots);
+        if (t->memory_mib > 0) memory.Release(t->memory_mib);
+        if (t->error) {
+          if (t->error->code != ErrorCode::kCancelled) stats.AddFailure(t->dst_key, t->error->ToString());
+          return;
+        }
+        stats.transferred++;
+        spdlog::debug("copied {} → {} (ETag {}, verified by {})", t->source.rel, t->dst_key, t->etag, t->verified_by);
+      });
+      flow::make_edge(list, plan);
+      flow::make_edge(flow::output_port<0>(plan), transfer);
+      flow::make_edge(transfer, report);
+      list.activate();
+      g.wait_for_all();
+    });
+    {
+      std::unique_lock<std::mutex> lock(bg_mu);
+      bg_cv.wait(lock, [&] { return bg_pending == 0; });
+    }
+  }
+
+  // A stop cancelled the transport under some uploads: abort them on a fresh one.
+  if (auto left = uploads.Snapshot(); !left.empty()) {
+    http::CurlTransport cleanup(dst_side.transport);
+    RetryPolicy quick = options.retry;
+    quick.max_attempts = std::min(quick.max_attempts, 3);
+    AbortUploads(cleanup, dst_requests, dst_side.bucket, left, quick);
+  }
+
+  const bool sorted = source->sorted() && (!dst_stream || dst_stream->sorted());
+  uint64_t deleted = 0;
+  const uint64_t extraneous = deletes.count();
+  if (options.delete_extraneous && !options.dry_run && merged_all && !stop && !fatal && extraneous > 0) {
+    if (!sorted) {
+      fatal = MakeError(ErrorCode::kProtocol,
+                        "a server listed keys out of order, so what the source lacks is unknown: nothing deleted");
+    } else if (stats.failed > 0) {
+      spdlog::warn("{} objects failed: no destination object deleted this run", stats.failed.load());
+    } else if (options.max_delete >= 0 && extraneous > static_cast<uint64_t>(options.max_delete)) {
+      fatal = MakeError(ErrorCode::kInvalidArgument,
+                        std::to_string(extraneous) + " destination objects are not in the source, more than "
+                        "--max-delete " + std::to_string(options.max_delete) + ": nothing deleted");
+    } else {
+      deleted = DeleteBatches(dst_transport, dst_requests, options, deletes, stats, stop, &fatal);
+    }
+  }
+
+  if (plan_out) {
+    PlanWriter::Summary summary;
+    summary.source = from;
+    summary.destination = Describe(dst_side);
+    summary.deletes_enabled = options.delete_extraneous;
+    summary.complete = merged_all && !stop && !fatal;
+    summary.unchanged = stats.skipped;
+    summary.excluded = stats.excluded;
+    if (Status st = plan_out->Finish(summary); !st.ok() && !fatal) fatal = st.error();
+  }
+
+  SyncReport report;
+  report.listed = stats.listed;
+  report.transferred = stats.transferred;
+  report.skipped = stats.skipped;
+  report.failed = stats.failed;
+  report.retries = stats.retries;
+  report.bytes = stats.bytes_committed;
+  report.deleted = deleted;
+  report.excluded = stats.excluded;
+  report.gone = extraneous;
+  report.requests = dst_transport.requests_started() + (src_transport_own ? src_transport_own->requests_started() : 0);
+  report.dry_run = options.dry_run;
+  if (options.dry_run) {
+    report.would_transfer = stats.planned;
+    report.would_transfer_new = stats.planned_new;
+    report.would_transfer_bytes = stats.bytes_planned;
+    report.would_delete = options.delete_extraneous ? extraneous : 0;
+  }
+  report.failures = stats.Failures();
+  report.fatal = fatal;
+  report.interrupted = stop && !fatal;
+  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  return report;
+}
+
+}  // namespace riptide::engine

@@ -1,0 +1,657 @@
+#include "engine/copy_transfer.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include <spdlog/spdlog.h>
+
+#include "engine/checksums.h"
+#include "engine/listing.h"
+#include "planner/copy_plan.h"
+#include "planner/part_plan.h"
+#include "transport/s3/crypto.h"
+#include "transport/s3/errors.h"
+#include "transport/s3/xml.h"
+#include "transport/strings.h"
+
+namespace riptide::engine {
+namespace {
+
+using Headers = s3::RequestFactory::Headers;
+constexpr uint64_t kMiB = 1ull << 20;
+
+// The headers that describe an object, carried over to its copy.
+Headers MetadataOf(const http::HeaderMap& h) {
+  static constexpr const char* kKept[] = {"content-type",     "cache-control",    "content-disposition",
+                                          "content-encoding", "content-language", "expires"};
+  Headers out;
+  for (const char* name : kKept) {
+    if (auto it = h.find(name); it != h.end() && !it->second.empty()) out.emplace_back(name, it->second);
+  }
+  for (const auto& [name, value] : h) {
+    if (name.rfind("x-amz-meta-", 0) == 0) out.emplace_back(name, value);
+  }
+  return out;
+}
+
+// A Content-Type for an uploaded file, from its extension (what `aws s3 cp` would send).
+std::string ContentTypeFor(const std::string& path) {
+  static constexpr std::pair<const char*, const char*> kTypes[] = {
+      {".txt", "text/plain"},        {".csv", "text/csv"},          {".html", "text/html"},
+      {".htm", "text/html"},         {".css", "text/css"},          {".js", "text/javascript"},
+      {".json", "application/json"}, {".xml", "application/xml"},   {".pdf", "application/pdf"},
+      {".png", "image/png"},         {".jpg", "image/jpeg"},        {".jpeg", "image/jpeg"},
+      {".gif", "image/gif"},         {".svg", "image/svg+xml"},     {".webp", "image/webp"},
+      {".gz", "application/gzip"},   {".zip", "application/zip"},   {".tar", "application/x-tar"},
+      {".mp4", "video/mp4"},         {".mp3", "audio/mpeg"},        {".wav", "audio/wav"},
+      {".md", "text/markdown"},      {".yaml", "application/yaml"}, {".yml", "application/yaml"}};
+  const auto slash = path.rfind('/');
+  const auto dot = path.rfind('.');
+  if (dot != std::string::npos && (slash == std::string::npos || dot > slash)) {
+    const std::string ext = AsciiLower(path.substr(dot));
+    for (const auto& [e, type] : kTypes) {
+      if (ext == e) return type;
+    }
+  }
+  return "application/octet-stream";
+}
+
+std::string Md5Hex(std::string_view data) { return s3::HexEncode(s3::Md5(data)); }
+
+// "md5(md5(part 1)…md5(part N))-N" from the parts' hex MD5s; "" when one is not an MD5.
+std::string CompositeEtag(const std::vector<std::string>& part_md5s) {
+  std::string raw;
+  for (const auto& hex : part_md5s) {
+    if (!s3::IsPlainMd5Etag(hex)) return {};
+    for (size_t i = 0; i < 32; i += 2) raw += static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16));
+  }
+  return Md5Hex(raw) + "-" + std::to_string(part_md5s.size());
+}
+
+// The bytes [offset, offset + length) of a local file, refusing a file that changed since
+// it was listed (its size or mtime) or while it was read.
+Result<std::string> ReadLocalRange(const StreamEntry& source, uint64_t offset, uint64_t length) {
+  auto io_error = [&](const char* what) {
+    Error e = MakeError(ErrorCode::kIo, std::string(what) + " " + source.path + ": " + std::strerror(errno));
+    e.os_errno = errno;
+    return e;
+  };
+  int fd = ::open(source.path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return io_error("cannot open");
+  auto changed = [&]() {
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) return true;
+    const int64_t mtime_ms = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000 + st.st_mtim.tv_nsec / 1000000;
+    return static_cast<uint64_t>(st.st_size) != source.info.size || mtime_ms != source.info.last_modified_ms;
+  };
+  std::string body;
+  Error failure;
+  bool ok = !changed();
+  if (ok) {
+    body.resize(length);
+    uint64_t done = 0;
+    while (ok && done < length) {
+      ssize_t n = ::pread(fd, body.data() + done, length - done, static_cast<off_t>(offset + done));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        failure = n < 0 ? io_error("cannot read") : MakeError(ErrorCode::kIo, source.path + " got shorter");
+        ok = false;
+        break;
+      }
+      done += static_cast<uint64_t>(n);
+    }
+    if (ok && changed()) ok = false;
+  }
+  ::close(fd);
+  if (!ok) {
+    if (failure.message.empty()) {
+      failure = MakeError(ErrorCode::kIo, source.path + " changed while riptide read it: the next run uploads it");
+    }
+    return failure;
+  }
+  return body;
+}
+
+// One S3 call whose answer is kept in memory (up to `body_limit` bytes), retried by itself
+// with backoff; `done` runs on the transport's thread, so it must stay light.
+class Call final : public http::ResponseHandler, public std::enable_shared_from_this<Call> {
+ public:
+  using Make = std::function<http::Request()>;
+  using Check = std::function<Status(const http::Response&)>;
+  using Done = std::function<void(Result<http::Response>)>;
+
+  static void Run(CopyContext& ctx, http::Transport& transport, Make make, Check check, Done done,
+                  uint64_t body_limit = 1u << 20) {
+    std::shared_ptr<Call> call(
+        new Call(ctx, transport, std::move(make), std::move(check), std::move(done), body_limit));
+    call->Submit(std::chrono::milliseconds(0));
+  }
+
+  void OnHeaders(int status, const http::HeaderMap& headers) override {
+    response_.status = status;
+    response_.headers = headers;
+    if (s3::IsSuccess(status) && body_limit_ > (1u << 20)) response_.body.reserve(body_limit_);
+  }
+
+  bool OnBody(std::string_view chunk) override {
+    if (!s3::IsSuccess(response_.status)) {
+      if (response_.body.size() < 65536) response_.body.append(chunk.substr(0, 65536 - response_.body.size()));
+      return true;
+    }
+    if (response_.body.size() + chunk.size() > body_limit_) {
+      too_long_ = true;
+      return false;
+    }
+    response_.body.append(chunk);
+    return true;
+  }
+
+  void OnComplete() override {
+    if (!s3::IsSuccess(response_.status)) return Finish(s3::ErrorFromResponse(response_));
+    if (check_) {
+      if (Status st = check_(response_); !st.ok()) return Finish(st.error());
+    }
+    Finish(std::move(response_));
+  }
+
+  void OnFailure(Error e) override {
+    if (too_long_) e = MakeError(ErrorCode::kProtocol, "the server sent more bytes than it should", true);
+    Finish(std::move(e));
+  }
+
+ private:
+  Call(CopyContext& ctx, http::Transport& transport, Make make, Check check, Done done, uint64_t body_limit)
+      : ctx_(ctx), transport_(transport), make_(std::move(make)), check_(std::move(check)), done_(std::move(done)),
+        body_limit_(body_limit) {}
+
+  void Submit(std::chrono::milliseconds delay) {
+    ++attempts_;
+    response_ = http::Response{};
+    too_long_ = false;
+    transport_.Submit(make_(), shared_from_this(), delay);
+  }
+
+  void Finish(Result<http::Response> r) {
+    if (!r.ok() && !ctx_.stop && ctx_.options.retry.ShouldRetry(r.error(), attempts_)) {
+      ctx_.stats.retries++;
+      Submit(ctx_.options.retry.Backoff(attempts_, r.error()));
+      return;
+    }
+    Done done = std::move(done_);
+    done(std::move(r));
+  }
+
+  CopyContext& ctx_;
+  http::Transport& transport_;
+  Make make_;
+  Check check_;
+  Done done_;
+  uint64_t body_limit_;
+  int attempts_ = 0;
+  http::Response response_;
+  bool too_long_ = false;
+};
+
+// The ETag of an XML result (CopyObject, UploadPartCopy, Complete), as a check: a 200
+// whose body is an <Error> fails the call (and is retried when S3 says so).
+Status EtagInBody(const http::Response& r) {
+  auto etag = s3::ParseResultEtag(r.body);
+  return etag.ok() ? OkStatus() : Status(etag.error());
+}
+
+// A PUT's answer must name the MD5 of what was sent, when its ETag is an MD5 at all.
+Status EtagIsMd5(const http::Response& r, const std::string& md5_hex) {
+  const std::string etag = StripQuotes(r.Header("etag"));
+  if (s3::IsPlainMd5Etag(etag) && etag != md5_hex) {
+    return MakeError(ErrorCode::kIntegrity, "the destination stored MD5 " + etag + " for bytes whose MD5 is " + md5_hex);
+  }
+  return OkStatus();
+}
+
+class ObjectCopy : public std::enable_shared_from_this<ObjectCopy> {
+ public:
+  ObjectCopy(CopyContext& ctx, CopyTaskPtr t, std::function<void(CopyTaskPtr)> done)
+      : ctx_(ctx), t_(std::move(t)), done_(std::move(done)) {}
+
+  void Start() {
+    const StreamEntry& src = t_->source;
+    from_ = !src.path.empty() ? From::kLocal : ctx_.server_side ? From::kServer : From::kStream;
+    const CopyShape shape = ShapeOf(ctx_, src);
+    if (shape.parts == 1 && s3::MultipartEtagParts(src.info.etag) == 0) {
+      switch (from_) {
+        case From::kServer: return CopyWhole();
+        case From::kStream: return StreamWhole();
+        case From::kLocal: return UploadWhole();
+      }
+    }
+    if (from_ == From::kLocal) {
+      metadata_ = {{"Content-Type", ContentTypeFor(src.path)}};
+      lengths_ = planner::CutParts(src.info.size, planner::UploadPartSize(src.info.size, ctx_.options.part_size));
+      return Create();
+    }
+    Describe();
+  }
+
+ private:
+  enum class From { kServer, kStream, kLocal };
+
+  const s3::RequestFactory& Dst() const { return ctx_.destination_requests; }
+  const std::string& DstBucket() const { return ctx_.options.destination.bucket; }
+  s3::CopySource Source() const { return {ctx_.options.source->bucket, t_->source.info.key, t_->source.info.etag}; }
+  http::Transport& SrcTransport() { return ctx_.source_transport; }
+  http::Transport& DstTransport() { return ctx_.destination_transport; }
+  std::shared_ptr<ObjectCopy> self() { return shared_from_this(); }
+
+  // Server-side, one request: CopyObject carries the metadata along (directive COPY).
+  void CopyWhole() {
+    Call::Run(
+        ctx_, DstTransport(), [s = self()] { return s->Dst().CopyObject(s->DstBucket(), s->t_->dst_key, s->Source()); },
+        EtagInBody,
+        [s = self()](Result<http::Response> r) {
+          if (!r.ok()) return s->Fail(r.error());
+          s->Landed(*s3::ParseResultEtag(r->body), s->t_->source.info.etag);
+        });
+  }
+
+  // Streamed, one request each way: GET (the source's metadata in its headers), then PUT.
+  void StreamWhole() {
+    const uint64_t size = t_->source.info.size;
+    Call::Run(
+        ctx_, SrcTransport(),
+        [s = self()] {
+          const auto& info = s->t_->source.info;
+          return s->ctx_.source_requests->GetObject(s->ctx_.options.source->bucket, info.key, std::nullopt, info.etag);
+        },
+        [size](const http::Response& r) -> Status {
+          if (r.body.size() == size) return OkStatus();
+          return MakeError(ErrorCode::kNetwork, "the source sent " + std::to_string(r.body.size()) + " of " +
+                                                    std::to_string(size) + " bytes", true);
+        },
+        [s = self()](Result<http::Response> r) {
+          if (!r.ok()) return s->Fail(r.error());
+          s->ctx_.stats.bytes_received += r->body.size();
+          auto body = std::make_shared<std::string>(std::move(r->body));
+          Headers metadata = MetadataOf(r->headers);
+          s->ctx_.schedule([s, body, metadata = std::move(metadata)]() mutable { s->PutWhole(body, std::move(metadata)); });
+        },
+        size);
+  }
+
+  void UploadWhole() {
+    ctx_.schedule([s = self()] {
+      auto body = ReadLocalRange(s->t_->source, 0, s->t_->source.info.size);
+      if (!body.ok()) return s->Fail(body.error());
+      s->PutWhole(std::make_shared<std::string>(std::move(*body)),
+                  {{"Content-Type", ContentTypeFor(s->t_->source.path)}});
+    });
+  }
+
+  // On a worker: hashes the body (MD5 for Content-MD5, CRC32C for the object's stored
+  // checksum), checks it against a plain-MD5 source ETag, then PUTs it.
+  void PutWhole(std::shared_ptr<std::string> body, Headers headers) {
+    const std::string md5 = Md5Hex(*body);
+    const std::string& source_etag = t_->source.info.etag;
+    if (from_ == From::kStream && s3::IsPlainMd5Etag(source_etag) && md5 != source_etag) {
+      return Fail(MakeError(ErrorCode::kIntegrity, "the bytes read have MD5 " + md5 + ", the source's ETag is " +
+                                                       source_etag + ": not copied"));
+    }
+    auto crc = Checksum::Make("CRC32C");
+    crc->Update(body->data(), body->size());
+    headers.emplace_back("x-amz-checksum-crc32c", crc->FinishBase64());
+    std::shared_ptr<const std::string> shared = std::move(body);
+    Call::Run(
+        ctx_, DstTransport(),
+        [s = self(), shared, md5, headers] {
+          return s->Dst().PutObject(s->DstBucket(), s->t_->dst_key, shared, s3::HexMd5ToBase64(md5), headers);
+        },
+        [md5](const http::Response& r) { return EtagIsMd5(r, md5); },
+        [s = self(), md5](Result<http::Response> r) {
+          if (!r.ok()) return s->Fail(r.error());
+          s->Landed(StripQuotes(r->Header("etag")), md5);
+        });
+  }
+
+  // A whole object landed with `etag`; `expected` is the source's ETag or what was sent.
+  void Landed(const std::string& etag, const std::string& expected) {
+    const std::string& source_etag = t_->source.info.etag;
+    if (s3::IsPlainMd5Etag(etag) && s3::IsPlainMd5Etag(expected) && etag != expected) {
+      return Fail(MakeError(ErrorCode::kIntegrity, "the copy's ETag " + etag + " differs from " + expected));
+    }
+    t_->etag = etag;
+    t_->verified_by = etag == source_etag ? "etag" : from_ == From::kServer ? "server" : "md5";
+    ctx_.stats.bytes_committed += t_->source.info.size;
+    Finish();
+  }
+
+  // HEAD of the source: its metadata (Content-Type, x-amz-meta-*), and its ETag still
+  // the one listed. Some servers leave the metadata out of a part's HEAD, so this one is whole.
+  void Describe() {
+    Call::Run(
+        ctx_, SrcTransport(),
+        [s = self()] {
+          return s->ctx_.source_requests->HeadObject(s->ctx_.options.source->bucket, s->t_->source.info.key);
+        },
+        nullptr,
+        [s = self()](Result<http::Response> r) {
+          if (!r.ok()) return s->Fail(r.error());
+          const auto& info = s->t_->source.info;
+          const std::string etag = StripQuotes(r->Header("etag"));
+          if (!etag.empty() && etag != info.etag) {
+            return s->Fail(MakeError(ErrorCode::kPrecondition,
+                                     "the source changed after it was listed (ETag " + etag + "): the next run copies it"));
+          }
+          s->metadata_ = MetadataOf(r->headers);
+          if (s3::MultipartEtagParts(info.etag) > 0) return s->ProbeLayout();
+          s->lengths_ = planner::CutParts(info.size, planner::UploadPartSize(info.size, s->ctx_.options.part_size));
+          s->Create();
+        });
+  }
+
+  // HEAD ?partNumber=1 of a multipart source: the size of its first part, so the copy is
+  // cut the same way and ends with the same ETag. Without an answer, riptide's own cut.
+  void ProbeLayout() {
+    Call::Run(
+        ctx_, SrcTransport(),
+        [s = self()] {
+          return s->ctx_.source_requests->HeadObject(s->ctx_.options.source->bucket, s->t_->source.info.key, 1);
+        },
+        nullptr,
+        [s = self()](Result<http::Response> r) {
+          const auto& info = s->t_->source.info;
+          const int parts = s3::MultipartEtagParts(info.etag);
+          if (r.ok()) {
+            const uint64_t first = std::strtoull(r->Header("content-length").c_str(), nullptr, 10);
+            const std::string count_text = r->Header("x-amz-mp-parts-count");
+            const int count = count_text.empty() ? parts : std::atoi(count_text.c_str());
+            auto layout = planner::UniformUploadParts(info.size, first, count);
+            if (!layout.empty() && count == parts && (count == 1 || first >= planner::kMinUploadPart)) {
+              s->lengths_ = std::move(layout);
+              s->same_layout_ = true;
+            }
+          }
+          if (s->lengths_.empty()) {
+            s->lengths_ = planner::CutParts(info.size, planner::UploadPartSize(info.size, s->ctx_.options.part_size));
+          }
+          s->Create();
+        });
+  }
+
+  void Create() {
+    Call::Run(
+        ctx_, DstTransport(),
+        [s = self()] { return s->Dst().CreateMultipartUpload(s->DstBucket(), s->t_->dst_key, s->metadata_); },
+        [](const http::Response& r) {
+          auto id = s3::ParseInitiateMultipartUpload(r.body);
+          return id.ok() ? OkStatus() : Status(id.error());
+        },
+        [s = self()](Result<http::Response> r) {
+          if (!r.ok()) return s->Fail(r.error());
+          s->upload_id_ = *s3::ParseInitiateMultipartUpload(r->body);
+          s->ctx_.uploads.Add(s->upload_id_, s->t_->dst_key);
+          s->BeginParts();
+        });
+  }
+
+  void BeginParts() {
+    const size_t n = lengths_.size();
+    offsets_.assign(n, 0);
+    for (size_t i = 1; i < n; ++i) offsets_[i] = offsets_[i - 1] + lengths_[i - 1];
+    etags_.assign(n, {});
+    sent_md5_.assign(n, {});
+    left_ = n;
+    window_ = std::max(1, t_->slots);
+    if (from_ != From::kServer) {
+      // Bodies are held in memory: no more parts at once than the object's memory allows.
+      const uint64_t largest = *std::max_element(lengths_.begin(), lengths_.end());
+      const uint64_t per_part = std::max<uint64_t>(1, (largest + kMiB - 1) / kMiB);
+      window_ = static_cast<int>(std::clamp<uint64_t>(static_cast<uint64_t>(t_->memory_mib) / per_part, 1,
+                                                      static_cast<uint64_t>(window_)));
+    }
+    Pump();
+  }
+
+  // Starts parts while the window has room.
+  void Pump() {
+    std::vector<size_t> start;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      while (!error_ && !ctx_.stop && running_ < window_ && next_ < lengths_.size()) {
+        start.push_back(next_++);
+        ++running_;
+      }
+    }
+    for (size_t i : start) RunPart(i);
+  }
+
+  void RunPart(size_t i) {
+    const s3::ByteRange range{offsets_[i], offsets_[i] + lengths_[i] - 1};
+    const int number = static_cast<int>(i) + 1;
+    switch (from_) {
+      case From::kServer:
+        Call::Run(
+            ctx_, DstTransport(),
+            [s = self(), number, range] {
+              return s->Dst().UploadPartCopy(s->DstBucket(), s->t_->dst_key, s->upload_id_, number, s->Source(), range);
+            },
+            EtagInBody,
+            [s = self(), i](Result<http::Response> r) {
+              if (!r.ok()) return s->PartFinished(i, r.error());
+              s->ctx_.stats.bytes_committed += s->lengths_[i];
+              s->PartFinished(i, *s3::ParseResultEtag(r->body));
+            });
+        return;
+      case From::kStream:
+        Call::Run(
+            ctx_, SrcTransport(),
+            [s = self(), range] {
+              const auto& info = s->t_->source.info;
+              return s->ctx_.source_requests->GetObject(s->ctx_.options.source->bucket, info.key, range, info.etag);
+            },
+            [length = lengths_[i]](const http::Response& r) -> Status {
+              if (r.body.size() == length) return OkStatus();
+              return MakeError(ErrorCode::kNetwork, "a part came with " + std::to_string(r.body.size()) + " of " +
+                                                        std::to_string(length) + " bytes", true);
+            },
+            [s = self(), i](Result<http::Response> r) {
+              if (!r.ok()) return s->PartFinished(i, r.error());
+              s->ctx_.stats.bytes_received += r->body.size();
+              auto body = std::make_shared<const std::string>(std::move(r->body));
+              s->ctx_.schedule([s, i, body] { s->SendPart(i, body); });
+            },
+            lengths_[i]);
+        return;
+      case From::kLocal:
+        ctx_.schedule([s = self(), i] {
+          auto body = ReadLocalRange(s->t_->source, s->offsets_[i], s->lengths_[i]);
+          if (!body.ok()) return s->PartFinished(i, body.error());
+          s->SendPart(i, std::make_shared<const std::string>(std::move(*body)));
+        });
+        return;
+    }
+  }
+
+  // On a worker: the part's MD5, then its UploadPart.
+  void SendPart(size_t i, std::shared_ptr<const std::string> body) {
+    const std::string md5 = Md5Hex(*body);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      sent_md5_[i] = md5;
+    }
+    const int number = static_cast<int>(i) + 1;
+    Call::Run(
+        ctx_, DstTransport(),
+        [s = self(), number, body, md5] {
+          return s->Dst().UploadPart(s->DstBucket(), s->t_->dst_key, s->upload_id_, number, body,
+                                     s3::HexMd5ToBase64(md5));
+        },
+        [md5](const http::Response& r) { return EtagIsMd5(r, md5); },
+        [s = self(), i, md5](Result<http::Response> r) {
+          if (!r.ok()) return s->PartFinished(i, r.error());
+          s->ctx_.stats.bytes_committed += s->lengths_[i];
+          std::string etag = StripQuotes(r->Header("etag"));
+          s->PartFinished(i, etag.empty() ? md5 : etag);
+        });
+  }
+
+  void PartFinished(size_t i, Result<std::string> etag) {
+    bool complete = false, failed = false;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      --running_;
+      if (!etag.ok()) {
+        if (!error_) error_ = etag.error();
+      } else {
+        etags_[i] = std::move(*etag);
+        --left_;
+      }
+      if (ctx_.stop && !error_ && left_ > 0) error_ = MakeError(ErrorCode::kCancelled, "the run was stopped");
+      if (error_) {
+        failed = running_ == 0;
+      } else {
+        complete = left_ == 0;
+      }
+    }
+    if (failed) return Fail(*error_);
+    if (complete) return Complete();
+    Pump();
+  }
+
+  void Complete() {
+    Call::Run(
+        ctx_, DstTransport(),
+        [s = self()] { return s->Dst().CompleteMultipartUpload(s->DstBucket(), s->t_->dst_key, s->upload_id_, s->etags_); },
+        EtagInBody,
+        [s = self()](Result<http::Response> r) {
+          if (!r.ok()) return s->Fail(r.error());
+          s->ctx_.uploads.Remove(s->upload_id_);
+          s->upload_id_.clear();
+          s->Completed(*s3::ParseResultEtag(r->body));
+        });
+  }
+
+  // The upload is complete: its ETag must be the MD5 of the parts' MD5s, and, when the
+  // parts were cut as the source's were, the source's own ETag.
+  void Completed(const std::string& etag) {
+    const std::string composite = CompositeEtag(from_ == From::kServer ? etags_ : sent_md5_);
+    const std::string& source_etag = t_->source.info.etag;
+    if (s3::MultipartEtagParts(etag) > 0) {
+      if (!composite.empty() && etag != composite) {
+        return Fail(MakeError(ErrorCode::kIntegrity,
+                              "the destination's ETag " + etag + " is not that of the parts sent (" + composite + ")"));
+      }
+      if (same_layout_ && etag != source_etag) {
+        return Fail(MakeError(ErrorCode::kIntegrity,
+                              "the copy's ETag " + etag + " differs from the source's " + source_etag));
+      }
+    }
+    t_->etag = etag;
+    t_->verified_by = etag == source_etag ? "etag" : from_ == From::kServer ? "server" : "md5";
+    Finish();
+  }
+
+  // The object failed for good: its multipart upload, if any, is aborted first.
+  void Fail(Error e) {
+    t_->error = std::move(e);
+    if (upload_id_.empty()) return Finish();
+    const std::string id = upload_id_;
+    Call::Run(
+        ctx_, DstTransport(), [s = self(), id] { return s->Dst().AbortMultipartUpload(s->DstBucket(), s->t_->dst_key, id); },
+        nullptr,
+        [s = self(), id](Result<http::Response> r) {
+          if (r.ok() || r.error().s3_code == "NoSuchUpload") {
+            s->ctx_.uploads.Remove(id);
+          } else {
+            spdlog::warn("could not abort the upload of {}: {}", s->t_->dst_key, r.error().ToString());
+          }
+          s->Finish();
+        });
+  }
+
+  void Finish() {
+    auto done = std::move(done_);
+    if (done) done(t_);
+  }
+
+  CopyContext& ctx_;
+  CopyTaskPtr t_;
+  std::function<void(CopyTaskPtr)> done_;
+  From from_ = From::kServer;
+  Headers metadata_;
+  std::vector<uint64_t> lengths_;
+  std::vector<uint64_t> offsets_;
+  bool same_layout_ = false;  // parts cut as the source's were
+  std::string upload_id_;
+  int window_ = 1;
+  std::mutex mu_;  // guards what follows
+  std::vector<std::string> etags_;     // each part's ETag from the destination
+  std::vector<std::string> sent_md5_;  // each part's MD5 as sent (streamed, uploads)
+  size_t next_ = 0;
+  int running_ = 0;
+  size_t left_ = 0;
+  std::optional<Error> error_;
+};
+
+}  // namespace
+
+void OpenUploads::Add(const std::string& upload_id, const std::string& key) {
+  std::lock_guard<std::mutex> lock(mu_);
+  open_[upload_id] = key;
+}
+
+void OpenUploads::Remove(const std::string& upload_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  open_.erase(upload_id);
+}
+
+std::map<std::string, std::string> OpenUploads::Snapshot() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return open_;
+}
+
+CopyShape ShapeOf(const CopyContext& ctx, const StreamEntry& source) {
+  const CopyOptions& o = ctx.options;
+  const uint64_t size = source.info.size;
+  CopyShape shape;
+  shape.part_bytes = size;
+  const int etag_parts = source.path.empty() ? s3::MultipartEtagParts(source.info.etag) : 0;
+  // Whole bodies in memory stay small next to the memory budget.
+  const uint64_t single_limit = std::min(o.multipart_threshold, std::max<uint64_t>(o.memory_limit / 4, kMiB));
+  const bool server = source.path.empty() && ctx.server_side;
+  if (server) shape.holds_bodies = false;
+  if (etag_parts > 0) {
+    shape.parts = static_cast<uint64_t>(etag_parts);
+    shape.part_bytes = (size + shape.parts - 1) / shape.parts;
+    return shape;
+  }
+  if (size <= (server ? o.copy_threshold : single_limit)) return shape;
+  shape.part_bytes = planner::UploadPartSize(size, o.part_size);
+  shape.parts = (size + shape.part_bytes - 1) / shape.part_bytes;
+  return shape;
+}
+
+void StartCopy(CopyContext& ctx, CopyTaskPtr task, std::function<void(CopyTaskPtr)> done) {
+  std::make_shared<ObjectCopy>(ctx, std::move(task), std::move(done))->Start();
+}
+
+void AbortUploads(http::Transport& transport, const s3::RequestFactory& requests, const std::string& bucket,
+                  const std::map<std::string, std::string>& uploads, const RetryPolicy& retry) {
+  ListTarget target{transport, requests, bucket, retry};
+  for (const auto& [id, key] : uploads) {
+    s3::UploadInfo upload;
+    upload.key = key;
+    upload.upload_id = id;
+    if (Status st = AbortUpload(target, upload); st.ok()) {
+      spdlog::info("aborted the unfinished upload of {}", key);
+    } else {
+      spdlog::warn("could not abort the upload of {} ({}): {}; `riptide cleanup` removes it later", key, id,
+                   st.error().ToString());
+    }
+  }
+}
+
+}  // namespace riptide::engine
