@@ -200,8 +200,8 @@ class Merger {
     const int parts = s3::MultipartEtagParts(dst.etag);
     std::vector<uint64_t> lengths;
     if (parts > 0) {
-      lengths = planner::CutParts(dst.size, planner::UploadPartSize(dst.size, options_.part_size));
-      if (lengths.size() != static_cast<size_t>(parts)) return false;  // another layout: upload again
+      lengths = planner::GuessUploadParts(dst.size, parts, options_.part_size);
+      if (lengths.empty()) return false;  // no layout known to make that many parts: upload again
     } else if (!s3::IsPlainMd5Etag(dst.etag)) {
       return false;
     }
@@ -488,6 +488,10 @@ Result<SyncReport> RunCopy(const CopyOptions& options, std::atomic<bool>& stop, 
   }
 
   const bool sorted = source->sorted() && (!dst_stream || dst_stream->sorted());
+  if (!sorted) {
+    spdlog::warn("a server listed keys out of byte order: objects it listed late may have been copied again, "
+                 "and nothing is deleted");
+  }
   uint64_t deleted = 0;
   const uint64_t extraneous = deletes.count();
   if (options.delete_extraneous && !options.dry_run && merged_all && !stop && !fatal && extraneous > 0) {

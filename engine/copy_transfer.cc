@@ -563,10 +563,11 @@ class ObjectCopy : public std::enable_shared_from_this<ObjectCopy> {
         ctx_, DstTransport(), [s = self(), id] { return s->Dst().AbortMultipartUpload(s->DstBucket(), s->t_->dst_key, id); },
         nullptr,
         [s = self(), id](Result<http::Response> r) {
-          if (r.ok() || r.error().s3_code == "NoSuchUpload") {
-            s->ctx_.uploads.Remove(id);
-          } else {
-            spdlog::warn("could not abort the upload of {}: {}", s->t_->dst_key, r.error().ToString());
+          // A stopped run's cancelled abort is tried again at the end, on a fresh transport.
+          if (r.ok() || r.error().code != ErrorCode::kCancelled) s->ctx_.uploads.Remove(id);
+          if (!r.ok() && r.error().s3_code != "NoSuchUpload" && r.error().code != ErrorCode::kCancelled) {
+            spdlog::warn("could not abort the upload of {} ({}): {}; `riptide cleanup` removes it later",
+                         s->t_->dst_key, id, r.error().ToString());
           }
           s->Finish();
         });

@@ -39,4 +39,17 @@ std::vector<uint64_t> CutParts(uint64_t size, uint64_t part_size) {
   return lengths;
 }
 
+std::vector<uint64_t> GuessUploadParts(uint64_t size, int parts, uint64_t preferred) {
+  if (parts < 1) return {};
+  const uint64_t mib = 1ull << 20;
+  const uint64_t n = static_cast<uint64_t>(parts);
+  std::vector<uint64_t> candidates = {UploadPartSize(size, preferred)};
+  for (uint64_t m : {5, 8, 16, 32, 64, 128, 256, 512}) candidates.push_back(m * mib);
+  candidates.push_back(((size + n - 1) / n + mib - 1) / mib * mib);
+  for (uint64_t part : candidates) {
+    if (part > 0 && (size + part - 1) / part == n) return CutParts(size, part);
+  }
+  return {};
+}
+
 }  // namespace riptide::planner

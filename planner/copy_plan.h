@@ -36,4 +36,10 @@ uint64_t UploadPartSize(uint64_t size, uint64_t preferred);
 /// The lengths of the parts of `size` bytes cut at `part_size` (the last one shorter).
 std::vector<uint64_t> CutParts(uint64_t size, uint64_t part_size);
 
+/// The part lengths an uploader most likely used for `size` bytes in `parts` parts:
+/// riptide's own cut for `preferred`, then the part sizes common tools use (5, 8, 16 …
+/// 512 MiB), then the smallest whole MiB that gives that count. Empty when none does.
+/// A wrong guess only costs an upload: the ETag it predicts will not match.
+std::vector<uint64_t> GuessUploadParts(uint64_t size, int parts, uint64_t preferred);
+
 }  // namespace riptide::planner
