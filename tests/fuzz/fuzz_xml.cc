@@ -1,5 +1,5 @@
 // libFuzzer target: the S3 XML parsers (listing pages, multipart upload lists, error
-// bodies) on any bytes.
+// bodies, copy/complete/delete results) on any bytes.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
@@ -19,5 +19,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     __builtin_trap();
   }
   (void)riptide::s3::ParseErrorBody(xml);
+  auto etag = riptide::s3::ParseResultEtag(xml);
+  if (etag.ok() && etag->empty()) __builtin_trap();  // success always names an ETag
+  auto id = riptide::s3::ParseInitiateMultipartUpload(xml);
+  if (id.ok() && id->empty()) __builtin_trap();
+  (void)riptide::s3::ParseDeleteResult(xml);
   return 0;
 }

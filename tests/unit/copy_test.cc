@@ -1,0 +1,179 @@
+// Copies into a bucket: the S3 bodies they send and read, the decisions they make, and
+// the order a local directory is walked in.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "engine/object_streams.h"
+#include "planner/copy_plan.h"
+#include "transport/s3/crypto.h"
+#include "transport/s3/requests.h"
+#include "transport/s3/xml.h"
+
+namespace riptide {
+namespace {
+
+constexpr uint64_t kMiB = 1ull << 20;
+
+s3::ObjectInfo Obj(uint64_t size, std::string etag) {
+  s3::ObjectInfo o;
+  o.size = size;
+  o.etag = std::move(etag);
+  return o;
+}
+
+TEST(CopyXml, CompleteAndDeleteBodiesEscapeAndNumber) {
+  EXPECT_EQ(s3::CompleteMultipartUploadXml({"aa", "b&b"}),
+            "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+            "<Part><PartNumber>1</PartNumber><ETag>\"aa\"</ETag></Part>"
+            "<Part><PartNumber>2</PartNumber><ETag>\"b&amp;b\"</ETag></Part></CompleteMultipartUpload>");
+  const std::string del = s3::DeleteObjectsXml({"a<b>", "x\"y'z&", "cr\r"});
+  EXPECT_NE(del.find("<Quiet>true</Quiet>"), std::string::npos);
+  EXPECT_NE(del.find("<Key>a&lt;b&gt;</Key>"), std::string::npos);
+  EXPECT_NE(del.find("<Key>x&quot;y&apos;z&amp;</Key>"), std::string::npos);
+  EXPECT_NE(del.find("<Key>cr&#13;</Key>"), std::string::npos);
+}
+
+TEST(CopyXml, ResultEtagsAndErrorsInA200) {
+  auto etag = s3::ParseResultEtag(
+      "<CopyObjectResult><LastModified>2026-11-22T00:00:00Z</LastModified><ETag>&quot;abc&quot;</ETag>"
+      "</CopyObjectResult>");
+  ASSERT_TRUE(etag.ok());
+  EXPECT_EQ(*etag, "abc");
+  etag = s3::ParseResultEtag("<CompleteMultipartUploadResult><ETag>\"d-2\"</ETag></CompleteMultipartUploadResult>");
+  ASSERT_TRUE(etag.ok());
+  EXPECT_EQ(*etag, "d-2");
+  // CopyObject and Complete may answer 200 and fail in the body.
+  etag = s3::ParseResultEtag("<Error><Code>InternalError</Code><Message>try again</Message></Error>");
+  ASSERT_FALSE(etag.ok());
+  EXPECT_EQ(etag.error().s3_code, "InternalError");
+  EXPECT_TRUE(etag.error().retryable);
+  etag = s3::ParseResultEtag("<Error><Code>AccessDenied</Code></Error>");
+  ASSERT_FALSE(etag.ok());
+  EXPECT_FALSE(etag.error().retryable);
+  EXPECT_FALSE(s3::ParseResultEtag("<CopyPartResult></CopyPartResult>").ok());
+  EXPECT_FALSE(s3::ParseResultEtag("<CopyPartResult>").ok());
+}
+
+TEST(CopyXml, InitiateAndDeleteResults) {
+  auto id = s3::ParseInitiateMultipartUpload(
+      "<InitiateMultipartUploadResult><Bucket>b</Bucket><Key>k</Key><UploadId>XYZ</UploadId>"
+      "</InitiateMultipartUploadResult>");
+  ASSERT_TRUE(id.ok());
+  EXPECT_EQ(*id, "XYZ");
+  EXPECT_FALSE(s3::ParseInitiateMultipartUpload("<InitiateMultipartUploadResult/>").ok());
+
+  auto failures = s3::ParseDeleteResult(
+      "<DeleteResult><Deleted><Key>ok</Key></Deleted><Error><Key>a%2Fb</Key><Code>AccessDenied</Code>"
+      "<Message>no</Message></Error><EncodingType>url</EncodingType></DeleteResult>");
+  ASSERT_TRUE(failures.ok());
+  ASSERT_EQ(failures->size(), 1u);
+  EXPECT_EQ((*failures)[0].key, "a/b");
+  EXPECT_EQ((*failures)[0].code, "AccessDenied");
+  EXPECT_FALSE(s3::ParseDeleteResult("<Other/>").ok());
+}
+
+TEST(CopyRequests, HeadersCarryIntegrityAndSource) {
+  s3::ClientConfig c;
+  c.endpoint = *s3::ParseEndpoint("http://127.0.0.1:9000");
+  c.credentials = {"AK", "SK", ""};
+  s3::RequestFactory f(c);
+  auto header = [](const http::Request& r, const std::string& name) {
+    for (const auto& [n, v] : r.headers) {
+      if (n == name) return v;
+    }
+    return std::string();
+  };
+  auto put = f.UploadPart("b", "dir/a b", "ID/1", 3, std::make_shared<const std::string>("hello"),
+                          s3::Base64Md5("hello"));
+  EXPECT_EQ(put.method, "PUT");
+  EXPECT_EQ(put.url, "http://127.0.0.1:9000/b/dir/a%20b?partNumber=3&uploadId=ID%2F1");
+  EXPECT_EQ(header(put, "Content-MD5"), "XUFAKrxLKna5cZ2REBfFkg==");
+  EXPECT_EQ(put.Body(), "hello");
+  auto copy = f.UploadPartCopy("b", "k", "ID", 1, {"src", "p/x y+z", "etag1"}, {0, 99});
+  EXPECT_EQ(header(copy, "x-amz-copy-source"), "/src/p/x%20y%2Bz");
+  EXPECT_EQ(header(copy, "x-amz-copy-source-if-match"), "\"etag1\"");
+  EXPECT_EQ(header(copy, "x-amz-copy-source-range"), "bytes=0-99");
+  auto del = f.DeleteObjects("b", {"k1"});
+  EXPECT_EQ(del.url, "http://127.0.0.1:9000/b?delete=");
+  EXPECT_EQ(header(del, "Content-MD5"), s3::Base64Md5(del.body));
+  EXPECT_EQ(s3::HexMd5ToBase64("5d41402abc4b2a76b9719d911017c592"), "XUFAKrxLKna5cZ2REBfFkg==");
+  EXPECT_EQ(s3::HexMd5ToBase64("xyz"), "");
+}
+
+TEST(CopyPlan, EtagsDecideWhenComparable) {
+  using planner::Sameness;
+  const std::string a = "0123456789abcdef0123456789abcdef", b = "fedcba9876543210fedcba9876543210";
+  EXPECT_EQ(planner::CompareObjects(Obj(5, a), Obj(5, a)), Sameness::kSame);
+  EXPECT_EQ(planner::CompareObjects(Obj(5, a), Obj(6, a)), Sameness::kDifferent);
+  EXPECT_EQ(planner::CompareObjects(Obj(5, a), Obj(5, b)), Sameness::kDifferent);
+  EXPECT_EQ(planner::CompareObjects(Obj(5, a + "-2"), Obj(5, b + "-2")), Sameness::kDifferent);
+  // Another part count, or a plain MD5 against a multipart ETag: only the size tells.
+  EXPECT_EQ(planner::CompareObjects(Obj(5, a + "-2"), Obj(5, b + "-3")), Sameness::kUnknown);
+  EXPECT_EQ(planner::CompareObjects(Obj(5, a + "-2"), Obj(5, b)), Sameness::kUnknown);
+  EXPECT_EQ(planner::CompareObjects(Obj(5, "kms-opaque"), Obj(5, "other")), Sameness::kUnknown);
+}
+
+TEST(CopyPlan, LocalFilesCompareBySizeAndSeconds) {
+  s3::ObjectInfo dst = Obj(10, "x");
+  dst.last_modified_ms = 1'700'000'000'000;
+  EXPECT_TRUE(planner::LocalFileUnchanged(10, 1'700'000'000'999, dst));   // same second
+  EXPECT_TRUE(planner::LocalFileUnchanged(10, 1'699'999'000'000, dst));   // older
+  EXPECT_FALSE(planner::LocalFileUnchanged(10, 1'700'000'001'000, dst));  // newer
+  EXPECT_FALSE(planner::LocalFileUnchanged(11, 1'600'000'000'000, dst));  // resized
+}
+
+TEST(CopyPlan, PartSizesStayWithinS3Limits) {
+  EXPECT_EQ(planner::UploadPartSize(100 * kMiB, kMiB), 5 * kMiB);  // 5 MiB minimum
+  EXPECT_EQ(planner::UploadPartSize(100 * kMiB, 16 * kMiB), 16 * kMiB);
+  // 1 TiB in 16 MiB parts would be 65,536 parts: grown to whole MiB within 10,000.
+  const uint64_t tib = 1ull << 40;
+  const uint64_t part = planner::UploadPartSize(tib, 16 * kMiB);
+  EXPECT_EQ(part % kMiB, 0u);
+  EXPECT_LE((tib + part - 1) / part, 10000u);
+  EXPECT_GT((tib + part - kMiB - 1) / (part - kMiB), 10000u);  // and no bigger than needed
+  EXPECT_EQ(planner::CutParts(11, 5), (std::vector<uint64_t>{5, 5, 1}));
+  EXPECT_EQ(planner::CutParts(10, 5), (std::vector<uint64_t>{5, 5}));
+  EXPECT_EQ(planner::CutParts(0, 5), (std::vector<uint64_t>{0}));
+  // 10 MiB + 1 in 3 parts was cut at 5 MiB (not at the 4 MiB the count alone suggests).
+  EXPECT_EQ(planner::GuessUploadParts(10 * kMiB + 1, 3, 16 * kMiB),
+            (std::vector<uint64_t>{5 * kMiB, 5 * kMiB, 1}));
+  EXPECT_EQ(planner::GuessUploadParts(100 * kMiB, 4, 16 * kMiB).front(), 32 * kMiB);
+  EXPECT_TRUE(planner::GuessUploadParts(10, 0, 5).empty());
+}
+
+TEST(LocalTreeStream, WalksInKeyByteOrderAndSkipsLinksAndState) {
+  namespace fs = std::filesystem;
+  const fs::path root = fs::temp_directory_path() / ("riptide-walk-" + std::to_string(::getpid()));
+  fs::remove_all(root);
+  for (const char* rel : {"a/b", "a-b", "a.txt", "a/c/d", "b", ".riptide/manifest.db", "z/.riptide"}) {
+    fs::create_directories((root / rel).parent_path());
+    std::ofstream(root / rel) << rel;
+  }
+  fs::create_symlink("/etc/passwd", root / "link");
+  engine::LocalTreeStream walk(root.string());
+  ASSERT_TRUE(walk.Start().ok());
+  std::vector<std::string> keys;
+  engine::StreamEntry e;
+  for (;;) {
+    auto more = walk.Next(&e);
+    ASSERT_TRUE(more.ok());
+    if (!*more) break;
+    keys.push_back(e.rel);
+    EXPECT_EQ(e.info.size, e.rel.size());
+  }
+  // '-' < '.' < '/': the order ListObjectsV2 would give these keys.
+  EXPECT_EQ(keys, (std::vector<std::string>{"a-b", "a.txt", "a/b", "a/c/d", "b", "z/.riptide"}));
+  EXPECT_TRUE(walk.sorted());
+  EXPECT_TRUE(walk.complete());
+  EXPECT_EQ(walk.skipped(), 1u);
+  fs::remove_all(root);
+}
+
+}  // namespace
+}  // namespace riptide
