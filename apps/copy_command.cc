@@ -63,7 +63,7 @@ void TransferFlags::Add(CLI::App* cmd) {
       ->transform(CLI::AsSizeValue(false));
   cmd->add_option("--memory-limit", memory_limit,
                   "cap on riptide's own memory: downloads lower --concurrency to fit; copies and uploads "
-                  "hold no more part bodies than this")
+                  "hold part bodies in a quarter of it")
       ->transform(CLI::AsSizeValue(false))
       ->check(CLI::Range(uint64_t{32} << 20, uint64_t{1} << 40))
       ->default_str("256MiB");
@@ -143,7 +143,8 @@ int RunCopyCommand(const CopyArgs& args, const TransferFlags& transfer, const Cl
   opt.dry_run = args.dry_run;
   opt.plan_dir = args.plan_dir;
   opt.concurrency = transfer.concurrency;
-  opt.memory_limit = transfer.memory_limit;
+  // Part bodies get a quarter of the limit; buffers, TLS, listings and bookkeeping the rest.
+  opt.memory_limit = transfer.memory_limit / 4;
   opt.part_size = transfer.part_size;
   opt.multipart_threshold = transfer.multipart_threshold ? transfer.multipart_threshold : transfer.part_size;
   if (transfer.multipart_threshold) opt.copy_threshold = transfer.multipart_threshold;

@@ -17,6 +17,7 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <utility>
 
 #include "engine/budget.h"
 #include "engine/copy_transfer.h"
@@ -378,7 +379,14 @@ Result<SyncReport> RunCopy(const CopyOptions& options, std::atomic<bool>& stop, 
   int bg_pending = 0;
   CopyContext ctx{options,        src_transport, dst_transport, src_requests ? &*src_requests : nullptr,
                   dst_requests,   server_side,   stats,         stop,
-                  uploads,        nullptr};
+                  uploads,        nullptr,       nullptr};
+  // Budgets go back once per object: early (its last part sent) or at its report.
+  auto release = [&](CopyTask& t) {
+    const int n = std::exchange(t.slots, 0), mib = std::exchange(t.memory_mib, 0);
+    if (n > 0) slots.Release(n);
+    if (mib > 0) memory.Release(mib);
+  };
+  ctx.release = release;
   ctx.schedule = [&](std::function<void()> task) {
     {
       std::lock_guard<std::mutex> lock(bg_mu);
@@ -458,8 +466,7 @@ Result<SyncReport> RunCopy(const CopyOptions& options, std::atomic<bool>& stop, 
         });
       });
       flow::function_node<CopyTaskPtr> report(g, flow::serial, [&](const CopyTaskPtr& t) {
-        slots.Release(t->slots);
-        if (t->memory_mib > 0) memory.Release(t->memory_mib);
+        release(*t);
         if (t->error) {
           if (t->error->code != ErrorCode::kCancelled) stats.AddFailure(t->dst_key, t->error->ToString());
           return;

@@ -47,7 +47,7 @@ struct CopyOptions {
   std::string plan_dir;              // `riptide plan --out`
 
   int concurrency = 64;                          // requests in flight
-  uint64_t memory_limit = 256ull << 20;          // bodies held in flight (streamed copies, uploads)
+  uint64_t memory_limit = 64ull << 20;           // part bodies held at once (streamed copies, uploads)
   uint64_t part_size = 16ull << 20;              // upload parts (raised to S3's limits per object)
   uint64_t multipart_threshold = 16ull << 20;    // streamed copies and uploads above this go in parts
   uint64_t copy_threshold = 5ull << 30;          // server-side: CopyObject up to this, UploadPartCopy above

@@ -522,6 +522,7 @@ class ObjectCopy : public std::enable_shared_from_this<ObjectCopy> {
   }
 
   void Complete() {
+    if (ctx_.release) ctx_.release(*t_);
     Call::Run(
         ctx_, DstTransport(),
         [s = self()] { return s->Dst().CompleteMultipartUpload(s->DstBucket(), s->t_->dst_key, s->upload_id_, s->etags_); },

@@ -38,6 +38,8 @@ class OpenUploads {
   std::map<std::string, std::string> open_;
 };
 
+struct CopyTask;
+
 struct CopyContext {
   const CopyOptions& options;
   http::Transport& source_transport;
@@ -50,6 +52,9 @@ struct CopyContext {
   OpenUploads& uploads;
   /// Runs heavy work (hashing, reading files) off the transport's thread.
   std::function<void(std::function<void()>)> schedule;
+  /// Hands back an object's budget (slots, memory) once its last part is sent: while the
+  /// destination assembles a large upload, the next objects can already stream.
+  std::function<void(CopyTask&)> release;
 };
 
 /// One object to copy, and what became of it.

@@ -3,12 +3,14 @@
 with peer tools, and prints one row per client. Figures are only comparable within one
 run: the machines are shared and noisy.
 
-    perf/bench.sh WORKLOAD [CLIENT ...]     WORKLOAD: small large mixed noop huge
+    perf/bench.sh WORKLOAD [CLIENT ...]     WORKLOAD: small large mixed noop huge migrate
     clients: riptide curl disk rclone aws s3cmd (default: all that are installed)
 
 `huge` is riptide alone at bucket scale: 1,000,000 keys of 1 KiB, an initial mirror,
 `riptide ls --recursive` (one listing, the floor of any re-sync), a noop re-sync, and
 a re-sync after 1% of the objects changed, each with requests sent and peak RSS.
+`migrate` copies between two s3rvers (perf/migrate.py): riptide against `rclone copy`,
+and server-side against streamed copies.
 """
 import argparse
 import hashlib
@@ -318,7 +320,7 @@ class Bench:
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("workload", choices=["small", "large", "mixed", "noop", "huge"])
+    ap.add_argument("workload", choices=["small", "large", "mixed", "noop", "huge", "migrate"])
     ap.add_argument("clients", nargs="*")
     ap.add_argument("--scale", type=float, default=1.0, help="fraction of the workload's object count")
     ap.add_argument("--workdir", default=os.environ.get("RIPTIDE_BENCH_DIR"))
@@ -333,6 +335,13 @@ def main():
     if args.workload == "huge":
         clients = ["huge"]
     workdir = tempfile.mkdtemp(prefix="riptide-bench-", dir=args.workdir)
+    if args.workload == "migrate":
+        import migrate
+        try:
+            migrate.run(workdir, args.scale, [a.split() for a in args.riptide_args])
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+        return
     b = Bench(workdir, args.workload, args.scale)
     try:
         b.start()
