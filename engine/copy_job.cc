@@ -539,6 +539,7 @@ Result<SyncReport> RunCopy(const CopyOptions& options, std::atomic<bool>& stop, 
   report.gone = extraneous;
   report.requests = dst_transport.requests_started() + (src_transport_own ? src_transport_own->requests_started() : 0);
   report.dry_run = options.dry_run;
+  report.to_bucket = true;
   if (options.dry_run) {
     report.would_transfer = stats.planned;
     report.would_transfer_new = stats.planned_new;

@@ -19,6 +19,7 @@ struct SyncReport {
   uint64_t drifted = 0, deleted = 0, excluded = 0;
   uint64_t requests = 0;  // HTTP requests sent, retries included
   bool dry_run = false;
+  bool to_bucket = false;  // a copy into a bucket: `gone` counts destination objects the source lacks
   uint64_t would_transfer = 0, would_transfer_bytes = 0, would_delete = 0;  // --dry-run
   uint64_t would_transfer_new = 0;  // of would_transfer, keys the dataset never had
   double seconds = 0;
