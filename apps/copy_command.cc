@@ -142,6 +142,15 @@ int RunCopyCommand(const CopyArgs& args, const TransferFlags& transfer, const Cl
   for (const auto& [include, pattern] : args.filters) opt.filter.Add(include, pattern);
   opt.dry_run = args.dry_run;
   opt.plan_dir = args.plan_dir;
+  opt.state_dir = args.state_dir;
+  if (opt.state_dir.empty()) {
+    auto env = [&](const char* name) {
+      auto it = sources.env.find(name);
+      return it == sources.env.end() ? std::string() : it->second;
+    };
+    if (!env("XDG_STATE_HOME").empty()) opt.state_dir = env("XDG_STATE_HOME") + "/riptide";
+    else if (!env("HOME").empty()) opt.state_dir = env("HOME") + "/.local/state/riptide";
+  }
   opt.concurrency = transfer.concurrency;
   // Part bodies get a quarter of the limit; buffers, TLS, listings and bookkeeping the rest.
   opt.memory_limit = transfer.memory_limit / 4;
@@ -174,6 +183,8 @@ CpCommand::CpCommand(CLI::App& app, GlobalOptions& global) : global_(global) {
   client_.Add(cmd_);
   transfer_.Add(cmd_);
   cmd_->add_flag("--dry-run", args_.dry_run, "count what would be copied, copy nothing");
+  cmd_->add_option("--state-dir", args_.state_dir,
+                   "where the journal of open multipart uploads lives (default ~/.local/state/riptide)");
   cmd_->add_option_function<std::vector<std::string>>(
          "--include", [this](const std::vector<std::string>& v) {
            for (const auto& p : v) args_.filters.emplace_back(true, p);

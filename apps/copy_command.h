@@ -25,6 +25,7 @@ struct CopyArgs {
   bool delete_extraneous = false;
   int64_t max_delete = -1;
   std::string plan_dir;
+  std::string state_dir;  // "" : $XDG_STATE_HOME/riptide or ~/.local/state/riptide
   std::vector<std::pair<bool, std::string>> filters;
 };
 

@@ -86,7 +86,9 @@ SyncCommand::SyncCommand(CLI::App& app, GlobalOptions& global, Kind kind) : glob
                    "to copy into");
   client_.Add(cmd_);
   transfer_.Add(cmd_);
-  cmd_->add_option("--state-dir", state_dir_, "where the manifest lives (default DIR/.riptide)");
+  cmd_->add_option("--state-dir", state_dir_,
+                   "where the manifest lives (default DIR/.riptide); for a bucket DST, the journal of open "
+                   "multipart uploads (default ~/.local/state/riptide)");
   if (kind == Kind::kSync) {
     cmd_->add_flag("--dry-run", dry_run_, "plan only: count what would be transferred and deleted, touch nothing");
   }
@@ -193,12 +195,12 @@ int SyncCommand::RunCopy() {
   };
   if (selection_.key_list()) return refuse("--key/--keys-file");
   if (newer_) return refuse("--newer");
-  if (!state_dir_.empty()) return refuse("--state-dir");
   CopyArgs args;
   args.source = source_;
   args.destination = destination_;
   args.dry_run = dry_run_ || kind_ == Kind::kPlan;
   args.plan_dir = plan_out_;
+  args.state_dir = state_dir_;
   args.checksum = checksum_;
   args.delete_extraneous = delete_;
   args.max_delete = max_delete_;

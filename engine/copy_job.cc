@@ -24,6 +24,7 @@
 #include "engine/hashing.h"
 #include "engine/plan_writer.h"
 #include "engine/ticker.h"
+#include "engine/upload_journal.h"
 #include "planner/copy_plan.h"
 #include "transport/s3/errors.h"
 #include "transport/s3/xml.h"
@@ -353,9 +354,26 @@ Result<SyncReport> RunCopy(const CopyOptions& options, std::atomic<bool>& stop, 
   spdlog::info("copying {} to {} ({}, {} requests in flight)", from, Describe(dst_side),
                !from_bucket ? "upload" : server_side ? "server-side" : "streamed", options.concurrency);
 
+  // Uploads a killed run left open here are aborted before anything new starts.
+  std::unique_ptr<UploadJournal> journal;
+  if (!options.state_dir.empty() && !options.dry_run) {
+    const auto& ep = dst_side.client.endpoint;
+    auto j = UploadJournal::Open(options.state_dir, ep.scheme + "://" + ep.Authority() + ep.base_path + "/" +
+                                                        dst_side.bucket + "/" + dst_side.prefix);
+    if (!j.ok()) return j.error();
+    journal = std::move(*j);
+    std::map<std::string, std::string> still_open;
+    if (const auto& left = journal->leftovers(); !left.empty()) {
+      spdlog::info("aborting {} multipart uploads left open by an interrupted run", left.size());
+      still_open = AbortUploads(dst_transport, dst_requests, dst_side.bucket, left, options.retry);
+    }
+    journal->Reset();
+    for (const auto& [id, key] : still_open) journal->Opened(id, key);  // tried again next run
+  }
+
   DeleteSpool deletes;
   Merger merger(options, *source, destination, stats, deletes, plan_out.get());
-  OpenUploads uploads;
+  OpenUploads uploads(journal.get());
   Budget slots(std::max(1, options.concurrency));
   const int memory_total = static_cast<int>(std::max<uint64_t>(1, options.memory_limit / kMiB));
   Budget memory(memory_total);
@@ -491,7 +509,10 @@ Result<SyncReport> RunCopy(const CopyOptions& options, std::atomic<bool>& stop, 
     http::CurlTransport cleanup(dst_side.transport);
     RetryPolicy quick = options.retry;
     quick.max_attempts = std::min(quick.max_attempts, 3);
-    AbortUploads(cleanup, dst_requests, dst_side.bucket, left, quick);
+    auto failed = AbortUploads(cleanup, dst_requests, dst_side.bucket, left, quick);
+    for (const auto& [id, key] : left) {
+      if (!failed.count(id)) uploads.Remove(id);
+    }
   }
 
   const bool sorted = source->sorted() && (!dst_stream || dst_stream->sorted());

@@ -45,6 +45,7 @@ struct CopyOptions {
   planner::KeyFilter filter;         // on keys relative to the prefixes
   bool dry_run = false;
   std::string plan_dir;              // `riptide plan --out`
+  std::string state_dir;             // where the journal of open uploads lives ("" for none)
 
   int concurrency = 64;                          // requests in flight
   uint64_t memory_limit = 64ull << 20;           // part bodies held at once (streamed copies, uploads)

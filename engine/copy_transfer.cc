@@ -601,11 +601,13 @@ class ObjectCopy : public std::enable_shared_from_this<ObjectCopy> {
 }  // namespace
 
 void OpenUploads::Add(const std::string& upload_id, const std::string& key) {
+  if (journal_) journal_->Opened(upload_id, key);
   std::lock_guard<std::mutex> lock(mu_);
   open_[upload_id] = key;
 }
 
 void OpenUploads::Remove(const std::string& upload_id) {
+  if (journal_) journal_->Closed(upload_id);
   std::lock_guard<std::mutex> lock(mu_);
   open_.erase(upload_id);
 }
@@ -640,9 +642,12 @@ void StartCopy(CopyContext& ctx, CopyTaskPtr task, std::function<void(CopyTaskPt
   std::make_shared<ObjectCopy>(ctx, std::move(task), std::move(done))->Start();
 }
 
-void AbortUploads(http::Transport& transport, const s3::RequestFactory& requests, const std::string& bucket,
-                  const std::map<std::string, std::string>& uploads, const RetryPolicy& retry) {
+std::map<std::string, std::string> AbortUploads(http::Transport& transport, const s3::RequestFactory& requests,
+                                                const std::string& bucket,
+                                                const std::map<std::string, std::string>& uploads,
+                                                const RetryPolicy& retry) {
   ListTarget target{transport, requests, bucket, retry};
+  std::map<std::string, std::string> failed;
   for (const auto& [id, key] : uploads) {
     s3::UploadInfo upload;
     upload.key = key;
@@ -652,8 +657,10 @@ void AbortUploads(http::Transport& transport, const s3::RequestFactory& requests
     } else {
       spdlog::warn("could not abort the upload of {} ({}): {}; `riptide cleanup` removes it later", key, id,
                    st.error().ToString());
+      failed[id] = key;
     }
   }
+  return failed;
 }
 
 }  // namespace riptide::engine

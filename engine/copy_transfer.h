@@ -20,6 +20,7 @@
 #include "engine/copy_options.h"
 #include "engine/object_streams.h"
 #include "engine/stats.h"
+#include "engine/upload_journal.h"
 #include "transport/http/transport.h"
 #include "transport/s3/requests.h"
 
@@ -29,11 +30,14 @@ namespace riptide::engine {
 /// (a signal, a cancelled transport) can abort what is left.
 class OpenUploads {
  public:
+  /// Also writes each upload's opening and closing to `journal` (may be null).
+  explicit OpenUploads(UploadJournal* journal = nullptr) : journal_(journal) {}
   void Add(const std::string& upload_id, const std::string& key);
   void Remove(const std::string& upload_id);
   std::map<std::string, std::string> Snapshot() const;  // upload id → key
 
  private:
+  UploadJournal* journal_;
   mutable std::mutex mu_;
   std::map<std::string, std::string> open_;
 };
@@ -84,7 +88,8 @@ CopyShape ShapeOf(const CopyContext& ctx, const StreamEntry& source);
 void StartCopy(CopyContext& ctx, CopyTaskPtr task, std::function<void(CopyTaskPtr)> done);
 
 /// Aborts multipart uploads, one call each (retried); for what a stopped run left open.
-void AbortUploads(http::Transport& transport, const s3::RequestFactory& requests, const std::string& bucket,
+/// Returns those that could not be aborted.
+std::map<std::string, std::string> AbortUploads(http::Transport& transport, const s3::RequestFactory& requests, const std::string& bucket,
                   const std::map<std::string, std::string>& uploads, const RetryPolicy& retry);
 
 }  // namespace riptide::engine

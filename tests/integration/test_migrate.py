@@ -28,7 +28,8 @@ class MigrateTestCase(ServerTestCase):
         self.s3.create_bucket(Bucket=self.dst)
 
     def run_riptide(self, *args, endpoint=None):
-        p = riptide(*args, "--endpoint", endpoint or self.server.endpoint, "--json", server=self.server)
+        p = riptide(*args, "--endpoint", endpoint or self.server.endpoint, "--json", server=self.server,
+                    env={"XDG_STATE_HOME": os.path.join(self.tmp, "state")})
         summary = None
         if p.stdout.strip():
             summary = json.loads(p.stdout.strip().splitlines()[-1])
@@ -303,6 +304,40 @@ class InjectedFailureTest(MigrateTestCase):
             self.assertLess(time.time() - started, 5)
             self.assertEqual(self.uploads(self.dst), [])
             self.assertNotIn("up/big", self.objects(self.dst, "up/"))
+        finally:
+            proxy.stop()
+
+
+    def test_killed_upload_is_aborted_by_the_next_run(self):
+        root = os.path.join(self.tmp, "up")
+        os.makedirs(root)
+        data = body(12 * MiB, 8)
+        with open(os.path.join(root, "big"), "wb") as f:
+            f.write(data)
+        proxy = FaultProxy(self.server.port)
+        try:
+            proxy.rules.append(Rule(lambda m, path, h: m == "PUT" and "partNumber=2" in path, "delay",
+                                    seconds=30))
+            args = [BIN, "sync", root, f"s3://{self.dst}/up", "--part-size", "5M", "--endpoint", proxy.endpoint]
+            env = dict(os.environ, AWS_ACCESS_KEY_ID=self.server.access_key,
+                       AWS_SECRET_ACCESS_KEY=self.server.secret_key, XDG_STATE_HOME=os.path.join(self.tmp, "state"))
+            proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            deadline = time.time() + 20
+            while not any("partNumber=2" in e.path for e in proxy.log) and time.time() < deadline:
+                time.sleep(0.05)
+            # A second riptide into the same place is refused while the first runs.
+            second = subprocess.run(args, env=env, capture_output=True, text=True, timeout=60)
+            self.assertEqual(second.returncode, 2, second.stderr)
+            self.assertIn("another riptide is copying into", second.stderr)
+            proc.kill()
+            proc.communicate()
+            self.assertEqual(len(self.uploads(self.dst)), 1)  # a kill -9 leaves the upload open ...
+            proxy.rules.clear()
+            p, s = self.run_riptide("sync", root, f"s3://{self.dst}/up", "--part-size", "5M",
+                                    endpoint=proxy.endpoint)
+            self.assertEqual((p.returncode, s["transferred"]), (0, 1), p.stderr)
+            self.assertEqual(self.uploads(self.dst), [])  # ... and the next run aborts it
+            self.assertEqual(self.content(self.dst, "up/big"), data)
         finally:
             proxy.stop()
 
