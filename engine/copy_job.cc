@@ -5,8 +5,6 @@
 #include <unistd.h>
 
 #include <oneapi/tbb/flow_graph.h>
-#include <oneapi/tbb/global_control.h>
-#include <oneapi/tbb/task_arena.h>
 
 #include <spdlog/spdlog.h>
 
@@ -20,11 +18,13 @@
 #include <utility>
 
 #include "engine/budget.h"
+#include "engine/copy_merge.h"
 #include "engine/copy_transfer.h"
 #include "engine/hashing.h"
 #include "engine/plan_writer.h"
 #include "engine/ticker.h"
 #include "engine/upload_journal.h"
+#include "engine/work_arena.h"
 #include "planner/copy_plan.h"
 #include "transport/s3/errors.h"
 #include "transport/s3/xml.h"
@@ -35,53 +35,6 @@ namespace {
 
 namespace flow = oneapi::tbb::flow;
 constexpr uint64_t kMiB = 1ull << 20;
-constexpr size_t kBatch = 1000;  // decisions per graph message; keys per DeleteObjects
-
-// Keys to delete at the destination, spooled to an anonymous temp file as the merge finds
-// them: a bucket of millions of extraneous keys costs disk, not memory.
-class DeleteSpool {
- public:
-  DeleteSpool() : file_(std::tmpfile()) {}
-  ~DeleteSpool() {
-    if (file_) std::fclose(file_);
-  }
-  DeleteSpool(const DeleteSpool&) = delete;
-  DeleteSpool& operator=(const DeleteSpool&) = delete;
-
-  Status Add(const std::string& key) {
-    const uint32_t n = static_cast<uint32_t>(key.size());
-    if (!file_ || std::fwrite(&n, sizeof n, 1, file_) != 1 || std::fwrite(key.data(), 1, n, file_) != n) {
-      return MakeError(ErrorCode::kIo, "cannot spool the keys to delete to a temp file");
-    }
-    ++count_;
-    return OkStatus();
-  }
-  uint64_t count() const { return count_; }
-
-  /// Calls `fn` with batches of up to 1,000 keys, in the order they were added.
-  Status ForEachBatch(const std::function<Status(const std::vector<std::string>&)>& fn) {
-    if (count_ == 0) return OkStatus();
-    std::rewind(file_);
-    std::vector<std::string> batch;
-    for (uint64_t i = 0; i < count_; ++i) {
-      uint32_t n = 0;
-      std::string key;
-      if (std::fread(&n, sizeof n, 1, file_) != 1) return MakeError(ErrorCode::kIo, "the delete spool is short");
-      key.resize(n);
-      if (n > 0 && std::fread(key.data(), 1, n, file_) != n) return MakeError(ErrorCode::kIo, "the delete spool is short");
-      batch.push_back(std::move(key));
-      if (batch.size() == kBatch) {
-        if (Status st = fn(batch); !st.ok()) return st;
-        batch.clear();
-      }
-    }
-    return batch.empty() ? OkStatus() : fn(batch);
-  }
-
- private:
-  std::FILE* file_;
-  uint64_t count_ = 0;
-};
 
 // A fixed list of entries (cp of one named object or file).
 class EntryStream final : public ObjectStream {
@@ -111,131 +64,53 @@ bool SameService(const s3::ClientConfig& a, const s3::ClientConfig& b) {
 
 std::string Describe(const BucketSide& side) { return "s3://" + side.bucket + "/" + side.prefix; }
 
-using Batch = std::shared_ptr<std::vector<CopyTaskPtr>>;
-
-// Walks the source and destination streams side by side in key order and decides, for
-// each key, whether to copy, skip or (with --delete) remove it.
-class Merger {
- public:
-  Merger(const CopyOptions& options, ObjectStream& source, ObjectStream* destination, Stats& stats,
-         DeleteSpool& deletes, PlanWriter* plan)
-      : options_(options), src_(source), dst_(destination), stats_(stats), deletes_(deletes), plan_(plan) {}
-
-  /// The next batch of objects to copy; nullptr at the end. Unchanged and excluded keys
-  /// are counted on the way.
-  Result<Batch> Next() {
-    auto batch = std::make_shared<std::vector<CopyTaskPtr>>();
-    if (!started_) {
-      started_ = true;
-      if (auto st = AdvanceSource(); !st.ok()) return st.error();
-      if (auto st = AdvanceDestination(); !st.ok()) return st.error();
-    }
-    while ((have_src_ || have_dst_) && batch->size() < kBatch) {
-      const bool take_src = have_src_ && (!have_dst_ || src_entry_.rel < dst_entry_.rel);
-      const bool take_dst = have_dst_ && (!have_src_ || dst_entry_.rel < src_entry_.rel);
-      if (take_src) {
-        if (Included(src_entry_.rel)) batch->push_back(Task(true));
-        if (auto st = AdvanceSource(); !st.ok()) return st.error();
-      } else if (take_dst) {
-        if (Included(dst_entry_.rel)) {
-          if (Status st = deletes_.Add(dst_entry_.info.key); !st.ok()) return st.error();
-          if (plan_) plan_->Add(PlanWriter::Kind::kDelete, dst_entry_.info.key, dst_entry_.info.size);
+// The stream of what to copy: one named object or file (cp), a bucket's listing, or a
+// directory's walk. Started: an error means nothing can be copied.
+Result<std::unique_ptr<ObjectStream>> OpenSource(const CopyOptions& options, http::Transport& src_transport,
+                                                 const s3::RequestFactory* src_requests, std::atomic<bool>& stop,
+                                                 Stats& stats) {
+  if (options.single) {
+    const NamedEntry& named = *options.single;
+    StreamEntry e;
+    e.rel = named.rel;
+    if (options.source) {
+      const std::string& bucket = options.source->bucket;
+      auto head = http::Fetch(src_transport, src_requests->HeadObject(bucket, named.source_key));
+      if (head.ok() && !s3::IsSuccess(head->status)) head = s3::ErrorFromResponse(*head);
+      if (!head.ok()) {
+        Error err = head.error();
+        if (err.http_status == 404) {
+          err.message = "no object " + named.source_key + " in s3://" + bucket +
+                        " (for everything under a prefix, end SRC with /)";
         }
-        if (auto st = AdvanceDestination(); !st.ok()) return st.error();
-      } else {
-        if (Included(src_entry_.rel)) {
-          if (Changed()) {
-            batch->push_back(Task(false));
-          } else {
-            stats_.skipped++;
-          }
-        }
-        if (auto st = AdvanceSource(); !st.ok()) return st.error();
-        if (auto st = AdvanceDestination(); !st.ok()) return st.error();
+        err.message = "cannot read s3://" + bucket + "/" + named.source_key + ": " + err.message;
+        return err;
       }
+      e.info.key = named.source_key;
+      e.info.size = std::strtoull(head->Header("content-length").c_str(), nullptr, 10);
+      e.info.etag = StripQuotes(head->Header("etag"));
+    } else {
+      struct stat st {};
+      if (::stat(named.source_path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+        return MakeError(ErrorCode::kInvalidArgument, "cannot read the file " + named.source_path);
+      }
+      e.path = named.source_path;
+      e.info.size = static_cast<uint64_t>(st.st_size);
+      e.info.last_modified_ms = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000 + st.st_mtim.tv_nsec / 1000000;
     }
-    if (batch->empty() && !have_src_ && !have_dst_) return Batch();
-    return batch;
+    return std::unique_ptr<ObjectStream>(std::make_unique<EntryStream>(std::vector<StreamEntry>{std::move(e)}));
   }
-
- private:
-  bool Included(const std::string& rel) {
-    if (options_.filter.empty() || options_.filter.Included(rel)) return true;
-    stats_.excluded++;
-    return false;
+  if (options.source) {
+    auto s = std::make_unique<BucketStream>(
+        ListTarget{src_transport, *src_requests, options.source->bucket, options.retry, &stop, &stats.retries},
+        options.source->prefix, options.list_page_size);
+    if (Status st = s->Start(); !st.ok()) return st.error();
+    return std::unique_ptr<ObjectStream>(std::move(s));
   }
-
-  Status AdvanceSource() {
-    auto r = src_.Next(&src_entry_);
-    if (!r.ok()) return r.error();
-    have_src_ = *r;
-    if (have_src_) stats_.listed++;
-    return OkStatus();
-  }
-  Status AdvanceDestination() {
-    if (!dst_) return OkStatus();
-    auto r = dst_->Next(&dst_entry_);
-    if (!r.ok()) return r.error();
-    have_dst_ = *r;
-    return OkStatus();
-  }
-
-  // Source and destination hold the same key: is the destination out of date?
-  bool Changed() {
-    const s3::ObjectInfo& dst = dst_entry_.info;
-    if (!src_entry_.path.empty()) {
-      if (!options_.checksum) return !planner::LocalFileUnchanged(src_entry_.info.size, src_entry_.info.last_modified_ms, dst);
-      return !LocalContentMatches(dst);
-    }
-    switch (planner::CompareObjects(src_entry_.info, dst)) {
-      case planner::Sameness::kSame: return false;
-      case planner::Sameness::kDifferent: return true;
-      case planner::Sameness::kUnknown: return options_.checksum;  // equal sizes: proof only by copying
-    }
-    return true;
-  }
-
-  // --checksum for a local file: its MD5, or the ETag it makes when cut as riptide cuts
-  // it, against the destination's ETag.
-  bool LocalContentMatches(const s3::ObjectInfo& dst) {
-    if (src_entry_.info.size != dst.size) return false;
-    const int parts = s3::MultipartEtagParts(dst.etag);
-    std::vector<uint64_t> lengths;
-    if (parts > 0) {
-      lengths = planner::GuessUploadParts(dst.size, parts, options_.part_size);
-      if (lengths.empty()) return false;  // no layout known to make that many parts: upload again
-    } else if (!s3::IsPlainMd5Etag(dst.etag)) {
-      return false;
-    }
-    int fd = ::open(src_entry_.path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0) return false;
-    auto digest = DigestFile(fd, true, lengths);
-    ::close(fd);
-    if (!digest.ok()) return false;
-    return parts > 0 ? digest->parts_etag == dst.etag : digest->md5 == dst.etag;
-  }
-
-  CopyTaskPtr Task(bool is_new) {
-    auto t = std::make_shared<CopyTask>();
-    t->source = src_entry_;
-    t->dst_key = options_.destination.prefix + src_entry_.rel;
-    t->is_new = is_new;
-    if (plan_) {
-      plan_->Add(is_new ? PlanWriter::Kind::kNew : PlanWriter::Kind::kModified, t->dst_key, src_entry_.info.size);
-    }
-    return t;
-  }
-
-  const CopyOptions& options_;
-  ObjectStream& src_;
-  ObjectStream* dst_;
-  Stats& stats_;
-  DeleteSpool& deletes_;
-  PlanWriter* plan_;
-  bool started_ = false;
-  bool have_src_ = false, have_dst_ = false;
-  StreamEntry src_entry_, dst_entry_;
-};
+  auto s = std::make_unique<LocalTreeStream>(options.source_dir);
+  if (Status st = s->Start(); !st.ok()) return st.error();
+  return std::unique_ptr<ObjectStream>(std::move(s));
+}
 
 // DeleteObjects in batches of 1,000 keys; keys the server refuses are failures.
 uint64_t DeleteBatches(http::Transport& transport, const s3::RequestFactory& requests, const CopyOptions& options,
@@ -288,43 +163,9 @@ Result<SyncReport> RunCopy(const CopyOptions& options, std::atomic<bool>& stop, 
   Stats stats;
 
   // The source stream; its first page doubles as the check of bucket and credentials.
-  std::unique_ptr<ObjectStream> source;
-  if (options.single) {
-    StreamEntry e;
-    e.rel = options.single->rel;
-    if (from_bucket) {
-      auto head = http::Fetch(src_transport, src_requests->HeadObject(options.source->bucket, options.single->source_key));
-      if (head.ok() && !s3::IsSuccess(head->status)) head = s3::ErrorFromResponse(*head);
-      if (!head.ok()) {
-        Error err = head.error();
-        if (err.http_status == 404) err.message = "no object " + options.single->source_key + " in s3://" + options.source->bucket + " (for everything under a prefix, end SRC with /)";
-        err.message = "cannot read s3://" + options.source->bucket + "/" + options.single->source_key + ": " + err.message;
-        return err;
-      }
-      e.info.key = options.single->source_key;
-      e.info.size = std::strtoull(head->Header("content-length").c_str(), nullptr, 10);
-      e.info.etag = StripQuotes(head->Header("etag"));
-    } else {
-      struct stat st {};
-      if (::stat(options.single->source_path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
-        return MakeError(ErrorCode::kInvalidArgument, "cannot read the file " + options.single->source_path);
-      }
-      e.path = options.single->source_path;
-      e.info.size = static_cast<uint64_t>(st.st_size);
-      e.info.last_modified_ms = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000 + st.st_mtim.tv_nsec / 1000000;
-    }
-    source = std::make_unique<EntryStream>(std::vector<StreamEntry>{std::move(e)});
-  } else if (from_bucket) {
-    auto s = std::make_unique<BucketStream>(
-        ListTarget{src_transport, *src_requests, options.source->bucket, options.retry, &stop, &stats.retries},
-        options.source->prefix, options.list_page_size);
-    if (Status st = s->Start(); !st.ok()) return st.error();
-    source = std::move(s);
-  } else {
-    auto s = std::make_unique<LocalTreeStream>(options.source_dir);
-    if (Status st = s->Start(); !st.ok()) return st.error();
-    source = std::move(s);
-  }
+  auto opened = OpenSource(options, src_transport, src_requests ? &*src_requests : nullptr, stop, stats);
+  if (!opened.ok()) return opened.error();
+  std::unique_ptr<ObjectStream> source = std::move(*opened);
   // The destination's listing: what is there already. cp reads no listing, but one key
   // of it tells a missing bucket or bad credentials before anything is copied.
   ListTarget dst_target{dst_transport, dst_requests, dst_side.bucket, options.retry, &stop, &stats.retries};
@@ -387,14 +228,7 @@ Result<SyncReport> RunCopy(const CopyOptions& options, std::atomic<bool>& stop, 
     stop = true;
   };
 
-  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  const int threads = std::max(4, cores + 2);
-  oneapi::tbb::global_control allow(oneapi::tbb::global_control::max_allowed_parallelism,
-                                    static_cast<size_t>(threads));
-  oneapi::tbb::task_arena arena(threads);
-  std::mutex bg_mu;
-  std::condition_variable bg_cv;
-  int bg_pending = 0;
+  WorkArena arena;
   CopyContext ctx{options,        src_transport, dst_transport, src_requests ? &*src_requests : nullptr,
                   dst_requests,   server_side,   stats,         stop,
                   uploads,        nullptr,       nullptr};
@@ -405,17 +239,7 @@ Result<SyncReport> RunCopy(const CopyOptions& options, std::atomic<bool>& stop, 
     if (mib > 0) memory.Release(mib);
   };
   ctx.release = release;
-  ctx.schedule = [&](std::function<void()> task) {
-    {
-      std::lock_guard<std::mutex> lock(bg_mu);
-      ++bg_pending;
-    }
-    arena.enqueue([&, task = std::move(task)] {
-      task();
-      std::lock_guard<std::mutex> lock(bg_mu);
-      if (--bg_pending == 0) bg_cv.notify_all();
-    });
-  };
+  ctx.schedule = [&arena](std::function<void()> task) { arena.Enqueue(std::move(task)); };
 
   bool merged_all = false;
   {
@@ -430,7 +254,7 @@ Result<SyncReport> RunCopy(const CopyOptions& options, std::atomic<bool>& stop, 
     });
     using PlanNode = flow::multifunction_node<Batch, std::tuple<CopyTaskPtr>, flow::rejecting>;
     using TransferNode = flow::async_node<CopyTaskPtr, CopyTaskPtr>;
-    arena.execute([&] {
+    arena.Execute([&] {
       flow::graph g;
       flow::input_node<Batch> list(g, [&](oneapi::tbb::flow_control& fc) -> Batch {
         if (stop) {
@@ -498,10 +322,7 @@ Result<SyncReport> RunCopy(const CopyOptions& options, std::atomic<bool>& stop, 
       list.activate();
       g.wait_for_all();
     });
-    {
-      std::unique_lock<std::mutex> lock(bg_mu);
-      bg_cv.wait(lock, [&] { return bg_pending == 0; });
-    }
+    arena.WaitForBackground();
   }
 
   // A stop cancelled the transport under some uploads: abort them on a fresh one.
@@ -549,25 +370,13 @@ Result<SyncReport> RunCopy(const CopyOptions& options, std::atomic<bool>& stop, 
   }
 
   SyncReport report;
-  report.listed = stats.listed;
-  report.transferred = stats.transferred;
-  report.skipped = stats.skipped;
-  report.failed = stats.failed;
-  report.retries = stats.retries;
-  report.bytes = stats.bytes_committed;
-  report.deleted = deleted;
-  report.excluded = stats.excluded;
-  report.gone = extraneous;
-  report.requests = dst_transport.requests_started() + (src_transport_own ? src_transport_own->requests_started() : 0);
   report.dry_run = options.dry_run;
   report.to_bucket = true;
-  if (options.dry_run) {
-    report.would_transfer = stats.planned;
-    report.would_transfer_new = stats.planned_new;
-    report.would_transfer_bytes = stats.bytes_planned;
-    report.would_delete = options.delete_extraneous ? extraneous : 0;
-  }
-  report.failures = stats.Failures();
+  FillFromStats(report, stats);
+  report.deleted = deleted;
+  report.gone = extraneous;
+  report.requests = dst_transport.requests_started() + (src_transport_own ? src_transport_own->requests_started() : 0);
+  if (options.dry_run) report.would_delete = options.delete_extraneous ? extraneous : 0;
   report.fatal = fatal;
   report.interrupted = stop && !fatal;
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

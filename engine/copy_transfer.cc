@@ -10,7 +10,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include "engine/async_call.h"
 #include "engine/checksums.h"
+#include "engine/copy_support.h"
 #include "engine/listing.h"
 #include "planner/copy_plan.h"
 #include "planner/part_plan.h"
@@ -25,193 +27,14 @@ namespace {
 using Headers = s3::RequestFactory::Headers;
 constexpr uint64_t kMiB = 1ull << 20;
 
-// The headers that describe an object, carried over to its copy.
-Headers MetadataOf(const http::HeaderMap& h) {
-  static constexpr const char* kKept[] = {"content-type",     "cache-control",    "content-disposition",
-                                          "content-encoding", "content-language", "expires"};
-  Headers out;
-  for (const char* name : kKept) {
-    if (auto it = h.find(name); it != h.end() && !it->second.empty()) out.emplace_back(name, it->second);
+// Every call of a copy retries by the run's policy and stops with the run.
+struct Call {
+  static void Run(CopyContext& ctx, http::Transport& transport, AsyncCall::Make make, AsyncCall::Check check,
+                  AsyncCall::Done done, uint64_t body_limit = 1u << 20) {
+    AsyncCall::Run(transport, RetryScope{ctx.options.retry, ctx.stop, ctx.stats.retries}, std::move(make),
+                   std::move(check), std::move(done), body_limit);
   }
-  for (const auto& [name, value] : h) {
-    if (name.rfind("x-amz-meta-", 0) == 0) out.emplace_back(name, value);
-  }
-  return out;
-}
-
-// A Content-Type for an uploaded file, from its extension (what `aws s3 cp` would send).
-std::string ContentTypeFor(const std::string& path) {
-  static constexpr std::pair<const char*, const char*> kTypes[] = {
-      {".txt", "text/plain"},        {".csv", "text/csv"},          {".html", "text/html"},
-      {".htm", "text/html"},         {".css", "text/css"},          {".js", "text/javascript"},
-      {".json", "application/json"}, {".xml", "application/xml"},   {".pdf", "application/pdf"},
-      {".png", "image/png"},         {".jpg", "image/jpeg"},        {".jpeg", "image/jpeg"},
-      {".gif", "image/gif"},         {".svg", "image/svg+xml"},     {".webp", "image/webp"},
-      {".gz", "application/gzip"},   {".zip", "application/zip"},   {".tar", "application/x-tar"},
-      {".mp4", "video/mp4"},         {".mp3", "audio/mpeg"},        {".wav", "audio/wav"},
-      {".md", "text/markdown"},      {".yaml", "application/yaml"}, {".yml", "application/yaml"}};
-  const auto slash = path.rfind('/');
-  const auto dot = path.rfind('.');
-  if (dot != std::string::npos && (slash == std::string::npos || dot > slash)) {
-    const std::string ext = AsciiLower(path.substr(dot));
-    for (const auto& [e, type] : kTypes) {
-      if (ext == e) return type;
-    }
-  }
-  return "application/octet-stream";
-}
-
-std::string Md5Hex(std::string_view data) { return s3::HexEncode(s3::Md5(data)); }
-
-// "md5(md5(part 1)…md5(part N))-N" from the parts' hex MD5s; "" when one is not an MD5.
-std::string CompositeEtag(const std::vector<std::string>& part_md5s) {
-  std::string raw;
-  for (const auto& hex : part_md5s) {
-    if (!s3::IsPlainMd5Etag(hex)) return {};
-    for (size_t i = 0; i < 32; i += 2) raw += static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16));
-  }
-  return Md5Hex(raw) + "-" + std::to_string(part_md5s.size());
-}
-
-// The bytes [offset, offset + length) of a local file, refusing a file that changed since
-// it was listed (its size or mtime) or while it was read.
-Result<std::string> ReadLocalRange(const StreamEntry& source, uint64_t offset, uint64_t length) {
-  auto io_error = [&](const char* what) {
-    Error e = MakeError(ErrorCode::kIo, std::string(what) + " " + source.path + ": " + std::strerror(errno));
-    e.os_errno = errno;
-    return e;
-  };
-  int fd = ::open(source.path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) return io_error("cannot open");
-  auto changed = [&]() {
-    struct stat st {};
-    if (::fstat(fd, &st) != 0) return true;
-    const int64_t mtime_ms = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000 + st.st_mtim.tv_nsec / 1000000;
-    return static_cast<uint64_t>(st.st_size) != source.info.size || mtime_ms != source.info.last_modified_ms;
-  };
-  std::string body;
-  Error failure;
-  bool ok = !changed();
-  if (ok) {
-    body.resize(length);
-    uint64_t done = 0;
-    while (ok && done < length) {
-      ssize_t n = ::pread(fd, body.data() + done, length - done, static_cast<off_t>(offset + done));
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) {
-        failure = n < 0 ? io_error("cannot read") : MakeError(ErrorCode::kIo, source.path + " got shorter");
-        ok = false;
-        break;
-      }
-      done += static_cast<uint64_t>(n);
-    }
-    if (ok && changed()) ok = false;
-  }
-  ::close(fd);
-  if (!ok) {
-    if (failure.message.empty()) {
-      failure = MakeError(ErrorCode::kIo, source.path + " changed while riptide read it: the next run uploads it");
-    }
-    return failure;
-  }
-  return body;
-}
-
-// One S3 call whose answer is kept in memory (up to `body_limit` bytes), retried by itself
-// with backoff; `done` runs on the transport's thread, so it must stay light.
-class Call final : public http::ResponseHandler, public std::enable_shared_from_this<Call> {
- public:
-  using Make = std::function<http::Request()>;
-  using Check = std::function<Status(const http::Response&)>;
-  using Done = std::function<void(Result<http::Response>)>;
-
-  static void Run(CopyContext& ctx, http::Transport& transport, Make make, Check check, Done done,
-                  uint64_t body_limit = 1u << 20) {
-    std::shared_ptr<Call> call(
-        new Call(ctx, transport, std::move(make), std::move(check), std::move(done), body_limit));
-    call->Submit(std::chrono::milliseconds(0));
-  }
-
-  void OnHeaders(int status, const http::HeaderMap& headers) override {
-    response_.status = status;
-    response_.headers = headers;
-    if (s3::IsSuccess(status) && body_limit_ > (1u << 20)) response_.body.reserve(body_limit_);
-  }
-
-  bool OnBody(std::string_view chunk) override {
-    if (!s3::IsSuccess(response_.status)) {
-      if (response_.body.size() < 65536) response_.body.append(chunk.substr(0, 65536 - response_.body.size()));
-      return true;
-    }
-    if (response_.body.size() + chunk.size() > body_limit_) {
-      too_long_ = true;
-      return false;
-    }
-    response_.body.append(chunk);
-    return true;
-  }
-
-  void OnComplete() override {
-    if (!s3::IsSuccess(response_.status)) return Finish(s3::ErrorFromResponse(response_));
-    if (check_) {
-      if (Status st = check_(response_); !st.ok()) return Finish(st.error());
-    }
-    Finish(std::move(response_));
-  }
-
-  void OnFailure(Error e) override {
-    if (too_long_) e = MakeError(ErrorCode::kProtocol, "the server sent more bytes than it should", true);
-    Finish(std::move(e));
-  }
-
- private:
-  Call(CopyContext& ctx, http::Transport& transport, Make make, Check check, Done done, uint64_t body_limit)
-      : ctx_(ctx), transport_(transport), make_(std::move(make)), check_(std::move(check)), done_(std::move(done)),
-        body_limit_(body_limit) {}
-
-  void Submit(std::chrono::milliseconds delay) {
-    ++attempts_;
-    response_ = http::Response{};
-    too_long_ = false;
-    transport_.Submit(make_(), shared_from_this(), delay);
-  }
-
-  void Finish(Result<http::Response> r) {
-    if (!r.ok() && !ctx_.stop && ctx_.options.retry.ShouldRetry(r.error(), attempts_)) {
-      ctx_.stats.retries++;
-      Submit(ctx_.options.retry.Backoff(attempts_, r.error()));
-      return;
-    }
-    Done done = std::move(done_);
-    done(std::move(r));
-  }
-
-  CopyContext& ctx_;
-  http::Transport& transport_;
-  Make make_;
-  Check check_;
-  Done done_;
-  uint64_t body_limit_;
-  int attempts_ = 0;
-  http::Response response_;
-  bool too_long_ = false;
 };
-
-// The ETag of an XML result (CopyObject, UploadPartCopy, Complete), as a check: a 200
-// whose body is an <Error> fails the call (and is retried when S3 says so).
-Status EtagInBody(const http::Response& r) {
-  auto etag = s3::ParseResultEtag(r.body);
-  return etag.ok() ? OkStatus() : Status(etag.error());
-}
-
-// A PUT's answer must name the MD5 of what was sent, when its ETag is an MD5 at all.
-Status EtagIsMd5(const http::Response& r, const std::string& md5_hex) {
-  const std::string etag = StripQuotes(r.Header("etag"));
-  if (s3::IsPlainMd5Etag(etag) && etag != md5_hex) {
-    return MakeError(ErrorCode::kIntegrity, "the destination stored MD5 " + etag + " for bytes whose MD5 is " + md5_hex);
-  }
-  return OkStatus();
-}
 
 class ObjectCopy : public std::enable_shared_from_this<ObjectCopy> {
  public:

@@ -1,13 +1,11 @@
 #include "engine/pipeline.h"
 
 #include <oneapi/tbb/flow_graph.h>
-#include <oneapi/tbb/global_control.h>
-#include <oneapi/tbb/task_arena.h>
 
 #include <algorithm>
-#include <condition_variable>
-#include <mutex>
 #include <thread>
+
+#include "engine/work_arena.h"
 
 namespace riptide::engine {
 
@@ -23,29 +21,10 @@ Status RunPipeline(RunContext& ctx, PageSource& pages) {
   using PlanNode = flow::multifunction_node<PagePtr, std::tuple<TransferPtr>, flow::rejecting>;
   using VerifyNode = flow::multifunction_node<TransferPtr, std::tuple<TransferPtr, TransferPtr>>;
 
-  // The plan stage blocks on the budget and commit blocks on the disk: give the graph
-  // more threads than cores so neither starves the others.
-  const int threads = std::max(4, cores + 2);
-  oneapi::tbb::global_control allow(oneapi::tbb::global_control::max_allowed_parallelism,
-                                    static_cast<size_t>(threads));
-  oneapi::tbb::task_arena arena(threads);
-  // Background work (hashing ranges as they land) runs in the same arena; count it so
-  // the arena outlives every task.
-  std::mutex bg_mu;
-  std::condition_variable bg_cv;
-  int bg_pending = 0;
-  ctx.schedule_background = [&](std::function<void()> task) {
-    {
-      std::lock_guard<std::mutex> lock(bg_mu);
-      ++bg_pending;
-    }
-    arena.enqueue([&, task = std::move(task)] {
-      task();
-      std::lock_guard<std::mutex> lock(bg_mu);
-      if (--bg_pending == 0) bg_cv.notify_all();
-    });
-  };
-  arena.execute([&] {
+  // Background work (hashing ranges as they land) runs in the graph's arena.
+  WorkArena arena;
+  ctx.schedule_background = [&arena](std::function<void()> task) { arena.Enqueue(std::move(task)); };
+  arena.Execute([&] {
     flow::graph g;
     flow::input_node<PagePtr> list(g, [&](oneapi::tbb::flow_control& fc) -> PagePtr {
       PagePtr page = pages.Next();
@@ -82,10 +61,7 @@ Status RunPipeline(RunContext& ctx, PageSource& pages) {
     list.activate();
     g.wait_for_all();
   });
-  {
-    std::unique_lock<std::mutex> lock(bg_mu);
-    bg_cv.wait(lock, [&] { return bg_pending == 0; });
-  }
+  arena.WaitForBackground();
   return committer.Finish();
 }
 

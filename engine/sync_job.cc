@@ -79,6 +79,22 @@ Result<uint64_t> DeleteGone(RunContext& ctx, const SyncOptions& options) {
 
 }  // namespace
 
+void FillFromStats(SyncReport& report, const Stats& stats) {
+  report.listed = stats.listed;
+  report.transferred = stats.transferred;
+  report.skipped = stats.skipped;
+  report.failed = stats.failed;
+  report.retries = stats.retries;
+  report.bytes = stats.bytes_committed;
+  report.excluded = stats.excluded;
+  if (report.dry_run) {
+    report.would_transfer = stats.planned;
+    report.would_transfer_new = stats.planned_new;
+    report.would_transfer_bytes = stats.bytes_planned;
+  }
+  report.failures = stats.Failures();
+}
+
 Result<SyncReport> RunSync(const SyncOptions& options, std::atomic<bool>& stop,
                            const ProgressFn& progress) {
   const auto started = std::chrono::steady_clock::now();
@@ -187,28 +203,16 @@ Result<SyncReport> RunSync(const SyncOptions& options, std::atomic<bool>& stop,
       secs(stats.ns_commit), secs(stats.ns_sync));
 
   SyncReport report;
-  report.listed = stats.listed;
-  report.transferred = stats.transferred;
-  report.skipped = stats.skipped;
-  report.failed = stats.failed;
+  report.dry_run = options.dry_run;
+  FillFromStats(report, stats);
   report.refused = stats.refused;
   report.gone = stats.gone;
   report.size_verified_only = stats.size_verified_only;
-  report.retries = stats.retries;
-  report.bytes = stats.bytes_committed;
   report.bytes_resumed = stats.bytes_resumed;
   report.drifted = stats.drifted;
   report.deleted = deleted;
-  report.excluded = stats.excluded;
   report.requests = transport.requests_started();
-  report.dry_run = options.dry_run;
-  if (options.dry_run) {
-    report.would_transfer = stats.planned;
-    report.would_transfer_new = stats.planned_new;
-    report.would_transfer_bytes = stats.bytes_planned;
-    report.would_delete = options.delete_extraneous ? ctx.gone.size() : 0;
-  }
-  report.failures = stats.Failures();
+  if (options.dry_run) report.would_delete = options.delete_extraneous ? ctx.gone.size() : 0;
   report.fatal = ctx.fatal;
   if (!result.ok() && !report.fatal) report.fatal = result.error();
   report.interrupted = stop && !ctx.fatal;

@@ -28,6 +28,10 @@ struct SyncReport {
   bool interrupted = false;
 };
 
+/// The counters every run reports, from its stats: objects, bytes, retries, failures
+/// and (for a dry run) what would be transferred.
+void FillFromStats(SyncReport& report, const Stats& stats);
+
 /// Called about twice a second while the run goes on (for a progress line).
 using ProgressFn = std::function<void(const Stats&, double seconds)>;
 

@@ -347,9 +347,15 @@ class RemoteTest(CommandTestCase):
         self.assertEqual(p.returncode, 2)
         self.assertIn("cannot read the config file", p.stderr)
         self.assertEqual(len(p.stderr.strip().splitlines()), 1)
+        # A DST remote is resolved like a SRC one.
         p = riptide("sync", f"s3://{self.bucket}", "dst:bucket", env=env, clean_env=True)
         self.assertEqual(p.returncode, 2)
-        self.assertIn("bucket-to-bucket sync is not supported yet", p.stderr)
+        self.assertIn("no remote named 'dst'", p.stderr)
+        self.assertEqual(len(p.stderr.strip().splitlines()), 1)
+        # Neither side a bucket.
+        p = riptide("sync", self.tmp, self.dataset, env=env, clean_env=True)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("one of SRC and DST must be a bucket", p.stderr)
 
 
 @unittest.skipUnless(SERVER == "moto", "s3rver implements neither ListMultipartUploads nor AbortMultipartUpload")

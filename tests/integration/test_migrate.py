@@ -252,94 +252,70 @@ class UploadTest(MigrateTestCase):
 class InjectedFailureTest(MigrateTestCase):
     server_kind = "moto"  # the proxy forwards signatures untouched; moto lists uploads
 
-    def test_failed_part_aborts_the_upload_and_the_next_run_completes(self):
-        root = os.path.join(self.tmp, "up")
-        os.makedirs(root)
-        data = body(12 * MiB, 5)
-        with open(os.path.join(root, "big"), "wb") as f:
-            f.write(data)
-        proxy = FaultProxy(self.server.port)
-        try:
-            proxy.rules.append(Rule(lambda m, path, h: m == "PUT" and "partNumber=2" in path, "status",
-                                    times=100, status=500, code="InternalError"))
-            url = f"s3://{self.dst}/up"
-            args = ("sync", root, url, "--part-size", "5M", "--retries", "1")
-            p, s = self.run_riptide(*args, endpoint=proxy.endpoint)
-            self.assertEqual(p.returncode, 1, p.stderr)
-            self.assertEqual(s["failed"], 1)
-            self.assertIn("InternalError", s["failures"][0]["reason"])
-            self.assertEqual(self.uploads(self.dst), [])  # aborted: nothing left behind
-            self.assertTrue(any(e.method == "DELETE" and "uploadId=" in e.path for e in proxy.log))
-            self.assertNotIn("up/big", self.objects(self.dst, "up/"))
-            proxy.rules.clear()
-            p, s = self.run_riptide(*args, endpoint=proxy.endpoint)
-            self.assertEqual((p.returncode, s["transferred"]), (0, 1), p.stderr)
-            self.assertEqual(self.content(self.dst, "up/big"), data)
-        finally:
-            proxy.stop()
+    def setUp(self):
+        super().setUp()
+        self.root = os.path.join(self.tmp, "up")
+        os.makedirs(self.root)
+        self.data = body(12 * MiB, 5)
+        with open(os.path.join(self.root, "big"), "wb") as f:
+            f.write(self.data)
+        self.proxy = FaultProxy(self.server.port)
+        self.addCleanup(self.proxy.stop)
+        self.args = ["sync", self.root, f"s3://{self.dst}/up", "--part-size", "5M"]
 
+    def start_hung_upload(self):
+        """riptide uploading `big` in 5 MiB parts, its part 2 hanging at the proxy."""
+        self.proxy.rules.append(Rule(lambda m, path, h: m == "PUT" and "partNumber=2" in path, "delay", seconds=30))
+        cmd = [BIN, *self.args, "--endpoint", self.proxy.endpoint]
+        env = dict(os.environ, AWS_ACCESS_KEY_ID=self.server.access_key,
+                   AWS_SECRET_ACCESS_KEY=self.server.secret_key, XDG_STATE_HOME=os.path.join(self.tmp, "state"))
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.time() + 20
+        while not any("partNumber=2" in e.path for e in self.proxy.log) and time.time() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.3)
+        return proc, cmd, env
+
+    def finish_cleanly(self):
+        self.proxy.rules.clear()
+        p, s = self.run_riptide(*self.args, endpoint=self.proxy.endpoint)
+        self.assertEqual((p.returncode, s["transferred"]), (0, 1), p.stderr)
+        self.assertEqual(self.uploads(self.dst), [])
+        self.assertEqual(self.content(self.dst, "up/big"), self.data)
+
+    def test_failed_part_aborts_the_upload_and_the_next_run_completes(self):
+        self.proxy.rules.append(Rule(lambda m, path, h: m == "PUT" and "partNumber=2" in path, "status",
+                                     times=100, status=500, code="InternalError"))
+        p, s = self.run_riptide(*self.args, "--retries", "1", endpoint=self.proxy.endpoint)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertEqual(s["failed"], 1)
+        self.assertIn("InternalError", s["failures"][0]["reason"])
+        self.assertEqual(self.uploads(self.dst), [])  # aborted: nothing left behind
+        self.assertTrue(any(e.method == "DELETE" and "uploadId=" in e.path for e in self.proxy.log))
+        self.assertNotIn("big", self.objects(self.dst, "up/"))
+        self.finish_cleanly()
 
     def test_interrupted_upload_is_aborted(self):
-        root = os.path.join(self.tmp, "up")
-        os.makedirs(root)
-        with open(os.path.join(root, "big"), "wb") as f:
-            f.write(body(12 * MiB, 6))
-        proxy = FaultProxy(self.server.port)
-        try:
-            # Part 2 hangs; SIGINT arrives while it does.
-            proxy.rules.append(Rule(lambda m, path, h: m == "PUT" and "partNumber=2" in path, "delay",
-                                    seconds=30))
-            args = [BIN, "sync", root, f"s3://{self.dst}/up", "--part-size", "5M", "--endpoint", proxy.endpoint]
-            env = dict(os.environ, AWS_ACCESS_KEY_ID=self.server.access_key,
-                       AWS_SECRET_ACCESS_KEY=self.server.secret_key)
-            proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-            deadline = time.time() + 20
-            while not any("partNumber=2" in e.path for e in proxy.log) and time.time() < deadline:
-                time.sleep(0.05)
-            time.sleep(0.3)
-            started = time.time()
-            proc.send_signal(signal.SIGINT)
-            out, err = proc.communicate(timeout=20)
-            self.assertEqual(proc.returncode, 130, err)
-            self.assertLess(time.time() - started, 5)
-            self.assertEqual(self.uploads(self.dst), [])
-            self.assertNotIn("up/big", self.objects(self.dst, "up/"))
-        finally:
-            proxy.stop()
-
+        proc, _, _ = self.start_hung_upload()
+        started = time.time()
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=20)
+        self.assertEqual(proc.returncode, 130, err)
+        self.assertLess(time.time() - started, 5)
+        self.assertEqual(self.uploads(self.dst), [])
+        self.assertNotIn("big", self.objects(self.dst, "up/"))
+        self.finish_cleanly()
 
     def test_killed_upload_is_aborted_by_the_next_run(self):
-        root = os.path.join(self.tmp, "up")
-        os.makedirs(root)
-        data = body(12 * MiB, 8)
-        with open(os.path.join(root, "big"), "wb") as f:
-            f.write(data)
-        proxy = FaultProxy(self.server.port)
-        try:
-            proxy.rules.append(Rule(lambda m, path, h: m == "PUT" and "partNumber=2" in path, "delay",
-                                    seconds=30))
-            args = [BIN, "sync", root, f"s3://{self.dst}/up", "--part-size", "5M", "--endpoint", proxy.endpoint]
-            env = dict(os.environ, AWS_ACCESS_KEY_ID=self.server.access_key,
-                       AWS_SECRET_ACCESS_KEY=self.server.secret_key, XDG_STATE_HOME=os.path.join(self.tmp, "state"))
-            proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-            deadline = time.time() + 20
-            while not any("partNumber=2" in e.path for e in proxy.log) and time.time() < deadline:
-                time.sleep(0.05)
-            # A second riptide into the same place is refused while the first runs.
-            second = subprocess.run(args, env=env, capture_output=True, text=True, timeout=60)
-            self.assertEqual(second.returncode, 2, second.stderr)
-            self.assertIn("another riptide is copying into", second.stderr)
-            proc.kill()
-            proc.communicate()
-            self.assertEqual(len(self.uploads(self.dst)), 1)  # a kill -9 leaves the upload open ...
-            proxy.rules.clear()
-            p, s = self.run_riptide("sync", root, f"s3://{self.dst}/up", "--part-size", "5M",
-                                    endpoint=proxy.endpoint)
-            self.assertEqual((p.returncode, s["transferred"]), (0, 1), p.stderr)
-            self.assertEqual(self.uploads(self.dst), [])  # ... and the next run aborts it
-            self.assertEqual(self.content(self.dst, "up/big"), data)
-        finally:
-            proxy.stop()
+        proc, cmd, env = self.start_hung_upload()
+        # A second riptide into the same place is refused while the first runs.
+        second = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
+        self.assertEqual(second.returncode, 2, second.stderr)
+        self.assertIn("another riptide is copying into", second.stderr)
+        proc.kill()
+        proc.communicate()
+        self.assertEqual(len(self.uploads(self.dst)), 1)  # a kill -9 leaves the upload open ...
+        self.finish_cleanly()                               # ... and the next run aborts it
 
 
 class CrossServerTest(MigrateTestCase):

@@ -1,0 +1,79 @@
+// The two-listing diff of a copy into a bucket: the source's and the destination's
+// sorted streams walked side by side, and the keys to delete spooled to disk.
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/copy_options.h"
+#include "engine/copy_transfer.h"
+#include "engine/object_streams.h"
+#include "engine/plan_writer.h"
+#include "engine/stats.h"
+#include "transport/result.h"
+
+namespace riptide::engine {
+
+inline constexpr size_t kCopyBatch = 1000;  // decisions per graph message; keys per DeleteObjects
+
+/// Keys to delete at the destination, spooled to an anonymous temp file as the merge
+/// finds them: a bucket of millions of extraneous keys costs disk, not memory.
+class DeleteSpool {
+ public:
+  DeleteSpool() : file_(std::tmpfile()) {}
+  ~DeleteSpool();
+  DeleteSpool(const DeleteSpool&) = delete;
+  DeleteSpool& operator=(const DeleteSpool&) = delete;
+
+  Status Add(const std::string& key);
+  uint64_t count() const { return count_; }
+  /// Calls `fn` with batches of up to 1,000 keys, in the order they were added.
+  Status ForEachBatch(const std::function<Status(const std::vector<std::string>&)>& fn);
+
+ private:
+  std::FILE* file_;
+  uint64_t count_ = 0;
+};
+
+using Batch = std::shared_ptr<std::vector<CopyTaskPtr>>;
+
+/// Walks the source and destination streams side by side in key order and decides, for
+/// each key, whether to copy, skip or (with --delete) remove it.
+class Merger {
+ public:
+  /// `destination` null: everything the source holds is copied (cp).
+  Merger(const CopyOptions& options, ObjectStream& source, ObjectStream* destination, Stats& stats,
+         DeleteSpool& deletes, PlanWriter* plan)
+      : options_(options), src_(source), dst_(destination), stats_(stats), deletes_(deletes), plan_(plan) {}
+
+  /// The next batch of objects to copy; nullptr at the end. Unchanged and excluded keys
+  /// are counted on the way.
+  Result<Batch> Next();
+
+ private:
+  bool Included(const std::string& rel);
+  Status AdvanceSource();
+  Status AdvanceDestination();
+  // Source and destination hold the same key: is the destination out of date?
+  bool Changed();
+  // --checksum for a local file: its MD5, or the multipart ETag it makes when cut as its
+  // uploader most likely cut it, against the destination's ETag.
+  bool LocalContentMatches(const s3::ObjectInfo& dst);
+  CopyTaskPtr Task(bool is_new);
+
+  const CopyOptions& options_;
+  ObjectStream& src_;
+  ObjectStream* dst_;
+  Stats& stats_;
+  DeleteSpool& deletes_;
+  PlanWriter* plan_;
+  bool started_ = false;
+  bool have_src_ = false, have_dst_ = false;
+  StreamEntry src_entry_, dst_entry_;
+};
+
+}  // namespace riptide::engine

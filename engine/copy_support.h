@@ -1,0 +1,40 @@
+// Pieces of a copy into a bucket that need no network: what metadata travels with an
+// object, a file's Content-Type, reading a local file's range, and ETag arithmetic.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/object_streams.h"
+#include "transport/http/transport.h"
+#include "transport/result.h"
+#include "transport/s3/requests.h"
+
+namespace riptide::engine {
+
+/// The headers that describe an object (Content-Type, Cache-Control, …, x-amz-meta-*),
+/// carried over to its copy.
+s3::RequestFactory::Headers MetadataOf(const http::HeaderMap& h);
+
+/// A Content-Type for an uploaded file, from its extension (what `aws s3 cp` would send).
+std::string ContentTypeFor(const std::string& path);
+
+std::string Md5Hex(std::string_view data);
+
+/// "md5(md5(part 1)…md5(part N))-N" from the parts' hex MD5s; "" when one is not an MD5.
+std::string CompositeEtag(const std::vector<std::string>& part_md5s);
+
+/// The bytes [offset, offset + length) of a local file, refusing a file that changed since
+/// it was listed (its size or mtime) or while it was read.
+Result<std::string> ReadLocalRange(const StreamEntry& source, uint64_t offset, uint64_t length);
+
+/// The ETag of an XML result (CopyObject, UploadPartCopy, Complete), as a check: a 200
+/// whose body is an <Error> fails the call (and is retried when S3 says so).
+Status EtagInBody(const http::Response& r);
+
+/// A PUT's answer must name the MD5 of what was sent, when its ETag is an MD5 at all.
+Status EtagIsMd5(const http::Response& r, const std::string& md5_hex);
+
+}  // namespace riptide::engine
