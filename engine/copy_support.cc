@@ -108,9 +108,15 @@ Status EtagInBody(const http::Response& r) {
   return etag.ok() ? OkStatus() : Status(etag.error());
 }
 
+bool EtagsAreMd5(const http::HeaderMap& headers) {
+  auto it = headers.find("x-amz-server-side-encryption");
+  if (it != headers.end() && it->second.rfind("aws:kms", 0) == 0) return false;
+  return headers.find("x-amz-server-side-encryption-customer-algorithm") == headers.end();
+}
+
 Status EtagIsMd5(const http::Response& r, const std::string& md5_hex) {
   const std::string etag = StripQuotes(r.Header("etag"));
-  if (s3::IsPlainMd5Etag(etag) && etag != md5_hex) {
+  if (EtagsAreMd5(r.headers) && s3::IsPlainMd5Etag(etag) && etag != md5_hex) {
     return MakeError(ErrorCode::kIntegrity, "the destination stored MD5 " + etag + " for bytes whose MD5 is " + md5_hex);
   }
   return OkStatus();

@@ -34,6 +34,10 @@ Result<std::string> ReadLocalRange(const StreamEntry& source, uint64_t offset, u
 /// whose body is an <Error> fails the call (and is retried when S3 says so).
 Status EtagInBody(const http::Response& r);
 
+/// False when the response says the object is encrypted with KMS or a customer key: its
+/// ETag is then no MD5 of the content, whatever it looks like.
+bool EtagsAreMd5(const http::HeaderMap& headers);
+
 /// A PUT's answer must name the MD5 of what was sent, when its ETag is an MD5 at all.
 Status EtagIsMd5(const http::Response& r, const std::string& md5_hex);
 

@@ -77,7 +77,7 @@ class ObjectCopy : public std::enable_shared_from_this<ObjectCopy> {
         EtagInBody,
         [s = self()](Result<http::Response> r) {
           if (!r.ok()) return s->Fail(r.error());
-          s->Landed(*s3::ParseResultEtag(r->body), s->t_->source.info.etag);
+          s->Landed(*s3::ParseResultEtag(r->body), s->t_->source.info.etag, EtagsAreMd5(r->headers));
         });
   }
 
@@ -98,6 +98,7 @@ class ObjectCopy : public std::enable_shared_from_this<ObjectCopy> {
         [s = self()](Result<http::Response> r) {
           if (!r.ok()) return s->Fail(r.error());
           s->ctx_.stats.bytes_received += r->body.size();
+          s->source_md5_ = EtagsAreMd5(r->headers);
           auto body = std::make_shared<std::string>(std::move(r->body));
           Headers metadata = MetadataOf(r->headers);
           s->ctx_.schedule([s, body, metadata = std::move(metadata)]() mutable { s->PutWhole(body, std::move(metadata)); });
@@ -119,7 +120,7 @@ class ObjectCopy : public std::enable_shared_from_this<ObjectCopy> {
   void PutWhole(std::shared_ptr<std::string> body, Headers headers) {
     const std::string md5 = Md5Hex(*body);
     const std::string& source_etag = t_->source.info.etag;
-    if (from_ == From::kStream && s3::IsPlainMd5Etag(source_etag) && md5 != source_etag) {
+    if (from_ == From::kStream && source_md5_ && s3::IsPlainMd5Etag(source_etag) && md5 != source_etag) {
       return Fail(MakeError(ErrorCode::kIntegrity, "the bytes read have MD5 " + md5 + ", the source's ETag is " +
                                                        source_etag + ": not copied"));
     }
@@ -135,14 +136,15 @@ class ObjectCopy : public std::enable_shared_from_this<ObjectCopy> {
         [md5](const http::Response& r) { return EtagIsMd5(r, md5); },
         [s = self(), md5](Result<http::Response> r) {
           if (!r.ok()) return s->Fail(r.error());
-          s->Landed(StripQuotes(r->Header("etag")), md5);
+          s->Landed(StripQuotes(r->Header("etag")), md5, EtagsAreMd5(r->headers));
         });
   }
 
   // A whole object landed with `etag`; `expected` is the source's ETag or what was sent.
-  void Landed(const std::string& etag, const std::string& expected) {
+  // `md5`: the destination's ETags are content MD5s (no KMS or customer-key encryption).
+  void Landed(const std::string& etag, const std::string& expected, bool md5) {
     const std::string& source_etag = t_->source.info.etag;
-    if (s3::IsPlainMd5Etag(etag) && s3::IsPlainMd5Etag(expected) && etag != expected) {
+    if (md5 && source_md5_ && s3::IsPlainMd5Etag(etag) && s3::IsPlainMd5Etag(expected) && etag != expected) {
       return Fail(MakeError(ErrorCode::kIntegrity, "the copy's ETag " + etag + " differs from " + expected));
     }
     t_->etag = etag;
@@ -169,6 +171,7 @@ class ObjectCopy : public std::enable_shared_from_this<ObjectCopy> {
                                      "the source changed after it was listed (ETag " + etag + "): the next run copies it"));
           }
           s->metadata_ = MetadataOf(r->headers);
+          s->source_md5_ = EtagsAreMd5(r->headers);
           if (s3::MultipartEtagParts(info.etag) > 0) return s->ProbeLayout();
           s->lengths_ = planner::CutParts(info.size, planner::UploadPartSize(info.size, s->ctx_.options.part_size));
           s->Create();
@@ -354,21 +357,21 @@ class ObjectCopy : public std::enable_shared_from_this<ObjectCopy> {
           if (!r.ok()) return s->Fail(r.error());
           s->ctx_.uploads.Remove(s->upload_id_);
           s->upload_id_.clear();
-          s->Completed(*s3::ParseResultEtag(r->body));
+          s->Completed(*s3::ParseResultEtag(r->body), EtagsAreMd5(r->headers));
         });
   }
 
   // The upload is complete: its ETag must be the MD5 of the parts' MD5s, and, when the
   // parts were cut as the source's were, the source's own ETag.
-  void Completed(const std::string& etag) {
+  void Completed(const std::string& etag, bool md5) {
     const std::string composite = CompositeEtag(from_ == From::kServer ? etags_ : sent_md5_);
     const std::string& source_etag = t_->source.info.etag;
-    if (s3::MultipartEtagParts(etag) > 0) {
+    if (md5 && s3::MultipartEtagParts(etag) > 0) {
       if (!composite.empty() && etag != composite) {
         return Fail(MakeError(ErrorCode::kIntegrity,
                               "the destination's ETag " + etag + " is not that of the parts sent (" + composite + ")"));
       }
-      if (same_layout_ && etag != source_etag) {
+      if (same_layout_ && source_md5_ && etag != source_etag) {
         return Fail(MakeError(ErrorCode::kIntegrity,
                               "the copy's ETag " + etag + " differs from the source's " + source_etag));
       }
@@ -410,6 +413,7 @@ class ObjectCopy : public std::enable_shared_from_this<ObjectCopy> {
   std::vector<uint64_t> lengths_;
   std::vector<uint64_t> offsets_;
   bool same_layout_ = false;  // parts cut as the source's were
+  bool source_md5_ = true;    // the source's ETag is a content hash (not KMS / customer-key encrypted)
   std::string upload_id_;
   int window_ = 1;
   std::mutex mu_;  // guards what follows
