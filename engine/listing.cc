@@ -78,4 +78,39 @@ Status ForEachListPage(const ListTarget& target, s3::ListParams params,
   }
 }
 
+Status PageReader::Start() {
+  auto first = ListOnePage(target_, params_);
+  if (!first.ok()) return first.error();
+  pending_ = std::make_shared<s3::ListPage>(std::move(*first));
+  PrefetchAfter(*pending_);
+  return OkStatus();
+}
+
+void PageReader::PrefetchAfter(const s3::ListPage& page) {
+  if (!page.is_truncated) {
+    done_ = true;
+    return;
+  }
+  params_.continuation_token = page.next_continuation_token;
+  next_ = http::FetchAsync(target_.transport, target_.requests.ListObjectsV2(target_.bucket, params_));
+}
+
+Result<std::shared_ptr<s3::ListPage>> PageReader::Next() {
+  if (pending_) return std::move(pending_);
+  if (done_ || !next_ || (target_.stop && *target_.stop)) return std::shared_ptr<s3::ListPage>();
+  auto page = PageFromResponse(next_->get());
+  next_.reset();
+  if (!page.ok()) {
+    if (page.error().retryable && target_.retries) ++*target_.retries;
+    page = ListOnePage(target_, params_);
+  }
+  if (!page.ok()) {
+    done_ = true;
+    return page.error();
+  }
+  auto out = std::make_shared<s3::ListPage>(std::move(*page));
+  PrefetchAfter(*out);
+  return out;
+}
+
 }  // namespace riptide::engine

@@ -5,7 +5,10 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <future>
 #include <istream>
+#include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -46,6 +49,27 @@ Result<s3::ListPage> ListOnePage(const ListTarget& target, const s3::ListParams&
 /// Memory: one page at a time.
 Status ForEachListPage(const ListTarget& target, s3::ListParams params,
                        const std::function<Status(const s3::ListPage&)>& fn);
+
+/// ListObjectsV2 pages under a prefix, in order, the next one requested on the transport
+/// (no thread of its own) while this one is used; a failed prefetch is retried in the
+/// foreground. Memory: two pages.
+class PageReader {
+ public:
+  PageReader(ListTarget target, s3::ListParams params) : target_(std::move(target)), params_(std::move(params)) {}
+  /// Reads the first page, retried: an error here means the prefix cannot be listed.
+  Status Start();
+  /// The next page (the first one after Start), nullptr at the end or once the target's
+  /// stop flag is set; an error is a listing that failed part-way.
+  Result<std::shared_ptr<s3::ListPage>> Next();
+
+ private:
+  void PrefetchAfter(const s3::ListPage& page);
+  ListTarget target_;
+  s3::ListParams params_;  // continuation_token: the page being prefetched
+  std::shared_ptr<s3::ListPage> pending_;  // the first page, handed out once
+  std::optional<std::future<Result<http::Response>>> next_;
+  bool done_ = false;
+};
 
 /// The next key of a keys file (one per line; a trailing CR and empty lines skipped).
 bool NextKeyLine(std::istream& in, std::string* key);

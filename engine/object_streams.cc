@@ -19,56 +19,49 @@ void ObjectStream::Saw(const std::string& rel) {
   any_ = true;
 }
 
-BucketStream::BucketStream(ListTarget target, std::string prefix, int page_size) : target_(std::move(target)) {
-  params_.prefix = std::move(prefix);
-  params_.max_keys = page_size;
+namespace {
+
+s3::ListParams PrefixParams(std::string prefix, int page_size) {
+  s3::ListParams p;
+  p.prefix = std::move(prefix);
+  p.max_keys = page_size;
+  return p;
 }
 
-BucketStream::~BucketStream() {
-  if (next_) next_->wait();
-}
+}  // namespace
+
+BucketStream::BucketStream(ListTarget target, std::string prefix, int page_size)
+    : bucket_(target.bucket), prefix_(prefix), reader_(std::move(target), PrefixParams(std::move(prefix), page_size)) {}
 
 Status BucketStream::Start() {
-  auto first = ListOnePage(target_, params_);
-  if (!first.ok()) {
-    Error e = first.error();
-    e.message = "cannot list s3://" + target_.bucket + "/" + params_.prefix + ": " + e.message;
+  if (Status st = reader_.Start(); !st.ok()) {
+    Error e = st.error();
+    e.message = "cannot list " + Where() + ": " + e.message;
     return e;
   }
-  page_ = std::move(*first);
-  Prefetch();
   return OkStatus();
 }
 
-void BucketStream::Prefetch() {
-  if (!page_.is_truncated) return;
-  s3::ListParams p = params_;
-  p.continuation_token = page_.next_continuation_token;
-  next_ = std::async(std::launch::async, [target = target_, p] { return ListOnePage(target, p); });
-}
-
 Result<bool> BucketStream::Next(StreamEntry* out) {
-  while (index_ >= page_.objects.size()) {
-    if (!next_) {
+  while (!page_ || index_ >= page_->objects.size()) {
+    auto page = reader_.Next();
+    if (!page.ok()) {
+      Error e = page.error();
+      e.message = "listing " + Where() + " failed part-way: " + e.message;
+      return e;
+    }
+    if (!*page) {
       complete_ = true;
       return false;
     }
-    auto page = next_->get();
-    next_.reset();
-    if (!page.ok()) {
-      Error e = page.error();
-      e.message = "listing s3://" + target_.bucket + "/" + params_.prefix + " failed part-way: " + e.message;
-      return e;
-    }
     page_ = std::move(*page);
     index_ = 0;
-    Prefetch();
   }
-  s3::ObjectInfo& o = page_.objects[index_++];
-  if (o.key.size() < params_.prefix.size() || o.key.compare(0, params_.prefix.size(), params_.prefix) != 0) {
-    return MakeError(ErrorCode::kProtocol, "the listing of prefix '" + params_.prefix + "' returned key '" + o.key + "'");
+  s3::ObjectInfo& o = page_->objects[index_++];
+  if (o.key.compare(0, prefix_.size(), prefix_) != 0) {
+    return MakeError(ErrorCode::kProtocol, "the listing of prefix '" + prefix_ + "' returned key '" + o.key + "'");
   }
-  out->rel = o.key.substr(params_.prefix.size());
+  out->rel = o.key.substr(prefix_.size());
   out->info = std::move(o);
   out->path.clear();
   Saw(out->rel);

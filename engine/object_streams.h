@@ -6,7 +6,6 @@
 
 #include <atomic>
 #include <cstdint>
-#include <future>
 #include <memory>
 #include <optional>
 #include <string>
@@ -49,18 +48,17 @@ class ObjectStream {
 class BucketStream final : public ObjectStream {
  public:
   BucketStream(ListTarget target, std::string prefix, int page_size);
-  ~BucketStream() override;
   /// Reads the first page: errors here (bucket, credentials) mean nothing can start.
   Status Start();
   Result<bool> Next(StreamEntry* out) override;
 
  private:
-  void Prefetch();
-  ListTarget target_;
-  s3::ListParams params_;
-  s3::ListPage page_;
+  std::string Where() const { return "s3://" + bucket_ + "/" + prefix_; }
+  std::string bucket_;
+  std::string prefix_;
+  PageReader reader_;
+  std::shared_ptr<s3::ListPage> page_;
   size_t index_ = 0;
-  std::optional<std::future<Result<s3::ListPage>>> next_;
 };
 
 /// The regular files under a directory, in the byte order of their keys (so "a-b" comes

@@ -20,6 +20,7 @@
 
 #include "engine/budget.h"
 #include "engine/dataset.h"
+#include "engine/listing.h"
 #include "engine/manifest.h"
 #include "engine/part_journal.h"
 #include "engine/plan_writer.h"
@@ -91,17 +92,13 @@ class PageSource {
 /// one is planned.
 class ListStage final : public PageSource {
  public:
-  explicit ListStage(RunContext& ctx) : ctx_(ctx) {}
+  explicit ListStage(RunContext& ctx);
   Status Start() override;
   PagePtr Next() override;
 
  private:
-  void PrefetchAfter(const s3::ListPage& page);
   RunContext& ctx_;
-  PagePtr pending_;                                     // the first page, handed out once
-  std::optional<std::future<Result<http::Response>>> next_;
-  std::string next_token_;
-  bool done_ = false;
+  PageReader reader_;
 };
 
 /// --key / --keys-file: pages of HeadObject answers for the named keys, no listing.
