@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <oneapi/tbb/flow_graph.h>
+#include <oneapi/tbb/parallel_for.h>
 
 #include <spdlog/spdlog.h>
 
@@ -19,6 +20,7 @@
 
 #include "engine/budget.h"
 #include "engine/copy_merge.h"
+#include "engine/copy_support.h"
 #include "engine/copy_transfer.h"
 #include "engine/hashing.h"
 #include "engine/plan_writer.h"
@@ -117,7 +119,8 @@ uint64_t DeleteBatches(http::Transport& transport, const s3::RequestFactory& req
                        DeleteSpool& spool, Stats& stats, std::atomic<bool>& stop, std::optional<Error>* fatal) {
   ListTarget target{transport, requests, options.destination.bucket, options.retry, &stop, &stats.retries};
   uint64_t deleted = 0;
-  Status st = spool.ForEachBatch([&](const std::vector<std::string>& keys) -> Status {
+  std::vector<std::string> keys;
+  auto send = [&]() -> Status {
     if (stop) return MakeError(ErrorCode::kCancelled, "stopped before every delete was made");
     auto failures = Retrying<std::vector<s3::DeleteFailure>>(target, [&]() -> Result<std::vector<s3::DeleteFailure>> {
       auto r = http::Fetch(transport, requests.DeleteObjects(options.destination.bucket, keys));
@@ -128,8 +131,14 @@ uint64_t DeleteBatches(http::Transport& transport, const s3::RequestFactory& req
     if (!failures.ok()) return failures.error();
     for (const auto& f : *failures) stats.AddFailure(f.key, "not deleted: " + f.code + " " + f.message);
     deleted += keys.size() - failures->size();
+    keys.clear();
     return OkStatus();
+  };
+  Status st = spool.ForEach([&](const std::string& key, uint64_t) -> Status {
+    keys.push_back(key);
+    return keys.size() == kCopyBatch ? send() : OkStatus();
   });
+  if (st.ok() && !keys.empty()) st = send();
   if (!st.ok() && !*fatal) *fatal = st.error();
   return deleted;
 }
@@ -213,7 +222,7 @@ Result<SyncReport> RunCopy(const CopyOptions& options, std::atomic<bool>& stop, 
   }
 
   DeleteSpool deletes;
-  Merger merger(options, *source, destination, stats, deletes, plan_out.get());
+  Merger merger(options, *source, destination, stats, deletes);
   OpenUploads uploads(journal.get());
   Budget slots(std::max(1, options.concurrency));
   const int memory_total = static_cast<int>(std::max<uint64_t>(1, options.memory_limit / kMiB));
@@ -274,8 +283,23 @@ Result<SyncReport> RunCopy(const CopyOptions& options, std::atomic<bool>& stop, 
         return *batch;
       });
       PlanNode plan(g, flow::serial, [&](const Batch& batch, PlanNode::output_ports_type& out) {
-        for (auto& t : *batch) {
+        // --checksum: a batch's local files are hashed in parallel before anything is decided.
+        std::vector<char> same(batch->size(), 0);
+        oneapi::tbb::parallel_for(size_t{0}, batch->size(), [&](size_t i) {
+          const CopyTask& t = *(*batch)[i];
+          if (t.check_against) same[i] = LocalFileMatches(t.source, *t.check_against, options.part_size);
+        });
+        for (size_t i = 0; i < batch->size(); ++i) {
           if (stop) return;
+          const CopyTaskPtr& t = (*batch)[i];
+          if (same[i]) {
+            stats.skipped++;
+            continue;
+          }
+          if (plan_out) {
+            plan_out->Add(t->is_new ? PlanWriter::Kind::kNew : PlanWriter::Kind::kModified, t->dst_key,
+                          t->source.info.size);
+          }
           const CopyShape shape = ShapeOf(ctx, t->source);
           stats.planned++;
           if (t->is_new) stats.planned_new++;
@@ -359,6 +383,11 @@ Result<SyncReport> RunCopy(const CopyOptions& options, std::atomic<bool>& stop, 
   }
 
   if (plan_out) {
+    Status listed = deletes.ForEach([&](const std::string& key, uint64_t size) {
+      plan_out->Add(PlanWriter::Kind::kDelete, key, size);
+      return OkStatus();
+    });
+    if (!listed.ok() && !fatal) fatal = listed.error();
     PlanWriter::Summary summary;
     summary.source = from;
     summary.destination = Describe(dst_side);

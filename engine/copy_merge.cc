@@ -1,9 +1,5 @@
 #include "engine/copy_merge.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include "engine/hashing.h"
 #include "planner/copy_plan.h"
 
 namespace riptide::engine {
@@ -12,32 +8,31 @@ DeleteSpool::~DeleteSpool() {
   if (file_) std::fclose(file_);
 }
 
-Status DeleteSpool::Add(const std::string& key) {
+Status DeleteSpool::Add(const std::string& key, uint64_t size) {
   const uint32_t n = static_cast<uint32_t>(key.size());
-  if (!file_ || std::fwrite(&n, sizeof n, 1, file_) != 1 || std::fwrite(key.data(), 1, n, file_) != n) {
+  if (!file_ || std::fwrite(&size, sizeof size, 1, file_) != 1 || std::fwrite(&n, sizeof n, 1, file_) != 1 ||
+      std::fwrite(key.data(), 1, n, file_) != n) {
     return MakeError(ErrorCode::kIo, "cannot spool the keys to delete to a temp file");
   }
   ++count_;
   return OkStatus();
 }
 
-Status DeleteSpool::ForEachBatch(const std::function<Status(const std::vector<std::string>&)>& fn) {
+Status DeleteSpool::ForEach(const std::function<Status(const std::string& key, uint64_t size)>& fn) {
   if (count_ == 0) return OkStatus();
   std::rewind(file_);
-  std::vector<std::string> batch;
+  std::string key;
   for (uint64_t i = 0; i < count_; ++i) {
+    uint64_t size = 0;
     uint32_t n = 0;
-    std::string key;
-    if (std::fread(&n, sizeof n, 1, file_) != 1) return MakeError(ErrorCode::kIo, "the delete spool is short");
+    if (std::fread(&size, sizeof size, 1, file_) != 1 || std::fread(&n, sizeof n, 1, file_) != 1) {
+      return MakeError(ErrorCode::kIo, "the delete spool is short");
+    }
     key.resize(n);
     if (n > 0 && std::fread(key.data(), 1, n, file_) != n) return MakeError(ErrorCode::kIo, "the delete spool is short");
-    batch.push_back(std::move(key));
-    if (batch.size() == kCopyBatch) {
-      if (Status st = fn(batch); !st.ok()) return st;
-      batch.clear();
-    }
+    if (Status st = fn(key, size); !st.ok()) return st;
   }
-  return batch.empty() ? OkStatus() : fn(batch);
+  return OkStatus();
 }
 
 Result<Batch> Merger::Next() {
@@ -55,13 +50,15 @@ Result<Batch> Merger::Next() {
       if (auto st = AdvanceSource(); !st.ok()) return st.error();
     } else if (take_dst) {
       if (Included(dst_entry_.rel)) {
-        if (Status st = deletes_.Add(dst_entry_.info.key); !st.ok()) return st.error();
-        if (plan_) plan_->Add(PlanWriter::Kind::kDelete, dst_entry_.info.key, dst_entry_.info.size);
+        if (Status st = deletes_.Add(dst_entry_.info.key, dst_entry_.info.size); !st.ok()) return st.error();
       }
       if (auto st = AdvanceDestination(); !st.ok()) return st.error();
     } else {
       if (Included(src_entry_.rel)) {
-        if (Changed()) {
+        if (!src_entry_.path.empty() && options_.checksum) {
+          batch->push_back(Task(false));
+          batch->back()->check_against = dst_entry_.info;
+        } else if (Changed()) {
           batch->push_back(Task(false));
         } else {
           stats_.skipped++;
@@ -100,7 +97,6 @@ Status Merger::AdvanceDestination() {
 bool Merger::Changed() {
   const s3::ObjectInfo& dst = dst_entry_.info;
   if (!src_entry_.path.empty()) {
-    if (options_.checksum) return !LocalContentMatches(dst);
     return !planner::LocalFileUnchanged(src_entry_.info.size, src_entry_.info.last_modified_ms, dst);
   }
   switch (planner::CompareObjects(src_entry_.info, dst)) {
@@ -111,30 +107,11 @@ bool Merger::Changed() {
   return true;
 }
 
-bool Merger::LocalContentMatches(const s3::ObjectInfo& dst) {
-  if (src_entry_.info.size != dst.size) return false;
-  const int parts = s3::MultipartEtagParts(dst.etag);
-  std::vector<uint64_t> lengths;
-  if (parts > 0) {
-    lengths = planner::GuessUploadParts(dst.size, parts, options_.part_size);
-    if (lengths.empty()) return false;  // no layout known to make that many parts: upload again
-  } else if (!s3::IsPlainMd5Etag(dst.etag)) {
-    return false;
-  }
-  int fd = ::open(src_entry_.path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) return false;
-  auto digest = DigestFile(fd, true, lengths);
-  ::close(fd);
-  if (!digest.ok()) return false;
-  return parts > 0 ? digest->parts_etag == dst.etag : digest->md5 == dst.etag;
-}
-
 CopyTaskPtr Merger::Task(bool is_new) {
   auto t = std::make_shared<CopyTask>();
   t->source = src_entry_;
   t->dst_key = options_.destination.prefix + src_entry_.rel;
   t->is_new = is_new;
-  if (plan_) plan_->Add(is_new ? PlanWriter::Kind::kNew : PlanWriter::Kind::kModified, t->dst_key, src_entry_.info.size);
   return t;
 }
 

@@ -12,7 +12,6 @@
 #include "engine/copy_options.h"
 #include "engine/copy_transfer.h"
 #include "engine/object_streams.h"
-#include "engine/plan_writer.h"
 #include "engine/stats.h"
 #include "transport/result.h"
 
@@ -29,10 +28,10 @@ class DeleteSpool {
   DeleteSpool(const DeleteSpool&) = delete;
   DeleteSpool& operator=(const DeleteSpool&) = delete;
 
-  Status Add(const std::string& key);
+  Status Add(const std::string& key, uint64_t size);
   uint64_t count() const { return count_; }
-  /// Calls `fn` with batches of up to 1,000 keys, in the order they were added.
-  Status ForEachBatch(const std::function<Status(const std::vector<std::string>&)>& fn);
+  /// Calls `fn` with each key and its object's size, in the order they were added.
+  Status ForEach(const std::function<Status(const std::string& key, uint64_t size)>& fn);
 
  private:
   std::FILE* file_;
@@ -47,8 +46,8 @@ class Merger {
  public:
   /// `destination` null: everything the source holds is copied (cp).
   Merger(const CopyOptions& options, ObjectStream& source, ObjectStream* destination, Stats& stats,
-         DeleteSpool& deletes, PlanWriter* plan)
-      : options_(options), src_(source), dst_(destination), stats_(stats), deletes_(deletes), plan_(plan) {}
+         DeleteSpool& deletes)
+      : options_(options), src_(source), dst_(destination), stats_(stats), deletes_(deletes) {}
 
   /// The next batch of objects to copy; nullptr at the end. Unchanged and excluded keys
   /// are counted on the way.
@@ -58,11 +57,9 @@ class Merger {
   bool Included(const std::string& rel);
   Status AdvanceSource();
   Status AdvanceDestination();
-  // Source and destination hold the same key: is the destination out of date?
+  // Source and destination hold the same key: is the destination out of date? (A local
+  // file under --checksum is left to the plan stage: it reads the file.)
   bool Changed();
-  // --checksum for a local file: its MD5, or the multipart ETag it makes when cut as its
-  // uploader most likely cut it, against the destination's ETag.
-  bool LocalContentMatches(const s3::ObjectInfo& dst);
   CopyTaskPtr Task(bool is_new);
 
   const CopyOptions& options_;
@@ -70,7 +67,6 @@ class Merger {
   ObjectStream* dst_;
   Stats& stats_;
   DeleteSpool& deletes_;
-  PlanWriter* plan_;
   bool started_ = false;
   bool have_src_ = false, have_dst_ = false;
   StreamEntry src_entry_, dst_entry_;

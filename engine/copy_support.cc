@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "engine/hashing.h"
+#include "planner/copy_plan.h"
 #include "transport/s3/crypto.h"
 #include "transport/s3/object_info.h"
 #include "transport/s3/xml.h"
@@ -101,6 +103,24 @@ Result<std::string> ReadLocalRange(const StreamEntry& source, uint64_t offset, u
     return failure;
   }
   return body;
+}
+
+bool LocalFileMatches(const StreamEntry& file, const s3::ObjectInfo& object, uint64_t part_size) {
+  if (file.info.size != object.size) return false;
+  const int parts = s3::MultipartEtagParts(object.etag);
+  std::vector<uint64_t> lengths;
+  if (parts > 0) {
+    lengths = planner::GuessUploadParts(object.size, parts, part_size);
+    if (lengths.empty()) return false;  // no layout known to make that many parts: upload again
+  } else if (!s3::IsPlainMd5Etag(object.etag)) {
+    return false;
+  }
+  int fd = ::open(file.path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return false;
+  auto digest = DigestFile(fd, true, lengths);
+  ::close(fd);
+  if (!digest.ok()) return false;
+  return parts > 0 ? digest->parts_etag == object.etag : digest->md5 == object.etag;
 }
 
 Status EtagInBody(const http::Response& r) {

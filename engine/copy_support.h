@@ -30,6 +30,10 @@ std::string CompositeEtag(const std::vector<std::string>& part_md5s);
 /// it was listed (its size or mtime) or while it was read.
 Result<std::string> ReadLocalRange(const StreamEntry& source, uint64_t offset, uint64_t length);
 
+/// --checksum for a local file: its MD5 against a plain ETag, or the multipart ETag it
+/// makes when cut as its uploader most likely cut it (see GuessUploadParts). Reads the file.
+bool LocalFileMatches(const StreamEntry& file, const s3::ObjectInfo& object, uint64_t part_size);
+
 /// The ETag of an XML result (CopyObject, UploadPartCopy, Complete), as a check: a 200
 /// whose body is an <Error> fails the call (and is retried when S3 says so).
 Status EtagInBody(const http::Response& r);

@@ -66,6 +66,9 @@ struct CopyTask {
   StreamEntry source;     // rel, info (full key, size, ETag) and, for local files, path
   std::string dst_key;
   bool is_new = true;
+  /// --checksum on a local file: the destination object it may already match; the plan
+  /// stage hashes the file (files of a batch in parallel) and skips the copy on a match.
+  std::optional<s3::ObjectInfo> check_against;
   int slots = 1;          // requests this object may run at once (budget tokens held)
   int memory_mib = 0;     // body memory it may hold (budget tokens held)
   std::optional<Error> error;
