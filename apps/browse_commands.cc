@@ -9,10 +9,10 @@
 #include "apps/format.h"
 #include "apps/summary.h"
 #include "apps/tree_view.h"
-#include "engine/listing.h"
+#include "engine/core/listing.h"
 #include "planner/filter.h"
 #include "planner/key_mapping.h"
-#include "transport/http/curl_transport.h"
+#include "transport/http/fetch.h"
 #include "transport/s3/config.h"
 #include "transport/s3/uri.h"
 
@@ -40,7 +40,7 @@ class JsonArrayWriter {
 struct BrowseCommand::Target {
   std::string bucket;
   std::string prefix;  // normalised
-  std::unique_ptr<http::CurlTransport> transport;
+  std::unique_ptr<http::Transport> transport;
   std::unique_ptr<s3::RequestFactory> requests;
   engine::RetryPolicy retry;
 
@@ -104,7 +104,7 @@ int BrowseCommand::Run() {
   if (kind_ != Kind::kMap || !selection_.key_list()) {
     auto client = client_.Resolve(sources);
     if (!client.ok()) return fail(client.error().message);
-    t.transport = std::make_unique<http::CurlTransport>(client_.Transport(sources, 8));
+    t.transport = global_.runtime->Host().transports(client_.Transport(sources, 8));
     t.requests = std::make_unique<s3::RequestFactory>(std::move(*client));
     t.retry = client_.Retry();
   }

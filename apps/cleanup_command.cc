@@ -6,8 +6,8 @@
 
 #include "apps/format.h"
 #include "apps/summary.h"
-#include "engine/listing.h"
-#include "transport/http/curl_transport.h"
+#include "engine/core/listing.h"
+#include "transport/http/fetch.h"
 #include "transport/s3/config.h"
 #include "transport/s3/uri.h"
 
@@ -52,9 +52,9 @@ int CleanupCommand::Run() {
   if (!url.ok()) return fail(url.error().message);
   auto client = client_.Resolve(sources);
   if (!client.ok()) return fail(client.error().message);
-  http::CurlTransport transport(client_.Transport(sources, 16));
+  std::unique_ptr<http::Transport> transport = global_.runtime->Host().transports(client_.Transport(sources, 16));
   s3::RequestFactory requests(std::move(*client));
-  engine::ListTarget target{transport, requests, url->bucket, client_.Retry()};
+  engine::ListTarget target{*transport, requests, url->bucket, client_.Retry()};
 
   const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                              std::chrono::system_clock::now().time_since_epoch())

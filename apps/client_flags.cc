@@ -70,8 +70,8 @@ Result<s3::ClientConfig> ClientFlags::Resolve(const s3::ConfigSources& sources) 
   return s3::ResolveClientConfig(flags, sources);
 }
 
-http::CurlTransportOptions ClientFlags::Transport(const s3::ConfigSources& sources, int connections) const {
-  http::CurlTransportOptions t;
+http::TransportOptions ClientFlags::Transport(const s3::ConfigSources& sources, int connections) const {
+  http::TransportOptions t;
   t.max_total_connections = connections;
   t.connect_timeout_ms = connect_timeout_s_ * 1000L;
   t.low_speed_time_s = stall_timeout_s_;

@@ -6,8 +6,8 @@
 #include <optional>
 #include <string>
 
-#include "engine/retry.h"
-#include "transport/http/curl_transport.h"
+#include "engine/core/retry.h"
+#include "transport/http/transport.h"
 #include "transport/result.h"
 #include "transport/s3/config.h"
 #include "transport/s3/remotes.h"
@@ -28,7 +28,7 @@ class ClientFlags {
   /// AWS files, in that order.
   Result<s3::ClientConfig> Resolve(const s3::ConfigSources& sources) const;
   /// Timeouts, TLS and connection limits for `connections` requests in flight.
-  http::CurlTransportOptions Transport(const s3::ConfigSources& sources, int connections) const;
+  http::TransportOptions Transport(const s3::ConfigSources& sources, int connections) const;
   engine::RetryPolicy Retry() const;
 
  private:

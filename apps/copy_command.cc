@@ -8,7 +8,7 @@
 
 #include "apps/signals.h"
 #include "apps/summary.h"
-#include "engine/copy_job.h"
+#include "engine/copy/copy_job.h"
 #include "planner/key_mapping.h"
 #include "transport/s3/uri.h"
 
@@ -162,7 +162,8 @@ int RunCopyCommand(const CopyArgs& args, const TransferFlags& transfer, const Cl
 
   InstallSignalHandlers();
   const bool show_progress = !transfer.no_progress && !global.json && ::isatty(STDERR_FILENO);
-  auto report = engine::RunCopy(opt, StopFlag(), show_progress ? engine::ProgressFn(PrintProgress) : nullptr);
+  auto report = engine::RunCopy(opt, global.runtime->Host(engine::CancelToken(&StopFlag()),
+                                                          show_progress ? engine::ProgressFn(PrintProgress) : nullptr));
   if (show_progress) EndProgress();
   if (!report.ok()) return fail(report.error().ToString());
   int code = ExitCodeFor(*report, SignalNumber());

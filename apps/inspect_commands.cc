@@ -6,7 +6,7 @@
 
 #include "apps/format.h"
 #include "apps/summary.h"
-#include "engine/inspect.h"
+#include "engine/state/inspect.h"
 
 namespace riptide::app {
 InspectCommand::InspectCommand(CLI::App& app, GlobalOptions& global, Kind kind) : global_(global), kind_(kind) {

@@ -1,6 +1,4 @@
 // riptide: mirror S3-compatible buckets into local datasets, verified.
-#include <malloc.h>
-
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
@@ -41,15 +39,13 @@ std::vector<std::string> Arguments(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // Part bodies (MiBs each) come and go all run long: a fixed mmap threshold hands each
-  // back to the system when freed, instead of glibc raising the threshold and keeping
-  // them in a fragmenting heap (peak RSS grew by half without this).
-  mallopt(M_MMAP_THRESHOLD, 1 << 20);
+  const riptide::engine::ProcessRuntime runtime;
   CLI::App app{"riptide: fast, verified mirrors of S3-compatible buckets into local datasets"};
   app.set_version_flag("--version", "riptide 0.1.0");
   app.require_subcommand(1);
   app.footer("--mode sync|tree|map runs that command (for jobs configured by COS_* and DATASET_DIR).");
   riptide::app::GlobalOptions global;
+  global.runtime = &runtime;
   using riptide::app::BrowseCommand;
   using riptide::app::InspectCommand;
   using riptide::app::SyncCommand;

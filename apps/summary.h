@@ -3,8 +3,8 @@
 
 #include <string>
 
-#include "engine/stats.h"
-#include "engine/sync_job.h"
+#include "engine/core/stats.h"
+#include "engine/download/sync_job.h"
 
 namespace riptide::app {
 

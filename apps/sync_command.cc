@@ -10,7 +10,7 @@
 #include "apps/cos_env.h"
 #include "apps/signals.h"
 #include "apps/summary.h"
-#include "engine/sync_job.h"
+#include "engine/download/sync_job.h"
 #include "transport/s3/uri.h"
 
 namespace riptide::app {
@@ -149,6 +149,9 @@ int SyncCommand::Run() {
   opt.prefix = url->prefix;
   opt.dataset_dir = destination_;
   opt.state_dir = state_dir_;
+  if (auto tmp = sources.env.find("TMPDIR"); tmp != sources.env.end() && !tmp->second.empty()) {
+    opt.scratch_dir = tmp->second;
+  }
   // What one request in flight costs riptide at most: a curl handle with its 16 KiB
   // receive buffer, TLS state, the transfer's bookkeeping (measured: ~25 MiB RSS at 64).
   constexpr uint64_t kBytesPerRequest = 256u << 10;
@@ -179,7 +182,7 @@ int SyncCommand::Run() {
   const bool show_progress = !transfer_.no_progress && !global_.json && ::isatty(STDERR_FILENO);
   engine::ProgressFn progress;
   if (show_progress) progress = PrintProgress;
-  auto report = engine::RunSync(opt, StopFlag(), progress);
+  auto report = engine::RunSync(opt, global_.runtime->Host(engine::CancelToken(&StopFlag()), progress));
   if (show_progress) EndProgress();
   if (!report.ok()) return fail(report.error().ToString());
   int code = ExitCodeFor(*report, SignalNumber());

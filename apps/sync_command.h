@@ -9,11 +9,13 @@
 #include <vector>
 
 #include "apps/client_flags.h"
+#include "engine/core/runtime.h"
 #include "transport/result.h"
 
 namespace riptide::app {
 
 struct GlobalOptions {
+  const engine::ProcessRuntime* runtime = nullptr;  // set by main before any command runs
   int verbosity = 0;
   std::string log_format = "text";
   bool json = false;

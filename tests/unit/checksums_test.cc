@@ -1,5 +1,5 @@
 // The additional checksums against their published check values ("123456789").
-#include "engine/checksums.h"
+#include "engine/core/checksums.h"
 
 #include <gtest/gtest.h>
 

@@ -9,8 +9,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "engine/copy_support.h"
-#include "engine/object_streams.h"
+#include "engine/copy/copy_support.h"
+#include "engine/copy/object_streams.h"
 #include "planner/copy_plan.h"
 #include "transport/s3/crypto.h"
 #include "transport/s3/requests.h"

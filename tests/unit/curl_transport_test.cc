@@ -2,6 +2,7 @@
 // requests at once on one loop thread, delayed submits, cancellation of stalled
 // requests, the in-memory body cap. Runs under TSan in CI (scripts/sanitize.sh).
 #include "transport/http/curl_transport.h"
+#include "transport/http/fetch.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -100,7 +101,7 @@ Request Get(const std::string& url) {
 
 TEST(CurlTransport, ManyRequestsAtOnceOnOneLoop) {
   TinyServer server;
-  CurlTransportOptions options;
+  TransportOptions options;
   options.max_total_connections = 32;
   CurlTransport transport(options);
   std::vector<std::future<Result<Response>>> futures;

@@ -1,5 +1,5 @@
 // The files `riptide plan --out DIR` writes: one key per line per list, plan.json totals.
-#include "engine/plan_writer.h"
+#include "engine/state/plan_writer.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>

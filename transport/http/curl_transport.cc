@@ -9,7 +9,6 @@
 #include <cctype>
 #include <condition_variable>
 #include <deque>
-#include <future>
 #include <mutex>
 #include <queue>
 #include <thread>
@@ -129,7 +128,7 @@ size_t WriteCallback(char* data, size_t size, size_t n, void* user) {
 }  // namespace
 
 struct CurlTransport::Impl {
-  CurlTransportOptions options;
+  TransportOptions options;
   MultiPtr multi;
   std::thread loop;
 
@@ -144,8 +143,7 @@ struct CurlTransport::Impl {
   std::vector<std::unique_ptr<Transfer>> running;
   std::vector<EasyPtr> idle_handles;
 
-  explicit Impl(CurlTransportOptions o) : options(std::move(o)) {
-    curl_global_init(CURL_GLOBAL_DEFAULT);
+  explicit Impl(TransportOptions o) : options(std::move(o)) {
     multi.reset(curl_multi_init());
     curl_multi_setopt(multi.get(), CURLMOPT_MAX_TOTAL_CONNECTIONS, options.max_total_connections);
     curl_multi_setopt(multi.get(), CURLMOPT_MAX_HOST_CONNECTIONS, options.max_host_connections);
@@ -316,10 +314,21 @@ struct CurlTransport::Impl {
   }
 };
 
-CurlTransport::CurlTransport(CurlTransportOptions options)
+CurlTransport::CurlTransport(TransportOptions options)
     : impl_(std::make_unique<Impl>(std::move(options))) {}
 
 CurlTransport::~CurlTransport() = default;
+
+void GlobalInit() {
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
+
+TransportFactory CurlTransportFactory() {
+  return [](const TransportOptions& options) -> std::unique_ptr<Transport> {
+    return std::make_unique<CurlTransport>(options);
+  };
+}
 
 uint64_t CurlTransport::requests_started() const { return impl_->started.load(std::memory_order_relaxed); }
 
@@ -342,52 +351,12 @@ void CurlTransport::Submit(Request request, std::shared_ptr<ResponseHandler> han
   curl_multi_wakeup(impl_->multi.get());
 }
 
-namespace {
-
-class CollectingHandler final : public ResponseHandler {
- public:
-  void OnHeaders(int status, const HeaderMap& headers) override {
-    response_.status = status;
-    response_.headers = headers;
-  }
-  bool OnBody(std::string_view chunk) override {
-    response_.body.append(chunk);
-    return response_.body.size() <= kMaxBodyBytes;
-  }
-  void OnComplete() override { promise_.set_value(std::move(response_)); }
-  void OnFailure(Error error) override {
-    if (response_.body.size() > kMaxBodyBytes) {
-      error = MakeError(ErrorCode::kProtocol, "response body larger than 64 MiB");
-    }
-    promise_.set_value(std::move(error));
-  }
-  std::future<Result<Response>> Future() { return promise_.get_future(); }
-
- private:
-  static constexpr size_t kMaxBodyBytes = 64u << 20;  // a hostile server cannot exhaust memory
-  Response response_;
-  std::promise<Result<Response>> promise_;
-};
-
-}  // namespace
-
-std::future<Result<Response>> FetchAsync(Transport& transport, Request request) {
-  auto handler = std::make_shared<CollectingHandler>();
-  auto future = handler->Future();
-  transport.Submit(std::move(request), handler);
-  return future;
-}
-
 void CurlTransport::CancelAll() {
   {
     std::lock_guard<std::mutex> lock(impl_->mu);
     impl_->cancelled = true;
   }
   curl_multi_wakeup(impl_->multi.get());
-}
-
-Result<Response> Fetch(Transport& transport, Request request) {
-  return FetchAsync(transport, std::move(request)).get();
 }
 
 }  // namespace riptide::http

@@ -2,7 +2,6 @@
 #pragma once
 
 #include <cstdint>
-#include <future>
 #include <memory>
 #include <string>
 
@@ -10,20 +9,9 @@
 
 namespace riptide::http {
 
-struct CurlTransportOptions {
-  long max_total_connections = 256;   // CURLMOPT_MAX_TOTAL_CONNECTIONS; 0 = unlimited
-  long max_host_connections = 0;      // CURLMOPT_MAX_HOST_CONNECTIONS; 0 = unlimited
-  long connect_timeout_ms = 10000;    // per connection attempt
-  long low_speed_limit_bytes = 1;     // abort when slower than this ...
-  long low_speed_time_s = 60;         // ... for this long (a stalled response)
-  bool verify_tls = true;             // --no-verify-ssl turns it off
-  std::string ca_bundle;              // --ca-bundle; empty = system store
-  std::string user_agent = "riptide/0.1";
-};
-
 class CurlTransport final : public Transport {
  public:
-  explicit CurlTransport(CurlTransportOptions options = {});
+  explicit CurlTransport(TransportOptions options = {});
   ~CurlTransport() override;  // fails what is still queued or running with kCancelled
   CurlTransport(const CurlTransport&) = delete;
   CurlTransport& operator=(const CurlTransport&) = delete;
@@ -32,19 +20,17 @@ class CurlTransport final : public Transport {
               std::chrono::milliseconds delay) override;
   void CancelAll() override;
   using Transport::Submit;
-  /// Requests started so far, retries included (for benchmarks and --json).
-  uint64_t requests_started() const;
+  uint64_t requests_started() const override;
 
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
 
-/// Starts one request whose whole response is kept in memory (listings, HEADs, errors;
-/// bodies over 64 MiB fail). Never wait on the future from the transport's own thread.
-std::future<Result<Response>> FetchAsync(Transport& transport, Request request);
+/// Process-wide libcurl set-up: once, from main, before any thread starts a transport.
+void GlobalInit();
 
-/// FetchAsync, waited for.
-Result<Response> Fetch(Transport& transport, Request request);
+/// The factory of curl transports, for the process runtime.
+TransportFactory CurlTransportFactory();
 
 }  // namespace riptide::http

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -54,7 +56,26 @@ class Transport {
   /// Fails every queued, delayed and running request with kCancelled, and every request
   /// submitted from then on (a run being stopped). Thread-safe; idempotent.
   virtual void CancelAll() = 0;
+  /// Requests started so far, retries included (for benchmarks and --json).
+  virtual uint64_t requests_started() const = 0;
 };
+
+/// How a transport connects: timeouts, TLS, connection limits. Every field is a plain
+/// value, so jobs can carry it without knowing which transport implements it.
+struct TransportOptions {
+  long max_total_connections = 256;   // connections open at once; 0 = unlimited
+  long max_host_connections = 0;      // per host; 0 = unlimited
+  long connect_timeout_ms = 10000;    // per connection attempt
+  long low_speed_limit_bytes = 1;     // abort when slower than this ...
+  long low_speed_time_s = 60;         // ... for this long (a stalled response)
+  bool verify_tls = true;             // --no-verify-ssl turns it off
+  std::string ca_bundle;              // --ca-bundle; empty = system store
+  std::string user_agent = "riptide/0.1";
+};
+
+/// Makes the transport a job talks to one endpoint through. The process runtime hands
+/// jobs the curl one; tests hand them an in-memory object store.
+using TransportFactory = std::function<std::unique_ptr<Transport>(const TransportOptions&)>;
 
 /// A whole response held in memory: for listings, HEAD and error bodies.
 struct Response {

@@ -1,0 +1,119 @@
+#include "engine/copy/copy_graph.h"
+
+#include <oneapi/tbb/flow_graph.h>
+#include <oneapi/tbb/parallel_for.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <utility>
+
+#include "engine/copy/copy_support.h"
+#include "engine/core/work_arena.h"
+
+namespace riptide::engine {
+namespace {
+
+namespace flow = oneapi::tbb::flow;
+constexpr uint64_t kMiB = 1ull << 20;
+
+// Decides a batch's objects and admits each through the budgets; false once stopping.
+template <typename Emit>
+void PlanBatch(CopyRun& run, const Batch& batch, Emit&& emit) {
+  const CopyOptions& options = run.ctx.options;
+  Stats& stats = run.ctx.stats;
+  // --checksum: a batch's local files are hashed in parallel before anything is decided.
+  std::vector<char> same(batch->size(), 0);
+  oneapi::tbb::parallel_for(size_t{0}, batch->size(), [&](size_t i) {
+    const CopyTask& t = *(*batch)[i];
+    if (t.check_against) same[i] = LocalFileMatches(t.source, *t.check_against, options.part_size);
+  });
+  for (size_t i = 0; i < batch->size(); ++i) {
+    if (run.shell.stop()) return;
+    const CopyTaskPtr& t = (*batch)[i];
+    if (same[i]) {
+      stats.skipped++;
+      continue;
+    }
+    if (run.plan_out) {
+      run.plan_out->Add(t->is_new ? PlanWriter::Kind::kNew : PlanWriter::Kind::kModified, t->dst_key,
+                        t->source.info.size);
+    }
+    const CopyShape shape = ShapeOf(run.ctx, t->source);
+    stats.planned++;
+    if (t->is_new) stats.planned_new++;
+    stats.bytes_planned += t->source.info.size;
+    if (options.dry_run) continue;
+    t->slots = static_cast<int>(std::min<uint64_t>(shape.parts, std::min(8, run.slots.total())));
+    if (shape.holds_bodies) {
+      const uint64_t part_mib = std::max<uint64_t>(1, (shape.part_bytes + kMiB - 1) / kMiB);
+      t->memory_mib = static_cast<int>(std::min<uint64_t>(part_mib * static_cast<uint64_t>(t->slots),
+                                                          static_cast<uint64_t>(run.memory.total())));
+    }
+    bool acquired;
+    {
+      ScopedTimer timer(stats.ns_budget_wait);
+      acquired = run.slots.Acquire(t->slots);
+      if (acquired && t->memory_mib > 0 && !run.memory.Acquire(t->memory_mib)) {
+        run.slots.Release(t->slots);
+        acquired = false;
+      }
+    }
+    if (!acquired) return;
+    emit(t);
+  }
+}
+
+void Report(CopyRun& run, const CopyTaskPtr& t) {
+  run.Release(*t);
+  if (t->error) {
+    if (t->error->code != ErrorCode::kCancelled) run.ctx.stats.AddFailure(t->dst_key, t->error->ToString());
+    return;
+  }
+  run.ctx.stats.transferred++;
+  spdlog::debug("copied {} → {} (ETag {}, verified by {})", t->source.rel, t->dst_key, t->etag, t->verified_by);
+}
+
+}  // namespace
+
+void CopyRun::Release(CopyTask& t) {
+  const int n = std::exchange(t.slots, 0), mib = std::exchange(t.memory_mib, 0);
+  if (n > 0) slots.Release(n);
+  if (mib > 0) memory.Release(mib);
+}
+
+void RunCopyGraph(CopyRun& run) {
+  using PlanNode = flow::multifunction_node<Batch, std::tuple<CopyTaskPtr>, flow::rejecting>;
+  using TransferNode = flow::async_node<CopyTaskPtr, CopyTaskPtr>;
+  WorkArena arena;
+  run.ctx.release = [&run](CopyTask& t) { run.Release(t); };
+  run.ctx.schedule = [&arena](std::function<void()> task) { arena.Enqueue(std::move(task)); };
+  arena.Execute([&] {
+    flow::graph g;
+    flow::input_node<Batch> merge(g, [&](oneapi::tbb::flow_control& fc) -> Batch {
+      auto batch = run.shell.stop() ? Result<Batch>(Batch()) : run.merger.Next();
+      if (!batch.ok()) run.shell.Fail(batch.error());
+      if (batch.ok() && !*batch && !run.shell.stop()) run.merged_all = true;
+      if (!batch.ok() || !*batch) fc.stop();
+      return batch.ok() ? *batch : Batch();
+    });
+    PlanNode plan(g, flow::serial, [&](const Batch& batch, PlanNode::output_ports_type& out) {
+      PlanBatch(run, batch, [&](const CopyTaskPtr& t) { std::get<0>(out).try_put(t); });
+    });
+    TransferNode transfer(g, flow::unlimited, [&](const CopyTaskPtr& t, TransferNode::gateway_type& gw) {
+      gw.reserve_wait();
+      StartCopy(run.ctx, t, [&gw](CopyTaskPtr done) {
+        gw.try_put(std::move(done));
+        gw.release_wait();
+      });
+    });
+    flow::function_node<CopyTaskPtr> report(g, flow::serial, [&](const CopyTaskPtr& t) { Report(run, t); });
+    flow::make_edge(merge, plan);
+    flow::make_edge(flow::output_port<0>(plan), transfer);
+    flow::make_edge(transfer, report);
+    merge.activate();
+    g.wait_for_all();
+  });
+  arena.WaitForBackground();
+}
+
+}  // namespace riptide::engine

@@ -1,0 +1,83 @@
+// Sorted streams of objects to copy into a bucket: a bucket's listing, or a local
+// directory walked in the order S3 would list its files. Both yield keys relative to
+// their root, so a merge-join can line a source up with a destination. Memory: one
+// listing page, or one directory's names per level.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/core/listing.h"
+#include "transport/result.h"
+#include "transport/s3/object_info.h"
+
+namespace riptide::engine {
+
+struct StreamEntry {
+  std::string rel;       // key relative to the stream's root ("a/b.txt")
+  s3::ObjectInfo info;   // info.key: the full key (bucket) or "" (local)
+  std::string path;      // local streams: the file's path
+};
+
+class ObjectStream {
+ public:
+  virtual ~ObjectStream() = default;
+  /// The next entry, in key byte order when the source keeps it; false at the end.
+  virtual Result<bool> Next(StreamEntry* out) = 0;
+  /// False once an entry came out of order (some servers list so): a merge-join against
+  /// this stream cannot tell what is missing, so nothing may be deleted on its word.
+  bool sorted() const { return sorted_; }
+  /// The stream was read to its end.
+  bool complete() const { return complete_; }
+
+ protected:
+  // Records the order of `rel` against the previous entry.
+  void Saw(const std::string& rel);
+  bool sorted_ = true;
+  bool complete_ = false;
+  std::string last_;
+  bool any_ = false;
+};
+
+/// ListObjectsV2 under a prefix, one page at a time, the next page fetched while this one
+/// is consumed.
+class BucketStream final : public ObjectStream {
+ public:
+  BucketStream(ListTarget target, std::string prefix, int page_size);
+  /// Reads the first page: errors here (bucket, credentials) mean nothing can start.
+  Status Start();
+  Result<bool> Next(StreamEntry* out) override;
+
+ private:
+  std::string Where() const { return "s3://" + bucket_ + "/" + prefix_; }
+  std::string bucket_;
+  std::string prefix_;
+  PageReader reader_;
+  std::shared_ptr<s3::ListPage> page_;
+  size_t index_ = 0;
+};
+
+/// The regular files under a directory, in the byte order of their keys (so "a-b" comes
+/// before "a/b", as in a listing). Symbolic links and special files are skipped and
+/// counted; a dataset's own state folder (.riptide at the root) is left out.
+class LocalTreeStream final : public ObjectStream {
+ public:
+  explicit LocalTreeStream(std::string root);
+  ~LocalTreeStream() override;
+  Status Start();
+  Result<bool> Next(StreamEntry* out) override;
+  uint64_t skipped() const { return skipped_; }
+
+ private:
+  struct Level;
+  Status Enter(const std::string& rel);
+  std::string root_;
+  std::vector<std::unique_ptr<Level>> levels_;
+  uint64_t skipped_ = 0;
+};
+
+}  // namespace riptide::engine

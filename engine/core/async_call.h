@@ -1,0 +1,108 @@
+// One S3 call on the transport with its whole answer kept in memory, retried by itself
+// with backoff: the building block of copies, whose steps chain through callbacks.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "engine/core/retry.h"
+#include "transport/http/transport.h"
+#include "transport/s3/errors.h"
+
+namespace riptide::engine {
+
+/// How a call retries: the policy, a run's stop flag, and a counter of retries made.
+struct RetryScope {
+  const RetryPolicy& policy;
+  const std::atomic<bool>& stop;
+  std::atomic<uint64_t>& retries;
+};
+
+// One S3 call whose answer is kept in memory (up to `body_limit` bytes), retried by itself
+// with backoff; `done` runs on the transport's thread, so it must stay light.
+class AsyncCall final : public http::ResponseHandler, public std::enable_shared_from_this<AsyncCall> {
+ public:
+  using Make = std::function<http::Request()>;
+  using Check = std::function<Status(const http::Response&)>;
+  using Done = std::function<void(Result<http::Response>)>;
+
+  /// Starts the call. `check` (may be null) judges a 2xx answer; `done` gets the answer,
+  /// or the error once retries are spent or `retry.stop` is set.
+  static void Run(http::Transport& transport, const RetryScope& retry, Make make, Check check, Done done,
+                  uint64_t body_limit = 1u << 20) {
+    std::shared_ptr<AsyncCall> call(
+        new AsyncCall(transport, retry, std::move(make), std::move(check), std::move(done), body_limit));
+    call->Submit(std::chrono::milliseconds(0));
+  }
+
+  void OnHeaders(int status, const http::HeaderMap& headers) override {
+    response_.status = status;
+    response_.headers = headers;
+    if (s3::IsSuccess(status) && body_limit_ > (1u << 20)) response_.body.reserve(body_limit_);
+  }
+
+  bool OnBody(std::string_view chunk) override {
+    if (!s3::IsSuccess(response_.status)) {
+      if (response_.body.size() < 65536) response_.body.append(chunk.substr(0, 65536 - response_.body.size()));
+      return true;
+    }
+    if (response_.body.size() + chunk.size() > body_limit_) {
+      too_long_ = true;
+      return false;
+    }
+    response_.body.append(chunk);
+    return true;
+  }
+
+  void OnComplete() override {
+    if (!s3::IsSuccess(response_.status)) return Finish(s3::ErrorFromResponse(response_));
+    if (check_) {
+      if (Status st = check_(response_); !st.ok()) return Finish(st.error());
+    }
+    Finish(std::move(response_));
+  }
+
+  void OnFailure(Error e) override {
+    if (too_long_) e = MakeError(ErrorCode::kProtocol, "the server sent more bytes than it should", true);
+    Finish(std::move(e));
+  }
+
+ private:
+  AsyncCall(http::Transport& transport, const RetryScope& retry, Make make, Check check, Done done,
+            uint64_t body_limit)
+      : retry_(retry), transport_(transport), make_(std::move(make)), check_(std::move(check)), done_(std::move(done)),
+        body_limit_(body_limit) {}
+
+  void Submit(std::chrono::milliseconds delay) {
+    ++attempts_;
+    response_ = http::Response{};
+    too_long_ = false;
+    transport_.Submit(make_(), shared_from_this(), delay);
+  }
+
+  void Finish(Result<http::Response> r) {
+    if (!r.ok() && !retry_.stop && retry_.policy.ShouldRetry(r.error(), attempts_)) {
+      retry_.retries++;
+      Submit(retry_.policy.Backoff(attempts_, r.error()));
+      return;
+    }
+    Done done = std::move(done_);
+    done(std::move(r));
+  }
+
+  RetryScope retry_;
+  http::Transport& transport_;
+  Make make_;
+  Check check_;
+  Done done_;
+  uint64_t body_limit_;
+  int attempts_ = 0;
+  http::Response response_;
+  bool too_long_ = false;
+};
+
+}  // namespace riptide::engine

@@ -1,0 +1,192 @@
+#include "engine/core/hashing.h"
+
+#include <openssl/evp.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "engine/core/checksums.h"
+#include "transport/s3/crypto.h"
+
+namespace riptide::engine {
+namespace {
+
+using Md5Ctx = std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)>;
+
+Md5Ctx NewMd5() {
+  Md5Ctx ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
+  EVP_DigestInit_ex(ctx.get(), EVP_md5(), nullptr);
+  return ctx;
+}
+
+std::string FinishMd5(EVP_MD_CTX* ctx, std::string* raw) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_DigestFinal_ex(ctx, digest, &len);
+  if (raw) raw->append(reinterpret_cast<char*>(digest), len);
+  return s3::HexEncode(digest, len);
+}
+
+}  // namespace
+
+struct DigestState::Impl {
+  bool with_md5;
+  std::vector<uint64_t> part_lengths;
+  std::unique_ptr<XXH3_state_t, decltype(&XXH3_freeState)> xxh{XXH3_createState(), &XXH3_freeState};
+  Md5Ctx whole = NewMd5();
+  Md5Ctx part = NewMd5();
+  std::string part_digests;  // raw MD5s of the finished parts
+  size_t part_index = 0;
+  uint64_t part_left = 0;
+  std::unique_ptr<Checksum> checksum;
+};
+
+DigestState::DigestState(bool with_md5, std::vector<uint64_t> part_lengths, const std::string& checksum)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->with_md5 = with_md5;
+  if (!checksum.empty()) impl_->checksum = Checksum::Make(checksum);
+  impl_->part_lengths = std::move(part_lengths);
+  XXH3_128bits_reset(impl_->xxh.get());
+  if (!impl_->part_lengths.empty()) impl_->part_left = impl_->part_lengths[0];
+}
+
+DigestState::~DigestState() = default;
+
+void DigestState::Update(const char* p, size_t n) {
+  Impl& s = *impl_;
+  XXH3_128bits_update(s.xxh.get(), p, n);
+  if (s.with_md5) EVP_DigestUpdate(s.whole.get(), p, n);
+  if (s.checksum) s.checksum->Update(p, n);
+  size_ += n;
+  // Feed each part's MD5 its own bytes, closing parts at their boundaries.
+  while (n > 0 && s.part_index < s.part_lengths.size()) {
+    size_t take = static_cast<size_t>(std::min<uint64_t>(n, s.part_left));
+    EVP_DigestUpdate(s.part.get(), p, take);
+    p += take;
+    n -= take;
+    s.part_left -= take;
+    while (s.part_left == 0 && s.part_index < s.part_lengths.size()) {
+      FinishMd5(s.part.get(), &s.part_digests);
+      EVP_DigestInit_ex(s.part.get(), EVP_md5(), nullptr);
+      if (++s.part_index < s.part_lengths.size()) s.part_left = s.part_lengths[s.part_index];
+    }
+  }
+}
+
+Result<uint64_t> DigestState::UpdateFromFile(int fd, uint64_t from, uint64_t to) {
+  constexpr size_t kChunk = 1 << 20;
+  thread_local std::vector<char> buf(kChunk);
+  uint64_t pos = from;
+  while (pos < to) {
+    ssize_t n = ::pread(fd, buf.data(), static_cast<size_t>(std::min<uint64_t>(kChunk, to - pos)),
+                        static_cast<off_t>(pos));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return MakeError(ErrorCode::kIo, std::string("reading back a downloaded file: ") + std::strerror(errno));
+    }
+    if (n == 0) break;
+    Update(buf.data(), static_cast<size_t>(n));
+    pos += static_cast<uint64_t>(n);
+  }
+  return pos - from;
+}
+
+FileDigest DigestState::Finish() {
+  Impl& s = *impl_;
+  FileDigest out;
+  out.size = size_;
+  XXH128_hash_t h = XXH3_128bits_digest(s.xxh.get());
+  char hex[33];
+  std::snprintf(hex, sizeof hex, "%016llx%016llx", static_cast<unsigned long long>(h.high64),
+                static_cast<unsigned long long>(h.low64));
+  out.xxh3 = hex;
+  if (s.with_md5) out.md5 = FinishMd5(s.whole.get(), nullptr);
+  if (s.checksum) out.checksum = s.checksum->FinishBase64();
+  if (!s.part_lengths.empty() && s.part_index == s.part_lengths.size()) {
+    Md5Ctx combined = NewMd5();
+    EVP_DigestUpdate(combined.get(), s.part_digests.data(), s.part_digests.size());
+    out.parts_etag = FinishMd5(combined.get(), nullptr) + "-" + std::to_string(s.part_lengths.size());
+  }
+  return out;
+}
+
+Result<FileDigest> DigestFile(int fd, bool with_md5, const std::vector<uint64_t>& part_lengths,
+                              const std::string& checksum) {
+  DigestState state(with_md5, part_lengths, checksum);
+  auto read = state.UpdateFromFile(fd, 0, UINT64_MAX);
+  if (!read.ok()) return read.error();
+  return state.Finish();
+}
+
+StreamHasher::StreamHasher(int fd, bool with_md5, std::vector<uint64_t> part_lengths,
+                           const std::string& checksum, std::function<void(std::function<void()>)> schedule)
+    : fd_(::dup(fd)), checksum_(checksum), schedule_(std::move(schedule)),
+      state_(with_md5, std::move(part_lengths), checksum) {}
+
+StreamHasher::~StreamHasher() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void StreamHasher::RangeDone(uint64_t offset, uint64_t length) {
+  bool start = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ranges_.emplace_back(offset, offset + length);
+    // Absorb every range that now touches the contiguous prefix.
+    for (bool grew = true; grew;) {
+      grew = false;
+      for (size_t i = 0; i < ranges_.size(); ++i) {
+        if (ranges_[i].first <= contiguous_) {
+          contiguous_ = std::max(contiguous_, ranges_[i].second);
+          ranges_[i] = ranges_.back();
+          ranges_.pop_back();
+          grew = true;
+          break;
+        }
+      }
+    }
+    if (!scheduled_ && !finishing_ && contiguous_ > hashed_) start = scheduled_ = true;
+  }
+  if (start) schedule_([self = shared_from_this()] { self->Work(); });
+}
+
+void StreamHasher::Work() {
+  constexpr uint64_t kStep = 8u << 20;  // re-check for Finish between steps
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!finishing_ && !error_ && contiguous_ > hashed_) {
+    const uint64_t from = hashed_;
+    const uint64_t to = std::min(contiguous_, from + kStep);
+    running_ = true;
+    lock.unlock();
+    auto read = state_.UpdateFromFile(fd_, from, to);
+    lock.lock();
+    running_ = false;
+    if (!read.ok()) {
+      error_ = read.error();
+    } else {
+      hashed_ += *read;
+    }
+    cv_.notify_all();
+  }
+  scheduled_ = false;
+  cv_.notify_all();
+}
+
+Result<FileDigest> StreamHasher::Finish() {
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    finishing_ = true;
+    // Wait only for a chunk being hashed now: a task not yet started will see
+    // `finishing_` and leave at once, so no thread ever waits on a queued task.
+    cv_.wait(lock, [this] { return !running_; });
+    if (error_) return *error_;
+  }
+  auto read = state_.UpdateFromFile(fd_, hashed_, UINT64_MAX);
+  if (!read.ok()) return read.error();
+  return state_.Finish();
+}
+
+}  // namespace riptide::engine

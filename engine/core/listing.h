@@ -1,0 +1,87 @@
+// Paginated ListObjectsV2 with retries, for the sync's list stage and for the commands
+// that only read a bucket (`ls`, `tree`, `map`).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <future>
+#include <istream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "engine/core/retry.h"
+#include "transport/http/transport.h"
+#include "transport/result.h"
+#include "transport/s3/object_info.h"
+#include "transport/s3/requests.h"
+
+namespace riptide::engine {
+
+struct ListTarget {
+  http::Transport& transport;
+  const s3::RequestFactory& requests;
+  std::string bucket;
+  RetryPolicy retry;
+  const std::atomic<bool>* stop = nullptr;   // stop retrying once set
+  std::atomic<uint64_t>* retries = nullptr;  // counts retries when set
+};
+
+/// Calls `attempt` until it succeeds, fails for good, or the target's attempts run out,
+/// sleeping the policy's backoff between tries.
+template <typename T>
+Result<T> Retrying(const ListTarget& target, const std::function<Result<T>()>& attempt) {
+  for (int n = 1;; ++n) {
+    Result<T> r = attempt();
+    if (r.ok() || !target.retry.ShouldRetry(r.error(), n)) return r;
+    if (target.stop && *target.stop) return r;
+    if (target.retries) ++*target.retries;
+    std::this_thread::sleep_for(target.retry.Backoff(n, r.error()));
+  }
+}
+
+/// One page, retried while the error is retryable and attempts are left.
+Result<s3::ListPage> ListOnePage(const ListTarget& target, const s3::ListParams& params);
+
+/// Every page under `params` in order; `fn` may stop the walk by returning an error.
+/// Memory: one page at a time.
+Status ForEachListPage(const ListTarget& target, s3::ListParams params,
+                       const std::function<Status(const s3::ListPage&)>& fn);
+
+/// ListObjectsV2 pages under a prefix, in order, the next one requested on the transport
+/// (no thread of its own) while this one is used; a failed prefetch is retried in the
+/// foreground. Memory: two pages.
+class PageReader {
+ public:
+  PageReader(ListTarget target, s3::ListParams params) : target_(std::move(target)), params_(std::move(params)) {}
+  /// Reads the first page, retried: an error here means the prefix cannot be listed.
+  Status Start();
+  /// The next page (the first one after Start), nullptr at the end or once the target's
+  /// stop flag is set; an error is a listing that failed part-way.
+  Result<std::shared_ptr<s3::ListPage>> Next();
+
+ private:
+  void PrefetchAfter(const s3::ListPage& page);
+  ListTarget target_;
+  s3::ListParams params_;  // continuation_token: the page being prefetched
+  std::shared_ptr<s3::ListPage> pending_;  // the first page, handed out once
+  std::optional<std::future<Result<http::Response>>> next_;
+  bool done_ = false;
+};
+
+/// The next key of a keys file (one per line; a trailing CR and empty lines skipped).
+bool NextKeyLine(std::istream& in, std::string* key);
+
+/// Every unfinished multipart upload under `prefix`, page by page.
+Status ForEachUploadsPage(const ListTarget& target, const std::string& prefix,
+                          const std::function<Status(const s3::UploadsPage&)>& fn);
+
+/// Aborts one multipart upload; one already gone (NoSuchUpload) counts as aborted.
+Status AbortUpload(const ListTarget& target, const s3::UploadInfo& upload);
+
+/// The page from a finished ListObjectsV2 response, or the error it carries.
+Result<s3::ListPage> PageFromResponse(Result<http::Response> r);
+
+}  // namespace riptide::engine

@@ -1,0 +1,43 @@
+// The oneTBB arena a run's graph and its background tasks (hashing, file reads) share.
+#pragma once
+
+#include <oneapi/tbb/task_arena.h>
+
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <utility>
+
+namespace riptide::engine {
+
+class WorkArena {
+ public:
+  /// More threads than cores: stages that block (the plan stage on the budget, commits on
+  /// the disk) must not starve the others. The process runtime allows that many.
+  WorkArena();
+  /// Waits for the background tasks still queued or running.
+  ~WorkArena() { WaitForBackground(); }
+  WorkArena(const WorkArena&) = delete;
+  WorkArena& operator=(const WorkArena&) = delete;
+
+  template <typename F>
+  void Execute(F&& f) {
+    arena_.execute(std::forward<F>(f));
+  }
+  /// Runs `task` in the arena, off the caller's thread (the transport's, typically);
+  /// counted, so the arena outlives it.
+  void Enqueue(std::function<void()> task);
+  /// Returns once every task enqueued so far has run.
+  void WaitForBackground();
+
+  /// The arena's threads: cores + 2, at least 4.
+  static int Threads();
+
+ private:
+  oneapi::tbb::task_arena arena_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int pending_ = 0;  // guarded by mu_
+};
+
+}  // namespace riptide::engine

@@ -1,0 +1,343 @@
+// The fetch stage: each object's parts run as GETs on the transport, at most `slots`
+// at a time, each streaming with pwrite at its offset straight from curl's buffer.
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+
+#include <spdlog/spdlog.h>
+
+#include "engine/download/stages.h"
+#include "transport/s3/errors.h"
+#include "transport/strings.h"
+
+namespace riptide::engine {
+namespace {
+
+using Mode = planner::PartPlan::Mode;
+
+std::string Header(const http::HeaderMap& h, const char* name) {
+  auto it = h.find(name);
+  return it == h.end() ? std::string() : it->second;
+}
+
+// The strongest full-object additional checksum in a response. Composite ones ("…-N",
+// checksums of part checksums) are left to the part MD5s.
+void TakeChecksum(const http::HeaderMap& h, Transfer& t) {
+  static constexpr std::pair<const char*, const char*> kHeaders[] = {
+      {"x-amz-checksum-sha256", "SHA256"}, {"x-amz-checksum-crc64nvme", "CRC64NVME"},
+      {"x-amz-checksum-crc32c", "CRC32C"}, {"x-amz-checksum-sha1", "SHA1"}, {"x-amz-checksum-crc32", "CRC32"}};
+  for (const auto& [header, algorithm] : kHeaders) {
+    std::string value = Header(h, header);
+    if (!value.empty() && value.find('-') == std::string::npos) {
+      t.checksum_algorithm = algorithm;
+      t.checksum_value = std::move(value);
+      return;
+    }
+  }
+}
+
+// One object's fetch: runs its parts in a sliding window of `slots` requests and reports
+// once every part has finished for good. Parts finish on the transport's thread while the
+// first window may still be starting on a graph thread, hence the lock.
+class ObjectFetch : public std::enable_shared_from_this<ObjectFetch> {
+ public:
+  ObjectFetch(RunContext& ctx, TransferPtr t, std::function<void(TransferPtr)> done)
+      : ctx(ctx), t(std::move(t)), done_(std::move(done)) {}
+
+  /// Starts the first window of parts.
+  void Launch();
+  /// Called once per part when it has succeeded or failed for good.
+  void PartFinished(std::optional<Error> error);
+
+  RunContext& ctx;
+  TransferPtr t;
+
+ private:
+  void StartPart(size_t index);
+  std::function<void(TransferPtr)> done_;
+  std::mutex mu_;  // guards t->next_part, t->parts_left, t->error
+};
+
+// One part's GET, retried by itself after a backoff; the retry never leaves the
+// transport's thread.
+class PartHandler final : public http::ResponseHandler, public std::enable_shared_from_this<PartHandler> {
+ public:
+  PartHandler(std::shared_ptr<ObjectFetch> fetch, size_t index)
+      : fetch_(std::move(fetch)), t_(*fetch_->t), part_(t_.parts[index]) {}
+
+  void Start(std::chrono::milliseconds delay) {
+    status_ = 0;
+    error_body_.clear();
+    io_errno_ = 0;
+    headers_ok_ = false;
+    part_.received = 0;
+    ++attempts_;
+    RunContext& ctx = fetch_->ctx;
+    const auto& req = part_.request;
+    http::Request r;
+    if (part_.probe) {
+      // No If-Match: moto answers it with 412 on part HEADs; the ranged GETs carry it.
+      r = ctx.requests.HeadObject(ctx.options.bucket, t_.object.key, 1);
+    } else if (t_.mode == Mode::kWhole) {
+      // A whole GET needs no If-Match: its own headers describe the bytes it brings.
+      r = ctx.requests.GetObject(ctx.options.bucket, t_.object.key);
+    } else {
+      r = ctx.requests.GetObject(ctx.options.bucket, t_.object.key, s3::ByteRange{req.first, req.last},
+                                 t_.object.etag);
+    }
+    started_ = std::chrono::steady_clock::now();
+    ctx.transport.Submit(std::move(r), shared_from_this(), delay);
+  }
+
+  void OnHeaders(int status, const http::HeaderMap& headers) override {
+    status_ = status;
+    headers_ = headers;
+    if (!s3::IsSuccess(status)) return;
+    if (Status st = TakeHeaders(status, headers); !st.ok()) {
+      header_error_ = st.error();
+      return;
+    }
+    headers_ok_ = true;
+  }
+
+  bool OnBody(std::string_view chunk) override {
+    if (!s3::IsSuccess(status_)) {
+      if (error_body_.size() < 65536) error_body_.append(chunk.substr(0, 65536 - error_body_.size()));
+      return true;
+    }
+    if (!headers_ok_) return false;
+    if (part_.received + chunk.size() > part_.length) {
+      header_error_ = MakeError(ErrorCode::kProtocol, "the server sent more bytes than it announced", true);
+      return false;
+    }
+    const char* p = chunk.data();
+    size_t left = chunk.size();
+    while (left > 0) {
+      ssize_t n = ::pwrite(t_.temp.file.get(), p, left, static_cast<off_t>(part_.offset + part_.received));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        io_errno_ = errno;
+        return false;
+      }
+      p += n;
+      left -= static_cast<size_t>(n);
+      part_.received += static_cast<uint64_t>(n);
+    }
+    fetch_->ctx.stats.bytes_received.fetch_add(chunk.size(), std::memory_order_relaxed);
+    return true;
+  }
+
+  void OnComplete() override {
+    if (part_.probe && !s3::IsSuccess(status_) && status_ != 412) {
+      // Not every server tells part sizes: the object is then checked by size only.
+      t_.probe_unsupported = status_ < 500;
+      if (t_.probe_unsupported) return Finish(std::nullopt);
+    }
+    if (!s3::IsSuccess(status_)) return Retry(s3::ErrorFromParts(status_, headers_, error_body_));
+    if (!headers_ok_) return Retry(*header_error_);
+    if (part_.received != part_.length) {
+      return Retry(MakeError(ErrorCode::kNetwork,
+                             "body ended after " + std::to_string(part_.received) + " of " +
+                                 std::to_string(part_.length) + " bytes",
+                             true));
+    }
+    if (t_.mode == Mode::kRanges && !part_.probe) StreamRange();
+    if (t_.journaled && !part_.probe) {
+      // The journal makes the bytes durable (on its thread) before recording the part.
+      int fd = ::dup(t_.temp.file.get());
+      if (fd >= 0) fetch_->ctx.journal.PartDone(t_.object.key, part_.request.index, fd);
+    }
+    Finish(std::nullopt);
+  }
+
+  void OnFailure(Error error) override {
+    if (io_errno_ != 0) {
+      return Finish(IoError("cannot write", fetch_->ctx.dataset.root() + "/" + t_.path, io_errno_));
+    }
+    if (header_error_) return Retry(*header_error_);
+    Retry(std::move(error));
+  }
+
+ private:
+  // Learns where this response's bytes go, and checks they belong to the object planned.
+  Status TakeHeaders(int status, const http::HeaderMap& headers) {
+    const std::string length = Header(headers, "content-length");
+    const uint64_t content_length = std::strtoull(length.c_str(), nullptr, 10);
+    if (part_.probe) {
+      // HEAD ?partNumber=1: its Content-Length is the first part's, if the server knows.
+      const int count = std::atoi(Header(headers, "x-amz-mp-parts-count").c_str());
+      if (count == s3::MultipartEtagParts(t_.object.etag) && content_length > 0) {
+        t_.upload_part_size = content_length;
+      } else {
+        t_.probe_unsupported = true;
+      }
+      TakeChecksum(headers, t_);
+      part_.length = 0;
+      return OkStatus();
+    }
+    if (t_.mode == Mode::kWhole) {
+      if (length.empty()) return MakeError(ErrorCode::kProtocol, "no Content-Length in the response", true);
+      part_.offset = 0;
+      part_.length = content_length;
+      if (auto etag = Header(headers, "etag"); !etag.empty()) t_.object.etag = StripQuotes(etag);
+      if (int64_t ms = s3::ParseHttpDateMs(Header(headers, "last-modified")); ms >= 0) {
+        t_.object.last_modified_ms = ms;
+      }
+      t_.object.size = content_length;
+      TakeChecksum(headers, t_);
+      return OkStatus();
+    }
+    s3::ContentRange range;
+    if (status != 206 || !s3::ParseContentRange(Header(headers, "content-range"), &range)) {
+      return MakeError(ErrorCode::kProtocol, "the server ignored the Range header");
+    }
+    if (range.total != t_.object.size) {
+      return MakeError(ErrorCode::kPrecondition, "the object changed size during the transfer");
+    }
+    if (range.first != part_.request.first || range.last != part_.request.last ||
+        content_length != part_.length) {
+      return MakeError(ErrorCode::kProtocol, "the server answered another range than asked", true);
+    }
+    return OkStatus();
+  }
+
+  // Hands the finished range to the object's hasher, creating it on the first range
+  // (by then the probe has usually told a multipart upload's part size).
+  void StreamRange() {
+    if (!t_.hasher && t_.resumed_parts.empty()) {
+      const int upload_parts = s3::MultipartEtagParts(t_.object.etag);
+      std::vector<uint64_t> lengths;
+      if (upload_parts > 0 && t_.upload_part_size > 0) {
+        lengths = planner::UniformUploadParts(t_.object.size, t_.upload_part_size, upload_parts);
+      }
+      if (upload_parts == 0 || !lengths.empty()) {
+        t_.hasher = std::make_shared<StreamHasher>(t_.temp.file.get(), s3::IsPlainMd5Etag(t_.object.etag),
+                                                   std::move(lengths), t_.checksum_algorithm,
+                                                   fetch_->ctx.schedule_background);
+      }
+    }
+    if (t_.hasher) t_.hasher->RangeDone(part_.offset, part_.length);
+  }
+
+  void Retry(Error e) {
+    RunContext& ctx = fetch_->ctx;
+    if (!ctx.stop && ctx.options.retry.ShouldRetry(e, attempts_)) {
+      ctx.stats.retries++;
+      auto delay = ctx.options.retry.Backoff(attempts_, e);
+      spdlog::debug("retrying {} (part {}, attempt {}) in {} ms: {}", t_.object.key, part_.request.index,
+                    attempts_ + 1, delay.count(), e.ToString());
+      return Start(delay);
+    }
+    Finish(std::move(e));
+  }
+
+  void Finish(std::optional<Error> error) {
+    fetch_->ctx.stats.ns_network += static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - started_).count());
+    auto fetch = std::move(fetch_);
+    fetch->PartFinished(std::move(error));
+  }
+
+  std::shared_ptr<ObjectFetch> fetch_;
+  Transfer& t_;
+  PartState& part_;
+  int attempts_ = 0;
+  int status_ = 0;
+  http::HeaderMap headers_;
+  std::string error_body_;
+  std::optional<Error> header_error_;
+  bool headers_ok_ = false;
+  int io_errno_ = 0;
+  std::chrono::steady_clock::time_point started_;
+};
+
+void ObjectFetch::Launch() {
+  std::vector<size_t> first;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    while (t->next_part < t->parts.size() && first.size() < static_cast<size_t>(t->slots)) {
+      if (!t->parts[t->next_part].skip) first.push_back(t->next_part);
+      ++t->next_part;
+    }
+  }
+  for (size_t index : first) StartPart(index);
+}
+
+void ObjectFetch::StartPart(size_t index) {
+  bool skip;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    skip = t->error.has_value() || ctx.stop;
+  }
+  if (skip) return PartFinished(std::nullopt);  // the object has failed: fetch no more of it
+  std::make_shared<PartHandler>(shared_from_this(), index)->Start(std::chrono::milliseconds(0));
+}
+
+void ObjectFetch::PartFinished(std::optional<Error> error) {
+  bool all_done;
+  std::optional<size_t> next;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (error && !t->error) t->error = std::move(error);
+    if (!t->error && ctx.stop) t->error = MakeError(ErrorCode::kCancelled, "the run was stopped");
+    all_done = --t->parts_left == 0;
+    while (!all_done && !next && t->next_part < t->parts.size()) {
+      if (!t->parts[t->next_part].skip) next = t->next_part;
+      ++t->next_part;
+    }
+  }
+  if (all_done) {
+    auto done = std::move(done_);
+    return done(std::move(t));
+  }
+  if (next) StartPart(*next);
+}
+
+}  // namespace
+
+void StartFetch(RunContext& ctx, TransferPtr t, std::function<void(TransferPtr)> done) {
+  if (t->folder || t->error) return done(std::move(t));
+  planner::PartPlan plan = planner::PlanParts(t->object.size, ctx.options.parts);
+  t->mode = plan.mode;
+  t->parts.clear();
+  for (const auto& req : plan.parts) {
+    PartState p;
+    p.request = req;
+    p.offset = req.first;
+    p.length = t->object.size == 0 ? 0 : req.last - req.first + 1;
+    t->parts.push_back(p);
+  }
+  // A multipart upload's ETag is checked part by part: learn the part size alongside.
+  if (s3::MultipartEtagParts(t->object.etag) > 0 && t->upload_part_size == 0 && !ctx.part_probe_unsupported) {
+    PartState probe;
+    probe.probe = true;
+    t->parts.insert(t->parts.begin(), probe);
+  }
+  if (t->rounds == 0) {
+    // Parts an interrupted run already made durable are not fetched again.
+    for (auto& p : t->parts) {
+      if (!p.probe && t->resumed_parts.count(p.request.index)) {
+        p.skip = true;
+        p.received = p.length;
+        ctx.stats.bytes_resumed += p.length;
+      }
+    }
+  } else {
+    // A refetch after a mismatch starts from nothing, and so does its journal.
+    t->resumed_parts.clear();
+    if (t->journaled) {
+      ctx.journal.Begin({t->object.key, t->object.etag, t->object.size, ctx.options.parts.part_size_bytes,
+                         t->path, t->temp.temp_name, {}});
+    }
+  }
+  t->hasher.reset();
+  t->next_part = 0;
+  t->parts_left = 0;
+  for (const auto& p : t->parts) t->parts_left += p.skip ? 0 : 1;
+  t->rounds++;
+  if (t->parts_left == 0) return done(std::move(t));  // everything was already on disk
+  std::make_shared<ObjectFetch>(ctx, std::move(t), std::move(done))->Launch();
+}
+
+}  // namespace riptide::engine

@@ -1,0 +1,68 @@
+#include "engine/download/pipeline.h"
+
+#include <oneapi/tbb/flow_graph.h>
+
+#include <algorithm>
+#include <thread>
+
+#include "engine/core/work_arena.h"
+
+namespace riptide::engine {
+
+namespace flow = oneapi::tbb::flow;
+
+Status RunPipeline(RunContext& ctx, PageSource& pages) {
+  PlanStage planner(ctx);
+  CommitStage committer(ctx);
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int verifiers = ctx.options.verify_threads > 0 ? ctx.options.verify_threads : cores;
+
+  using FetchNode = flow::async_node<TransferPtr, TransferPtr>;
+  using PlanNode = flow::multifunction_node<PagePtr, std::tuple<TransferPtr>, flow::rejecting>;
+  using VerifyNode = flow::multifunction_node<TransferPtr, std::tuple<TransferPtr, TransferPtr>>;
+
+  // Background work (hashing ranges as they land) runs in the graph's arena.
+  WorkArena arena;
+  ctx.schedule_background = [&arena](std::function<void()> task) { arena.Enqueue(std::move(task)); };
+  arena.Execute([&] {
+    flow::graph g;
+    flow::input_node<PagePtr> list(g, [&](oneapi::tbb::flow_control& fc) -> PagePtr {
+      PagePtr page = pages.Next();
+      if (!page) fc.stop();
+      return page;
+    });
+    PlanNode plan(g, flow::serial, [&](const PagePtr& page, PlanNode::output_ports_type& out) {
+      planner.Plan(*page, [&](TransferPtr t) { std::get<0>(out).try_put(std::move(t)); });
+    });
+    FetchNode fetch(g, flow::unlimited, [&](const TransferPtr& t, FetchNode::gateway_type& gw) {
+      gw.reserve_wait();
+      StartFetch(ctx, t, [&gw](TransferPtr done) {
+        gw.try_put(std::move(done));
+        gw.release_wait();
+      });
+    });
+    VerifyNode verify(g, static_cast<size_t>(verifiers),
+                      [&](const TransferPtr& t, VerifyNode::output_ports_type& out) {
+                        if (Verify(ctx, *t)) {
+                          std::get<0>(out).try_put(t);
+                        } else {
+                          std::get<1>(out).try_put(t);  // fetch again
+                        }
+                      });
+    flow::function_node<TransferPtr> commit(g, flow::serial, [&](const TransferPtr& t) {
+      committer.Commit(t);
+    });
+
+    flow::make_edge(list, plan);
+    flow::make_edge(flow::output_port<0>(plan), fetch);
+    flow::make_edge(fetch, verify);
+    flow::make_edge(flow::output_port<0>(verify), commit);
+    flow::make_edge(flow::output_port<1>(verify), fetch);
+    list.activate();
+    g.wait_for_all();
+  });
+  arena.WaitForBackground();
+  return committer.Finish();
+}
+
+}  // namespace riptide::engine

@@ -1,0 +1,175 @@
+#include <oneapi/tbb/parallel_for.h>
+
+#include <algorithm>
+
+#include "engine/state/inspect.h"
+#include "engine/download/stages.h"
+#include "planner/key_mapping.h"
+#include "planner/part_plan.h"
+
+namespace riptide::engine {
+namespace {
+
+bool IsFolderKey(const std::string& key) { return !key.empty() && key.back() == '/'; }
+
+}  // namespace
+
+PlanStage::PlanStage(RunContext& ctx)
+    : ctx_(ctx),
+      cursor_(ctx.manifest.Cursor()),
+      differ_(*cursor_, planner::DiffOptions{!ctx.options.keys.empty() || !ctx.options.keys_file.empty(),
+                                             ctx.options.compare_last_modified}) {}
+
+void PlanStage::Decide(const s3::ListPage& page) {
+  decisions_.clear();
+  differ_.Feed(page.objects, &decisions_);
+  if (!page.is_truncated) {
+    differ_.Finish(&decisions_);
+    ctx_.listing_complete = true;
+  }
+  ctx_.listing_sorted = differ_.listing_sorted();
+  local_changed_.assign(decisions_.size(), 0);
+  if (!ctx_.options.checksum) return;
+  // --checksum: re-hash the local copies of unchanged objects, the page's files in parallel.
+  oneapi::tbb::parallel_for(size_t{0}, decisions_.size(), [&](size_t i) {
+    const auto& d = decisions_[i];
+    if (d.action != planner::Decision::Action::kUnchanged || IsFolderKey(d.object.key)) return;
+    local_changed_[i] = CheckLocalCopy(ctx_.dataset, d.known.path, d.known.size, d.known.xxh3) != LocalCopy::kSame;
+  });
+}
+
+TransferPtr PlanStage::ToTransfer(size_t i) {
+  using Action = planner::Decision::Action;
+  const planner::Decision& d = decisions_[i];
+  if (!ctx_.options.filter.empty() && d.object.key.size() >= ctx_.prefix.size() &&
+      !ctx_.options.filter.Included(std::string_view(d.object.key).substr(ctx_.prefix.size()))) {
+    ctx_.stats.excluded++;  // neither fetched nor, with --delete, deleted
+    return nullptr;
+  }
+  if (d.action == Action::kGone) {
+    ctx_.stats.gone++;
+    if (ctx_.options.delete_extraneous) ctx_.gone.push_back(d.known);
+    if (ctx_.plan_out) ctx_.plan_out->Add(PlanWriter::Kind::kDelete, d.known.key, d.known.size);
+    return nullptr;
+  }
+  planner::KeyMapping m = planner::MapKey(d.object.key, ctx_.prefix);
+  if (m.kind != planner::KeyMapping::Kind::kRefused) {
+    if (std::string why = FolderConflict(d, m); !why.empty()) {
+      m.kind = planner::KeyMapping::Kind::kRefused;
+      m.reason = std::move(why);
+    }
+  }
+  bool drift = false;
+  switch (d.action) {
+    case Action::kGone:
+      return nullptr;
+    case Action::kUnchanged: {
+      ctx_.stats.listed++;
+      if (m.kind == planner::KeyMapping::Kind::kRefused) break;
+      // Unchanged in the bucket; fetch it again only if the local copy drifted (deleted,
+      // truncated, edited: size or mtime differ from what was committed, or with
+      // --checksum its content).
+      bool same = true;
+      if (IsFolderKey(d.object.key)) {
+        same = true;
+      } else if (ctx_.options.checksum) {
+        same = !local_changed_[i];
+      } else {
+        auto local = ctx_.dataset.StatFile(d.known.path);
+        same = local && local->first == d.known.size && local->second == d.known.local_mtime_ns;
+      }
+      if (same) {
+        ctx_.stats.skipped++;
+        return nullptr;
+      }
+      ctx_.stats.drifted++;
+      drift = true;
+      break;
+    }
+    case Action::kNew:
+    case Action::kChanged:
+      ctx_.stats.listed++;
+      break;
+  }
+  if (m.kind == planner::KeyMapping::Kind::kRefused) {
+    ctx_.stats.refused++;
+    ctx_.stats.AddFailure(d.object.key, "refused: " + m.reason);
+    return nullptr;
+  }
+  if (ctx_.plan_out) {
+    ctx_.plan_out->Add(d.action == Action::kNew ? PlanWriter::Kind::kNew : PlanWriter::Kind::kModified,
+                       d.object.key, d.object.size, drift);
+  }
+  auto t = std::make_shared<Transfer>();
+  t->object = d.object;
+  t->path = std::move(m.path);
+  t->folder = m.kind == planner::KeyMapping::Kind::kFolder;
+  // An object may run as many requests at once as it has parts, within the budget.
+  const uint64_t parts = planner::PartCount(t->object.size, ctx_.options.parts);
+  t->slots = static_cast<int>(std::min<uint64_t>(parts, static_cast<uint64_t>(ctx_.budget.total())));
+  ctx_.stats.planned++;
+  if (d.action == Action::kNew) ctx_.stats.planned_new++;
+  return t;
+}
+
+std::string PlanStage::FolderConflict(const planner::Decision& d, const planner::KeyMapping& m) {
+  // Only a listing in key order keeps the keys that start with "a" together.
+  if (!ctx_.listing_sorted || !ctx_.options.keys.empty() || !ctx_.options.keys_file.empty()) return {};
+  const std::string& key = d.object.key;
+  while (!file_keys_.empty() && key.compare(0, file_keys_.back().key.size(), file_keys_.back().key) != 0) {
+    file_keys_.pop_back();
+  }
+  using State = FileKey::State;
+  for (FileKey& owner : file_keys_) {
+    if (key.size() <= owner.key.size() || key[owner.key.size()] != '/') continue;
+    // Only now, on a conflict, ask the disk: a folder of that name from earlier runs
+    // keeps its place (the new object then fails to rename onto it).
+    if (owner.state == State::kUnchecked) {
+      owner.state = ctx_.dataset.IsFolder(owner.path) ? State::kFolder : State::kFile;
+    }
+    if (owner.state == State::kFile) {
+      return "'" + owner.key + "' is an object, so it cannot also be a folder: the key that sorts first wins";
+    }
+  }
+  if (m.kind == planner::KeyMapping::Kind::kFile) {
+    const bool on_disk = d.action == planner::Decision::Action::kUnchanged;
+    file_keys_.push_back({key, m.path, on_disk ? State::kFile : State::kUnchecked});
+  }
+  return {};
+}
+
+void PlanStage::PrepareTemp(const TransferPtr& t) {
+  if (t->folder) return;
+  ScopedTimer timer(ctx_.stats.ns_create);
+  const uint64_t part_size = ctx_.options.parts.part_size_bytes;
+  const bool ranged = planner::PartCount(t->object.size, ctx_.options.parts) > 1;
+  if (ranged) {
+    // An interrupted run may have left this very download half done: take it up.
+    if (auto partial = ctx_.journal.Find(t->object.key)) {
+      if (partial->etag == t->object.etag && partial->size == t->object.size &&
+          partial->part_size == part_size && partial->path == t->path) {
+        if (auto temp = ctx_.dataset.ReopenTemp(t->path, partial->temp_name, t->object.size); temp.ok()) {
+          t->temp = std::move(*temp);
+          t->resumed_parts = std::move(partial->done);
+          t->journaled = true;
+          return;
+        }
+      }
+      // Stale (the object changed, or the part size): drop it and its temp file.
+      ctx_.dataset.RemoveTemp(partial->path, partial->temp_name);
+      ctx_.journal.Forget(t->object.key);
+    }
+  }
+  auto temp = ctx_.dataset.CreateTemp(t->path, t->object.size);
+  if (!temp.ok()) {
+    t->error = temp.error();
+    return;
+  }
+  t->temp = std::move(*temp);
+  if (ranged) {
+    ctx_.journal.Begin({t->object.key, t->object.etag, t->object.size, part_size, t->path, t->temp.temp_name, {}});
+    t->journaled = true;
+  }
+}
+
+}  // namespace riptide::engine

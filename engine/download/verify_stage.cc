@@ -1,0 +1,137 @@
+// The verify stage: reads each fetched file back once and proves it is the object.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <future>
+
+#include <spdlog/spdlog.h>
+
+#include "engine/core/hashing.h"
+#include "engine/download/stages.h"
+#include "transport/http/fetch.h"
+#include "transport/s3/errors.h"
+#include "transport/strings.h"
+
+namespace riptide::engine {
+namespace {
+
+// The object was replaced while we fetched it: learn what it is now.
+Status RefreshObject(RunContext& ctx, Transfer& t) {
+  auto r = http::Fetch(ctx.transport, ctx.requests.HeadObject(ctx.options.bucket, t.object.key));
+  if (!r.ok()) return r.error();
+  if (!s3::IsSuccess(r->status)) return s3::ErrorFromResponse(*r);
+  t.object.size = std::strtoull(r->Header("content-length").c_str(), nullptr, 10);
+  t.object.etag = StripQuotes(r->Header("etag"));
+  if (int64_t ms = s3::ParseHttpDateMs(r->Header("last-modified")); ms >= 0) t.object.last_modified_ms = ms;
+  return OkStatus();
+}
+
+// The exact part sizes of a multipart upload, one HEAD ?partNumber=i each: for the rare
+// upload whose parts were not all the same size.
+Result<std::vector<uint64_t>> ExactUploadParts(RunContext& ctx, const Transfer& t, int parts) {
+  std::vector<std::future<Result<http::Response>>> heads;
+  for (int i = 1; i <= parts; ++i) {
+    heads.push_back(http::FetchAsync(ctx.transport,
+                                     ctx.requests.HeadObject(ctx.options.bucket, t.object.key, i)));
+  }
+  std::vector<uint64_t> lengths;
+  for (auto& f : heads) {
+    auto r = f.get();
+    if (!r.ok()) return r.error();
+    if (!s3::IsSuccess(r->status)) return s3::ErrorFromResponse(*r);
+    lengths.push_back(std::strtoull(r->Header("content-length").c_str(), nullptr, 10));
+  }
+  return lengths;
+}
+
+// A round's outcome: done (verified or failed for good), or fetch again.
+bool Again(RunContext& ctx, Transfer& t, Error e) {
+  if (!ctx.stop && t.rounds < ctx.options.retry.max_attempts && e.retryable) {
+    ctx.stats.retries++;
+    spdlog::info("fetching {} again (round {}): {}", t.object.key, t.rounds + 1, e.ToString());
+    t.error.reset();
+    return false;
+  }
+  t.error = std::move(e);
+  return true;
+}
+
+}  // namespace
+
+bool Verify(RunContext& ctx, Transfer& t) {
+  if (t.folder) return true;
+  // Whatever happens next, stop hashing in the background first.
+  std::shared_ptr<StreamHasher> hasher = std::move(t.hasher);
+  std::optional<Result<FileDigest>> streamed;
+  if (hasher) streamed = hasher->Finish();
+  // A hasher started before the object's checksum was known cannot vouch for it.
+  if (hasher && hasher->checksum() != t.checksum_algorithm) streamed.reset();
+  if (t.probe_unsupported) ctx.part_probe_unsupported = true;  // ask no more this run
+  if (t.error) {
+    if (t.error->code == ErrorCode::kPrecondition) {
+      // Replaced mid-download: learn what the object is now, then fetch it again whole.
+      if (Status st = RefreshObject(ctx, t); !st.ok()) {
+        t.error = st.error();
+        return true;
+      }
+      t.upload_part_size = 0;
+      Error e = *t.error;
+      e.retryable = true;
+      return Again(ctx, t, std::move(e));
+    }
+    return true;
+  }
+  ScopedTimer timer(ctx.stats.ns_verify);
+  const int fd = t.temp.file.get();
+  const uint64_t received = t.BytesReceived();
+  // The temp file was sized from the listing; the object may have shrunk since.
+  struct stat st;
+  if (::fstat(fd, &st) == 0 && static_cast<uint64_t>(st.st_size) != received) {
+    if (::ftruncate(fd, static_cast<off_t>(received)) != 0) {
+      t.error = IoError("cannot truncate", t.path, errno);
+      return true;
+    }
+  }
+  const int upload_parts = s3::MultipartEtagParts(t.object.etag);
+  std::vector<uint64_t> lengths;
+  if (upload_parts > 0 && t.upload_part_size > 0) {
+    lengths = planner::UniformUploadParts(t.object.size, t.upload_part_size, upload_parts);
+  }
+  const bool whole_md5 = s3::IsPlainMd5Etag(t.object.etag);
+  // The stream hasher used the same part lengths; its digest stands unless it failed.
+  Result<FileDigest> digest =
+      streamed && streamed->ok() ? *streamed : DigestFile(fd, whole_md5, lengths, t.checksum_algorithm);
+  if (digest.ok() && upload_parts > 0 && t.upload_part_size > 0 && digest->parts_etag != t.object.etag) {
+    // Not every part had the first one's size: ask for each, and hash again.
+    auto exact = ExactUploadParts(ctx, t, upload_parts);
+    if (exact.ok()) {
+      lengths = std::move(*exact);
+      digest = DigestFile(fd, false, lengths, t.checksum_algorithm);
+    }
+  }
+  if (!digest.ok()) {
+    t.error = digest.error();
+    return true;
+  }
+  std::string mismatch;
+  if (digest->size != t.object.size) {
+    mismatch = "size " + std::to_string(digest->size) + " != " + std::to_string(t.object.size);
+  } else if (whole_md5 && digest->md5 != t.object.etag) {
+    mismatch = "MD5 " + digest->md5 + " != ETag " + t.object.etag;
+  } else if (!lengths.empty() && digest->parts_etag != t.object.etag) {
+    mismatch = "part MD5s give " + digest->parts_etag + " != ETag " + t.object.etag;
+  } else if (!t.checksum_algorithm.empty() && digest->checksum != t.checksum_value) {
+    mismatch = t.checksum_algorithm + " " + digest->checksum + " != " + t.checksum_value;
+  }
+  if (!mismatch.empty()) {
+    return Again(ctx, t, MakeError(ErrorCode::kIntegrity, "downloaded bytes do not match: " + mismatch, true));
+  }
+  t.xxh3 = digest->xxh3;
+  t.verified_by = whole_md5 ? "md5" : !lengths.empty() ? "md5-parts" : "size";
+  if (!t.checksum_algorithm.empty()) t.verified_by += "+" + AsciiLower(t.checksum_algorithm);
+  return true;
+}
+
+}  // namespace riptide::engine

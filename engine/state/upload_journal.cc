@@ -1,0 +1,89 @@
+#include "engine/state/upload_journal.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "transport/s3/crypto.h"
+
+namespace riptide::engine {
+
+Result<std::unique_ptr<UploadJournal>> UploadJournal::Open(const std::string& dir, const std::string& destination) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  const std::string id = s3::HexEncode(s3::Sha256(destination)).substr(0, 16);
+  const std::string path = dir + "/uploads-" + id + ".jsonl";
+  auto io_error = [&](const char* what) {
+    Error e = MakeError(ErrorCode::kIo, std::string(what) + " " + path + ": " + std::strerror(errno));
+    e.os_errno = errno;
+    return e;
+  };
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (fd < 0) return io_error("cannot open the upload journal");
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    const int err = errno;
+    ::close(fd);
+    if (err == EWOULDBLOCK) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "another riptide is copying into " + destination + " (lock " + path + ")");
+    }
+    errno = err;
+    return io_error("cannot lock");
+  }
+  std::unique_ptr<UploadJournal> journal(new UploadJournal(fd, path));
+  // Read what an earlier run left: one JSON object a line; a line cut short by a kill is skipped.
+  std::string text;
+  char buf[65536];
+  ssize_t n;
+  while ((n = ::pread(fd, buf, sizeof buf, static_cast<off_t>(text.size()))) > 0) text.append(buf, static_cast<size_t>(n));
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string::npos) break;
+    auto line = nlohmann::json::parse(text.begin() + static_cast<long>(start), text.begin() + static_cast<long>(end),
+                                      nullptr, false);
+    start = end + 1;
+    if (line.is_discarded() || !line.is_object()) continue;
+    if (line.contains("open") && line.contains("key")) {
+      journal->leftovers_[line["open"].get<std::string>()] = line["key"].get<std::string>();
+    } else if (line.contains("closed")) {
+      journal->leftovers_.erase(line["closed"].get<std::string>());
+    }
+  }
+  return journal;
+}
+
+UploadJournal::~UploadJournal() { ::close(fd_); }
+
+void UploadJournal::Reset() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (::ftruncate(fd_, 0) != 0) spdlog::warn("cannot empty the upload journal {}: {}", path_, std::strerror(errno));
+  leftovers_.clear();
+}
+
+void UploadJournal::Append(const std::string& line) {
+  std::lock_guard<std::mutex> lock(mu_);
+  // One write per line, O_APPEND: a kill leaves whole lines or a last one cut short.
+  if (::write(fd_, line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
+    spdlog::warn("cannot write to the upload journal {}: {}", path_, std::strerror(errno));
+  }
+}
+
+void UploadJournal::Opened(const std::string& upload_id, const std::string& key) {
+  Append(nlohmann::json{{"open", upload_id}, {"key", key}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
+         "\n");
+}
+
+void UploadJournal::Closed(const std::string& upload_id) {
+  Append(nlohmann::json{{"closed", upload_id}}.dump() + "\n");
+}
+
+}  // namespace riptide::engine
