@@ -1,0 +1,168 @@
+// The download graph end to end on the in-memory store: bytes on disk, retries, faults,
+// cancels, deletes, and jobs sharing one process.
+#include "engine/download/sync_job.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <thread>
+
+#include "tests/support/job_fixture.h"
+
+namespace riptide::testing {
+namespace {
+
+using Kind = Fault::Kind;
+
+class SyncJobTest : public JobTest {
+ protected:
+  // Seeds `bucket` with objects of sizes around the part size: empty, small, whole,
+  // ranged with plain ETags, and multipart uploads (md5-N ETags).
+  std::map<std::string, std::string> Seed(const std::string& bucket, unsigned seed = 1) {
+    store_.CreateBucket(bucket);
+    std::map<std::string, std::string> objects;
+    const size_t sizes[] = {0, 1, 4096, (64 << 10) - 1, 64 << 10, (128 << 10) + 1, 300 << 10};
+    int i = 0;
+    for (size_t size : sizes) {
+      for (const char* folder : {"data/a/", "data/b/c/"}) {
+        std::string key = std::string(folder) + "obj-" + std::to_string(i++) + ".bin";
+        objects[key] = Bytes(size, seed + static_cast<unsigned>(i));
+        store_.Put(bucket, key, objects[key]);
+      }
+    }
+    objects["data/multi.bin"] = Bytes(450 << 10, seed + 99);
+    store_.PutMultipart(bucket, "data/multi.bin", objects["data/multi.bin"], 100 << 10);
+    return objects;
+  }
+
+  void ExpectMirrored(const std::map<std::string, std::string>& objects, const std::string& dir,
+                      const std::string& prefix = "data/") {
+    std::vector<std::string> expected;
+    for (const auto& [key, data] : objects) {
+      const std::string rel = key.substr(prefix.size());
+      expected.push_back(rel);
+      EXPECT_EQ(ReadFile(dir + "/" + rel), data) << key;
+    }
+    std::sort(expected.begin(), expected.end());
+    EXPECT_EQ(FilesUnder(dir), expected);
+  }
+};
+
+TEST_F(SyncJobTest, MirrorsEveryObjectByteForByteThenSkipsThem) {
+  auto objects = Seed("b");
+  auto report = engine::RunSync(Sync("b", "data/", "ds"), Host());
+  ASSERT_TRUE(report.ok()) << report.error().ToString();
+  EXPECT_EQ(report->transferred, objects.size());
+  EXPECT_EQ(report->failed, 0u);
+  EXPECT_EQ(report->Outcome(), "ok");
+  ExpectMirrored(objects, root_ + "/ds");
+
+  auto again = engine::RunSync(Sync("b", "data/", "ds"), Host());
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->transferred, 0u);
+  EXPECT_EQ(again->skipped, objects.size());
+}
+
+TEST_F(SyncJobTest, MultipartObjectsAreCheckedPartByPart) {
+  auto objects = Seed("b");
+  store_.Inject("data/multi.bin", Fault{Kind::kFlipByte, 1});
+  auto report = engine::RunSync(Sync("b", "data/", "ds"), Host());
+  ASSERT_TRUE(report.ok());
+  EXPECT_EQ(report->failed, 0u);
+  EXPECT_GE(report->retries, 1u);
+  ExpectMirrored(objects, root_ + "/ds");
+  const auto log = store_.Log();
+  EXPECT_NE(std::find(log.begin(), log.end(), "HEAD data/multi.bin"), log.end()) << "no part-layout probe";
+}
+
+TEST_F(SyncJobTest, RetriesSlowDownsResetsAndShortBodies) {
+  auto objects = Seed("b");
+  store_.Inject("data/a/obj-0.bin", Fault{Kind::kSlowDown, 2});
+  store_.Inject("data/b/c/obj-11.bin", Fault{Kind::kReset, 1});
+  store_.Inject("data/a/obj-12.bin", Fault{Kind::kShortBody, 1});
+  auto report = engine::RunSync(Sync("b", "data/", "ds"), Host());
+  ASSERT_TRUE(report.ok());
+  EXPECT_EQ(report->failed, 0u);
+  EXPECT_GE(report->retries, 4u);
+  ExpectMirrored(objects, root_ + "/ds");
+}
+
+TEST_F(SyncJobTest, CorruptBytesAreNeverCommitted) {
+  auto objects = Seed("b");
+  store_.Inject("data/a/obj-10.bin", Fault{Kind::kFlipByte, -1});  // whole GET, plain ETag
+  store_.Inject("data/multi.bin", Fault{Kind::kFlipByte, -1});     // ranged, md5-N ETag
+  auto report = engine::RunSync(Sync("b", "data/", "ds"), Host());
+  ASSERT_TRUE(report.ok());
+  EXPECT_EQ(report->failed, 2u);
+  EXPECT_EQ(report->Outcome(), "partial");
+  EXPECT_EQ(ReadFile(root_ + "/ds/a/obj-10.bin"), "<missing>");
+  EXPECT_EQ(ReadFile(root_ + "/ds/multi.bin"), "<missing>");
+  objects.erase("data/a/obj-10.bin");
+  objects.erase("data/multi.bin");
+  ExpectMirrored(objects, root_ + "/ds");  // and no temp file left beside them
+}
+
+TEST_F(SyncJobTest, DeleteRemovesOnlyWhatLeftTheBucket) {
+  auto objects = Seed("b");
+  ASSERT_TRUE(engine::RunSync(Sync("b", "data/", "ds"), Host()).ok());
+  store_.Delete("b", "data/a/obj-2.bin");
+  objects.erase("data/a/obj-2.bin");
+  auto options = Sync("b", "data/", "ds");
+  options.delete_extraneous = true;
+  auto report = engine::RunSync(options, Host());
+  ASSERT_TRUE(report.ok());
+  EXPECT_EQ(report->deleted, 1u);
+  ExpectMirrored(objects, root_ + "/ds");
+}
+
+TEST_F(SyncJobTest, CancelEndsARunStuckOnAStalledResponse) {
+  auto objects = Seed("b");
+  store_.Inject("data/multi.bin", Fault{Kind::kStall, -1});
+  std::thread canceller([&] {
+    for (int i = 0; i < 500 && store_.BytesServed("data/a/obj-12.bin") == 0; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    cancel_ = true;
+  });
+  const auto started = std::chrono::steady_clock::now();
+  auto report = engine::RunSync(Sync("b", "data/", "ds"), Host());
+  canceller.join();
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->interrupted);
+  EXPECT_EQ(report->Outcome(), "interrupted");
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(20));
+  EXPECT_EQ(ReadFile(root_ + "/ds/multi.bin"), "<missing>");
+}
+
+TEST_F(SyncJobTest, AMissingBucketIsAnErrorBeforeAnythingHappens) {
+  auto report = engine::RunSync(Sync("nope", "", "ds"), Host());
+  ASSERT_FALSE(report.ok());
+  EXPECT_EQ(report.error().http_status, 404);
+  EXPECT_EQ(report.error().s3_code, "NoSuchBucket");
+}
+
+// One process, two jobs: one after the other, then both at once on different datasets.
+TEST_F(SyncJobTest, JobsRunOneAfterAnotherAndConcurrentlyInOneProcess) {
+  auto first = Seed("one", 1);
+  auto second = Seed("two", 2);
+  ASSERT_TRUE(engine::RunSync(Sync("one", "data/", "seq-1"), Host()).ok());
+  ASSERT_TRUE(engine::RunSync(Sync("two", "data/", "seq-2"), Host()).ok());
+  ExpectMirrored(first, root_ + "/seq-1");
+  ExpectMirrored(second, root_ + "/seq-2");
+
+  Result<engine::SyncReport> a = MakeError(ErrorCode::kInternal, "not run");
+  Result<engine::SyncReport> b = a;
+  std::thread ta([&] { a = engine::RunSync(Sync("one", "data/", "par-1"), Host()); });
+  std::thread tb([&] { b = engine::RunSync(Sync("two", "data/", "par-2"), Host()); });
+  ta.join();
+  tb.join();
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(a->transferred, first.size());
+  EXPECT_EQ(b->transferred, second.size());
+  ExpectMirrored(first, root_ + "/par-1");
+  ExpectMirrored(second, root_ + "/par-2");
+}
+
+}  // namespace
+}  // namespace riptide::testing
