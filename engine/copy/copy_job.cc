@@ -21,6 +21,7 @@
 #include "planner/copy_plan.h"
 #include "transport/http/fetch.h"
 #include "transport/s3/errors.h"
+#include "transport/s3/responses.h"
 #include "transport/s3/xml.h"
 #include "transport/strings.h"
 
@@ -79,9 +80,7 @@ Result<std::unique_ptr<ObjectStream>> OpenSource(const CopyOptions& options, htt
         err.message = "cannot read s3://" + bucket + "/" + named.source_key + ": " + err.message;
         return err;
       }
-      e.info.key = named.source_key;
-      e.info.size = std::strtoull(head->Header("content-length").c_str(), nullptr, 10);
-      e.info.etag = StripQuotes(head->Header("etag"));
+      e.info = s3::InfoFromHeaders(named.source_key, head->headers);
     } else {
       struct stat st {};
       if (::stat(named.source_path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {

@@ -16,21 +16,6 @@
 
 namespace riptide::engine {
 
-using Headers = s3::RequestFactory::Headers;
-
-Headers MetadataOf(const http::HeaderMap& h) {
-  static constexpr const char* kKept[] = {"content-type",     "cache-control",    "content-disposition",
-                                          "content-encoding", "content-language", "expires"};
-  Headers out;
-  for (const char* name : kKept) {
-    if (auto it = h.find(name); it != h.end() && !it->second.empty()) out.emplace_back(name, it->second);
-  }
-  for (const auto& [name, value] : h) {
-    if (name.rfind("x-amz-meta-", 0) == 0) out.emplace_back(name, value);
-  }
-  return out;
-}
-
 std::string ContentTypeFor(const std::string& path) {
   static constexpr std::pair<const char*, const char*> kTypes[] = {
       {".txt", "text/plain"},        {".csv", "text/csv"},          {".html", "text/html"},
@@ -50,17 +35,6 @@ std::string ContentTypeFor(const std::string& path) {
     }
   }
   return "application/octet-stream";
-}
-
-std::string Md5Hex(std::string_view data) { return s3::HexEncode(s3::Md5(data)); }
-
-std::string CompositeEtag(const std::vector<std::string>& part_md5s) {
-  std::string raw;
-  for (const auto& hex : part_md5s) {
-    if (!s3::IsPlainMd5Etag(hex)) return {};
-    for (size_t i = 0; i < 32; i += 2) raw += static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16));
-  }
-  return Md5Hex(raw) + "-" + std::to_string(part_md5s.size());
 }
 
 Result<std::string> ReadLocalRange(const StreamEntry& source, uint64_t offset, uint64_t length) {
@@ -126,20 +100,6 @@ bool LocalFileMatches(const StreamEntry& file, const s3::ObjectInfo& object, uin
 Status EtagInBody(const http::Response& r) {
   auto etag = s3::ParseResultEtag(r.body);
   return etag.ok() ? OkStatus() : Status(etag.error());
-}
-
-bool EtagsAreMd5(const http::HeaderMap& headers) {
-  auto it = headers.find("x-amz-server-side-encryption");
-  if (it != headers.end() && it->second.rfind("aws:kms", 0) == 0) return false;
-  return headers.find("x-amz-server-side-encryption-customer-algorithm") == headers.end();
-}
-
-Status EtagIsMd5(const http::Response& r, const std::string& md5_hex) {
-  const std::string etag = StripQuotes(r.Header("etag"));
-  if (EtagsAreMd5(r.headers) && s3::IsPlainMd5Etag(etag) && etag != md5_hex) {
-    return MakeError(ErrorCode::kIntegrity, "the destination stored MD5 " + etag + " for bytes whose MD5 is " + md5_hex);
-  }
-  return OkStatus();
 }
 
 }  // namespace riptide::engine

@@ -77,7 +77,7 @@ class ObjectCopy : public std::enable_shared_from_this<ObjectCopy> {
         EtagInBody,
         [s = self()](Result<http::Response> r) {
           if (!r.ok()) return s->Fail(r.error());
-          s->Landed(*s3::ParseResultEtag(r->body), s->t_->source.info.etag, EtagsAreMd5(r->headers));
+          s->Landed(*s3::ParseResultEtag(r->body), s->t_->source.info.etag, s3::EtagsAreMd5(r->headers));
         });
   }
 
@@ -98,9 +98,9 @@ class ObjectCopy : public std::enable_shared_from_this<ObjectCopy> {
         [s = self()](Result<http::Response> r) {
           if (!r.ok()) return s->Fail(r.error());
           s->ctx_.stats.bytes_received += r->body.size();
-          s->source_md5_ = EtagsAreMd5(r->headers);
+          s->source_md5_ = s3::EtagsAreMd5(r->headers);
           auto body = std::make_shared<std::string>(std::move(r->body));
-          Headers metadata = MetadataOf(r->headers);
+          Headers metadata = s3::MetadataOf(r->headers);
           s->ctx_.schedule([s, body, metadata = std::move(metadata)]() mutable { s->PutWhole(body, std::move(metadata)); });
         },
         size);
@@ -118,7 +118,7 @@ class ObjectCopy : public std::enable_shared_from_this<ObjectCopy> {
   // On a worker: hashes the body (MD5 for Content-MD5, CRC32C for the object's stored
   // checksum), checks it against a plain-MD5 source ETag, then PUTs it.
   void PutWhole(std::shared_ptr<std::string> body, Headers headers) {
-    const std::string md5 = Md5Hex(*body);
+    const std::string md5 = s3::Md5Hex(*body);
     const std::string& source_etag = t_->source.info.etag;
     if (from_ == From::kStream && source_md5_ && s3::IsPlainMd5Etag(source_etag) && md5 != source_etag) {
       return Fail(MakeError(ErrorCode::kIntegrity, "the bytes read have MD5 " + md5 + ", the source's ETag is " +
@@ -133,10 +133,10 @@ class ObjectCopy : public std::enable_shared_from_this<ObjectCopy> {
         [s = self(), shared, md5, headers] {
           return s->Dst().PutObject(s->DstBucket(), s->t_->dst_key, shared, s3::HexMd5ToBase64(md5), headers);
         },
-        [md5](const http::Response& r) { return EtagIsMd5(r, md5); },
+        [md5](const http::Response& r) { return s3::EtagIsMd5(r, md5); },
         [s = self(), md5](Result<http::Response> r) {
           if (!r.ok()) return s->Fail(r.error());
-          s->Landed(StripQuotes(r->Header("etag")), md5, EtagsAreMd5(r->headers));
+          s->Landed(StripQuotes(r->Header("etag")), md5, s3::EtagsAreMd5(r->headers));
         });
   }
 
@@ -170,8 +170,8 @@ class ObjectCopy : public std::enable_shared_from_this<ObjectCopy> {
             return s->Fail(MakeError(ErrorCode::kPrecondition,
                                      "the source changed after it was listed (ETag " + etag + "): the next run copies it"));
           }
-          s->metadata_ = MetadataOf(r->headers);
-          s->source_md5_ = EtagsAreMd5(r->headers);
+          s->metadata_ = s3::MetadataOf(r->headers);
+          s->source_md5_ = s3::EtagsAreMd5(r->headers);
           if (s3::MultipartEtagParts(info.etag) > 0) return s->ProbeLayout();
           s->lengths_ = planner::CutParts(info.size, planner::UploadPartSize(info.size, s->ctx_.options.part_size));
           s->Create();
@@ -190,12 +190,11 @@ class ObjectCopy : public std::enable_shared_from_this<ObjectCopy> {
         [s = self()](Result<http::Response> r) {
           const auto& info = s->t_->source.info;
           const int parts = s3::MultipartEtagParts(info.etag);
-          if (r.ok()) {
-            const uint64_t first = std::strtoull(r->Header("content-length").c_str(), nullptr, 10);
-            const std::string count_text = r->Header("x-amz-mp-parts-count");
-            const int count = count_text.empty() ? parts : std::atoi(count_text.c_str());
-            auto layout = planner::UniformUploadParts(info.size, first, count);
-            if (!layout.empty() && count == parts && (count == 1 || first >= planner::kMinUploadPart)) {
+          // The destination takes the layout only if it is uniform and its parts are
+          // big enough for S3 (every part but the last ≥ 5 MiB).
+          if (auto first = r.ok() ? s3::FirstPartSize(info.etag, r->headers) : std::nullopt) {
+            auto layout = planner::UniformUploadParts(info.size, *first, parts);
+            if (!layout.empty() && (parts == 1 || *first >= planner::kMinUploadPart)) {
               s->lengths_ = std::move(layout);
               s->same_layout_ = true;
             }
@@ -303,7 +302,7 @@ class ObjectCopy : public std::enable_shared_from_this<ObjectCopy> {
 
   // On a worker: the part's MD5, then its UploadPart.
   void SendPart(size_t i, std::shared_ptr<const std::string> body) {
-    const std::string md5 = Md5Hex(*body);
+    const std::string md5 = s3::Md5Hex(*body);
     {
       std::lock_guard<std::mutex> lock(mu_);
       sent_md5_[i] = md5;
@@ -315,7 +314,7 @@ class ObjectCopy : public std::enable_shared_from_this<ObjectCopy> {
           return s->Dst().UploadPart(s->DstBucket(), s->t_->dst_key, s->upload_id_, number, body,
                                      s3::HexMd5ToBase64(md5));
         },
-        [md5](const http::Response& r) { return EtagIsMd5(r, md5); },
+        [md5](const http::Response& r) { return s3::EtagIsMd5(r, md5); },
         [s = self(), i, md5](Result<http::Response> r) {
           if (!r.ok()) return s->PartFinished(i, r.error());
           s->ctx_.stats.bytes_committed += s->lengths_[i];
@@ -357,14 +356,14 @@ class ObjectCopy : public std::enable_shared_from_this<ObjectCopy> {
           if (!r.ok()) return s->Fail(r.error());
           s->ctx_.uploads.Remove(s->upload_id_);
           s->upload_id_.clear();
-          s->Completed(*s3::ParseResultEtag(r->body), EtagsAreMd5(r->headers));
+          s->Completed(*s3::ParseResultEtag(r->body), s3::EtagsAreMd5(r->headers));
         });
   }
 
   // The upload is complete: its ETag must be the MD5 of the parts' MD5s, and, when the
   // parts were cut as the source's were, the source's own ETag.
   void Completed(const std::string& etag, bool md5) {
-    const std::string composite = CompositeEtag(from_ == From::kServer ? etags_ : sent_md5_);
+    const std::string composite = s3::CompositeEtag(from_ == From::kServer ? etags_ : sent_md5_);
     const std::string& source_etag = t_->source.info.etag;
     if (md5 && s3::MultipartEtagParts(etag) > 0) {
       if (!composite.empty() && etag != composite) {

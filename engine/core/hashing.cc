@@ -10,6 +10,7 @@
 
 #include "engine/core/checksums.h"
 #include "transport/s3/crypto.h"
+#include "transport/s3/responses.h"
 
 namespace riptide::engine {
 namespace {
@@ -22,12 +23,11 @@ Md5Ctx NewMd5() {
   return ctx;
 }
 
-std::string FinishMd5(EVP_MD_CTX* ctx, std::string* raw) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
+s3::Md5Digest FinishMd5(EVP_MD_CTX* ctx) {
+  s3::Md5Digest digest{};
   unsigned int len = 0;
-  EVP_DigestFinal_ex(ctx, digest, &len);
-  if (raw) raw->append(reinterpret_cast<char*>(digest), len);
-  return s3::HexEncode(digest, len);
+  EVP_DigestFinal_ex(ctx, digest.data(), &len);
+  return digest;
 }
 
 }  // namespace
@@ -38,7 +38,7 @@ struct DigestState::Impl {
   std::unique_ptr<XXH3_state_t, decltype(&XXH3_freeState)> xxh{XXH3_createState(), &XXH3_freeState};
   Md5Ctx whole = NewMd5();
   Md5Ctx part = NewMd5();
-  std::string part_digests;  // raw MD5s of the finished parts
+  std::vector<s3::Md5Digest> part_digests;  // of the finished parts
   size_t part_index = 0;
   uint64_t part_left = 0;
   std::unique_ptr<Checksum> checksum;
@@ -69,7 +69,7 @@ void DigestState::Update(const char* p, size_t n) {
     n -= take;
     s.part_left -= take;
     while (s.part_left == 0 && s.part_index < s.part_lengths.size()) {
-      FinishMd5(s.part.get(), &s.part_digests);
+      s.part_digests.push_back(FinishMd5(s.part.get()));
       EVP_DigestInit_ex(s.part.get(), EVP_md5(), nullptr);
       if (++s.part_index < s.part_lengths.size()) s.part_left = s.part_lengths[s.part_index];
     }
@@ -103,12 +103,10 @@ FileDigest DigestState::Finish() {
   std::snprintf(hex, sizeof hex, "%016llx%016llx", static_cast<unsigned long long>(h.high64),
                 static_cast<unsigned long long>(h.low64));
   out.xxh3 = hex;
-  if (s.with_md5) out.md5 = FinishMd5(s.whole.get(), nullptr);
+  if (s.with_md5) out.md5 = s3::HexEncode(FinishMd5(s.whole.get()));
   if (s.checksum) out.checksum = s.checksum->FinishBase64();
   if (!s.part_lengths.empty() && s.part_index == s.part_lengths.size()) {
-    Md5Ctx combined = NewMd5();
-    EVP_DigestUpdate(combined.get(), s.part_digests.data(), s.part_digests.size());
-    out.parts_etag = FinishMd5(combined.get(), nullptr) + "-" + std::to_string(s.part_lengths.size());
+    out.parts_etag = s3::CompositeEtag(s.part_digests);
   }
   return out;
 }

@@ -9,6 +9,7 @@
 
 #include "engine/download/stages.h"
 #include "transport/s3/errors.h"
+#include "transport/s3/responses.h"
 #include "transport/strings.h"
 
 namespace riptide::engine {
@@ -21,19 +22,12 @@ std::string Header(const http::HeaderMap& h, const char* name) {
   return it == h.end() ? std::string() : it->second;
 }
 
-// The strongest full-object additional checksum in a response. Composite ones ("…-N",
-// checksums of part checksums) are left to the part MD5s.
+// The strongest full-object additional checksum in a response; composite ones are
+// left to the part MD5s.
 void TakeChecksum(const http::HeaderMap& h, Transfer& t) {
-  static constexpr std::pair<const char*, const char*> kHeaders[] = {
-      {"x-amz-checksum-sha256", "SHA256"}, {"x-amz-checksum-crc64nvme", "CRC64NVME"},
-      {"x-amz-checksum-crc32c", "CRC32C"}, {"x-amz-checksum-sha1", "SHA1"}, {"x-amz-checksum-crc32", "CRC32"}};
-  for (const auto& [header, algorithm] : kHeaders) {
-    std::string value = Header(h, header);
-    if (!value.empty() && value.find('-') == std::string::npos) {
-      t.checksum_algorithm = algorithm;
-      t.checksum_value = std::move(value);
-      return;
-    }
+  if (auto c = s3::FullObjectChecksum(h)) {
+    t.checksum_algorithm = std::move(c->algorithm);
+    t.checksum_value = std::move(c->value);
   }
 }
 
@@ -166,9 +160,8 @@ class PartHandler final : public http::ResponseHandler, public std::enable_share
     const uint64_t content_length = std::strtoull(length.c_str(), nullptr, 10);
     if (part_.probe) {
       // HEAD ?partNumber=1: its Content-Length is the first part's, if the server knows.
-      const int count = std::atoi(Header(headers, "x-amz-mp-parts-count").c_str());
-      if (count == s3::MultipartEtagParts(t_.object.etag) && content_length > 0) {
-        t_.upload_part_size = content_length;
+      if (auto first = s3::FirstPartSize(t_.object.etag, headers)) {
+        t_.upload_part_size = *first;
       } else {
         t_.probe_unsupported = true;
       }

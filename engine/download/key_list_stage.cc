@@ -6,6 +6,7 @@
 #include "engine/download/stages.h"
 #include "transport/http/fetch.h"
 #include "transport/s3/errors.h"
+#include "transport/s3/responses.h"
 #include "transport/strings.h"
 
 namespace riptide::engine {
@@ -46,19 +47,6 @@ bool KeyListStage::NextKey(std::string* key) {
   return file_ && NextKeyLine(*file_, key);
 }
 
-namespace {
-
-s3::ObjectInfo InfoFromHead(const std::string& key, const http::Response& r) {
-  s3::ObjectInfo info;
-  info.key = key;
-  info.size = std::strtoull(r.Header("content-length").c_str(), nullptr, 10);
-  info.etag = StripQuotes(r.Header("etag"));
-  info.last_modified_ms = std::max<int64_t>(0, s3::ParseHttpDateMs(r.Header("last-modified")));
-  return info;
-}
-
-}  // namespace
-
 Result<PagePtr> KeyListStage::HeadChunk() {
   std::vector<std::string> keys;
   std::string key;
@@ -80,7 +68,7 @@ Result<PagePtr> KeyListStage::HeadChunk() {
       const size_t i = todo[n];
       auto r = heads[n].get();
       if (r.ok() && s3::IsSuccess(r->status)) {
-        page->objects.push_back(InfoFromHead(keys[i], *r));
+        page->objects.push_back(s3::InfoFromHeaders(keys[i], r->headers));
         continue;
       }
       Error e = r.ok() ? s3::ErrorFromResponse(*r) : r.error();

@@ -12,6 +12,7 @@
 #include "engine/download/stages.h"
 #include "transport/http/fetch.h"
 #include "transport/s3/errors.h"
+#include "transport/s3/responses.h"
 #include "transport/strings.h"
 
 namespace riptide::engine {
@@ -22,9 +23,10 @@ Status RefreshObject(RunContext& ctx, Transfer& t) {
   auto r = http::Fetch(ctx.transport, ctx.requests.HeadObject(ctx.options.bucket, t.object.key));
   if (!r.ok()) return r.error();
   if (!s3::IsSuccess(r->status)) return s3::ErrorFromResponse(*r);
-  t.object.size = std::strtoull(r->Header("content-length").c_str(), nullptr, 10);
-  t.object.etag = StripQuotes(r->Header("etag"));
-  if (int64_t ms = s3::ParseHttpDateMs(r->Header("last-modified")); ms >= 0) t.object.last_modified_ms = ms;
+  const s3::ObjectInfo now = s3::InfoFromHeaders(t.object.key, r->headers);
+  t.object.size = now.size;
+  t.object.etag = now.etag;
+  if (now.last_modified_ms > 0) t.object.last_modified_ms = now.last_modified_ms;
   return OkStatus();
 }
 
@@ -41,7 +43,7 @@ Result<std::vector<uint64_t>> ExactUploadParts(RunContext& ctx, const Transfer& 
     auto r = f.get();
     if (!r.ok()) return r.error();
     if (!s3::IsSuccess(r->status)) return s3::ErrorFromResponse(*r);
-    lengths.push_back(std::strtoull(r->Header("content-length").c_str(), nullptr, 10));
+    lengths.push_back(s3::InfoFromHeaders(t.object.key, r->headers).size);
   }
   return lengths;
 }

@@ -108,32 +108,32 @@ TEST(CopyRequests, HeadersCarryIntegrityAndSource) {
 }
 
 TEST(CopySupport, EncryptedObjectsHaveNoMd5Etags) {
-  EXPECT_TRUE(engine::EtagsAreMd5({}));
-  EXPECT_TRUE(engine::EtagsAreMd5({{"x-amz-server-side-encryption", "AES256"}}));
-  EXPECT_FALSE(engine::EtagsAreMd5({{"x-amz-server-side-encryption", "aws:kms"}}));
-  EXPECT_FALSE(engine::EtagsAreMd5({{"x-amz-server-side-encryption", "aws:kms:dsse"}}));
-  EXPECT_FALSE(engine::EtagsAreMd5({{"x-amz-server-side-encryption-customer-algorithm", "AES256"}}));
+  EXPECT_TRUE(s3::EtagsAreMd5({}));
+  EXPECT_TRUE(s3::EtagsAreMd5({{"x-amz-server-side-encryption", "AES256"}}));
+  EXPECT_FALSE(s3::EtagsAreMd5({{"x-amz-server-side-encryption", "aws:kms"}}));
+  EXPECT_FALSE(s3::EtagsAreMd5({{"x-amz-server-side-encryption", "aws:kms:dsse"}}));
+  EXPECT_FALSE(s3::EtagsAreMd5({{"x-amz-server-side-encryption-customer-algorithm", "AES256"}}));
   // A PUT answered with another MD5 is an integrity error, unless the ETag is no MD5.
   http::Response r;
   r.headers = {{"etag", "\"0123456789abcdef0123456789abcdef\""}};
-  EXPECT_FALSE(engine::EtagIsMd5(r, "fedcba9876543210fedcba9876543210").ok());
-  EXPECT_TRUE(engine::EtagIsMd5(r, "0123456789abcdef0123456789abcdef").ok());
+  EXPECT_FALSE(s3::EtagIsMd5(r, "fedcba9876543210fedcba9876543210").ok());
+  EXPECT_TRUE(s3::EtagIsMd5(r, "0123456789abcdef0123456789abcdef").ok());
   r.headers["x-amz-server-side-encryption"] = "aws:kms";
-  EXPECT_TRUE(engine::EtagIsMd5(r, "fedcba9876543210fedcba9876543210").ok());
+  EXPECT_TRUE(s3::EtagIsMd5(r, "fedcba9876543210fedcba9876543210").ok());
 }
 
 TEST(CopySupport, CompositeEtagAndContentTypes) {
   // Two parts "a" and "b": md5(md5("a") ‖ md5("b"))-2.
-  const std::string a = engine::Md5Hex("a"), b = engine::Md5Hex("b");
+  const std::string a = s3::Md5Hex("a"), b = s3::Md5Hex("b");
   std::string raw;
   for (const auto& hex : {a, b}) {
     for (size_t i = 0; i < 32; i += 2) raw += static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16));
   }
-  EXPECT_EQ(engine::CompositeEtag({a, b}), engine::Md5Hex(raw) + "-2");
-  EXPECT_EQ(engine::CompositeEtag({a, "not-an-md5"}), "");
+  EXPECT_EQ(s3::CompositeEtag({a, b}), s3::Md5Hex(raw) + "-2");
+  EXPECT_EQ(s3::CompositeEtag({a, "not-an-md5"}), "");
   EXPECT_EQ(engine::ContentTypeFor("dir.d/file.JSON"), "application/json");
   EXPECT_EQ(engine::ContentTypeFor("dir.txt/file"), "application/octet-stream");
-  auto meta = engine::MetadataOf({{"content-type", "text/csv"}, {"x-amz-meta-who", "me"}, {"etag", "x"},
+  auto meta = s3::MetadataOf({{"content-type", "text/csv"}, {"x-amz-meta-who", "me"}, {"etag", "x"},
                                   {"x-amz-request-id", "r"}});
   EXPECT_EQ(meta, (s3::RequestFactory::Headers{{"content-type", "text/csv"}, {"x-amz-meta-who", "me"}}));
 }

@@ -1,0 +1,46 @@
+#include "transport/s3/responses.h"
+
+#include <gtest/gtest.h>
+
+namespace riptide::s3 {
+namespace {
+
+TEST(Responses, InfoFromHeaders) {
+  auto info = InfoFromHeaders("k", {{"content-length", "1234"},
+                                    {"etag", "\"9b2cf535f27731c974343645a3985328-3\""},
+                                    {"last-modified", "Wed, 12 Oct 2009 17:50:00 GMT"}});
+  EXPECT_EQ(info.key, "k");
+  EXPECT_EQ(info.size, 1234u);
+  EXPECT_EQ(info.etag, "9b2cf535f27731c974343645a3985328-3");
+  EXPECT_EQ(info.last_modified_ms, 1255369800000);
+  EXPECT_EQ(InfoFromHeaders("k", {}).last_modified_ms, 0);
+}
+
+// One rule for every caller: the part count must be told and match the ETag's.
+TEST(Responses, FirstPartSizeNeedsAMatchingPartCount) {
+  const std::string etag = "9b2cf535f27731c974343645a3985328-3";
+  EXPECT_EQ(FirstPartSize(etag, {{"content-length", "5242880"}, {"x-amz-mp-parts-count", "3"}}), 5242880u);
+  EXPECT_EQ(FirstPartSize(etag, {{"content-length", "5242880"}, {"x-amz-mp-parts-count", "2"}}), std::nullopt);
+  EXPECT_EQ(FirstPartSize(etag, {{"content-length", "5242880"}}), std::nullopt);
+  EXPECT_EQ(FirstPartSize(etag, {{"content-length", "0"}, {"x-amz-mp-parts-count", "3"}}), std::nullopt);
+  EXPECT_EQ(FirstPartSize("9b2cf535f27731c974343645a3985328", {{"content-length", "5"}, {"x-amz-mp-parts-count", "1"}}),
+            std::nullopt);
+}
+
+TEST(Responses, FullObjectChecksumPrefersTheStrongestAndSkipsComposites) {
+  auto c = FullObjectChecksum({{"x-amz-checksum-crc32c", "yZRlqg=="}, {"x-amz-checksum-sha256", "abc="}});
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->algorithm, "SHA256");
+  EXPECT_EQ(c->value, "abc=");
+  EXPECT_FALSE(FullObjectChecksum({{"x-amz-checksum-crc32c", "yZRlqg==-3"}}));
+  EXPECT_FALSE(FullObjectChecksum({}));
+}
+
+TEST(Responses, CompositeEtagFromDigestsAndHexAgree) {
+  const std::string a = Md5Hex("a"), b = Md5Hex("b");
+  EXPECT_EQ(CompositeEtag(std::vector<std::string>{a, b}), CompositeEtag(std::vector<Md5Digest>{Md5("a"), Md5("b")}));
+  EXPECT_EQ(CompositeEtag(std::vector<std::string>{a, "zz"}), "");
+}
+
+}  // namespace
+}  // namespace riptide::s3
