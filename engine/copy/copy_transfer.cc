@@ -12,6 +12,7 @@
 
 #include "engine/core/async_call.h"
 #include "engine/core/checksums.h"
+#include "engine/core/part_window.h"
 #include "engine/copy/copy_support.h"
 #include "engine/core/listing.h"
 #include "planner/copy_plan.h"
@@ -228,29 +229,24 @@ class ObjectCopy : public std::enable_shared_from_this<ObjectCopy> {
     for (size_t i = 1; i < n; ++i) offsets_[i] = offsets_[i - 1] + lengths_[i - 1];
     etags_.assign(n, {});
     sent_md5_.assign(n, {});
-    left_ = n;
-    window_ = std::max(1, t_->slots);
+    int width = std::max(1, t_->slots);
     if (from_ != From::kServer) {
       // Bodies are held in memory: no more parts at once than the object's memory allows.
       const uint64_t largest = *std::max_element(lengths_.begin(), lengths_.end());
       const uint64_t per_part = std::max<uint64_t>(1, (largest + kMiB - 1) / kMiB);
-      window_ = static_cast<int>(std::clamp<uint64_t>(static_cast<uint64_t>(t_->memory_mib) / per_part, 1,
-                                                      static_cast<uint64_t>(window_)));
+      width = static_cast<int>(std::clamp<uint64_t>(static_cast<uint64_t>(t_->memory_mib) / per_part, 1,
+                                                    static_cast<uint64_t>(width)));
     }
-    Pump();
-  }
-
-  // Starts parts while the window has room.
-  void Pump() {
-    std::vector<size_t> start;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      while (!error_ && !ctx_.stop && running_ < window_ && next_ < lengths_.size()) {
-        start.push_back(next_++);
-        ++running_;
-      }
-    }
-    for (size_t i : start) RunPart(i);
+    std::vector<size_t> parts(n);
+    for (size_t i = 0; i < n; ++i) parts[i] = i;
+    window_ = PartWindow::Make(
+        std::move(parts), width, ctx_.stop, [s = self()](size_t i) { s->RunPart(i); },
+        [s = self()](std::optional<Error> error) {
+          s->window_.reset();  // breaks the cycle copy → window → callbacks → copy
+          if (error) return s->Fail(*error);
+          s->Complete();
+        });
+    window_->Launch();
   }
 
   void RunPart(size_t i) {
@@ -324,26 +320,12 @@ class ObjectCopy : public std::enable_shared_from_this<ObjectCopy> {
   }
 
   void PartFinished(size_t i, Result<std::string> etag) {
-    bool complete = false, failed = false;
+    if (!etag.ok()) return window_->Finished(etag.error());
     {
       std::lock_guard<std::mutex> lock(mu_);
-      --running_;
-      if (!etag.ok()) {
-        if (!error_) error_ = etag.error();
-      } else {
-        etags_[i] = std::move(*etag);
-        --left_;
-      }
-      if (ctx_.stop && !error_ && left_ > 0) error_ = MakeError(ErrorCode::kCancelled, "the run was stopped");
-      if (error_) {
-        failed = running_ == 0;
-      } else {
-        complete = left_ == 0;
-      }
+      etags_[i] = std::move(*etag);
     }
-    if (failed) return Fail(*error_);
-    if (complete) return Complete();
-    Pump();
+    window_->Finished(std::nullopt);
   }
 
   void Complete() {
@@ -414,14 +396,10 @@ class ObjectCopy : public std::enable_shared_from_this<ObjectCopy> {
   bool same_layout_ = false;  // parts cut as the source's were
   bool source_md5_ = true;    // the source's ETag is a content hash (not KMS / customer-key encrypted)
   std::string upload_id_;
-  int window_ = 1;
+  std::shared_ptr<PartWindow> window_;  // while the parts run
   std::mutex mu_;  // guards what follows
   std::vector<std::string> etags_;     // each part's ETag from the destination
   std::vector<std::string> sent_md5_;  // each part's MD5 as sent (streamed, uploads)
-  size_t next_ = 0;
-  int running_ = 0;
-  size_t left_ = 0;
-  std::optional<Error> error_;
 };
 
 }  // namespace

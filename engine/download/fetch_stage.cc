@@ -7,6 +7,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "engine/core/part_window.h"
 #include "engine/download/stages.h"
 #include "transport/s3/errors.h"
 #include "transport/s3/responses.h"
@@ -31,26 +32,22 @@ void TakeChecksum(const http::HeaderMap& h, Transfer& t) {
   }
 }
 
-// One object's fetch: runs its parts in a sliding window of `slots` requests and reports
-// once every part has finished for good. Parts finish on the transport's thread while the
-// first window may still be starting on a graph thread, hence the lock.
+// One object's fetch: its parts run through a PartWindow of `slots` requests, and the
+// object is reported once the window is done.
 class ObjectFetch : public std::enable_shared_from_this<ObjectFetch> {
  public:
-  ObjectFetch(RunContext& ctx, TransferPtr t, std::function<void(TransferPtr)> done)
-      : ctx(ctx), t(std::move(t)), done_(std::move(done)) {}
+  ObjectFetch(RunContext& ctx, TransferPtr t) : ctx(ctx), t(std::move(t)) {}
 
-  /// Starts the first window of parts.
-  void Launch();
+  /// Starts the first window of parts; `done` gets the transfer once all have finished.
+  void Launch(std::function<void(TransferPtr)> done);
   /// Called once per part when it has succeeded or failed for good.
-  void PartFinished(std::optional<Error> error);
+  void PartFinished(std::optional<Error> error) { window_->Finished(std::move(error)); }
 
   RunContext& ctx;
   TransferPtr t;
 
  private:
-  void StartPart(size_t index);
-  std::function<void(TransferPtr)> done_;
-  std::mutex mu_;  // guards t->next_part, t->parts_left, t->error
+  std::shared_ptr<PartWindow> window_;
 };
 
 // One part's GET, retried by itself after a backoff; the retry never leaves the
@@ -245,46 +242,23 @@ class PartHandler final : public http::ResponseHandler, public std::enable_share
   std::chrono::steady_clock::time_point started_;
 };
 
-void ObjectFetch::Launch() {
-  std::vector<size_t> first;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    while (t->next_part < t->parts.size() && first.size() < static_cast<size_t>(t->slots)) {
-      if (!t->parts[t->next_part].skip) first.push_back(t->next_part);
-      ++t->next_part;
-    }
+void ObjectFetch::Launch(std::function<void(TransferPtr)> done) {
+  std::vector<size_t> parts;
+  for (size_t i = 0; i < t->parts.size(); ++i) {
+    if (!t->parts[i].skip) parts.push_back(i);
   }
-  for (size_t index : first) StartPart(index);
-}
-
-void ObjectFetch::StartPart(size_t index) {
-  bool skip;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    skip = t->error.has_value() || ctx.stop;
-  }
-  if (skip) return PartFinished(std::nullopt);  // the object has failed: fetch no more of it
-  std::make_shared<PartHandler>(shared_from_this(), index)->Start(std::chrono::milliseconds(0));
-}
-
-void ObjectFetch::PartFinished(std::optional<Error> error) {
-  bool all_done;
-  std::optional<size_t> next;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (error && !t->error) t->error = std::move(error);
-    if (!t->error && ctx.stop) t->error = MakeError(ErrorCode::kCancelled, "the run was stopped");
-    all_done = --t->parts_left == 0;
-    while (!all_done && !next && t->next_part < t->parts.size()) {
-      if (!t->parts[t->next_part].skip) next = t->next_part;
-      ++t->next_part;
-    }
-  }
-  if (all_done) {
-    auto done = std::move(done_);
-    return done(std::move(t));
-  }
-  if (next) StartPart(*next);
+  // The window holds this fetch (through its callbacks) until the last part is in.
+  window_ = PartWindow::Make(
+      std::move(parts), t->slots, ctx.stop,
+      [self = shared_from_this()](size_t index) {
+        std::make_shared<PartHandler>(self, index)->Start(std::chrono::milliseconds(0));
+      },
+      [self = shared_from_this(), done = std::move(done)](std::optional<Error> error) mutable {
+        if (error) self->t->error = std::move(error);
+        self->window_.reset();  // breaks the cycle fetch → window → callbacks → fetch
+        done(std::move(self->t));
+      });
+  window_->Launch();
 }
 
 }  // namespace
@@ -325,12 +299,9 @@ void StartFetch(RunContext& ctx, TransferPtr t, std::function<void(TransferPtr)>
     }
   }
   t->hasher.reset();
-  t->next_part = 0;
-  t->parts_left = 0;
-  for (const auto& p : t->parts) t->parts_left += p.skip ? 0 : 1;
   t->rounds++;
-  if (t->parts_left == 0) return done(std::move(t));  // everything was already on disk
-  std::make_shared<ObjectFetch>(ctx, std::move(t), std::move(done))->Launch();
+  // Everything already on disk makes an empty window, done at once.
+  std::make_shared<ObjectFetch>(ctx, std::move(t))->Launch(std::move(done));
 }
 
 }  // namespace riptide::engine

@@ -38,8 +38,6 @@ struct Transfer {
   TempFile temp;           // created by the plan stage
   planner::PartPlan::Mode mode = planner::PartPlan::Mode::kWhole;
   std::vector<PartState> parts;
-  size_t next_part = 0;    // the next part to start (sliding window of `slots`)
-  size_t parts_left = 0;   // parts not yet finished for good
   std::optional<Error> error;  // set once the object has failed for good
   std::string verified_by;     // "md5", "md5-parts", "size", "folder"
   bool probe_unsupported = false;  // the server does not tell part sizes
