@@ -113,13 +113,15 @@ uint64_t DeleteBatches(http::Transport& transport, const s3::RequestFactory& req
   std::vector<std::string> keys;
   auto send = [&]() -> Status {
     if (stop) return MakeError(ErrorCode::kCancelled, "stopped before every delete was made");
-    auto failures = Retrying<std::vector<s3::DeleteFailure>>(target, [&]() -> Result<std::vector<s3::DeleteFailure>> {
-      auto r = http::Fetch(transport, requests.DeleteObjects(options.destination.bucket, keys));
-      if (!r.ok()) return r.error();
-      if (!s3::IsSuccess(r->status)) return s3::ErrorFromResponse(*r);
-      return s3::ParseDeleteResult(r->body);
-    });
-    if (!failures.ok()) return failures.error();
+    auto failures = std::make_shared<std::vector<s3::DeleteFailure>>();
+    auto r = target.Call([&] { return requests.DeleteObjects(options.destination.bucket, keys); },
+                         [failures](const http::Response& r) -> Status {
+                           auto parsed = s3::ParseDeleteResult(r.body);
+                           if (!parsed.ok()) return parsed.error();
+                           *failures = std::move(*parsed);
+                           return OkStatus();
+                         });
+    if (!r.ok()) return r.error();
     for (const auto& f : *failures) stats.AddFailure(f.key, "not deleted: " + f.code + " " + f.message);
     deleted += keys.size() - failures->size();
     keys.clear();
@@ -247,13 +249,14 @@ Result<SyncReport> RunCopy(const CopyOptions& options, const JobHost& host) {
   const BucketSide& dst_side = options.destination;
   auto server_side = ServerSide(options);
   if (!server_side.ok()) return server_side.error();
+  // The request factories outlive the transports: a retry builds its request anew.
+  s3::RequestFactory dst_requests(dst_side.client);
+  std::optional<s3::RequestFactory> src_requests;
+  if (options.source) src_requests.emplace(options.source->client);
   std::unique_ptr<http::Transport> dst_transport = host.transports(dst_side.transport);
   std::unique_ptr<http::Transport> src_transport_own;
   if (options.source && !*server_side) src_transport_own = host.transports(options.source->transport);
   http::Transport& src_transport = src_transport_own ? *src_transport_own : *dst_transport;
-  s3::RequestFactory dst_requests(dst_side.client);
-  std::optional<s3::RequestFactory> src_requests;
-  if (options.source) src_requests.emplace(options.source->client);
   Stats stats;
   RunShell shell(host, stats);
 

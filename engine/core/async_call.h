@@ -4,8 +4,11 @@
 
 #include <atomic>
 #include <chrono>
+#include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <functional>
+#include <future>
 #include <memory>
 #include <string>
 
@@ -15,12 +18,18 @@
 
 namespace riptide::engine {
 
-/// How a call retries: the policy, a run's stop flag, and a counter of retries made.
+/// How a call retries: the policy, a run's stop flag, and a counter of retries made
+/// (both may be null).
 struct RetryScope {
   const RetryPolicy& policy;
-  const std::atomic<bool>& stop;
-  std::atomic<uint64_t>& retries;
+  const std::atomic<bool>* stop = nullptr;
+  std::atomic<uint64_t>* retries = nullptr;
 };
+
+
+/// Whole answers kept in memory for listings and other XML results: a hostile server
+/// cannot exhaust memory.
+inline constexpr uint64_t kMaxXmlBodyBytes = 64u << 20;
 
 // One S3 call whose answer is kept in memory (up to `body_limit` bytes), retried by itself
 // with backoff; `done` runs on the transport's thread, so it must stay light.
@@ -42,7 +51,11 @@ class AsyncCall final : public http::ResponseHandler, public std::enable_shared_
   void OnHeaders(int status, const http::HeaderMap& headers) override {
     response_.status = status;
     response_.headers = headers;
-    if (s3::IsSuccess(status) && body_limit_ > (1u << 20)) response_.body.reserve(body_limit_);
+    // Large bodies (a streamed part) are reserved once, as announced, never above the limit.
+    if (auto it = headers.find("content-length"); s3::IsSuccess(status) && it != headers.end()) {
+      const uint64_t announced = std::strtoull(it->second.c_str(), nullptr, 10);
+      if (announced > (1u << 20)) response_.body.reserve(std::min(announced, body_limit_));
+    }
   }
 
   bool OnBody(std::string_view chunk) override {
@@ -67,7 +80,13 @@ class AsyncCall final : public http::ResponseHandler, public std::enable_shared_
   }
 
   void OnFailure(Error e) override {
-    if (too_long_) e = MakeError(ErrorCode::kProtocol, "the server sent more bytes than it should", true);
+    // Past an object's known size the body may be a garbled transfer (tried again); past
+    // the cap of in-memory answers it is a hostile one (not).
+    if (too_long_) {
+      const std::string limit = body_limit_ % (1u << 20) == 0 ? std::to_string(body_limit_ >> 20) + " MiB"
+                                                              : std::to_string(body_limit_) + " bytes";
+      e = MakeError(ErrorCode::kProtocol, "response body larger than " + limit, body_limit_ < kMaxXmlBodyBytes);
+    }
     Finish(std::move(e));
   }
 
@@ -85,9 +104,10 @@ class AsyncCall final : public http::ResponseHandler, public std::enable_shared_
   }
 
   void Finish(Result<http::Response> r) {
-    if (!r.ok() && !retry_.stop && retry_.policy.ShouldRetry(r.error(), attempts_)) {
-      retry_.retries++;
-      Submit(retry_.policy.Backoff(attempts_, r.error()));
+    const bool stopping = retry_.stop && *retry_.stop;
+    if (auto delay = r.ok() ? std::nullopt : retry_.policy.NextTry(r.error(), attempts_, stopping)) {
+      if (retry_.retries) ++*retry_.retries;
+      Submit(*delay);
       return;
     }
     Done done = std::move(done_);
@@ -104,5 +124,18 @@ class AsyncCall final : public http::ResponseHandler, public std::enable_shared_
   http::Response response_;
   bool too_long_ = false;
 };
+
+/// AsyncCall, waited for: for callers off the transport's thread and outside the flow
+/// graph (the first page of a listing, deletes and aborts at a run's end, the commands
+/// that only read). The waiting thread sleeps on a future; retries wait on the
+/// transport's timer.
+inline Result<http::Response> CallAndWait(http::Transport& transport, const RetryScope& retry, AsyncCall::Make make,
+                                          AsyncCall::Check check, uint64_t body_limit = kMaxXmlBodyBytes) {
+  auto promise = std::make_shared<std::promise<Result<http::Response>>>();
+  auto future = promise->get_future();
+  AsyncCall::Run(transport, retry, std::move(make), std::move(check),
+                 [promise](Result<http::Response> r) { promise->set_value(std::move(r)); }, body_limit);
+  return future.get();
+}
 
 }  // namespace riptide::engine

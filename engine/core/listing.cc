@@ -2,25 +2,41 @@
 
 #include <thread>
 
-#include "transport/http/fetch.h"
 #include "transport/s3/errors.h"
 #include "transport/s3/xml.h"
 
 namespace riptide::engine {
 
-Result<s3::ListPage> PageFromResponse(Result<http::Response> r) {
-  if (!r.ok()) return r.error();
-  if (!s3::IsSuccess(r->status)) return s3::ErrorFromResponse(*r);
-  auto page = s3::ParseListObjectsV2(r->body);
+Result<s3::ListPage> PageFromBody(const http::Response& r) {
+  auto page = s3::ParseListObjectsV2(r.body);
   if (page.ok()) return page;
   // S3 may answer 200 with an <Error> body (InternalError: retried by the table); a page
   // cut short or garbled in transit is worth another try too.
-  if (!s3::ParseErrorBody(r->body).code.empty()) return s3::ErrorFromResponse(*r);
+  if (!s3::ParseErrorBody(r.body).code.empty()) return s3::ErrorFromResponse(r);
   Error e = page.error();
   e.message = "unreadable listing page: " + e.message;
   e.retryable = true;
   return e;
 }
+
+namespace {
+
+// A check that parses each answer into `out`: a garbled page fails the attempt (and is
+// retried), the last good one is kept.
+AsyncCall::Check ParsePageInto(std::shared_ptr<s3::ListPage> out) {
+  return [out](const http::Response& r) -> Status {
+    auto page = PageFromBody(r);
+    if (!page.ok()) return page.error();
+    *out = std::move(*page);
+    return OkStatus();
+  };
+}
+
+AsyncCall::Make ListRequest(const ListTarget& target, const s3::ListParams& params) {
+  return [&requests = target.requests, bucket = target.bucket, params] { return requests.ListObjectsV2(bucket, params); };
+}
+
+}  // namespace
 
 bool NextKeyLine(std::istream& in, std::string* key) {
   while (std::getline(in, *key)) {
@@ -31,23 +47,26 @@ bool NextKeyLine(std::istream& in, std::string* key) {
 }
 
 Result<s3::ListPage> ListOnePage(const ListTarget& target, const s3::ListParams& params) {
-  return Retrying<s3::ListPage>(target, [&] {
-    return PageFromResponse(http::Fetch(target.transport, target.requests.ListObjectsV2(target.bucket, params)));
-  });
+  auto page = std::make_shared<s3::ListPage>();
+  auto r = target.Call(ListRequest(target, params), ParsePageInto(page));
+  if (!r.ok()) return r.error();
+  return std::move(*page);
 }
 
 Status ForEachUploadsPage(const ListTarget& target, const std::string& prefix,
                           const std::function<Status(const s3::UploadsPage&)>& fn) {
   std::string key_marker, id_marker;
   for (;;) {
-    auto page = Retrying<s3::UploadsPage>(target, [&]() -> Result<s3::UploadsPage> {
-      auto r = http::Fetch(target.transport,
-                           target.requests.ListMultipartUploads(target.bucket, prefix, key_marker, id_marker));
-      if (!r.ok()) return r.error();
-      if (!s3::IsSuccess(r->status)) return s3::ErrorFromResponse(*r);
-      return s3::ParseListMultipartUploads(r->body);
-    });
-    if (!page.ok()) return page.error();
+    auto page = std::make_shared<s3::UploadsPage>();
+    auto r = target.Call(
+        [&] { return target.requests.ListMultipartUploads(target.bucket, prefix, key_marker, id_marker); },
+        [page](const http::Response& r) -> Status {
+          auto parsed = s3::ParseListMultipartUploads(r.body);
+          if (!parsed.ok()) return parsed.error();
+          *page = std::move(*parsed);
+          return OkStatus();
+        });
+    if (!r.ok()) return r.error();
     if (Status st = fn(*page); !st.ok()) return st;
     if (!page->is_truncated) return OkStatus();
     key_marker = page->next_key_marker;
@@ -56,15 +75,9 @@ Status ForEachUploadsPage(const ListTarget& target, const std::string& prefix,
 }
 
 Status AbortUpload(const ListTarget& target, const s3::UploadInfo& upload) {
-  return Retrying<Ok>(target, [&]() -> Status {
-    auto r = http::Fetch(target.transport,
-                         target.requests.AbortMultipartUpload(target.bucket, upload.key, upload.upload_id));
-    if (!r.ok()) return r.error();
-    if (s3::IsSuccess(r->status)) return OkStatus();
-    Error e = s3::ErrorFromResponse(*r);
-    if (e.s3_code == "NoSuchUpload") return OkStatus();  // completed or aborted meanwhile
-    return e;
-  });
+  auto r = target.Call([&] { return target.requests.AbortMultipartUpload(target.bucket, upload.key, upload.upload_id); });
+  if (!r.ok() && r.error().s3_code != "NoSuchUpload") return r.error();  // gone meanwhile counts as aborted
+  return OkStatus();
 }
 
 Status ForEachListPage(const ListTarget& target, s3::ListParams params,
@@ -92,25 +105,28 @@ void PageReader::PrefetchAfter(const s3::ListPage& page) {
     return;
   }
   params_.continuation_token = page.next_continuation_token;
-  next_ = http::FetchAsync(target_.transport, target_.requests.ListObjectsV2(target_.bucket, params_));
+  auto out = std::make_shared<s3::ListPage>();
+  auto promise = std::make_shared<std::promise<Result<std::shared_ptr<s3::ListPage>>>>();
+  next_ = promise->get_future();
+  AsyncCall::Run(target_.transport, target_.Scope(), ListRequest(target_, params_), ParsePageInto(out),
+                 [promise, out](Result<http::Response> r) {
+                   if (r.ok()) return promise->set_value(out);
+                   promise->set_value(r.error());
+                 },
+                 kMaxXmlBodyBytes);
 }
 
 Result<std::shared_ptr<s3::ListPage>> PageReader::Next() {
   if (pending_) return std::move(pending_);
   if (done_ || !next_ || (target_.stop && *target_.stop)) return std::shared_ptr<s3::ListPage>();
-  auto page = PageFromResponse(next_->get());
+  auto page = next_->get();
   next_.reset();
-  if (!page.ok()) {
-    if (page.error().retryable && target_.retries) ++*target_.retries;
-    page = ListOnePage(target_, params_);
-  }
   if (!page.ok()) {
     done_ = true;
     return page.error();
   }
-  auto out = std::make_shared<s3::ListPage>(std::move(*page));
-  PrefetchAfter(*out);
-  return out;
+  PrefetchAfter(**page);
+  return page;
 }
 
 }  // namespace riptide::engine

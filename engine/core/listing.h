@@ -10,8 +10,8 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <thread>
 
+#include "engine/core/async_call.h"
 #include "engine/core/retry.h"
 #include "transport/http/transport.h"
 #include "transport/result.h"
@@ -27,20 +27,14 @@ struct ListTarget {
   RetryPolicy retry;
   const std::atomic<bool>* stop = nullptr;   // stop retrying once set
   std::atomic<uint64_t>* retries = nullptr;  // counts retries when set
-};
 
-/// Calls `attempt` until it succeeds, fails for good, or the target's attempts run out,
-/// sleeping the policy's backoff between tries.
-template <typename T>
-Result<T> Retrying(const ListTarget& target, const std::function<Result<T>()>& attempt) {
-  for (int n = 1;; ++n) {
-    Result<T> r = attempt();
-    if (r.ok() || !target.retry.ShouldRetry(r.error(), n)) return r;
-    if (target.stop && *target.stop) return r;
-    if (target.retries) ++*target.retries;
-    std::this_thread::sleep_for(target.retry.Backoff(n, r.error()));
+  RetryScope Scope() const { return RetryScope{retry, stop, retries}; }
+  /// One S3 call to this target, retried by the run's policy, waited for. `check` judges
+  /// a 2xx answer (a parse): its retryable errors are retried like the transport's.
+  Result<http::Response> Call(AsyncCall::Make make, AsyncCall::Check check = nullptr) const {
+    return CallAndWait(transport, Scope(), std::move(make), std::move(check));
   }
-}
+};
 
 /// One page, retried while the error is retryable and attempts are left.
 Result<s3::ListPage> ListOnePage(const ListTarget& target, const s3::ListParams& params);
@@ -67,7 +61,7 @@ class PageReader {
   ListTarget target_;
   s3::ListParams params_;  // continuation_token: the page being prefetched
   std::shared_ptr<s3::ListPage> pending_;  // the first page, handed out once
-  std::optional<std::future<Result<http::Response>>> next_;
+  std::optional<std::future<Result<std::shared_ptr<s3::ListPage>>>> next_;  // retried on the transport
   bool done_ = false;
 };
 
@@ -81,7 +75,8 @@ Status ForEachUploadsPage(const ListTarget& target, const std::string& prefix,
 /// Aborts one multipart upload; one already gone (NoSuchUpload) counts as aborted.
 Status AbortUpload(const ListTarget& target, const s3::UploadInfo& upload);
 
-/// The page from a finished ListObjectsV2 response, or the error it carries.
-Result<s3::ListPage> PageFromResponse(Result<http::Response> r);
+/// The page in a 2xx ListObjectsV2 answer. A 200 carrying an <Error> is that error; a
+/// page cut short or garbled in transit is a retryable protocol error.
+Result<s3::ListPage> PageFromBody(const http::Response& r);
 
 }  // namespace riptide::engine

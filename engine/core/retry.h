@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 #include <random>
 
 #include "transport/result.h"
@@ -16,6 +17,14 @@ struct RetryPolicy {
 
   bool ShouldRetry(const Error& e, int attempts_made) const {
     return e.retryable && attempts_made < max_attempts;
+  }
+
+  /// The one retry decision every request and every object-level round takes: the wait
+  /// before trying again after `attempts_made` tries ended in `e`, or nullopt when `e` is
+  /// final (not retryable by the error table, attempts spent, or the run stopping).
+  std::optional<std::chrono::milliseconds> NextTry(const Error& e, int attempts_made, bool stopping) const {
+    if (stopping || !ShouldRetry(e, attempts_made)) return std::nullopt;
+    return Backoff(attempts_made, e);
   }
 
   /// Exponential backoff with full jitter; a server's Retry-After is a floor.

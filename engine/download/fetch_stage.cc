@@ -212,12 +212,11 @@ class PartHandler final : public http::ResponseHandler, public std::enable_share
 
   void Retry(Error e) {
     RunContext& ctx = fetch_->ctx;
-    if (!ctx.stop && ctx.options.retry.ShouldRetry(e, attempts_)) {
+    if (auto delay = ctx.options.retry.NextTry(e, attempts_, ctx.stop)) {
       ctx.stats.retries++;
-      auto delay = ctx.options.retry.Backoff(attempts_, e);
       spdlog::debug("retrying {} (part {}, attempt {}) in {} ms: {}", t_.object.key, part_.request.index,
-                    attempts_ + 1, delay.count(), e.ToString());
-      return Start(delay);
+                    attempts_ + 1, delay->count(), e.ToString());
+      return Start(*delay);
     }
     Finish(std::move(e));
   }
@@ -265,6 +264,12 @@ void ObjectFetch::Launch(std::function<void(TransferPtr)> done) {
 
 void StartFetch(RunContext& ctx, TransferPtr t, std::function<void(TransferPtr)> done) {
   if (t->folder || t->error) return done(std::move(t));
+  if (t->part_sizes == Transfer::PartSizes::kWanted) return AskPartSizes(ctx, std::move(t), std::move(done));
+  if (t->refresh) {
+    return RefreshObject(ctx, std::move(t), [&ctx, done = std::move(done)](TransferPtr refreshed) mutable {
+      StartFetch(ctx, std::move(refreshed), std::move(done));
+    });
+  }
   planner::PartPlan plan = planner::PlanParts(t->object.size, ctx.options.parts);
   t->mode = plan.mode;
   t->parts.clear();

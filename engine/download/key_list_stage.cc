@@ -4,7 +4,7 @@
 
 #include "engine/core/listing.h"
 #include "engine/download/stages.h"
-#include "transport/http/fetch.h"
+#include "engine/core/async_call.h"
 #include "transport/s3/errors.h"
 #include "transport/s3/responses.h"
 #include "transport/strings.h"
@@ -47,62 +47,57 @@ bool KeyListStage::NextKey(std::string* key) {
   return file_ && NextKeyLine(*file_, key);
 }
 
+namespace {
+
+// HEAD of one key, retried by the run's policy on the transport's timer. A 4xx HEAD has
+// no body to tell NoSuchKey from NoSuchBucket or a bad signature: a one-byte GET does.
+std::future<Result<s3::ObjectInfo>> HeadKey(RunContext& ctx, const std::string& key) {
+  auto promise = std::make_shared<std::promise<Result<s3::ObjectInfo>>>();
+  auto future = promise->get_future();
+  const RetryScope scope{ctx.options.retry, &ctx.stop, &ctx.stats.retries};
+  AsyncCall::Run(
+      ctx.transport, scope, [&ctx, key] { return ctx.requests.HeadObject(ctx.options.bucket, key); }, nullptr,
+      [&ctx, key, promise, scope](Result<http::Response> r) {
+        if (r.ok()) return promise->set_value(s3::InfoFromHeaders(key, r->headers));
+        const Error e = r.error();
+        if (e.http_status < 400 || e.http_status >= 500 || !e.s3_code.empty()) return promise->set_value(e);
+        AsyncCall::Run(
+            ctx.transport, scope,
+            [&ctx, key] { return ctx.requests.GetObject(ctx.options.bucket, key, s3::ByteRange{0, 0}); }, nullptr,
+            [promise, e](Result<http::Response> probe) { promise->set_value(probe.ok() ? e : probe.error()); });
+      });
+  return future;
+}
+
+}  // namespace
+
 Result<PagePtr> KeyListStage::HeadChunk() {
   std::vector<std::string> keys;
   std::string key;
   while (keys.size() < static_cast<size_t>(ctx_.options.list_page_size) && NextKey(&key)) keys.push_back(key);
   auto page = std::make_shared<s3::ListPage>();
   page->is_truncated = !keys.empty();  // the end shows as an empty, final page
-  std::vector<std::optional<Error>> errors(keys.size());
-  std::vector<size_t> todo(keys.size());
-  for (size_t i = 0; i < keys.size(); ++i) todo[i] = i;
-  // Rounds: every HEAD left is in flight at once (the transport caps connections);
-  // what failed and may be retried goes again after a backoff.
-  const auto& retry = ctx_.options.retry;
-  for (int attempt = 1; !todo.empty(); ++attempt) {
-    std::vector<std::future<Result<http::Response>>> heads;
-    for (size_t i : todo) heads.push_back(http::FetchAsync(ctx_.transport, ctx_.requests.HeadObject(ctx_.options.bucket, keys[i])));
-    std::vector<size_t> again;
-    std::optional<Error> last;
-    for (size_t n = 0; n < todo.size(); ++n) {
-      const size_t i = todo[n];
-      auto r = heads[n].get();
-      if (r.ok() && s3::IsSuccess(r->status)) {
-        page->objects.push_back(s3::InfoFromHeaders(keys[i], r->headers));
-        continue;
-      }
-      Error e = r.ok() ? s3::ErrorFromResponse(*r) : r.error();
-      if (r.ok() && r->status >= 400 && r->status < 500 && r->body.empty()) {
-        // A HEAD has no body to tell NoSuchKey from NoSuchBucket or a bad signature:
-        // a one-byte GET does.
-        auto probe =
-            http::Fetch(ctx_.transport, ctx_.requests.GetObject(ctx_.options.bucket, keys[i], s3::ByteRange{0, 0}));
-        if (probe.ok() && !s3::IsSuccess(probe->status)) e = s3::ErrorFromResponse(*probe);
-      }
-      if (StopsTheRun(e)) {
-        e.message = "cannot read s3://" + ctx_.options.bucket + "/" + keys[i] + ": " + e.message;
-        return e;
-      }
-      if (retry.ShouldRetry(e, attempt) && !ctx_.stop) {
-        again.push_back(i);
-        last = e;
-      } else {
-        errors[i] = std::move(e);
-      }
-    }
-    todo = std::move(again);
-    if (!todo.empty()) {
-      ctx_.stats.retries += todo.size();
-      std::this_thread::sleep_for(retry.Backoff(attempt, *last));
-    }
-  }
+  // Every HEAD of the chunk is in flight at once (the transport caps connections); all
+  // are waited for before any answer is judged, so none outlives the run.
+  std::vector<std::future<Result<s3::ObjectInfo>>> heads;
+  for (const auto& k : keys) heads.push_back(HeadKey(ctx_, k));
+  std::vector<Result<s3::ObjectInfo>> answers;
+  for (auto& f : heads) answers.push_back(f.get());
   for (size_t i = 0; i < keys.size(); ++i) {
-    if (!errors[i]) continue;
-    if (errors[i]->code == ErrorCode::kNotFound) {
+    if (answers[i].ok()) {
+      page->objects.push_back(std::move(*answers[i]));
+      continue;
+    }
+    Error e = answers[i].error();
+    if (StopsTheRun(e)) {
+      e.message = "cannot read s3://" + ctx_.options.bucket + "/" + keys[i] + ": " + e.message;
+      return e;
+    }
+    if (e.code == ErrorCode::kNotFound) {
       ctx_.stats.AddFailure(keys[i], "NoSuchKey: no such key in s3://" + ctx_.options.bucket +
                                          " (a key list names whole keys: check that the prefix is part of it)");
     } else {
-      ctx_.stats.AddFailure(keys[i], errors[i]->ToString());
+      ctx_.stats.AddFailure(keys[i], e.ToString());
     }
   }
   return page;

@@ -174,8 +174,17 @@ void PlanStage::Plan(const s3::ListPage& page, Emit&& emit) {
 /// thread) once it has succeeded or failed for good.
 void StartFetch(RunContext& ctx, TransferPtr t, std::function<void(TransferPtr)> done);
 
-/// Checks what was fetched; false means "fetch again" (a mismatch with attempts left).
+/// Checks what was fetched; false means "back to the fetch stage": a mismatch with
+/// attempts left, or a question for the server (t.refresh, t.part_sizes).
 bool Verify(RunContext& ctx, Transfer& t);
+
+/// The object was replaced mid-download: a HEAD (on the transport) learns what it is now;
+/// `next` continues with the refreshed transfer, or with t->error set.
+void RefreshObject(RunContext& ctx, TransferPtr t, std::function<void(TransferPtr)> next);
+
+/// HEAD ?partNumber=i for every part of a multipart upload whose parts were uneven;
+/// fills t->exact_part_lengths (left empty when a HEAD failed), then `done`.
+void AskPartSizes(RunContext& ctx, TransferPtr t, std::function<void(TransferPtr)> done);
 
 /// Makes batches of renamed files durable (syncfs) and then records them in the
 /// manifest, on its own thread, so renames never wait for the disk.

@@ -186,8 +186,9 @@ Result<SyncReport> RunSync(const SyncOptions& options, const JobHost& host) {
   DatasetState state;
   if (Status st = OpenState(options, source, state); !st.ok()) return st.error();
 
-  std::unique_ptr<http::Transport> transport = host.transports(options.transport);
+  // The request factory outlives the transport: a retry builds its request anew.
   s3::RequestFactory requests(options.client);
+  std::unique_ptr<http::Transport> transport = host.transports(options.transport);
   Stats stats;
   Budget budget(std::max(1, options.concurrency));
   RunShell shell(host, stats);

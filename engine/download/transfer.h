@@ -44,6 +44,11 @@ struct Transfer {
   bool journaled = false;          // a ranged download the resume journal follows
   std::set<int> resumed_parts;     // part indexes already on disk from an earlier run
   std::shared_ptr<StreamHasher> hasher;  // hashes ranges as they land (ranged objects)
+  // Asked by verify, done by the fetch stage on the transport (never on a graph thread):
+  bool refresh = false;  // replaced mid-download: HEAD it before the next round
+  enum class PartSizes { kUnasked, kWanted, kAsked };
+  PartSizes part_sizes = PartSizes::kUnasked;  // uneven upload parts: HEAD ?partNumber=i each
+  std::vector<uint64_t> exact_part_lengths;    // what those HEADs said (empty: unknown)
   std::string xxh3;
 
   uint64_t BytesReceived() const {

@@ -4,13 +4,11 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <future>
 
 #include <spdlog/spdlog.h>
 
 #include "engine/core/hashing.h"
 #include "engine/download/stages.h"
-#include "transport/http/fetch.h"
 #include "transport/s3/errors.h"
 #include "transport/s3/responses.h"
 #include "transport/strings.h"
@@ -18,39 +16,10 @@
 namespace riptide::engine {
 namespace {
 
-// The object was replaced while we fetched it: learn what it is now.
-Status RefreshObject(RunContext& ctx, Transfer& t) {
-  auto r = http::Fetch(ctx.transport, ctx.requests.HeadObject(ctx.options.bucket, t.object.key));
-  if (!r.ok()) return r.error();
-  if (!s3::IsSuccess(r->status)) return s3::ErrorFromResponse(*r);
-  const s3::ObjectInfo now = s3::InfoFromHeaders(t.object.key, r->headers);
-  t.object.size = now.size;
-  t.object.etag = now.etag;
-  if (now.last_modified_ms > 0) t.object.last_modified_ms = now.last_modified_ms;
-  return OkStatus();
-}
-
-// The exact part sizes of a multipart upload, one HEAD ?partNumber=i each: for the rare
-// upload whose parts were not all the same size.
-Result<std::vector<uint64_t>> ExactUploadParts(RunContext& ctx, const Transfer& t, int parts) {
-  std::vector<std::future<Result<http::Response>>> heads;
-  for (int i = 1; i <= parts; ++i) {
-    heads.push_back(http::FetchAsync(ctx.transport,
-                                     ctx.requests.HeadObject(ctx.options.bucket, t.object.key, i)));
-  }
-  std::vector<uint64_t> lengths;
-  for (auto& f : heads) {
-    auto r = f.get();
-    if (!r.ok()) return r.error();
-    if (!s3::IsSuccess(r->status)) return s3::ErrorFromResponse(*r);
-    lengths.push_back(s3::InfoFromHeaders(t.object.key, r->headers).size);
-  }
-  return lengths;
-}
-
 // A round's outcome: done (verified or failed for good), or fetch again.
 bool Again(RunContext& ctx, Transfer& t, Error e) {
-  if (!ctx.stop && t.rounds < ctx.options.retry.max_attempts && e.retryable) {
+  // Object-level rounds take the same decision as requests; the refetch starts at once.
+  if (ctx.options.retry.NextTry(e, t.rounds, ctx.stop)) {
     ctx.stats.retries++;
     spdlog::info("fetching {} again (round {}): {}", t.object.key, t.rounds + 1, e.ToString());
     t.error.reset();
@@ -73,11 +42,9 @@ bool Verify(RunContext& ctx, Transfer& t) {
   if (t.probe_unsupported) ctx.part_probe_unsupported = true;  // ask no more this run
   if (t.error) {
     if (t.error->code == ErrorCode::kPrecondition) {
-      // Replaced mid-download: learn what the object is now, then fetch it again whole.
-      if (Status st = RefreshObject(ctx, t); !st.ok()) {
-        t.error = st.error();
-        return true;
-      }
+      // Replaced mid-download: the fetch stage learns what the object is now (a HEAD),
+      // then fetches it again whole.
+      t.refresh = true;
       t.upload_part_size = 0;
       Error e = *t.error;
       e.retryable = true;
@@ -97,21 +64,20 @@ bool Verify(RunContext& ctx, Transfer& t) {
     }
   }
   const int upload_parts = s3::MultipartEtagParts(t.object.etag);
-  std::vector<uint64_t> lengths;
-  if (upload_parts > 0 && t.upload_part_size > 0) {
+  std::vector<uint64_t> lengths = t.exact_part_lengths;
+  if (lengths.empty() && upload_parts > 0 && t.upload_part_size > 0) {
     lengths = planner::UniformUploadParts(t.object.size, t.upload_part_size, upload_parts);
   }
   const bool whole_md5 = s3::IsPlainMd5Etag(t.object.etag);
   // The stream hasher used the same part lengths; its digest stands unless it failed.
   Result<FileDigest> digest =
       streamed && streamed->ok() ? *streamed : DigestFile(fd, whole_md5, lengths, t.checksum_algorithm);
-  if (digest.ok() && upload_parts > 0 && t.upload_part_size > 0 && digest->parts_etag != t.object.etag) {
-    // Not every part had the first one's size: ask for each, and hash again.
-    auto exact = ExactUploadParts(ctx, t, upload_parts);
-    if (exact.ok()) {
-      lengths = std::move(*exact);
-      digest = DigestFile(fd, false, lengths, t.checksum_algorithm);
-    }
+  if (digest.ok() && upload_parts > 0 && t.upload_part_size > 0 && digest->parts_etag != t.object.etag &&
+      t.part_sizes == Transfer::PartSizes::kUnasked) {
+    // Not every part had the first one's size: the fetch stage asks for each, then this
+    // stage hashes again (the bytes are not fetched again).
+    t.part_sizes = Transfer::PartSizes::kWanted;
+    return false;
   }
   if (!digest.ok()) {
     t.error = digest.error();

@@ -62,15 +62,19 @@ void FakeS3::Put(const std::string& bucket, const std::string& key, std::string 
 }
 
 void FakeS3::PutMultipart(const std::string& bucket, const std::string& key, std::string data, uint64_t part_size) {
+  std::vector<std::string> parts;
+  for (uint64_t at = 0; at < data.size() || parts.empty(); at += part_size) parts.push_back(data.substr(at, part_size));
+  PutParts(bucket, key, parts);
+}
+
+void FakeS3::PutParts(const std::string& bucket, const std::string& key, const std::vector<std::string>& parts) {
   auto o = std::make_shared<FakeObject>();
   o->last_modified_s = std::time(nullptr);
-  std::vector<std::string> parts;
-  for (uint64_t at = 0; at < data.size() || parts.empty(); at += part_size) {
-    parts.push_back(data.substr(at, part_size));
-    o->part_sizes.push_back(parts.back().size());
+  for (const auto& p : parts) {
+    o->data += p;
+    o->part_sizes.push_back(p.size());
   }
   o->etag = MultipartEtag(parts);
-  o->data = std::move(data);
   std::lock_guard<std::mutex> lock(mu_);
   buckets_[bucket][key] = std::move(o);
 }

@@ -38,9 +38,15 @@ struct Fault {
     kFlipByte,   // one byte of the body is changed, the exchange completes normally
     kStall,      // no answer until the transport is cancelled
     kNotFound,   // 404 NoSuchKey
+    kReplace,    // the object is replaced by `replacement` just before the GET is answered
   };
+  Fault() = default;
+  Fault(Kind kind, int times = 1, std::string replacement = {})
+      : kind(kind), times(times), replacement(std::move(replacement)) {}
+
   Kind kind = Kind::kSlowDown;
   int times = 1;  // requests affected; -1 for every one
+  std::string replacement;  // kReplace: the new content (a plain-MD5 object)
 };
 
 class FakeS3 final : public http::Transport {
@@ -56,6 +62,8 @@ class FakeS3 final : public http::Transport {
   void Put(const std::string& bucket, const std::string& key, std::string data);
   /// Stores an object as a multipart upload of `part_size` parts would (md5-N ETag).
   void PutMultipart(const std::string& bucket, const std::string& key, std::string data, uint64_t part_size);
+  /// Stores an object as a multipart upload of exactly these parts (sizes may differ).
+  void PutParts(const std::string& bucket, const std::string& key, const std::vector<std::string>& parts);
   void Delete(const std::string& bucket, const std::string& key);
   /// A copy of the object, if any.
   std::shared_ptr<const FakeObject> Get(const std::string& bucket, const std::string& key) const;

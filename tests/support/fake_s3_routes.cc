@@ -137,9 +137,10 @@ FakeS3::Answer FakeS3::Route(const http::Request& r) {
 
 FakeS3::Answer FakeS3::GetOrHead(const std::string& bucket, const std::string& key, const http::Request& r,
                                  bool head) {
-  std::shared_ptr<const FakeObject> o = Get(bucket, key);
   Fault fault;
   const bool faulty = !head && TakeFault(key, &fault);
+  if (faulty && fault.kind == Fault::Kind::kReplace) Put(bucket, key, fault.replacement);
+  std::shared_ptr<const FakeObject> o = Get(bucket, key);
   if (!o || (faulty && fault.kind == Fault::Kind::kNotFound)) return ErrorAnswer(404, "NoSuchKey");
   if (faulty && fault.kind == Fault::Kind::kSlowDown) return ErrorAnswer(503, "SlowDown");
   const std::string if_match = RequestHeader(r, "If-Match");

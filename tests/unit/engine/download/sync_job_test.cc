@@ -166,3 +166,39 @@ TEST_F(SyncJobTest, JobsRunOneAfterAnotherAndConcurrentlyInOneProcess) {
 
 }  // namespace
 }  // namespace riptide::testing
+
+namespace riptide::testing {
+namespace {
+
+// A ranged download whose object is replaced under it: If-Match fails the next part,
+// the fetch stage HEADs the object again and fetches the new one whole.
+TEST_F(SyncJobTest, AnObjectReplacedMidDownloadIsFetchedAgainAsItIsNow) {
+  auto objects = Seed("b");
+  const std::string now = Bytes(200 << 10, 77);
+  store_.Inject("data/b/c/obj-13.bin", Fault{Kind::kReplace, 1, now});
+  auto report = engine::RunSync(Sync("b", "data/", "ds"), Host());
+  ASSERT_TRUE(report.ok());
+  EXPECT_EQ(report->failed, 0u);
+  objects["data/b/c/obj-13.bin"] = now;
+  ExpectMirrored(objects, root_ + "/ds");
+  const auto log = store_.Log();
+  EXPECT_EQ(std::count(log.begin(), log.end(), "HEAD data/b/c/obj-13.bin"), 1) << "no refresh of the replaced object";
+}
+
+// Parts of uneven size: the first part's size does not describe the rest, so each
+// part's size is asked (HEAD ?partNumber=i) and the file is hashed again, not refetched.
+TEST_F(SyncJobTest, UnevenUploadPartsAreAskedForAndStillProven) {
+  store_.CreateBucket("b");
+  const std::vector<std::string> parts = {Bytes(100 << 10, 1), Bytes(130 << 10, 2), Bytes(70 << 10, 3)};
+  store_.PutParts("b", "data/uneven.bin", parts);
+  auto report = engine::RunSync(Sync("b", "data/", "ds"), Host());
+  ASSERT_TRUE(report.ok());
+  EXPECT_EQ(report->failed, 0u);
+  EXPECT_EQ(ReadFile(root_ + "/ds/uneven.bin"), parts[0] + parts[1] + parts[2]);
+  EXPECT_EQ(store_.BytesServed("data/uneven.bin"), 300u << 10) << "the bytes were fetched again";
+  const auto log = store_.Log();
+  EXPECT_EQ(std::count(log.begin(), log.end(), "HEAD data/uneven.bin"), 4) << "probe + one HEAD per part";
+}
+
+}  // namespace
+}  // namespace riptide::testing
