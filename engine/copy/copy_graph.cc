@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "engine/copy/copy_support.h"
+#include "engine/core/feeder.h"
 #include "engine/core/work_arena.h"
 
 namespace riptide::engine {
@@ -82,23 +83,12 @@ void CopyRun::Release(CopyTask& t) {
 }
 
 void RunCopyGraph(CopyRun& run) {
-  using PlanNode = flow::multifunction_node<Batch, std::tuple<CopyTaskPtr>, flow::rejecting>;
   using TransferNode = flow::async_node<CopyTaskPtr, CopyTaskPtr>;
   WorkArena arena;
   run.ctx.release = [&run](CopyTask& t) { run.Release(t); };
   run.ctx.schedule = [&arena](std::function<void()> task) { arena.Enqueue(std::move(task)); };
   arena.Execute([&] {
     flow::graph g;
-    flow::input_node<Batch> merge(g, [&](oneapi::tbb::flow_control& fc) -> Batch {
-      auto batch = run.shell.stop() ? Result<Batch>(Batch()) : run.merger.Next();
-      if (!batch.ok()) run.shell.Fail(batch.error());
-      if (batch.ok() && !*batch && !run.shell.stop()) run.merged_all = true;
-      if (!batch.ok() || !*batch) fc.stop();
-      return batch.ok() ? *batch : Batch();
-    });
-    PlanNode plan(g, flow::serial, [&](const Batch& batch, PlanNode::output_ports_type& out) {
-      PlanBatch(run, batch, [&](const CopyTaskPtr& t) { std::get<0>(out).try_put(t); });
-    });
     TransferNode transfer(g, flow::unlimited, [&](const CopyTaskPtr& t, TransferNode::gateway_type& gw) {
       gw.reserve_wait();
       StartCopy(run.ctx, t, [&gw](CopyTaskPtr done) {
@@ -107,11 +97,19 @@ void RunCopyGraph(CopyRun& run) {
       });
     });
     flow::function_node<CopyTaskPtr> report(g, flow::serial, [&](const CopyTaskPtr& t) { Report(run, t); });
-    flow::make_edge(merge, plan);
-    flow::make_edge(flow::output_port<0>(plan), transfer);
     flow::make_edge(transfer, report);
-    merge.activate();
-    g.wait_for_all();
+    // Merge and plan on the feeder: they wait on the listings and on the budgets.
+    FeedGraph(g, [&] {
+      while (!run.shell.stop()) {
+        auto batch = run.merger.Next();
+        if (!batch.ok()) return run.shell.Fail(batch.error());
+        if (!*batch) {
+          run.merged_all = !run.shell.stop();
+          return;
+        }
+        PlanBatch(run, *batch, [&](const CopyTaskPtr& t) { transfer.try_put(t); });
+      }
+    });
   });
   arena.WaitForBackground();
 }

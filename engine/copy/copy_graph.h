@@ -1,6 +1,7 @@
 // The copy graph, wired in one place:
-//   merge ──► plan ──► transfer ──► report
-//   (batches)  budgets   async S3     counts, budgets back
+//   merge ──► plan ──►│ transfer ──► report
+//   (batches)  budgets │ async S3     counts, budgets back
+//   └── feeder thread ─┘└── oneTBB graph ──────────────┘
 #pragma once
 
 #include <memory>

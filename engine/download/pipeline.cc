@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <thread>
 
+#include "engine/core/feeder.h"
 #include "engine/core/work_arena.h"
 
 namespace riptide::engine {
@@ -18,7 +19,6 @@ Status RunPipeline(RunContext& ctx, PageSource& pages) {
   const int verifiers = ctx.options.verify_threads > 0 ? ctx.options.verify_threads : cores;
 
   using FetchNode = flow::async_node<TransferPtr, TransferPtr>;
-  using PlanNode = flow::multifunction_node<PagePtr, std::tuple<TransferPtr>, flow::rejecting>;
   using VerifyNode = flow::multifunction_node<TransferPtr, std::tuple<TransferPtr, TransferPtr>>;
 
   // Background work (hashing ranges as they land) runs in the graph's arena.
@@ -26,14 +26,6 @@ Status RunPipeline(RunContext& ctx, PageSource& pages) {
   ctx.schedule_background = [&arena](std::function<void()> task) { arena.Enqueue(std::move(task)); };
   arena.Execute([&] {
     flow::graph g;
-    flow::input_node<PagePtr> list(g, [&](oneapi::tbb::flow_control& fc) -> PagePtr {
-      PagePtr page = pages.Next();
-      if (!page) fc.stop();
-      return page;
-    });
-    PlanNode plan(g, flow::serial, [&](const PagePtr& page, PlanNode::output_ports_type& out) {
-      planner.Plan(*page, [&](TransferPtr t) { std::get<0>(out).try_put(std::move(t)); });
-    });
     FetchNode fetch(g, flow::unlimited, [&](const TransferPtr& t, FetchNode::gateway_type& gw) {
       gw.reserve_wait();
       StartFetch(ctx, t, [&gw](TransferPtr done) {
@@ -46,20 +38,22 @@ Status RunPipeline(RunContext& ctx, PageSource& pages) {
                         if (Verify(ctx, *t)) {
                           std::get<0>(out).try_put(t);
                         } else {
-                          std::get<1>(out).try_put(t);  // fetch again
+                          std::get<1>(out).try_put(t);  // back to the fetch stage
                         }
                       });
     flow::function_node<TransferPtr> commit(g, flow::serial, [&](const TransferPtr& t) {
       committer.Commit(t);
     });
 
-    flow::make_edge(list, plan);
-    flow::make_edge(flow::output_port<0>(plan), fetch);
     flow::make_edge(fetch, verify);
     flow::make_edge(flow::output_port<0>(verify), commit);
     flow::make_edge(flow::output_port<1>(verify), fetch);
-    list.activate();
-    g.wait_for_all();
+    // List and plan on the feeder: they wait on the network and on the budget.
+    FeedGraph(g, [&] {
+      while (PagePtr page = pages.Next()) {
+        planner.Plan(*page, [&](TransferPtr t) { fetch.try_put(std::move(t)); });
+      }
+    });
   });
   arena.WaitForBackground();
   return committer.Finish();

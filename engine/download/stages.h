@@ -1,7 +1,8 @@
 // The stages of the sync graph, each a small functor; pipeline.cc wires them.
-//   list ──► plan ──► fetch ──► verify ──► commit
-//                       ▲          │ (mismatch: fetch again)
-//                       └──────────┘
+//   list ──► plan ──►│ fetch ──► verify ──► commit
+//                    │   ▲          │ (mismatch: fetch again; a HEAD to ask)
+//                    │   └──────────┘
+//   └─ feeder thread ┘└── oneTBB graph ─────────────┘
 #pragma once
 
 #include <atomic>
@@ -122,7 +123,8 @@ class KeyListStage final : public PageSource {
 class PlanStage {
  public:
   explicit PlanStage(RunContext& ctx);
-  /// Calls `emit` for each transfer; blocks while the in-flight budget is spent.
+  /// Calls `emit` for each transfer; blocks while the in-flight budget is spent (on the
+  /// feeder thread, never a graph worker).
   template <typename Emit>
   void Plan(const s3::ListPage& page, Emit&& emit);
 
