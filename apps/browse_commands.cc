@@ -94,7 +94,8 @@ int BrowseCommand::Run() {
     if (!st.ok()) return fail(st.error().message);
   }
   if (kind_ == Kind::kMap && destination_.empty()) return fail("map needs SRC and DST (or neither: COS_* and DATASET_DIR)");
-  if (Status st = client_.UseRemote(&source_, sources); !st.ok()) return fail(st.error().message);
+  engine::ClientResolver resolver = client_.Resolver(sources);
+  if (Status st = resolver.UseRemote(&source_); !st.ok()) return fail(st.error().message);
   auto url = s3::ParseS3Url(source_);
   if (!url.ok()) return fail(url.error().message);
   Target t;
@@ -102,11 +103,11 @@ int BrowseCommand::Run() {
   t.prefix = planner::NormalizePrefix(url->prefix);
   // Mapping a key list is pure: it needs neither credentials nor the server.
   if (kind_ != Kind::kMap || !selection_.key_list()) {
-    auto client = client_.Resolve(sources);
+    auto client = resolver.Client();
     if (!client.ok()) return fail(client.error().message);
-    t.transport = global_.runtime->Host().transports(client_.Transport(sources, 8));
+    t.transport = global_.runtime->Host().transports(resolver.Transport(8));
     t.requests = std::make_unique<s3::RequestFactory>(std::move(*client));
-    t.retry = client_.Retry();
+    t.retry = resolver.Retry();
   }
   switch (kind_) {
     case Kind::kLs: return Ls(t);
@@ -188,7 +189,7 @@ int BrowseCommand::Tree(Target& t) {
 int BrowseCommand::Map(Target& t) {
   planner::KeyFilter filter;
   for (const auto& [include, pattern] : selection_.filters) filter.Add(include, pattern);
-  if (Status st = selection_.CheckAgainstPrefix(t.prefix); !st.ok()) return Refuse(st.error().message);
+  if (Status st = engine::CheckKeyListAgainstPrefix(selection_.key_list(), t.prefix); !st.ok()) return Refuse(st.error().message);
   const bool key_list = selection_.key_list();
   std::string dir = destination_;
   while (dir.size() > 1 && dir.back() == '/') dir.pop_back();

@@ -47,14 +47,15 @@ int CleanupCommand::Run() {
   const int64_t age_s = ParseDurationSeconds(older_than_);
   if (age_s < 0) return fail("--older-than '" + older_than_ + "' is not a duration such as 90s, 30m, 24h or 7d");
   s3::ConfigSources sources = s3::LoadConfigSources();
-  if (Status st = client_.UseRemote(&source_, sources); !st.ok()) return fail(st.error().message);
+  engine::ClientResolver resolver = client_.Resolver(sources);
+  if (Status st = resolver.UseRemote(&source_); !st.ok()) return fail(st.error().message);
   auto url = s3::ParseS3Url(source_);
   if (!url.ok()) return fail(url.error().message);
-  auto client = client_.Resolve(sources);
+  auto client = resolver.Client();
   if (!client.ok()) return fail(client.error().message);
-  std::unique_ptr<http::Transport> transport = global_.runtime->Host().transports(client_.Transport(sources, 16));
+  std::unique_ptr<http::Transport> transport = global_.runtime->Host().transports(resolver.Transport(16));
   s3::RequestFactory requests(std::move(*client));
-  engine::ListTarget target{*transport, requests, url->bucket, client_.Retry()};
+  engine::ListTarget target{*transport, requests, url->bucket, resolver.Retry()};
 
   const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                              std::chrono::system_clock::now().time_since_epoch())

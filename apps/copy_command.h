@@ -1,6 +1,5 @@
-// Copies into a bucket: `riptide sync|plan SRC s3://…` (from a bucket or a directory,
-// with a diff) and `riptide cp SRC DST` (one object, one file, a prefix or a directory,
-// no diff).
+// `riptide cp SRC DST`: one object, one file, a prefix or a directory into a bucket,
+// everything named, no diff.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -12,29 +11,9 @@
 
 #include "apps/client_flags.h"
 #include "apps/sync_command.h"
+#include "engine/config/job_spec.h"
 
 namespace riptide::app {
-
-/// What one copy into a bucket was asked to do.
-struct CopyArgs {
-  std::string source;
-  std::string destination;
-  bool compare = true;  // sync/plan: skip what the destination has; cp: copy everything named
-  bool dry_run = false;
-  bool checksum = false;
-  bool delete_extraneous = false;
-  int64_t max_delete = -1;
-  std::string plan_dir;
-  std::string state_dir;  // "" : $XDG_STATE_HOME/riptide or ~/.local/state/riptide
-  std::vector<std::pair<bool, std::string>> filters;
-};
-
-/// True when `arg` names a bucket (s3://… or a remote's NAME:bucket/…), not a local path.
-bool NamesBucket(const std::string& arg);
-
-/// Resolves both sides, runs the copy, prints the summary; the exit code.
-int RunCopyCommand(const CopyArgs& args, const TransferFlags& transfer, const ClientFlags& client,
-                   const GlobalOptions& global);
 
 /// `riptide cp SRC DST`.
 class CpCommand {
@@ -48,7 +27,7 @@ class CpCommand {
   CLI::App* cmd_ = nullptr;
   ClientFlags client_;
   TransferFlags transfer_;
-  CopyArgs args_;
+  engine::JobSpec spec_;
 };
 
 }  // namespace riptide::app

@@ -6,12 +6,9 @@
 
 #include <algorithm>
 
-#include "apps/copy_command.h"
 #include "apps/cos_env.h"
-#include "apps/signals.h"
+#include "apps/run_job.h"
 #include "apps/summary.h"
-#include "engine/download/sync_job.h"
-#include "transport/s3/uri.h"
 
 namespace riptide::app {
 
@@ -43,13 +40,6 @@ void AddSelectionFlags(CLI::App* cmd, Selection& selection) {
                               "names only the bucket");
   cmd->add_option("--keys-file", selection.keys_file, "FILE: exactly the keys it lists, one per line")
       ->excludes(key);
-}
-
-Status Selection::CheckAgainstPrefix(const std::string& prefix) const {
-  if (!key_list() || prefix.empty()) return OkStatus();
-  return MakeError(ErrorCode::kInvalidArgument,
-                   "a prefix in SRC, --key and --keys-file are mutually exclusive: a key list names whole keys, "
-                   "so SRC must be s3://BUCKET");
 }
 
 Status TakeCosJob(std::map<std::string, std::string>& env, std::string* source, std::string* destination,
@@ -116,99 +106,32 @@ SyncCommand::SyncCommand(CLI::App& app, GlobalOptions& global, Kind kind) : glob
 }
 
 int SyncCommand::Run() {
-  auto fail = [&](const std::string& msg) {
-    PrintFatal(msg, global_.json, 2);
-    return 2;
-  };
   s3::ConfigSources sources = s3::LoadConfigSources();
   if (source_.empty() && destination_.empty()) {
     if (Status st = TakeCosJob(sources.env, &source_, &destination_, &selection_); !st.ok()) {
-      return fail(st.error().message);
+      PrintFatal(st.error().message, global_.json, 2);
+      return 2;
     }
   } else if (destination_.empty()) {
-    return fail("give both SRC and DST (or neither, to read the job from COS_* and DATASET_DIR)");
-  }
-  if (NamesBucket(destination_)) return RunCopy();
-  if (!NamesBucket(source_)) {
-    return fail("one of SRC and DST must be a bucket (s3://BUCKET/PREFIX or REMOTE:BUCKET/PREFIX)");
-  }
-  if (Status st = client_.UseRemote(&source_, sources); !st.ok()) return fail(st.error().message);
-  auto url = s3::ParseS3Url(source_);
-  if (!url.ok()) return fail(url.error().message);
-  if (Status st = selection_.CheckAgainstPrefix(url->prefix); !st.ok()) return fail(st.error().message);
-  if (selection_.key_list() && delete_) {
-    return fail("--delete needs a listing of the whole prefix: not with --key or --keys-file");
-  }
-
-  auto client = client_.Resolve(sources);
-  if (!client.ok()) return fail(client.error().message);
-
-  engine::SyncOptions opt;
-  opt.client = std::move(*client);
-  opt.bucket = url->bucket;
-  opt.prefix = url->prefix;
-  opt.dataset_dir = destination_;
-  opt.state_dir = state_dir_;
-  if (auto tmp = sources.env.find("TMPDIR"); tmp != sources.env.end() && !tmp->second.empty()) {
-    opt.scratch_dir = tmp->second;
-  }
-  // What one request in flight costs riptide at most: a curl handle with its 16 KiB
-  // receive buffer, TLS state, the transfer's bookkeeping (measured: ~25 MiB RSS at 64).
-  constexpr uint64_t kBytesPerRequest = 256u << 10;
-  constexpr uint64_t kBaseBytes = 24u << 20;  // listing pages, manifest cursor, threads
-  const uint64_t memory_limit = transfer_.memory_limit;
-  const uint64_t affordable = (memory_limit - std::min(memory_limit, kBaseBytes)) / kBytesPerRequest;
-  if (affordable < static_cast<uint64_t>(transfer_.concurrency)) {
-    spdlog::info("--memory-limit {} MiB allows {} requests in flight, not {}", memory_limit >> 20, affordable,
-                 transfer_.concurrency);
-  }
-  opt.concurrency = static_cast<int>(std::max<uint64_t>(1, std::min<uint64_t>(affordable, transfer_.concurrency)));
-  opt.list_page_size = transfer_.page_size;
-  opt.delete_extraneous = delete_;
-  opt.dry_run = dry_run_ || kind_ == Kind::kPlan;
-  opt.plan_dir = plan_out_;
-  opt.keys = selection_.keys;
-  opt.keys_file = selection_.keys_file;
-  opt.checksum = checksum_;
-  opt.compare_last_modified = newer_;
-  for (const auto& [include, pattern] : selection_.filters) opt.filter.Add(include, pattern);
-  opt.max_delete = max_delete_;
-  opt.parts.part_size_bytes = transfer_.part_size;
-  opt.parts.threshold_bytes = transfer_.multipart_threshold ? transfer_.multipart_threshold : transfer_.part_size;
-  opt.retry = client_.Retry();
-  opt.transport = client_.Transport(sources, opt.concurrency + 4);
-
-  InstallSignalHandlers();
-  const bool show_progress = !transfer_.no_progress && !global_.json && ::isatty(STDERR_FILENO);
-  engine::ProgressFn progress;
-  if (show_progress) progress = PrintProgress;
-  auto report = engine::RunSync(opt, global_.runtime->Host(engine::CancelToken(&StopFlag()), progress));
-  if (show_progress) EndProgress();
-  if (!report.ok()) return fail(report.error().ToString());
-  int code = ExitCodeFor(*report, SignalNumber());
-  PrintSummary(*report, global_.json, code);
-  return code;
-}
-
-// DST is a bucket: a copy from another bucket or an upload of a directory.
-int SyncCommand::RunCopy() {
-  auto refuse = [&](const char* flag) {
-    PrintFatal(std::string(flag) + " applies to downloads into a directory, not to a bucket DST", global_.json, 2);
+    PrintFatal("give both SRC and DST (or neither, to read the job from COS_* and DATASET_DIR)", global_.json, 2);
     return 2;
-  };
-  if (selection_.key_list()) return refuse("--key/--keys-file");
-  if (newer_) return refuse("--newer");
-  CopyArgs args;
-  args.source = source_;
-  args.destination = destination_;
-  args.dry_run = dry_run_ || kind_ == Kind::kPlan;
-  args.plan_dir = plan_out_;
-  args.state_dir = state_dir_;
-  args.checksum = checksum_;
-  args.delete_extraneous = delete_;
-  args.max_delete = max_delete_;
-  args.filters = selection_.filters;
-  return RunCopyCommand(args, transfer_, client_, global_);
+  }
+  engine::JobSpec spec;
+  spec.source = source_;
+  spec.destination = destination_;
+  spec.client = client_.spec();
+  spec.filters = selection_.filters;
+  spec.keys = selection_.keys;
+  spec.keys_file = selection_.keys_file;
+  spec.dry_run = dry_run_ || kind_ == Kind::kPlan;
+  spec.checksum = checksum_;
+  spec.newer = newer_;
+  spec.delete_extraneous = delete_;
+  spec.max_delete = max_delete_;
+  spec.state_dir = state_dir_;
+  spec.plan_dir = plan_out_;
+  transfer_.ApplyTo(spec);
+  return RunJobCommand(spec, sources, transfer_.no_progress, global_);
 }
 
 }  // namespace riptide::app

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "apps/client_flags.h"
+#include "engine/config/job_spec.h"
 #include "engine/core/runtime.h"
 #include "transport/result.h"
 
@@ -31,8 +32,6 @@ struct Selection {
   std::string keys_file;                              // --keys-file
 
   bool key_list() const { return !keys.empty() || !keys_file.empty(); }
-  /// A key list names whole keys: refused beside a prefix in SRC.
-  Status CheckAgainstPrefix(const std::string& prefix) const;
 };
 /// Adds --include, --exclude, --key and --keys-file.
 void AddSelectionFlags(CLI::App* cmd, Selection& selection);
@@ -53,6 +52,8 @@ struct TransferFlags {
   bool no_progress = false;
 
   void Add(CLI::App* cmd);
+  /// Copies these settings into a job spec.
+  void ApplyTo(engine::JobSpec& spec) const;
 };
 
 /// `riptide sync SRC DST` and `riptide plan SRC DST` (a sync that only decides).
@@ -64,7 +65,6 @@ class SyncCommand {
   int Run();
 
  private:
-  int RunCopy();
   GlobalOptions& global_;
   Kind kind_;
   CLI::App* cmd_ = nullptr;

@@ -7,20 +7,13 @@
 #include <string>
 #include <vector>
 
+#include "engine/config/client_spec.h"
 #include "engine/core/retry.h"
 #include "planner/filter.h"
 #include "transport/http/transport.h"
 #include "transport/s3/requests.h"
 
 namespace riptide::engine {
-
-/// One bucket and a prefix in it, on one endpoint with one set of credentials.
-struct BucketSide {
-  s3::ClientConfig client;
-  http::TransportOptions transport;
-  std::string bucket;
-  std::string prefix;  // "" or ending in '/' (a folder), or a whole key for one object
-};
 
 /// An entry named on the command line, copied as it is (cp of one object or file).
 struct NamedEntry {

@@ -1,0 +1,15 @@
+// Running a transfer job from the command line: resolve the spec (engine/config), run
+// the download or the copy it names with signals and a progress line, print the summary.
+#pragma once
+
+#include "apps/sync_command.h"
+#include "engine/config/job_spec.h"
+
+namespace riptide::app {
+
+/// The exit code: 0 all in place, 1 some objects failed, 2 nothing could be attempted,
+/// 130/143 interrupted.
+int RunJobCommand(const engine::JobSpec& spec, const s3::ConfigSources& sources, bool no_progress,
+                  const GlobalOptions& global);
+
+}  // namespace riptide::app

@@ -1,0 +1,57 @@
+// A transfer job as a user states it, whatever the front end (the CLI's flags, the
+// service's YAML), and its resolution into the options of the job that runs it: a
+// download into a directory, or a copy into a bucket (from a bucket or a directory).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "engine/config/client_spec.h"
+#include "engine/copy/copy_options.h"
+#include "engine/download/sync_options.h"
+
+namespace riptide::engine {
+
+struct JobSpec {
+  std::string source;       // s3://BUCKET[/PREFIX], REMOTE:BUCKET[/PREFIX], or a local directory
+  std::string destination;  // a dataset directory, or a bucket
+  ClientSpec client;        // both sides; a remote's own settings apply to its side
+
+  // Which objects.
+  std::vector<std::pair<bool, std::string>> filters;  // (include?, glob), in order; the last match wins
+  std::vector<std::string> keys;                      // exactly these keys, no listing
+  std::string keys_file;                              // the same, one key per line
+
+  // What to do.
+  bool compare = true;             // false (cp): copy everything named, no diff, no manifest
+  bool dry_run = false;            // plan and count, transfer and delete nothing
+  bool checksum = false;           // re-hash local files instead of trusting size and mtime
+  bool newer = false;              // downloads: a newer LastModified also means changed
+  bool delete_extraneous = false;  // remove what the source no longer has
+  int64_t max_delete = -1;         // refuse (delete nothing) above this many; -1 none
+  std::string state_dir;           // default DIR/.riptide; bucket DSTs: ~/.local/state/riptide
+  std::string plan_dir;            // write the plan's lists here
+
+  // How much at once.
+  int concurrency = 64;                  // requests in flight
+  uint64_t part_size = 16u << 20;
+  uint64_t multipart_threshold = 0;      // 0: the part size (server-side copies: 5 GiB)
+  uint64_t memory_limit = 256u << 20;    // downloads lower concurrency to fit; copies hold bodies in a quarter
+  int page_size = 1000;                  // max-keys per listing request
+  std::string copy_mode = "auto";        // bucket to bucket: auto, server-side, streamed
+};
+
+/// The options of the job a spec asks for.
+using JobOptions = std::variant<SyncOptions, CopyOptions>;
+
+/// A key list names whole keys: refused beside a prefix in SRC.
+Status CheckKeyListAgainstPrefix(bool key_list, const std::string& prefix);
+
+/// Resolves a spec: URLs and remotes, credentials and endpoints, the memory policy, the
+/// state directory. Errors are one line, naming what to change.
+Result<JobOptions> ResolveJob(const JobSpec& spec, const s3::ConfigSources& sources);
+
+}  // namespace riptide::engine
