@@ -2,11 +2,11 @@
 # Builds riptide under the sanitizers and runs the tests against those builds:
 #   build-asan  AddressSanitizer + UndefinedBehaviorSanitizer: unit tests and the
 #               integration suites on moto
-#   build-tsan  ThreadSanitizer: unit tests (among them the curl transport against an
-#               in-process server) and the transport (ls, tree, map through
-#               the curl-multi loop thread and its futures) on moto and s3rver. The
-#               flow-graph pipeline is not run under TSan: Debian's libtbb is not
-#               instrumented, so TSan reports every hand-off between TBB tasks.
+#   build-tsan  ThreadSanitizer, against a oneTBB built from Debian's source package with
+#               -fsanitize=thread (scripts/tsan-onetbb.sh, cached): the unit tests (among
+#               them the download and copy graphs on the in-memory store, and the curl
+#               transport against an in-process server), the browse commands on moto and
+#               s3rver, and the sync suite on moto through the real graph.
 # Any report fails the run (the sanitizers exit with their own codes, which no test
 # expects). Run scripts/setup.sh first (scripts/test.sh does).
 #   scripts/sanitize.sh [asan|tsan]...    default: both
@@ -26,10 +26,15 @@ for kind in "${kinds[@]}"; do
     *) echo "sanitize: unknown kind $kind (asan or tsan)" >&2; exit 2 ;;
   esac
   dir="build-$kind"
+  extra=()
+  if [ "$kind" = tsan ]; then
+    # An uninstrumented libtbb makes TSan report every hand-off between graph tasks.
+    extra=(-DCMAKE_PREFIX_PATH="$(scripts/tsan-onetbb.sh)")
+  fi
   echo "sanitize: building $dir (-fsanitize=$flags)"
   # shellcheck disable=SC2086
   cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRIPTIDE_SANITIZE="$flags" \
-    ${RIPTIDE_CMAKE_ARGS:-} >/dev/null
+    "${extra[@]}" ${RIPTIDE_CMAKE_ARGS:-} >/dev/null
   cmake --build "$dir"
   ctest --test-dir "$dir" --output-on-failure -j "$(nproc)" -L unit
   if [ -n "$suites" ]; then
@@ -39,5 +44,7 @@ for kind in "${kinds[@]}"; do
       (cd tests/integration && RIPTIDE_BIN="$PWD/../../$dir/riptide" RIPTIDE_TEST_SERVER=$server \
         RIPTIDE_ROOT="$PWD/../.." python3 -m unittest test_commands.BrowseTest)
     done
+    (cd tests/integration && RIPTIDE_BIN="$PWD/../../$dir/riptide" RIPTIDE_TEST_SERVER=moto \
+      RIPTIDE_ROOT="$PWD/../.." python3 -m unittest test_sync)
   fi
 done
