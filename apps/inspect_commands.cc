@@ -6,13 +6,17 @@
 
 #include "apps/format.h"
 #include "apps/summary.h"
+#include "engine/config/client_spec.h"
 #include "engine/state/inspect.h"
+#include "planner/key_mapping.h"
+#include "transport/s3/uri.h"
 
 namespace riptide::app {
 InspectCommand::InspectCommand(CLI::App& app, GlobalOptions& global, Kind kind) : global_(global), kind_(kind) {
   switch (kind) {
     case Kind::kStatus:
-      cmd_ = app.add_subcommand("status", "What a dataset's manifest says: source, objects, bytes, recent runs");
+      cmd_ = app.add_subcommand("status", "What a dataset's manifest says (source, objects, bytes, recent runs), or the "
+                                          "recent copies into a bucket");
       break;
     case Kind::kVerify:
       cmd_ = app.add_subcommand("verify",
@@ -24,8 +28,17 @@ InspectCommand::InspectCommand(CLI::App& app, GlobalOptions& global, Kind kind) 
       cmd_->add_option("--csv", csv_, "FILE to write, '-' for standard output")->required();
       break;
   }
-  cmd_->add_option("dataset", dataset_, "DIR: a dataset riptide filled")->required();
-  cmd_->add_option("--state-dir", state_dir_, "where its manifest lives (default DIR/.riptide)");
+  if (kind == Kind::kStatus) {
+    cmd_->add_option("dataset", dataset_,
+                     "DIR: a dataset riptide filled, or s3://BUCKET[/PREFIX] (or REMOTE:…) that riptide copied into")
+        ->required();
+    cmd_->add_option("--state-dir", state_dir_,
+                     "where its manifest lives (default DIR/.riptide); for a bucket, its copies' run logs (default "
+                     "~/.local/state/riptide)");
+  } else {
+    cmd_->add_option("dataset", dataset_, "DIR: a dataset riptide filled")->required();
+    cmd_->add_option("--state-dir", state_dir_, "where its manifest lives (default DIR/.riptide)");
+  }
   AddGlobalFlags(cmd_, global);
 }
 
@@ -56,33 +69,76 @@ int InspectCommand::Export() {
   return 0;
 }
 
-int InspectCommand::Status() {
-  auto r = engine::ReadStatus(dataset_, state_dir_);
-  if (!r.ok()) return Refuse(r.error());
-  if (global_.json) {
-    nlohmann::json j{{"source", r->totals.source}, {"objects", r->totals.objects}, {"bytes", r->totals.bytes}};
-    j["runs"] = nlohmann::json::array();
-    for (const auto& run : r->runs) {
-      j["runs"].push_back({{"started_ms", run.started_ms}, {"ended_ms", run.ended_ms}, {"status", run.status},
-                           {"listed", run.listed}, {"transferred", run.transferred}, {"skipped", run.skipped},
-                           {"failed", run.failed}, {"bytes", run.bytes}});
-    }
-    j["last_failures"] = nlohmann::json::array();
-    for (const auto& [key, reason] : r->last_failures) j["last_failures"].push_back({{"key", key}, {"reason", reason}});
-    std::printf("%s\n", DumpJson(j).c_str());
-    return 0;
+namespace {
+
+nlohmann::json RunsJson(const std::vector<engine::RunRecord>& runs, const engine::FailureList& failures) {
+  nlohmann::json j;
+  j["runs"] = nlohmann::json::array();
+  for (const auto& run : runs) {
+    j["runs"].push_back({{"started_ms", run.started_ms}, {"ended_ms", run.ended_ms}, {"status", run.status},
+                         {"listed", run.listed}, {"transferred", run.transferred}, {"skipped", run.skipped},
+                         {"failed", run.failed}, {"bytes", run.bytes}});
   }
-  std::printf("%s: mirror of %s, %llu objects, %.1f MiB\n", dataset_.c_str(), r->totals.source.c_str(),
-              static_cast<unsigned long long>(r->totals.objects), static_cast<double>(r->totals.bytes) / (1 << 20));
-  for (const auto& run : r->runs) {
+  j["last_failures"] = nlohmann::json::array();
+  for (const auto& [key, reason] : failures) j["last_failures"].push_back({{"key", key}, {"reason", reason}});
+  return j;
+}
+
+void PrintRuns(const std::vector<engine::RunRecord>& runs, const engine::FailureList& failures) {
+  for (const auto& run : runs) {
     const double secs = run.ended_ms ? static_cast<double>(run.ended_ms - run.started_ms) / 1000 : 0;
     std::printf("  %s  %-11s %7.1f s  listed %llu, transferred %llu, skipped %llu, failed %llu\n",
                 LocalTime(run.started_ms).c_str(), run.status.c_str(), secs,
                 static_cast<unsigned long long>(run.listed), static_cast<unsigned long long>(run.transferred),
                 static_cast<unsigned long long>(run.skipped), static_cast<unsigned long long>(run.failed));
   }
-  for (const auto& [key, reason] : r->last_failures) {
+  for (const auto& [key, reason] : failures) {
     std::printf("  failed last time: %s: %s\n", DumpJson(nlohmann::json(key)).c_str(), reason.c_str());
+  }
+}
+
+}  // namespace
+
+int InspectCommand::Status() {
+  if (engine::NamesBucket(dataset_)) return BucketStatus();
+  auto r = engine::ReadStatus(dataset_, state_dir_);
+  if (!r.ok()) return Refuse(r.error());
+  if (global_.json) {
+    nlohmann::json j{{"source", r->totals.source}, {"objects", r->totals.objects}, {"bytes", r->totals.bytes}};
+    j.update(RunsJson(r->runs, r->last_failures));
+    std::printf("%s\n", DumpJson(j).c_str());
+    return 0;
+  }
+  std::printf("%s: mirror of %s, %llu objects, %.1f MiB\n", dataset_.c_str(), r->totals.source.c_str(),
+              static_cast<unsigned long long>(r->totals.objects), static_cast<double>(r->totals.bytes) / (1 << 20));
+  PrintRuns(r->runs, r->last_failures);
+  return 0;
+}
+
+// `riptide status s3://BUCKET/PREFIX`: the copies into it recorded under the state dir.
+int InspectCommand::BucketStatus() {
+  s3::ConfigSources sources = s3::LoadConfigSources();
+  std::string arg = dataset_;
+  engine::ClientResolver remotes(engine::ClientSpec{}, sources);
+  if (riptide::Status st = remotes.UseRemote(&arg); !st.ok()) return Refuse(st.error());
+  auto url = s3::ParseS3Url(arg);
+  if (!url.ok()) return Refuse(url.error());
+  const std::string bucket_url = "s3://" + url->bucket + "/" + planner::NormalizePrefix(url->prefix);
+  auto r = engine::ReadCopyStatus(engine::DefaultCopyStateDir(state_dir_, sources), bucket_url);
+  if (!r.ok()) return Refuse(r.error());
+  if (global_.json) {
+    nlohmann::json all = nlohmann::json::array();
+    for (const auto& d : *r) {
+      nlohmann::json j{{"destination", d.destination}};
+      j.update(RunsJson(d.runs, d.last_failures));
+      all.push_back(std::move(j));
+    }
+    std::printf("%s\n", DumpJson({{"destinations", all}}).c_str());
+    return 0;
+  }
+  for (const auto& d : *r) {
+    std::printf("%s: copies into %s\n", bucket_url.c_str(), d.destination.c_str());
+    PrintRuns(d.runs, d.last_failures);
   }
   return 0;
 }

@@ -19,6 +19,7 @@ class InspectCommand {
 
  private:
   int Status();
+  int BucketStatus();
   int Verify();
   int Export();
   int Refuse(const riptide::Error& e);  // one line on stderr, exit 2

@@ -81,6 +81,17 @@ Result<BucketSide> ClientResolver::Side(const std::string& arg, int connections)
   return side;
 }
 
+std::string DefaultCopyStateDir(const std::string& state_dir, const s3::ConfigSources& sources) {
+  if (!state_dir.empty()) return state_dir;
+  auto env = [&](const char* name) {
+    auto it = sources.env.find(name);
+    return it == sources.env.end() ? std::string() : it->second;
+  };
+  if (!env("XDG_STATE_HOME").empty()) return env("XDG_STATE_HOME") + "/riptide";
+  if (!env("HOME").empty()) return env("HOME") + "/.local/state/riptide";
+  return {};
+}
+
 bool NamesBucket(const std::string& arg) { return s3::LooksLikeS3Url(arg) || s3::SplitRemoteUrl(arg).has_value(); }
 
 }  // namespace riptide::engine

@@ -62,6 +62,10 @@ class ClientResolver {
   std::optional<s3::Remote> remote_;
 };
 
+/// Where copies into buckets keep their state: `state_dir` when given, else
+/// $XDG_STATE_HOME/riptide or ~/.local/state/riptide ("" when neither is set).
+std::string DefaultCopyStateDir(const std::string& state_dir, const s3::ConfigSources& sources);
+
 /// True when `arg` names a bucket (s3://… or a remote's NAME:bucket/…), not a local path.
 bool NamesBucket(const std::string& arg);
 

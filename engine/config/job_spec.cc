@@ -148,9 +148,7 @@ Result<JobOptions> ResolveCopy(const JobSpec& spec, const s3::ConfigSources& sou
   for (const auto& [include, pattern] : spec.filters) o.filter.Add(include, pattern);
   o.dry_run = spec.dry_run;
   o.plan_dir = spec.plan_dir;
-  o.state_dir = spec.state_dir;
-  if (o.state_dir.empty() && !Env(sources, "XDG_STATE_HOME").empty()) o.state_dir = Env(sources, "XDG_STATE_HOME") + "/riptide";
-  if (o.state_dir.empty() && !Env(sources, "HOME").empty()) o.state_dir = Env(sources, "HOME") + "/.local/state/riptide";
+  o.state_dir = DefaultCopyStateDir(spec.state_dir, sources);
   o.concurrency = spec.concurrency;
   // Part bodies get a quarter of the limit; buffers, TLS, listings and bookkeeping the rest.
   o.memory_limit = spec.memory_limit / 4;

@@ -17,6 +17,7 @@
 
 #include "engine/copy/copy_graph.h"
 #include "engine/copy/copy_support.h"
+#include "engine/state/run_log.h"
 #include "engine/state/upload_journal.h"
 #include "planner/copy_plan.h"
 #include "transport/http/fetch.h"
@@ -156,16 +157,19 @@ Result<std::unique_ptr<BucketStream>> OpenDestination(const CopyOptions& options
   return std::unique_ptr<BucketStream>();
 }
 
+// "endpoint/bucket/prefix": what the destination's state files are keyed by.
+std::string DestinationKey(const BucketSide& dst) {
+  const auto& ep = dst.client.endpoint;
+  return ep.scheme + "://" + ep.Authority() + ep.base_path + "/" + dst.bucket + "/" + dst.prefix;
+}
+
 // The journal of open uploads; those a killed run left open here are aborted before
 // anything new starts.
 Result<std::unique_ptr<UploadJournal>> OpenJournal(const CopyOptions& options, http::Transport& transport,
                                                    const s3::RequestFactory& requests) {
   if (options.state_dir.empty() || options.dry_run) return std::unique_ptr<UploadJournal>();
   const BucketSide& dst = options.destination;
-  const auto& ep = dst.client.endpoint;
-  auto journal = UploadJournal::Open(options.state_dir,
-                                     ep.scheme + "://" + ep.Authority() + ep.base_path + "/" + dst.bucket + "/" +
-                                         dst.prefix);
+  auto journal = UploadJournal::Open(options.state_dir, DestinationKey(dst));
   if (!journal.ok()) return journal.error();
   std::map<std::string, std::string> still_open;
   if (const auto& left = (*journal)->leftovers(); !left.empty()) {
@@ -231,6 +235,51 @@ void FinishPlan(const CopyOptions& options, CopyRun& run, DeleteSpool& deletes, 
   if (Status st = run.plan_out->Finish(summary); !st.ok()) run.shell.Fail(st.error());
 }
 
+// What a copy keeps under --state-dir for its destination: the journal of open uploads
+// (its lock keeps a second riptide out) and the run log `riptide status s3://…` reads.
+struct DestinationState {
+  std::unique_ptr<UploadJournal> journal;  // none for dry runs
+  std::unique_ptr<CopyRunLog> log;         // none without a state directory
+  int64_t run_id = 0;
+};
+
+Result<DestinationState> OpenDestinationState(const CopyOptions& options, http::Transport& transport,
+                                              const s3::RequestFactory& requests, const std::string& from) {
+  DestinationState state;
+  auto journal = OpenJournal(options, transport, requests);
+  if (!journal.ok()) return journal.error();
+  state.journal = std::move(*journal);
+  if (options.state_dir.empty()) return state;
+  const BucketSide& dst = options.destination;
+  auto log = CopyRunLog::Open(options.state_dir, DestinationKey(dst), Describe(dst));
+  if (!log.ok()) return log.error();
+  auto id = (*log)->runs().Begin(from);
+  if (!id.ok()) return id.error();
+  state.log = std::move(*log);
+  state.run_id = *id;
+  return state;
+}
+
+// After the graph: leftovers aborted, deletes, the plan's summary, the report.
+SyncReport Conclude(const CopyOptions& options, const JobHost& host, CopyRun& run, DeleteSpool& deletes,
+                    bool sorted, const std::string& from) {
+  AbortLeftovers(options, host, run.ctx.destination_requests, run.ctx.uploads);
+  if (!sorted) {
+    spdlog::warn("a server listed keys out of byte order: objects it listed late may have been copied again, "
+                 "and nothing is deleted");
+  }
+  const uint64_t deleted = DeleteExtraneous(options, run, deletes, sorted);
+  if (run.plan_out) FinishPlan(options, run, deletes, from);
+  SyncReport report;
+  report.dry_run = options.dry_run;
+  report.to_bucket = true;
+  run.shell.Fill(report);
+  report.deleted = deleted;
+  report.gone = deletes.count();
+  if (options.dry_run) report.would_delete = options.delete_extraneous ? deletes.count() : 0;
+  return report;
+}
+
 // One endpoint and one set of credentials: the server copies; otherwise bytes stream
 // through riptide (or come from local files).
 Result<bool> ServerSide(const CopyOptions& options) {
@@ -275,12 +324,12 @@ Result<SyncReport> RunCopy(const CopyOptions& options, const JobHost& host) {
   const std::string from = options.source ? Describe(*options.source) : options.source_dir;
   spdlog::info("copying {} to {} ({}, {} requests in flight)", from, Describe(dst_side),
                !options.source ? "upload" : *server_side ? "server-side" : "streamed", options.concurrency);
-  auto journal = OpenJournal(options, *dst_transport, dst_requests);
-  if (!journal.ok()) return journal.error();
+  auto state = OpenDestinationState(options, *dst_transport, dst_requests, from);
+  if (!state.ok()) return state.error();
 
   DeleteSpool deletes;
   Merger merger(options, **source, dst_stream->get(), stats, deletes);
-  OpenUploads uploads(journal->get());
+  OpenUploads uploads(state->journal.get());
   CopyContext ctx{options, src_transport, *dst_transport, src_requests ? &*src_requests : nullptr,
                   dst_requests, *server_side, stats, shell.stop(), uploads, nullptr, nullptr};
   CopyRun run(ctx, merger, shell, plan_out.get(), std::max(1, options.concurrency),
@@ -292,24 +341,10 @@ Result<SyncReport> RunCopy(const CopyOptions& options, const JobHost& host) {
     if (src_transport_own) src_transport_own->CancelAll();
   });
   shell.Run([&] { RunCopyGraph(run); });
-  AbortLeftovers(options, host, dst_requests, uploads);
-
   const bool sorted = (*source)->sorted() && (!*dst_stream || (*dst_stream)->sorted());
-  if (!sorted) {
-    spdlog::warn("a server listed keys out of byte order: objects it listed late may have been copied again, "
-                 "and nothing is deleted");
-  }
-  const uint64_t deleted = DeleteExtraneous(options, run, deletes, sorted);
-  if (plan_out) FinishPlan(options, run, deletes, from);
-
-  SyncReport report;
-  report.dry_run = options.dry_run;
-  report.to_bucket = true;
-  shell.Fill(report);
-  report.deleted = deleted;
-  report.gone = deletes.count();
+  SyncReport report = Conclude(options, host, run, deletes, sorted, from);
   report.requests = dst_transport->requests_started() + (src_transport_own ? src_transport_own->requests_started() : 0);
-  if (options.dry_run) report.would_delete = options.delete_extraneous ? deletes.count() : 0;
+  if (state->log) state->log->runs().Record(state->run_id, report);
   return report;
 }
 

@@ -163,21 +163,6 @@ void LogStageTimes(const Stats& stats) {
       secs(stats.ns_commit), secs(stats.ns_sync));
 }
 
-void RecordRun(Manifest& manifest, int64_t run_id, const SyncReport& report) {
-  RunRecord run;
-  run.id = run_id;
-  run.listed = report.listed;
-  run.transferred = report.transferred;
-  run.skipped = report.skipped;
-  run.failed = report.failed;
-  run.bytes = report.bytes;
-  run.status = report.Outcome();
-  std::vector<std::pair<std::string, std::string>> failures;
-  for (const auto& f : report.failures) failures.emplace_back(f.key, f.reason);
-  if (Status st = manifest.RecordFailures(run.id, failures); !st.ok()) spdlog::warn("{}", st.error().message);
-  if (Status st = manifest.EndRun(run); !st.ok()) spdlog::warn("{}", st.error().message);
-}
-
 }  // namespace
 
 Result<SyncReport> RunSync(const SyncOptions& options, const JobHost& host) {
@@ -225,7 +210,7 @@ Result<SyncReport> RunSync(const SyncOptions& options, const JobHost& host) {
   });
   LogStageTimes(stats);
   SyncReport report = Finish(ctx, source, result, ctx.plan_out, transport->requests_started());
-  RecordRun(*state.manifest, *run_id, report);
+  state.manifest->runs().Record(*run_id, report);
   return report;
 }
 

@@ -41,6 +41,28 @@ Result<StatusReport> ReadStatus(const std::string& dataset_dir, const std::strin
   return r;
 }
 
+Result<std::vector<CopyStatusReport>> ReadCopyStatus(const std::string& state_dir, const std::string& bucket_url) {
+  auto logs = CopyRunLog::Find(state_dir, bucket_url);
+  if (!logs.ok()) return logs.error();
+  std::vector<CopyStatusReport> out;
+  for (auto& [destination, log] : *logs) {
+    CopyStatusReport r;
+    r.destination = destination;
+    auto runs = log->runs().Recent(5);
+    if (!runs.ok()) return runs.error();
+    r.runs = std::move(*runs);
+    auto failures = log->runs().LastFailures();
+    if (!failures.ok()) return failures.error();
+    r.last_failures = std::move(*failures);
+    out.push_back(std::move(r));
+  }
+  if (out.empty()) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "no copy into " + bucket_url + " is recorded in " + state_dir + " (see --state-dir)");
+  }
+  return out;
+}
+
 namespace {
 
 std::string CsvField(const std::string& s) {

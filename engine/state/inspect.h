@@ -23,6 +23,16 @@ struct StatusReport {
 };
 Result<StatusReport> ReadStatus(const std::string& dataset_dir, const std::string& state_dir);
 
+/// The runs of copies into a bucket destination, per endpoint it was reached at.
+struct CopyStatusReport {
+  std::string destination;       // "endpoint/bucket/prefix"
+  std::vector<RunRecord> runs;   // newest first
+  FailureList last_failures;
+};
+/// Copy runs recorded under `state_dir` for `bucket_url` (s3://BUCKET/PREFIX/); an error
+/// when none were.
+Result<std::vector<CopyStatusReport>> ReadCopyStatus(const std::string& state_dir, const std::string& bucket_url);
+
 struct VerifyReport {
   uint64_t checked = 0;
   uint64_t bytes = 0;

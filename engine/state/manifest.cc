@@ -2,10 +2,16 @@
 
 #include <sqlite3.h>
 
-#include <chrono>
+#include "engine/state/sqlite.h"
 
 namespace riptide::engine {
 namespace {
+
+using sql::Exec;
+using sql::NowMs;
+using sql::OpenDb;
+using sql::SqlError;
+using sql::Stmt;
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS meta(name TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -32,66 +38,6 @@ CREATE TABLE IF NOT EXISTS runs(
 CREATE TABLE IF NOT EXISTS failures(run_id INTEGER NOT NULL, key TEXT NOT NULL, reason TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS objects_by_path ON objects(path);
 )sql";
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-Error SqlError(sqlite3* db, const std::string& what) {
-  return MakeError(ErrorCode::kIo, "manifest: " + what + ": " + sqlite3_errmsg(db));
-}
-
-// A prepared statement that finalizes itself.
-class Stmt {
- public:
-  Stmt(sqlite3* db, const char* sql) : db_(db) { sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr); }
-  ~Stmt() { sqlite3_finalize(stmt_); }
-  bool ok() const { return stmt_ != nullptr; }
-  sqlite3_stmt* get() { return stmt_; }
-  void Text(int i, const std::string& s) { sqlite3_bind_text(stmt_, i, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT); }
-  void Int(int i, int64_t v) { sqlite3_bind_int64(stmt_, i, v); }
-  std::string ColText(int i) {
-    auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, i));
-    return p ? std::string(p, sqlite3_column_bytes(stmt_, i)) : std::string();
-  }
-  int64_t ColInt(int i) { return sqlite3_column_int64(stmt_, i); }
-
- private:
-  sqlite3* db_;
-  sqlite3_stmt* stmt_ = nullptr;
-};
-
-Status Exec(sqlite3* db, const char* sql) {
-  char* err = nullptr;
-  if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
-    std::string msg = err ? err : "unknown";
-    sqlite3_free(err);
-    return MakeError(ErrorCode::kIo, std::string("manifest: ") + msg);
-  }
-  return OkStatus();
-}
-
-Result<sqlite3*> OpenDb(const std::string& path) {
-  sqlite3* db = nullptr;
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                      nullptr) != SQLITE_OK) {
-    Error e = SqlError(db, "cannot open " + path);
-    sqlite3_close(db);
-    return e;
-  }
-  sqlite3_busy_timeout(db, 10000);
-  // NORMAL is durable in WAL mode at each checkpoint; the dataset's syncfs precedes every
-  // commit, so the manifest never runs ahead of the files.
-  for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL"}) {
-    if (Status st = Exec(db, pragma); !st.ok()) {
-      sqlite3_close(db);
-      return st.error();
-    }
-  }
-  return db;
-}
 
 constexpr const char* kRowColumns =
     "SELECT key, path, size, etag, last_modified_ms, xxh3, local_mtime_ns, verified_by, synced_at_ms "
@@ -235,30 +181,6 @@ Status Manifest::Upsert(const std::vector<ObjectRow>& rows) {
   return OkStatus();
 }
 
-Result<int64_t> Manifest::BeginRun(const std::string& source) {
-  Stmt s(writer_, "INSERT INTO runs(source, started_ms, status) VALUES(?, ?, 'running')");
-  s.Text(1, source);
-  s.Int(2, NowMs());
-  if (sqlite3_step(s.get()) != SQLITE_DONE) return SqlError(writer_, "recording the run");
-  return static_cast<int64_t>(sqlite3_last_insert_rowid(writer_));
-}
-
-Status Manifest::EndRun(const RunRecord& run) {
-  Stmt s(writer_,
-         "UPDATE runs SET ended_ms=?, listed=?, transferred=?, skipped=?, failed=?, bytes=?, "
-         "status=? WHERE id=?");
-  s.Int(1, NowMs());
-  s.Int(2, static_cast<int64_t>(run.listed));
-  s.Int(3, static_cast<int64_t>(run.transferred));
-  s.Int(4, static_cast<int64_t>(run.skipped));
-  s.Int(5, static_cast<int64_t>(run.failed));
-  s.Int(6, static_cast<int64_t>(run.bytes));
-  s.Text(7, run.status);
-  s.Int(8, run.id);
-  if (sqlite3_step(s.get()) != SQLITE_DONE) return SqlError(writer_, "closing the run");
-  return OkStatus();
-}
-
 Status Manifest::Delete(const std::vector<std::string>& keys) {
   if (keys.empty()) return OkStatus();
   if (Status st = Exec(writer_, "BEGIN IMMEDIATE"); !st.ok()) return st;
@@ -280,29 +202,6 @@ Result<Manifest::Totals> Manifest::GetTotals() {
   t.objects = static_cast<uint64_t>(s.ColInt(0));
   t.bytes = static_cast<uint64_t>(s.ColInt(1));
   return t;
-}
-
-Result<std::vector<RunRecord>> Manifest::RecentRuns(int n) {
-  Stmt s(writer_,
-         "SELECT id, source, started_ms, COALESCE(ended_ms, 0), listed, transferred, skipped, failed, bytes, "
-         "status FROM runs ORDER BY id DESC LIMIT ?");
-  s.Int(1, n);
-  std::vector<RunRecord> runs;
-  while (sqlite3_step(s.get()) == SQLITE_ROW) {
-    RunRecord r;
-    r.id = s.ColInt(0);
-    r.source = s.ColText(1);
-    r.started_ms = s.ColInt(2);
-    r.ended_ms = s.ColInt(3);
-    r.listed = static_cast<uint64_t>(s.ColInt(4));
-    r.transferred = static_cast<uint64_t>(s.ColInt(5));
-    r.skipped = static_cast<uint64_t>(s.ColInt(6));
-    r.failed = static_cast<uint64_t>(s.ColInt(7));
-    r.bytes = static_cast<uint64_t>(s.ColInt(8));
-    r.status = s.ColText(9);
-    runs.push_back(std::move(r));
-  }
-  return runs;
 }
 
 Status Manifest::ForEachChunk(size_t chunk, const std::function<void(std::vector<ObjectRow>&)>& fn) {
@@ -327,35 +226,4 @@ Result<bool> Manifest::HasPath(const std::string& path) {
   s.Text(1, path);
   return sqlite3_step(s.get()) == SQLITE_ROW;
 }
-
-Result<std::vector<std::pair<std::string, std::string>>> Manifest::LastFailures() {
-  Stmt s(writer_,
-         "SELECT key, reason FROM failures WHERE run_id = (SELECT MAX(id) FROM runs WHERE status != 'running')");
-  std::vector<std::pair<std::string, std::string>> out;
-  while (sqlite3_step(s.get()) == SQLITE_ROW) out.emplace_back(s.ColText(0), s.ColText(1));
-  return out;
-}
-
-Status Manifest::RecordFailures(int64_t run_id, const std::vector<std::pair<std::string, std::string>>& failures) {
-  if (failures.empty()) return OkStatus();
-  if (Status st = Exec(writer_, "BEGIN IMMEDIATE"); !st.ok()) return st;
-  Stmt s(writer_, "INSERT INTO failures(run_id, key, reason) VALUES(?, ?, ?)");
-  for (size_t i = 0; i < failures.size() && i < 1000; ++i) {
-    s.Int(1, run_id);
-    s.Text(2, failures[i].first);
-    s.Text(3, failures[i].second);
-    sqlite3_step(s.get());
-    sqlite3_reset(s.get());
-  }
-  return Exec(writer_, "COMMIT");
-}
-
-Result<std::string> Manifest::LastRunStatus() {
-  Stmt s(writer_, "SELECT status FROM runs ORDER BY id DESC LIMIT 1");
-  int rc = sqlite3_step(s.get());
-  if (rc == SQLITE_DONE) return std::string();
-  if (rc != SQLITE_ROW) return SqlError(writer_, "reading the last run");
-  return s.ColText(0);
-}
-
 }  // namespace riptide::engine

@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "engine/state/run_log.h"
 #include "planner/diff.h"
 #include "transport/result.h"
 
@@ -28,15 +29,6 @@ struct ObjectRow {
   int64_t synced_at_ms = 0;    // when it was recorded (set by Upsert)
 };
 
-struct RunRecord {
-  int64_t id = 0;
-  std::string source;
-  int64_t started_ms = 0;
-  int64_t ended_ms = 0;
-  uint64_t listed = 0, transferred = 0, skipped = 0, failed = 0, bytes = 0;
-  std::string status;  // "running", "ok", "partial", "failed", "interrupted"
-};
-
 class Manifest {
  public:
   /// Opens (creating) STATE_DIR/manifest.db. Two connections: one reads in key order for
@@ -53,16 +45,16 @@ class Manifest {
   /// Upserts every row in one transaction.
   Status Upsert(const std::vector<ObjectRow>& rows);
 
-  Result<int64_t> BeginRun(const std::string& source);
-  Status EndRun(const RunRecord& run);
+  RunLog& runs() { return runs_; }
+  Result<int64_t> BeginRun(const std::string& source) { return runs_.Begin(source); }
+  Status EndRun(const RunRecord& run) { return runs_.End(run); }
 
   /// Removes the rows of `keys` in one transaction (after their files were deleted).
   Status Delete(const std::vector<std::string>& keys);
 
   /// The status of the latest run before this one ("" when none): "running" means it
   /// was killed.
-  Result<std::string> LastRunStatus();
-
+  Result<std::string> LastRunStatus() { return runs_.LastStatus(); }
 
   /// For `riptide status` and `riptide verify` (read only).
   struct Totals {
@@ -72,20 +64,21 @@ class Manifest {
   };
   Result<Totals> GetTotals();
   /// The latest `n` runs, newest first.
-  Result<std::vector<RunRecord>> RecentRuns(int n);
+  Result<std::vector<RunRecord>> RecentRuns(int n) { return runs_.Recent(n); }
   /// Calls `fn` for every row in key order, `chunk` rows at a time.
   Status ForEachChunk(size_t chunk, const std::function<void(std::vector<ObjectRow>&)>& fn);
   /// True when some row's path is `path`.
   Result<bool> HasPath(const std::string& path);
   /// The failures the latest finished run recorded (key, reason).
-  Result<std::vector<std::pair<std::string, std::string>>> LastFailures();
+  Result<FailureList> LastFailures() { return runs_.LastFailures(); }
   /// Records a run's failures (at most the first 1,000).
-  Status RecordFailures(int64_t run_id, const std::vector<std::pair<std::string, std::string>>& failures);
+  Status RecordFailures(int64_t run_id, const FailureList& failures) { return runs_.RecordFailures(run_id, failures); }
 
  private:
-  Manifest(sqlite3* reader, sqlite3* writer) : reader_(reader), writer_(writer) {}
+  Manifest(sqlite3* reader, sqlite3* writer) : reader_(reader), writer_(writer), runs_(writer) {}
   sqlite3* reader_;
   sqlite3* writer_;
+  RunLog runs_;  // over the writer connection
 };
 
 }  // namespace riptide::engine

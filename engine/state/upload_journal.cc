@@ -12,14 +12,14 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
-#include "transport/s3/crypto.h"
+#include "engine/state/run_log.h"
 
 namespace riptide::engine {
 
 Result<std::unique_ptr<UploadJournal>> UploadJournal::Open(const std::string& dir, const std::string& destination) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
-  const std::string id = s3::HexEncode(s3::Sha256(destination)).substr(0, 16);
+  const std::string id = DestinationId(destination);
   const std::string path = dir + "/uploads-" + id + ".jsonl";
   auto io_error = [&](const char* what) {
     Error e = MakeError(ErrorCode::kIo, std::string(what) + " " + path + ": " + std::strerror(errno));

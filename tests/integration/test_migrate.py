@@ -97,6 +97,27 @@ class BucketToBucketTest(MigrateTestCase):
                 p, s = self.run_riptide("sync", url_src, url_dst, "--copy-mode", mode)
                 self.assertEqual((p.returncode, s["transferred"], s["skipped"]), (0, 0, 14), p.stderr)
 
+    def test_copy_runs_show_in_status(self):
+        self.seed()
+        p, _ = self.run_riptide("sync", f"s3://{self.bucket}/p", f"s3://{self.dst}/q")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        p, _ = self.run_riptide("sync", f"s3://{self.bucket}/p", f"s3://{self.dst}/q")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        env = {"XDG_STATE_HOME": os.path.join(self.tmp, "state")}
+        st = riptide("status", f"s3://{self.dst}/q", "--json", server=self.server, env=env)
+        self.assertEqual(st.returncode, 0, st.stderr)
+        [d] = json.loads(st.stdout)["destinations"]
+        self.assertIn(f"/{self.dst}/q/", d["destination"])
+        self.assertEqual([(r["status"], r["transferred"], r["skipped"]) for r in d["runs"]],
+                         [("ok", 0, 14), ("ok", 14, 0)])
+        st = riptide("status", f"s3://{self.dst}/q/", server=self.server, env=env)
+        self.assertEqual(st.returncode, 0, st.stderr)
+        self.assertIn(f"s3://{self.dst}/q/: copies into", st.stdout)
+        st = riptide("status", f"s3://{self.dst}/elsewhere", server=self.server, env=env)
+        self.assertEqual(st.returncode, 2)
+        self.assertIn("no copy into", st.stderr)
+        self.assertEqual(len(st.stderr.strip().splitlines()), 1)
+
     def test_changes_deletes_and_max_delete(self):
         self.seed()
         url_src, url_dst = f"s3://{self.bucket}/p", f"s3://{self.dst}/q"

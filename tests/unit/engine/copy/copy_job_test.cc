@@ -1,6 +1,7 @@
 // Copies into a bucket on the in-memory store: uploads of a directory (single PUTs and
 // multipart), streamed bucket-to-bucket copies, --delete, and faults on the way.
 #include "engine/copy/copy_job.h"
+#include "engine/state/inspect.h"
 
 #include <gtest/gtest.h>
 
@@ -48,6 +49,18 @@ TEST_F(CopyJobTest, UploadsADirectoryThenCopiesNothingTheSecondTime) {
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->transferred, 0u);
   EXPECT_EQ(again->skipped, files.size());
+
+  // Both runs are recorded where `riptide status s3://dst/up/` reads them.
+  auto status = engine::ReadCopyStatus(options.state_dir, "s3://dst/up/");
+  ASSERT_TRUE(status.ok()) << status.error().message;
+  ASSERT_EQ(status->size(), 1u);
+  const auto& runs = (*status)[0].runs;
+  ASSERT_EQ(runs.size(), 2u);
+  EXPECT_EQ(runs[0].status, "ok");
+  EXPECT_EQ(runs[0].transferred, 0u);
+  EXPECT_EQ(runs[1].transferred, files.size());
+  EXPECT_EQ(runs[1].source, root_ + "/src");
+  EXPECT_FALSE(engine::ReadCopyStatus(options.state_dir, "s3://dst/other/").ok());
 }
 
 TEST_F(CopyJobTest, StreamsBetweenBucketsThroughRetriesAndDeletesWhatTheSourceLacks) {
