@@ -186,10 +186,37 @@ int BrowseCommand::Tree(Target& t) {
   return 0;
 }
 
+namespace {
+
+// One key's mapping on stdout: an element of the JSON array, or KEY<TAB>PATH.
+void PrintMapping(const std::string& key, const planner::KeyMapping& m, const std::string& path,
+                  JsonArrayWriter* json) {
+  const bool refused = m.kind == planner::KeyMapping::Kind::kRefused;
+  if (json) {
+    nlohmann::json j{{"key", key}};
+    if (refused) {
+      j["refused"] = m.reason;
+    } else {
+      j["path"] = path;
+      j["folder"] = m.kind == planner::KeyMapping::Kind::kFolder;
+    }
+    json->Add(j);
+  } else if (refused) {
+    // The key as JSON: a hostile key must not drive the terminal.
+    std::printf("%s\tREFUSED: %s\n", DumpJson(key).c_str(), m.reason.c_str());
+  } else {
+    std::printf("%s\t%s\n", key.c_str(), path.c_str());
+  }
+}
+
+}  // namespace
+
 int BrowseCommand::Map(Target& t) {
   planner::KeyFilter filter;
   for (const auto& [include, pattern] : selection_.filters) filter.Add(include, pattern);
-  if (Status st = engine::CheckKeyListAgainstPrefix(selection_.key_list(), t.prefix); !st.ok()) return Refuse(st.error().message);
+  if (Status st = engine::CheckKeyListAgainstPrefix(selection_.key_list(), t.prefix); !st.ok()) {
+    return Refuse(st.error().message);
+  }
   const bool key_list = selection_.key_list();
   std::string dir = destination_;
   while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
@@ -211,21 +238,7 @@ int BrowseCommand::Map(Target& t) {
     } else {
       mapped++;
     }
-    if (json) {
-      nlohmann::json j{{"key", key}};
-      if (m.kind == planner::KeyMapping::Kind::kRefused) {
-        j["refused"] = m.reason;
-      } else {
-        j["path"] = path;
-        j["folder"] = m.kind == planner::KeyMapping::Kind::kFolder;
-      }
-      json->Add(j);
-    } else if (m.kind == planner::KeyMapping::Kind::kRefused) {
-      // The key as JSON: a hostile key must not drive the terminal.
-      std::printf("%s\tREFUSED: %s\n", DumpJson(key).c_str(), m.reason.c_str());
-    } else {
-      std::printf("%s\t%s\n", key.c_str(), path.c_str());
-    }
+    PrintMapping(key, m, path, json ? &*json : nullptr);
   };
   if (key_list) {
     for (const auto& k : selection_.keys) one(k);

@@ -92,6 +92,12 @@ int CleanupCommand::Run() {
     return fail("cannot list the multipart uploads of s3://" + url->bucket + "/" + url->prefix + ": " +
                 st.error().ToString());
   }
+  return Report(seen, aborted, kept, failures, listed);
+}
+
+int CleanupCommand::Report(uint64_t seen, uint64_t aborted, uint64_t kept,
+                           const std::vector<std::pair<std::string, std::string>>& failures,
+                           const nlohmann::json& listed) const {
   const int code = failures.empty() ? 0 : 1;
   if (global_.json) {
     nlohmann::json j{{"uploads", seen}, {dry_run_ ? "would_abort" : "aborted", aborted}, {"kept", kept},
@@ -99,13 +105,13 @@ int CleanupCommand::Run() {
     j["failures"] = nlohmann::json::array();
     for (const auto& [key, why] : failures) j["failures"].push_back({{"key", key}, {"reason", why}});
     std::printf("%s\n", DumpJson(j).c_str());
-  } else {
-    for (const auto& [key, why] : failures) std::fprintf(stderr, "failed: %s: %s\n", key.c_str(), why.c_str());
-    std::printf("%llu unfinished uploads, %llu %s, %llu younger than %s kept, %zu failed\n",
-                static_cast<unsigned long long>(seen), static_cast<unsigned long long>(aborted),
-                dry_run_ ? "would be aborted" : "aborted", static_cast<unsigned long long>(kept),
-                older_than_.c_str(), failures.size());
+    return code;
   }
+  for (const auto& [key, why] : failures) std::fprintf(stderr, "failed: %s: %s\n", key.c_str(), why.c_str());
+  std::printf("%llu unfinished uploads, %llu %s, %llu younger than %s kept, %zu failed\n",
+              static_cast<unsigned long long>(seen), static_cast<unsigned long long>(aborted),
+              dry_run_ ? "would be aborted" : "aborted", static_cast<unsigned long long>(kept), older_than_.c_str(),
+              failures.size());
   return code;
 }
 

@@ -3,8 +3,11 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "apps/client_flags.h"
 #include "apps/sync_command.h"
@@ -21,6 +24,9 @@ class CleanupCommand {
   int Run();
 
  private:
+  // The summary (text or JSON) and the exit code: 1 when some upload could not be aborted.
+  int Report(uint64_t seen, uint64_t aborted, uint64_t kept,
+             const std::vector<std::pair<std::string, std::string>>& failures, const nlohmann::json& listed) const;
   GlobalOptions& global_;
   CLI::App* cmd_ = nullptr;
   ClientFlags client_;

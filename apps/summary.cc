@@ -13,39 +13,62 @@ int ExitCodeFor(const engine::SyncReport& report, int signal_number) {
   return 0;
 }
 
+namespace {
+
+nlohmann::json SummaryJson(const engine::SyncReport& r, int exit_code, double mbps) {
+  nlohmann::json j;
+  j["listed"] = r.listed;
+  j["transferred"] = r.transferred;
+  j["skipped"] = r.skipped;
+  j["failed"] = r.failed;
+  j["refused"] = r.refused;
+  j["not_in_bucket"] = r.gone;
+  j["deleted"] = r.deleted;
+  j["excluded"] = r.excluded;
+  if (r.dry_run) {
+    j["dry_run"] = true;
+    j["would_transfer"] = r.would_transfer;
+    j["would_transfer_bytes"] = r.would_transfer_bytes;
+    j["would_transfer_new"] = r.would_transfer_new;
+    j["would_delete"] = r.would_delete;
+  }
+  j["drifted"] = r.drifted;
+  j["size_verified_only"] = r.size_verified_only;
+  j["retries"] = r.retries;
+  j["requests"] = r.requests;
+  j["bytes"] = r.bytes;
+  j["bytes_resumed"] = r.bytes_resumed;
+  j["seconds"] = r.seconds;
+  j["mb_per_s"] = mbps;
+  j["exit_code"] = exit_code;
+  j["interrupted"] = r.interrupted;
+  j["failures"] = nlohmann::json::array();
+  for (const auto& f : r.failures) j["failures"].push_back({{"key", f.key}, {"reason", f.reason}});
+  if (r.fatal) j["error"] = r.fatal->ToString();
+  return j;
+}
+
+// `plan` and --dry-run: what a run would do.
+void PrintPlanLine(const engine::SyncReport& r) {
+  auto n = [](uint64_t v) { return static_cast<unsigned long long>(v); };
+  std::printf("plan: listed %llu, would transfer %llu (%s: %llu new, %llu modified), unchanged %llu, "
+              "excluded %llu, ",
+              n(r.listed), n(r.would_transfer), HumanBytes(static_cast<double>(r.would_transfer_bytes)).c_str(),
+              n(r.would_transfer_new), n(r.would_transfer - r.would_transfer_new), n(r.skipped), n(r.excluded));
+  if (r.would_delete > 0 || r.gone == 0) {
+    std::printf("would delete %llu\n", n(r.would_delete));
+  } else {
+    std::printf("%llu %s (kept; --delete removes them)\n", n(r.gone),
+                r.to_bucket ? "only at the destination" : "local only");
+  }
+}
+
+}  // namespace
+
 void PrintSummary(const engine::SyncReport& r, bool json, int exit_code) {
   const double mbps = r.seconds > 0 ? static_cast<double>(r.bytes) / 1e6 / r.seconds : 0;
   if (json) {
-    nlohmann::json j;
-    j["listed"] = r.listed;
-    j["transferred"] = r.transferred;
-    j["skipped"] = r.skipped;
-    j["failed"] = r.failed;
-    j["refused"] = r.refused;
-    j["not_in_bucket"] = r.gone;
-    j["deleted"] = r.deleted;
-    j["excluded"] = r.excluded;
-    if (r.dry_run) {
-      j["dry_run"] = true;
-      j["would_transfer"] = r.would_transfer;
-      j["would_transfer_bytes"] = r.would_transfer_bytes;
-      j["would_transfer_new"] = r.would_transfer_new;
-      j["would_delete"] = r.would_delete;
-    }
-    j["drifted"] = r.drifted;
-    j["size_verified_only"] = r.size_verified_only;
-    j["retries"] = r.retries;
-    j["requests"] = r.requests;
-    j["bytes"] = r.bytes;
-    j["bytes_resumed"] = r.bytes_resumed;
-    j["seconds"] = r.seconds;
-    j["mb_per_s"] = mbps;
-    j["exit_code"] = exit_code;
-    j["interrupted"] = r.interrupted;
-    j["failures"] = nlohmann::json::array();
-    for (const auto& f : r.failures) j["failures"].push_back({{"key", f.key}, {"reason", f.reason}});
-    if (r.fatal) j["error"] = r.fatal->ToString();
-    std::printf("%s\n", DumpJson(j).c_str());
+    std::printf("%s\n", DumpJson(SummaryJson(r, exit_code, mbps)).c_str());
     return;
   }
   for (const auto& f : r.failures) {
@@ -58,17 +81,7 @@ void PrintSummary(const engine::SyncReport& r, bool json, int exit_code) {
   if (r.fatal) std::fprintf(stderr, "riptide: stopped early: %s\n", r.fatal->ToString().c_str());
   if (r.interrupted) std::fprintf(stderr, "riptide: interrupted; the next run resumes\n");
   if (r.dry_run) {
-    auto n = [](uint64_t v) { return static_cast<unsigned long long>(v); };
-    std::printf("plan: listed %llu, would transfer %llu (%s: %llu new, %llu modified), unchanged %llu, "
-                "excluded %llu, ",
-                n(r.listed), n(r.would_transfer), HumanBytes(static_cast<double>(r.would_transfer_bytes)).c_str(),
-                n(r.would_transfer_new), n(r.would_transfer - r.would_transfer_new), n(r.skipped), n(r.excluded));
-    if (r.would_delete > 0 || r.gone == 0) {
-      std::printf("would delete %llu\n", n(r.would_delete));
-    } else {
-      std::printf("%llu %s (kept; --delete removes them)\n", n(r.gone),
-                  r.to_bucket ? "only at the destination" : "local only");
-    }
+    PrintPlanLine(r);
     std::fflush(stdout);
     return;
   }

@@ -38,6 +38,17 @@ void PlanStage::Decide(const s3::ListPage& page) {
   });
 }
 
+// Unchanged in the bucket: fetch it again only if the local copy drifted (deleted,
+// truncated, edited: size or mtime differ from what was committed, or with --checksum
+// its content).
+bool PlanStage::LocalCopyDrifted(size_t i) {
+  const planner::Decision& d = decisions_[i];
+  if (IsFolderKey(d.object.key)) return false;
+  if (ctx_.options.checksum) return local_changed_[i];
+  auto local = ctx_.dataset.StatFile(d.known.path);
+  return !(local && local->first == d.known.size && local->second == d.known.local_mtime_ns);
+}
+
 TransferPtr PlanStage::ToTransfer(size_t i) {
   using Action = planner::Decision::Action;
   const planner::Decision& d = decisions_[i];
@@ -52,6 +63,7 @@ TransferPtr PlanStage::ToTransfer(size_t i) {
     if (ctx_.plan_out) ctx_.plan_out->Add(PlanWriter::Kind::kDelete, d.known.key, d.known.size);
     return nullptr;
   }
+  ctx_.stats.listed++;
   planner::KeyMapping m = planner::MapKey(d.object.key, ctx_.prefix);
   if (m.kind != planner::KeyMapping::Kind::kRefused) {
     if (std::string why = FolderConflict(d, m); !why.empty()) {
@@ -59,39 +71,14 @@ TransferPtr PlanStage::ToTransfer(size_t i) {
       m.reason = std::move(why);
     }
   }
-  bool drift = false;
-  switch (d.action) {
-    case Action::kGone:
-      return nullptr;
-    case Action::kUnchanged: {
-      ctx_.stats.listed++;
-      if (m.kind == planner::KeyMapping::Kind::kRefused) break;
-      // Unchanged in the bucket; fetch it again only if the local copy drifted (deleted,
-      // truncated, edited: size or mtime differ from what was committed, or with
-      // --checksum its content).
-      bool same = true;
-      if (IsFolderKey(d.object.key)) {
-        same = true;
-      } else if (ctx_.options.checksum) {
-        same = !local_changed_[i];
-      } else {
-        auto local = ctx_.dataset.StatFile(d.known.path);
-        same = local && local->first == d.known.size && local->second == d.known.local_mtime_ns;
-      }
-      if (same) {
-        ctx_.stats.skipped++;
-        return nullptr;
-      }
-      ctx_.stats.drifted++;
-      drift = true;
-      break;
-    }
-    case Action::kNew:
-    case Action::kChanged:
-      ctx_.stats.listed++;
-      break;
+  const bool refused = m.kind == planner::KeyMapping::Kind::kRefused;
+  const bool drift = d.action == Action::kUnchanged && !refused && LocalCopyDrifted(i);
+  if (d.action == Action::kUnchanged && !refused && !drift) {
+    ctx_.stats.skipped++;
+    return nullptr;
   }
-  if (m.kind == planner::KeyMapping::Kind::kRefused) {
+  if (drift) ctx_.stats.drifted++;
+  if (refused) {
     ctx_.stats.refused++;
     ctx_.stats.AddFailure(d.object.key, "refused: " + m.reason);
     return nullptr;
@@ -100,6 +87,10 @@ TransferPtr PlanStage::ToTransfer(size_t i) {
     ctx_.plan_out->Add(d.action == Action::kNew ? PlanWriter::Kind::kNew : PlanWriter::Kind::kModified,
                        d.object.key, d.object.size, drift);
   }
+  return MakeTransfer(d, std::move(m));
+}
+
+TransferPtr PlanStage::MakeTransfer(const planner::Decision& d, planner::KeyMapping m) {
   auto t = std::make_shared<Transfer>();
   t->object = d.object;
   t->path = std::move(m.path);
@@ -108,7 +99,7 @@ TransferPtr PlanStage::ToTransfer(size_t i) {
   const uint64_t parts = planner::PartCount(t->object.size, ctx_.options.parts);
   t->slots = static_cast<int>(std::min<uint64_t>(parts, static_cast<uint64_t>(ctx_.budget.total())));
   ctx_.stats.planned++;
-  if (d.action == Action::kNew) ctx_.stats.planned_new++;
+  if (d.action == planner::Decision::Action::kNew) ctx_.stats.planned_new++;
   return t;
 }
 

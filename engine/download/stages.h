@@ -132,6 +132,8 @@ class PlanStage {
   // Fills decisions_ (and, with --checksum, local_changed_) for one page.
   void Decide(const s3::ListPage& page);
   TransferPtr ToTransfer(size_t i);
+  bool LocalCopyDrifted(size_t i);
+  TransferPtr MakeTransfer(const planner::Decision& d, planner::KeyMapping m);
   // A key below an object's key ("a/b" after "a"): the reason it is refused, or "".
   std::string FolderConflict(const planner::Decision& d, const planner::KeyMapping& m);
   // Creates the temp file here, on this one serial thread: parallel creates in the

@@ -29,6 +29,42 @@ bool Again(RunContext& ctx, Transfer& t, Error e) {
   return true;
 }
 
+// What the file holds, against what the object says it is: "" when they agree.
+std::string Mismatch(const Transfer& t, const FileDigest& digest, bool whole_md5, bool by_parts) {
+  if (digest.size != t.object.size) return "size " + std::to_string(digest.size) + " != " + std::to_string(t.object.size);
+  if (whole_md5 && digest.md5 != t.object.etag) return "MD5 " + digest.md5 + " != ETag " + t.object.etag;
+  if (by_parts && digest.parts_etag != t.object.etag) {
+    return "part MD5s give " + digest.parts_etag + " != ETag " + t.object.etag;
+  }
+  if (!t.checksum_algorithm.empty() && digest.checksum != t.checksum_value) {
+    return t.checksum_algorithm + " " + digest.checksum + " != " + t.checksum_value;
+  }
+  return {};
+}
+
+// The temp file was sized from the listing; the object may have shrunk since.
+Status TrimToReceived(const Transfer& t) {
+  const int fd = t.temp.file.get();
+  const uint64_t received = t.BytesReceived();
+  struct stat st;
+  if (::fstat(fd, &st) == 0 && static_cast<uint64_t>(st.st_size) != received &&
+      ::ftruncate(fd, static_cast<off_t>(received)) != 0) {
+    return IoError("cannot truncate", t.path, errno);
+  }
+  return OkStatus();
+}
+
+// A fetch that failed: a replaced object goes back to the fetch stage, which learns
+// what it is now (a HEAD) and fetches it again whole; anything else is final.
+bool FetchFailed(RunContext& ctx, Transfer& t) {
+  if (t.error->code != ErrorCode::kPrecondition) return true;
+  t.refresh = true;
+  t.upload_part_size = 0;
+  Error e = *t.error;
+  e.retryable = true;
+  return Again(ctx, t, std::move(e));
+}
+
 }  // namespace
 
 bool Verify(RunContext& ctx, Transfer& t) {
@@ -40,28 +76,11 @@ bool Verify(RunContext& ctx, Transfer& t) {
   // A hasher started before the object's checksum was known cannot vouch for it.
   if (hasher && hasher->checksum() != t.checksum_algorithm) streamed.reset();
   if (t.probe_unsupported) ctx.part_probe_unsupported = true;  // ask no more this run
-  if (t.error) {
-    if (t.error->code == ErrorCode::kPrecondition) {
-      // Replaced mid-download: the fetch stage learns what the object is now (a HEAD),
-      // then fetches it again whole.
-      t.refresh = true;
-      t.upload_part_size = 0;
-      Error e = *t.error;
-      e.retryable = true;
-      return Again(ctx, t, std::move(e));
-    }
-    return true;
-  }
+  if (t.error) return FetchFailed(ctx, t);
   ScopedTimer timer(ctx.stats.ns_verify);
-  const int fd = t.temp.file.get();
-  const uint64_t received = t.BytesReceived();
-  // The temp file was sized from the listing; the object may have shrunk since.
-  struct stat st;
-  if (::fstat(fd, &st) == 0 && static_cast<uint64_t>(st.st_size) != received) {
-    if (::ftruncate(fd, static_cast<off_t>(received)) != 0) {
-      t.error = IoError("cannot truncate", t.path, errno);
-      return true;
-    }
+  if (Status st = TrimToReceived(t); !st.ok()) {
+    t.error = st.error();
+    return true;
   }
   const int upload_parts = s3::MultipartEtagParts(t.object.etag);
   std::vector<uint64_t> lengths = t.exact_part_lengths;
@@ -70,8 +89,9 @@ bool Verify(RunContext& ctx, Transfer& t) {
   }
   const bool whole_md5 = s3::IsPlainMd5Etag(t.object.etag);
   // The stream hasher used the same part lengths; its digest stands unless it failed.
-  Result<FileDigest> digest =
-      streamed && streamed->ok() ? *streamed : DigestFile(fd, whole_md5, lengths, t.checksum_algorithm);
+  Result<FileDigest> digest = streamed && streamed->ok()
+                                  ? *streamed
+                                  : DigestFile(t.temp.file.get(), whole_md5, lengths, t.checksum_algorithm);
   if (digest.ok() && upload_parts > 0 && t.upload_part_size > 0 && digest->parts_etag != t.object.etag &&
       t.part_sizes == Transfer::PartSizes::kUnasked) {
     // Not every part had the first one's size: the fetch stage asks for each, then this
@@ -83,17 +103,7 @@ bool Verify(RunContext& ctx, Transfer& t) {
     t.error = digest.error();
     return true;
   }
-  std::string mismatch;
-  if (digest->size != t.object.size) {
-    mismatch = "size " + std::to_string(digest->size) + " != " + std::to_string(t.object.size);
-  } else if (whole_md5 && digest->md5 != t.object.etag) {
-    mismatch = "MD5 " + digest->md5 + " != ETag " + t.object.etag;
-  } else if (!lengths.empty() && digest->parts_etag != t.object.etag) {
-    mismatch = "part MD5s give " + digest->parts_etag + " != ETag " + t.object.etag;
-  } else if (!t.checksum_algorithm.empty() && digest->checksum != t.checksum_value) {
-    mismatch = t.checksum_algorithm + " " + digest->checksum + " != " + t.checksum_value;
-  }
-  if (!mismatch.empty()) {
+  if (std::string mismatch = Mismatch(t, *digest, whole_md5, !lengths.empty()); !mismatch.empty()) {
     return Again(ctx, t, MakeError(ErrorCode::kIntegrity, "downloaded bytes do not match: " + mismatch, true));
   }
   t.xxh3 = digest->xxh3;

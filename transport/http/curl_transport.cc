@@ -160,6 +160,36 @@ struct CurlTransport::Impl {
     loop.join();
   }
 
+  // The method, its body (kept by the request: curl does not copy it) and the headers.
+  static void SetMethodAndHeaders(Transfer& t) {
+    CURL* e = t.easy.get();
+    const Request& r = t.request;
+    if (r.method == "HEAD") {
+      curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+    } else if (r.method != "GET") {
+      curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r.method.c_str());
+      const std::string& body = r.Body();
+      if (!body.empty() || r.method == "PUT" || r.method == "POST") {
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, body.data());
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+      }
+    }
+    curl_slist* list = nullptr;
+    bool has_content_type = false;
+    for (const auto& [name, value] : r.headers) {
+      has_content_type = has_content_type || strcasecmp(name.c_str(), "content-type") == 0;
+      std::string line = value.empty() ? name + ";" : name + ": " + value;
+      list = curl_slist_append(list, line.c_str());
+    }
+    // curl adds these on its own; S3 wants neither (an upload names its own type).
+    list = curl_slist_append(list, "Expect:");
+    if ((r.method == "PUT" || r.method == "POST") && !has_content_type) {
+      list = curl_slist_append(list, "Content-Type:");
+    }
+    t.headers.reset(list);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, list);
+  }
+
   void Start(Pending p) {
     auto t = std::make_unique<Transfer>();
     if (!idle_handles.empty()) {
@@ -193,31 +223,7 @@ struct CurlTransport::Impl {
     // S3 bodies are stored bytes: never let curl decode a Content-Encoding.
     curl_easy_setopt(e, CURLOPT_HTTP_CONTENT_DECODING, 0L);
 
-    if (r.method == "HEAD") {
-      curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
-    } else if (r.method != "GET") {
-      curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r.method.c_str());
-      const std::string& body = r.Body();
-      if (!body.empty() || r.method == "PUT" || r.method == "POST") {
-        curl_easy_setopt(e, CURLOPT_POSTFIELDS, body.data());
-        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
-      }
-    }
-    curl_slist* list = nullptr;
-    bool has_content_type = false;
-    for (const auto& [name, value] : r.headers) {
-      has_content_type = has_content_type || strcasecmp(name.c_str(), "content-type") == 0;
-      std::string line = value.empty() ? name + ";" : name + ": " + value;
-      list = curl_slist_append(list, line.c_str());
-    }
-    // curl adds these on its own; S3 wants neither (an upload names its own type).
-    list = curl_slist_append(list, "Expect:");
-    if ((r.method == "PUT" || r.method == "POST") && !has_content_type) {
-      list = curl_slist_append(list, "Content-Type:");
-    }
-    t->headers.reset(list);
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, list);
-
+    SetMethodAndHeaders(*t);
     curl_multi_add_handle(multi.get(), e);
     started.fetch_add(1, std::memory_order_relaxed);
     running.push_back(std::move(t));

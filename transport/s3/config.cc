@@ -42,63 +42,56 @@ ConfigSources LoadConfigSources() {
   return s;
 }
 
-Result<ClientConfig> ResolveClientConfig(const ConfigFlags& flags, const ConfigSources& src) {
-  const auto& env = src.env;
-  const bool profile_from_flag = !flags.profile.empty();
-  const std::string profile = FirstOf({flags.profile, Get(env, "AWS_PROFILE"), "default"});
+namespace {
+
+// The profile's sections of the two AWS files (~/.aws/config names profiles
+// "[profile X]", except "[default]").
+struct Profile {
+  std::string name;
+  bool named = false;        // by --profile or AWS_PROFILE: it must exist
+  bool from_flag = false;    // by --profile: it wins over credentials in the environment
+  std::map<std::string, std::string> creds, config;
+};
+
+Result<Profile> FindProfile(const ConfigFlags& flags, const ConfigSources& src) {
+  Profile p;
+  p.from_flag = !flags.profile.empty();
+  p.named = p.from_flag || !Get(src.env, "AWS_PROFILE").empty();
+  p.name = FirstOf({flags.profile, Get(src.env, "AWS_PROFILE"), "default"});
   IniFile creds_ini = ParseIni(src.credentials_text);
   IniFile config_ini = ParseIni(src.config_text);
-  // ~/.aws/config names profiles "[profile X]", except "[default]".
-  std::map<std::string, std::string> creds_section, config_section;
-  bool profile_found = false;
-  if (auto it = creds_ini.find(profile); it != creds_ini.end()) {
-    creds_section = it->second;
-    profile_found = true;
+  bool found = false;
+  if (auto it = creds_ini.find(p.name); it != creds_ini.end()) {
+    p.creds = it->second;
+    found = true;
   }
-  auto cit = config_ini.find(profile == "default" ? "default" : "profile " + profile);
-  if (cit == config_ini.end()) cit = config_ini.find(profile);
+  auto cit = config_ini.find(p.name == "default" ? "default" : "profile " + p.name);
+  if (cit == config_ini.end()) cit = config_ini.find(p.name);
   if (cit != config_ini.end()) {
-    config_section = cit->second;
-    profile_found = true;
+    p.config = cit->second;
+    found = true;
   }
-  const bool profile_named = profile_from_flag || !Get(env, "AWS_PROFILE").empty();
-  if (profile_named && !profile_found) {
+  if (p.named && !found) {
     return MakeError(ErrorCode::kCredentials,
-                     "profile '" + profile + "' is in neither the AWS credentials file nor the config file");
+                     "profile '" + p.name + "' is in neither the AWS credentials file nor the config file");
   }
+  return p;
+}
 
-  ClientConfig cfg;
-  cfg.region = FirstOf({flags.region, Get(env, "AWS_REGION"), Get(env, "AWS_DEFAULT_REGION"),
-                        Get(config_section, "region"), Get(creds_section, "region"), "us-east-1"});
-  std::string endpoint = FirstOf({flags.endpoint, Get(env, "AWS_ENDPOINT_URL_S3"),
-                                  Get(env, "AWS_ENDPOINT_URL"), Get(config_section, "s3.endpoint_url"),
-                                  Get(config_section, "endpoint_url")});
-  if (endpoint.empty()) endpoint = "https://s3." + cfg.region + ".amazonaws.com";
-  auto ep = ParseEndpoint(endpoint);
-  if (!ep.ok()) return ep.error();
-  cfg.endpoint = *ep;
-
-  cfg.addressing = flags.addressing;
-  if (cfg.addressing == Addressing::kAuto) {
-    std::string style = Get(config_section, "s3.addressing_style");
-    if (style == "path") cfg.addressing = Addressing::kPath;
-    if (style == "virtual") cfg.addressing = Addressing::kVirtualHost;
-  }
-
-  cfg.anonymous = flags.no_sign_request;
-  if (cfg.anonymous) return cfg;
-
-  // An explicit --profile wins over credentials in the environment, as with the AWS CLI.
+// Keys given with the job (a remote's), then an explicit --profile, then the
+// environment, then the profile: as with the AWS CLI.
+Result<Credentials> ResolveCredentials(const ConfigFlags& flags, const ConfigSources& src, const Profile& profile) {
+  const auto& env = src.env;
   auto from_profile = [&](Credentials* c) {
-    c->access_key_id = FirstOf({Get(creds_section, "aws_access_key_id"), Get(config_section, "aws_access_key_id")});
+    c->access_key_id = FirstOf({Get(profile.creds, "aws_access_key_id"), Get(profile.config, "aws_access_key_id")});
     c->secret_access_key =
-        FirstOf({Get(creds_section, "aws_secret_access_key"), Get(config_section, "aws_secret_access_key")});
-    c->session_token = FirstOf({Get(creds_section, "aws_session_token"), Get(config_section, "aws_session_token")});
+        FirstOf({Get(profile.creds, "aws_secret_access_key"), Get(profile.config, "aws_secret_access_key")});
+    c->session_token = FirstOf({Get(profile.creds, "aws_session_token"), Get(profile.config, "aws_session_token")});
   };
   Credentials c;
   if (!flags.credentials.access_key_id.empty() || !flags.credentials.secret_access_key.empty()) {
     c = flags.credentials;
-  } else if (profile_from_flag) {
+  } else if (profile.from_flag) {
     from_profile(&c);
   } else if (!Get(env, "AWS_ACCESS_KEY_ID").empty() || !Get(env, "AWS_SECRET_ACCESS_KEY").empty()) {
     c.access_key_id = Get(env, "AWS_ACCESS_KEY_ID");
@@ -116,10 +109,39 @@ Result<ClientConfig> ResolveClientConfig(const ConfigFlags& flags, const ConfigS
     return MakeError(ErrorCode::kCredentials, "a secret access key is set but no access key id");
   }
   if (c.secret_access_key.empty()) {
-    return MakeError(ErrorCode::kCredentials,
-                     "access key id '" + c.access_key_id + "' has no secret access key");
+    return MakeError(ErrorCode::kCredentials, "access key id '" + c.access_key_id + "' has no secret access key");
   }
-  cfg.credentials = std::move(c);
+  return c;
+}
+
+}  // namespace
+
+Result<ClientConfig> ResolveClientConfig(const ConfigFlags& flags, const ConfigSources& src) {
+  const auto& env = src.env;
+  auto profile = FindProfile(flags, src);
+  if (!profile.ok()) return profile.error();
+  const auto& config_section = profile->config;
+  ClientConfig cfg;
+  cfg.region = FirstOf({flags.region, Get(env, "AWS_REGION"), Get(env, "AWS_DEFAULT_REGION"),
+                        Get(config_section, "region"), Get(profile->creds, "region"), "us-east-1"});
+  std::string endpoint = FirstOf({flags.endpoint, Get(env, "AWS_ENDPOINT_URL_S3"),
+                                  Get(env, "AWS_ENDPOINT_URL"), Get(config_section, "s3.endpoint_url"),
+                                  Get(config_section, "endpoint_url")});
+  if (endpoint.empty()) endpoint = "https://s3." + cfg.region + ".amazonaws.com";
+  auto ep = ParseEndpoint(endpoint);
+  if (!ep.ok()) return ep.error();
+  cfg.endpoint = *ep;
+  cfg.addressing = flags.addressing;
+  if (cfg.addressing == Addressing::kAuto) {
+    std::string style = Get(config_section, "s3.addressing_style");
+    if (style == "path") cfg.addressing = Addressing::kPath;
+    if (style == "virtual") cfg.addressing = Addressing::kVirtualHost;
+  }
+  cfg.anonymous = flags.no_sign_request;
+  if (cfg.anonymous) return cfg;
+  auto credentials = ResolveCredentials(flags, src, *profile);
+  if (!credentials.ok()) return credentials.error();
+  cfg.credentials = std::move(*credentials);
   return cfg;
 }
 

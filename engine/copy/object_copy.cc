@@ -1,0 +1,146 @@
+// ObjectCopy: the start, the single-request paths (CopyObject, GET → PUT, file → PUT),
+// and the end of every copy (Fail aborts an open upload, Finish reports).
+#include <algorithm>
+
+#include <spdlog/spdlog.h>
+
+#include "engine/copy/copy_support.h"
+#include "engine/copy/object_copy.h"
+#include "engine/core/checksums.h"
+#include "planner/copy_plan.h"
+#include "planner/part_plan.h"
+#include "transport/s3/crypto.h"
+#include "transport/s3/errors.h"
+#include "transport/s3/responses.h"
+#include "transport/s3/xml.h"
+#include "transport/strings.h"
+
+namespace riptide::engine::copy_internal {
+
+void ObjectCopy::Start() {
+  const StreamEntry& src = t_->source;
+  from_ = !src.path.empty() ? From::kLocal : ctx_.server_side ? From::kServer : From::kStream;
+  const CopyShape shape = ShapeOf(ctx_, src);
+  if (shape.parts == 1 && s3::MultipartEtagParts(src.info.etag) == 0) {
+    switch (from_) {
+      case From::kServer: return CopyWhole();
+      case From::kStream: return StreamWhole();
+      case From::kLocal: return UploadWhole();
+    }
+  }
+  if (from_ == From::kLocal) {
+    metadata_ = {{"Content-Type", ContentTypeFor(src.path)}};
+    lengths_ = planner::CutParts(src.info.size, planner::UploadPartSize(src.info.size, ctx_.options.part_size));
+    return Create();
+  }
+  Describe();
+}
+
+// Server-side, one request: CopyObject carries the metadata along (directive COPY).
+void ObjectCopy::CopyWhole() {
+  Call(
+      ctx_, DstTransport(), [s = self()] { return s->Dst().CopyObject(s->DstBucket(), s->t_->dst_key, s->Source()); },
+      EtagInBody,
+      [s = self()](Result<http::Response> r) {
+        if (!r.ok()) return s->Fail(r.error());
+        s->Landed(*s3::ParseResultEtag(r->body), s->t_->source.info.etag, s3::EtagsAreMd5(r->headers));
+      });
+}
+
+// Streamed, one request each way: GET (the source's metadata in its headers), then PUT.
+void ObjectCopy::StreamWhole() {
+  const uint64_t size = t_->source.info.size;
+  Call(
+      ctx_, SrcTransport(),
+      [s = self()] {
+        const auto& info = s->t_->source.info;
+        return s->ctx_.source_requests->GetObject(s->ctx_.options.source->bucket, info.key, std::nullopt, info.etag);
+      },
+      [size](const http::Response& r) -> Status {
+        if (r.body.size() == size) return OkStatus();
+        return MakeError(ErrorCode::kNetwork, "the source sent " + std::to_string(r.body.size()) + " of " +
+                                                  std::to_string(size) + " bytes", true);
+      },
+      [s = self()](Result<http::Response> r) {
+        if (!r.ok()) return s->Fail(r.error());
+        s->ctx_.stats.bytes_received += r->body.size();
+        s->source_md5_ = s3::EtagsAreMd5(r->headers);
+        auto body = std::make_shared<std::string>(std::move(r->body));
+        Headers metadata = s3::MetadataOf(r->headers);
+        s->ctx_.schedule([s, body, metadata = std::move(metadata)]() mutable { s->PutWhole(body, std::move(metadata)); });
+      },
+      size);
+}
+
+void ObjectCopy::UploadWhole() {
+  ctx_.schedule([s = self()] {
+    auto body = ReadLocalRange(s->t_->source, 0, s->t_->source.info.size);
+    if (!body.ok()) return s->Fail(body.error());
+    s->PutWhole(std::make_shared<std::string>(std::move(*body)),
+                {{"Content-Type", ContentTypeFor(s->t_->source.path)}});
+  });
+}
+
+// On a worker: hashes the body (MD5 for Content-MD5, CRC32C for the object's stored
+// checksum), checks it against a plain-MD5 source ETag, then PUTs it.
+void ObjectCopy::PutWhole(std::shared_ptr<std::string> body, Headers headers) {
+  const std::string md5 = s3::Md5Hex(*body);
+  const std::string& source_etag = t_->source.info.etag;
+  if (from_ == From::kStream && source_md5_ && s3::IsPlainMd5Etag(source_etag) && md5 != source_etag) {
+    return Fail(MakeError(ErrorCode::kIntegrity, "the bytes read have MD5 " + md5 + ", the source's ETag is " +
+                                                     source_etag + ": not copied"));
+  }
+  auto crc = Checksum::Make("CRC32C");
+  crc->Update(body->data(), body->size());
+  headers.emplace_back("x-amz-checksum-crc32c", crc->FinishBase64());
+  std::shared_ptr<const std::string> shared = std::move(body);
+  Call(
+      ctx_, DstTransport(),
+      [s = self(), shared, md5, headers] {
+        return s->Dst().PutObject(s->DstBucket(), s->t_->dst_key, shared, s3::HexMd5ToBase64(md5), headers);
+      },
+      [md5](const http::Response& r) { return s3::EtagIsMd5(r, md5); },
+      [s = self(), md5](Result<http::Response> r) {
+        if (!r.ok()) return s->Fail(r.error());
+        s->Landed(StripQuotes(r->Header("etag")), md5, s3::EtagsAreMd5(r->headers));
+      });
+}
+
+// A whole object landed with `etag`; `expected` is the source's ETag or what was sent.
+// `md5`: the destination's ETags are content MD5s (no KMS or customer-key encryption).
+void ObjectCopy::Landed(const std::string& etag, const std::string& expected, bool md5) {
+  const std::string& source_etag = t_->source.info.etag;
+  if (md5 && source_md5_ && s3::IsPlainMd5Etag(etag) && s3::IsPlainMd5Etag(expected) && etag != expected) {
+    return Fail(MakeError(ErrorCode::kIntegrity, "the copy's ETag " + etag + " differs from " + expected));
+  }
+  t_->etag = etag;
+  t_->verified_by = etag == source_etag ? "etag" : from_ == From::kServer ? "server" : "md5";
+  ctx_.stats.bytes_committed += t_->source.info.size;
+  Finish();
+}
+
+// The object failed for good: its multipart upload, if any, is aborted first.
+void ObjectCopy::Fail(Error e) {
+  t_->error = std::move(e);
+  if (upload_id_.empty()) return Finish();
+  const std::string id = upload_id_;
+  Call(
+      ctx_, DstTransport(), [s = self(), id] { return s->Dst().AbortMultipartUpload(s->DstBucket(), s->t_->dst_key, id); },
+      nullptr,
+      [s = self(), id](Result<http::Response> r) {
+        // A stopped run's cancelled abort is tried again at the end, on a fresh transport.
+        if (r.ok() || r.error().code != ErrorCode::kCancelled) s->ctx_.uploads.Remove(id);
+        if (!r.ok() && r.error().s3_code != "NoSuchUpload" && r.error().code != ErrorCode::kCancelled) {
+          spdlog::warn("could not abort the upload of {} ({}): {}; `riptide cleanup` removes it later",
+                       s->t_->dst_key, id, r.error().ToString());
+        }
+        s->Finish();
+      });
+}
+
+void ObjectCopy::Finish() {
+  auto done = std::move(done_);
+  if (done) done(t_);
+}
+
+}  // namespace riptide::engine::copy_internal

@@ -1,0 +1,114 @@
+// One object copied into a bucket, as a chain of asynchronous S3 calls: the class behind
+// StartCopy (copy_transfer.h). Its single-request paths are in object_copy.cc, its
+// multipart paths in object_copy_parts.cc. Internal to engine/copy.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "engine/copy/copy_transfer.h"
+#include "engine/core/async_call.h"
+#include "engine/core/part_window.h"
+
+namespace riptide::engine::copy_internal {
+
+using Headers = s3::RequestFactory::Headers;
+inline constexpr uint64_t kMiB = 1ull << 20;
+
+// Every call of a copy retries by the run's policy and stops with the run.
+inline void Call(CopyContext& ctx, http::Transport& transport, AsyncCall::Make make, AsyncCall::Check check,
+                 AsyncCall::Done done, uint64_t body_limit = 1u << 20) {
+  AsyncCall::Run(transport, RetryScope{ctx.options.retry, &ctx.stop, &ctx.stats.retries}, std::move(make),
+                 std::move(check), std::move(done), body_limit);
+}
+
+class ObjectCopy : public std::enable_shared_from_this<ObjectCopy> {
+ public:
+  ObjectCopy(CopyContext& ctx, CopyTaskPtr t, std::function<void(CopyTaskPtr)> done)
+      : ctx_(ctx), t_(std::move(t)), done_(std::move(done)) {}
+
+  void Start();
+
+ private:
+  enum class From { kServer, kStream, kLocal };
+
+  const s3::RequestFactory& Dst() const { return ctx_.destination_requests; }
+  const std::string& DstBucket() const { return ctx_.options.destination.bucket; }
+  s3::CopySource Source() const { return {ctx_.options.source->bucket, t_->source.info.key, t_->source.info.etag}; }
+  http::Transport& SrcTransport() { return ctx_.source_transport; }
+  http::Transport& DstTransport() { return ctx_.destination_transport; }
+  std::shared_ptr<ObjectCopy> self() { return shared_from_this(); }
+
+  // Server-side, one request: CopyObject carries the metadata along (directive COPY).
+  void CopyWhole();
+
+  // Streamed, one request each way: GET (the source's metadata in its headers), then PUT.
+  void StreamWhole();
+
+  // A local file, whole: read on a worker, then PUT.
+  void UploadWhole();
+
+  // On a worker: hashes the body (MD5 for Content-MD5, CRC32C for the object's stored
+  // checksum), checks it against a plain-MD5 source ETag, then PUTs it.
+  void PutWhole(std::shared_ptr<std::string> body, Headers headers);
+
+  // A whole object landed with `etag`; `expected` is the source's ETag or what was sent.
+  // `md5`: the destination's ETags are content MD5s (no KMS or customer-key encryption).
+  void Landed(const std::string& etag, const std::string& expected, bool md5);
+
+  // HEAD of the source: its metadata (Content-Type, x-amz-meta-*), and its ETag still
+  // the one listed. Some servers leave the metadata out of a part's HEAD, so this one is whole.
+  void Describe();
+
+  // HEAD ?partNumber=1 of a multipart source: the size of its first part, so the copy is
+  // cut the same way and ends with the same ETag. Without an answer, riptide's own cut.
+  void ProbeLayout();
+
+  // CreateMultipartUpload with the metadata; the parts start once it answers.
+  void Create();
+
+  // Cuts the object (lengths_) and runs its parts through a PartWindow.
+  void BeginParts();
+
+  // One part: UploadPartCopy, or a ranged GET (or a file read) then SendPart.
+  void RunPart(size_t i);
+
+  // On a worker: the part's MD5, then its UploadPart.
+  void SendPart(size_t i, std::shared_ptr<const std::string> body);
+
+  // A part landed with `etag`, or failed for good: the window decides what runs next.
+  void PartFinished(size_t i, Result<std::string> etag);
+
+  // CompleteMultipartUpload, with the object's budget handed back first.
+  void Complete();
+
+  // The upload is complete: its ETag must be the MD5 of the parts' MD5s, and, when the
+  // parts were cut as the source's were, the source's own ETag.
+  void Completed(const std::string& etag, bool md5);
+
+  // The object failed for good: its multipart upload, if any, is aborted first.
+  void Fail(Error e);
+
+  // Reports the object (once).
+  void Finish();
+
+  CopyContext& ctx_;
+  CopyTaskPtr t_;
+  std::function<void(CopyTaskPtr)> done_;
+  From from_ = From::kServer;
+  Headers metadata_;
+  std::vector<uint64_t> lengths_;
+  std::vector<uint64_t> offsets_;
+  bool same_layout_ = false;  // parts cut as the source's were
+  bool source_md5_ = true;    // the source's ETag is a content hash (not KMS / customer-key encrypted)
+  std::string upload_id_;
+  std::shared_ptr<PartWindow> window_;  // while the parts run
+  std::mutex mu_;  // guards what follows
+  std::vector<std::string> etags_;     // each part's ETag from the destination
+  std::vector<std::string> sent_md5_;  // each part's MD5 as sent (streamed, uploads)
+};
+
+}  // namespace riptide::engine::copy_internal
