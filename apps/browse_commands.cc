@@ -94,7 +94,7 @@ int BrowseCommand::Run() {
     if (!st.ok()) return fail(st.error().message);
   }
   if (kind_ == Kind::kMap && destination_.empty()) return fail("map needs SRC and DST (or neither: COS_* and DATASET_DIR)");
-  engine::ClientResolver resolver = client_.Resolver(sources);
+  engine::ClientResolver resolver = client_.Resolver(sources, global_.runtime->Host().transports);
   if (Status st = resolver.UseRemote(&source_); !st.ok()) return fail(st.error().message);
   auto url = s3::ParseS3Url(source_);
   if (!url.ok()) return fail(url.error().message);

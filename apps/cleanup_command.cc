@@ -47,7 +47,7 @@ int CleanupCommand::Run() {
   const int64_t age_s = ParseDurationSeconds(older_than_);
   if (age_s < 0) return fail("--older-than '" + older_than_ + "' is not a duration such as 90s, 30m, 24h or 7d");
   s3::ConfigSources sources = s3::LoadConfigSources();
-  engine::ClientResolver resolver = client_.Resolver(sources);
+  engine::ClientResolver resolver = client_.Resolver(sources, global_.runtime->Host().transports);
   if (Status st = resolver.UseRemote(&source_); !st.ok()) return fail(st.error().message);
   auto url = s3::ParseS3Url(source_);
   if (!url.ok()) return fail(url.error().message);

@@ -13,7 +13,9 @@ class ClientFlags {
   /// Adds --endpoint, --region, --profile, addressing, TLS, retry and timeout flags.
   void Add(CLI::App* cmd);
   const engine::ClientSpec& spec() const { return spec_; }
-  engine::ClientResolver Resolver(const s3::ConfigSources& sources) const { return {spec_, sources}; }
+  engine::ClientResolver Resolver(const s3::ConfigSources& sources, http::TransportFactory transports) const {
+    return {spec_, sources, std::move(transports)};
+  }
 
  private:
   engine::ClientSpec spec_;

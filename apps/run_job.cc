@@ -13,7 +13,7 @@ namespace riptide::app {
 
 int RunJobCommand(const engine::JobSpec& spec, const s3::ConfigSources& sources, bool no_progress,
                   const GlobalOptions& global) {
-  auto options = engine::ResolveJob(spec, sources);
+  auto options = engine::ResolveJob(spec, sources, global.runtime->Host().transports);
   if (!options.ok()) {
     PrintFatal(options.error().message, global.json, 2);
     return 2;

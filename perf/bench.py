@@ -154,6 +154,7 @@ class Bench:
         self.endpoint = f"http://127.0.0.1:{self.port}"
         self.rows = []
         self.riptide_args = []
+        self.bin, self.bin_label = RIPTIDE, "riptide"  # --baseline swaps these per row
 
     def start(self):
         t0 = time.time()
@@ -216,13 +217,13 @@ class Bench:
     # Clients ---------------------------------------------------------------------------
     def run_riptide(self, noop=False):
         d = self.dest("riptide")
-        cmd = [RIPTIDE, "sync", f"s3://{BUCKET}/{self.prefix}", d, "--endpoint", self.endpoint, "--no-progress",
+        cmd = [self.bin, "sync", f"s3://{BUCKET}/{self.prefix}", d, "--endpoint", self.endpoint, "--no-progress",
                *self.riptide_args]
         env = dict(os.environ, AWS_ACCESS_KEY_ID=KEY, AWS_SECRET_ACCESS_KEY=SECRET)
         if noop:
             subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, check=True)
         wall, cpu, rss, _ = timed(cmd, env)
-        label = "riptide" + (" noop" if noop else "") + (" " + " ".join(self.riptide_args) if self.riptide_args else "")
+        label = self.bin_label + (" noop" if noop else "") + (" " + " ".join(self.riptide_args) if self.riptide_args else "")
         self.row(label, wall, cpu, rss, wall + durable_sync(), None, "" if noop else self.verify(d))
 
     def run_huge(self):
@@ -318,6 +319,12 @@ class Bench:
               f"dd {n} MiB")
 
 
+def Bins(baseline):
+    """(binary, row label) of each riptide to run: build/riptide, and the baseline if any."""
+    head = (RIPTIDE, "riptide")
+    return [(os.path.abspath(baseline), "riptide@baseline"), head] if baseline else [head]
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("workload", choices=["small", "large", "mixed", "noop", "huge", "migrate"])
@@ -325,6 +332,9 @@ def main():
     ap.add_argument("--scale", type=float, default=1.0, help="fraction of the workload's object count")
     ap.add_argument("--workdir", default=os.environ.get("RIPTIDE_BENCH_DIR"))
     ap.add_argument("--json", help="also write the rows to this file")
+    ap.add_argument("--baseline", help="another riptide binary (an older build) to run beside build/riptide, "
+                    "alternating order round by round: the A/B of a change")
+    ap.add_argument("--rounds", type=int, default=1, help="run the clients this many times (default 1)")
     ap.add_argument("--riptide-args", action="append", default=[],
                     help="a riptide flag set to try (repeatable: one riptide row each), e.g. '--part-size 32M'")
     args = ap.parse_args()
@@ -338,7 +348,8 @@ def main():
     if args.workload == "migrate":
         import migrate
         try:
-            migrate.run(workdir, args.scale, [a.split() for a in args.riptide_args])
+            migrate.run(workdir, args.scale, [a.split() for a in args.riptide_args],
+                        Bins(args.baseline), args.rounds)
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
         return
@@ -350,14 +361,17 @@ def main():
         print(f"# workload {args.workload}: {len(b.objects)} objects, {b.total / 2**20:.0f} MiB; "
               f"{os.cpu_count()} cores; riptide {rev}; listing by boto3 {b.listing_s:.2f} s")
         print(f"{'client':<34} {'wall s':>8} {'durable s':>9} {'MB/s':>8} {'obj/s':>9} {'CPU s':>7} {'RSS MiB':>8}")
-        for c in clients:
-            variants = [a.split() for a in args.riptide_args] if c == "riptide" and args.riptide_args else [[]]
-            for v in variants:
-                b.riptide_args = v
-                if args.workload == "noop":
-                    getattr(b, "run_" + c)(noop=True)
-                else:
-                    getattr(b, "run_" + c)()
+        for rnd in range(args.rounds):
+            for c in clients:
+                variants = [a.split() for a in args.riptide_args] if c == "riptide" and args.riptide_args else [[]]
+                bins = Bins(args.baseline) if c == "riptide" else [(RIPTIDE, "riptide")]
+                for v in variants:
+                    for b.bin, b.bin_label in (bins if rnd % 2 == 0 else bins[::-1]):
+                        b.riptide_args = v
+                        if args.workload == "noop":
+                            getattr(b, "run_" + c)(noop=True)
+                        else:
+                            getattr(b, "run_" + c)()
         if args.workload == "noop":
             b.row("bare listing", b.listing_s, 0, 0, None, None, "boto3 paginate, same server")
         if args.json:

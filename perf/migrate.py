@@ -55,7 +55,7 @@ def listed(server, bucket, prefix):
     return out
 
 
-def run(workdir, scale, riptide_args):
+def run(workdir, scale, riptide_args, bins=None, rounds=1):
     objs = objects(scale)
     total = sum(s for _, s in objs)
     src_store, dst_store = os.path.join(workdir, "src"), os.path.join(workdir, "dst")
@@ -88,24 +88,30 @@ def run(workdir, scale, riptide_args):
         got = listed(server, bucket, prefix)
         return "" if got == expected else f"INCOMPLETE ({len(got)} of {len(expected)} objects)"
 
+    bins = bins or [(RIPTIDE, "riptide")]
     try:
-        for extra in riptide_args or [[]]:
-            label = "riptide sync src: → dst: (streamed)" + (" " + " ".join(extra) if extra else "")
-            wall, cpu, rss, code, doc = timed_json(
-                [RIPTIDE, "sync", f"src:{BUCKET}/migrate", f"dst:{DEST_BUCKET}/r", "--json", "--no-progress", *extra],
-                env)
-            row(label, wall, cpu, rss, check(dst, DEST_BUCKET, "r/") + f" exit {code}, {doc.get('requests')} requests")
-            shutil.rmtree(os.path.join(dst_store, DEST_BUCKET, "r"), ignore_errors=True)
+        for rnd in range(rounds):
+            for binary, name in (bins if rnd % 2 == 0 else bins[::-1]):
+                for extra in riptide_args or [[]]:
+                    label = f"{name} sync src: → dst: (streamed)" + (" " + " ".join(extra) if extra else "")
+                    wall, cpu, rss, code, doc = timed_json(
+                        [binary, "sync", f"src:{BUCKET}/migrate", f"dst:{DEST_BUCKET}/r", "--json", "--no-progress",
+                         *extra], env)
+                    row(label, wall, cpu, rss,
+                        check(dst, DEST_BUCKET, "r/") + f" exit {code}, {doc.get('requests')} requests")
+                    shutil.rmtree(os.path.join(dst_store, DEST_BUCKET, "r"), ignore_errors=True)
         if shutil.which("rclone"):
             wall, cpu, rss, code = timed(["rclone", "copy", f"src:{BUCKET}/migrate", f"dst:{DEST_BUCKET}/c",
                                           "--transfers", "16", "--checkers", "16", "--fast-list"], env)
             row("rclone copy src: → dst: (--transfers 16 --fast-list)", wall, cpu, rss, check(dst, DEST_BUCKET, "c/") + f" exit {code}")
             shutil.rmtree(os.path.join(dst_store, DEST_BUCKET, "c"), ignore_errors=True)
         # One server: server-side against streamed, from a copy already there.
-        base = [RIPTIDE, "sync", f"src:{BUCKET}/migrate", "--json", "--no-progress"]
-        for mode in ("server-side", "streamed"):
-            wall, cpu, rss, code, doc = timed_json([*base, f"src:{BUCKET}/copy-{mode}", "--copy-mode", mode], env)
-            row(f"riptide src: → src: ({mode})", wall, cpu, rss, f"exit {code}, {doc.get('requests')} requests")
+        for binary, name in bins:
+            base = [binary, "sync", f"src:{BUCKET}/migrate", "--json", "--no-progress"]
+            for mode in ("server-side", "streamed"):
+                wall, cpu, rss, code, doc = timed_json([*base, f"src:{BUCKET}/copy-{mode}-{name}", "--copy-mode", mode],
+                                                       env)
+                row(f"{name} src: → src: ({mode})", wall, cpu, rss, f"exit {code}, {doc.get('requests')} requests")
         rip = rows.get("riptide sync src: → dst: (streamed)")
         rcl = rows.get("rclone copy src: → dst: (--transfers 16 --fast-list)")
         if rip and rcl:

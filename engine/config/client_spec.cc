@@ -43,7 +43,10 @@ Result<s3::ClientConfig> ClientResolver::Client() const {
   flags.no_sign_request = flags.no_sign_request || spec_.no_sign_request;
   if (spec_.path_style) flags.addressing = s3::Addressing::kPath;
   if (spec_.virtual_host) flags.addressing = s3::Addressing::kVirtualHost;
-  return s3::ResolveClientConfig(flags, sources_);
+  auto config = s3::ResolveClientConfig(flags, sources_);
+  if (!config.ok()) return config.error();
+  if (Status st = s3::AttachCredentials(*config, transports_); !st.ok()) return st.error();
+  return config;
 }
 
 http::TransportOptions ClientResolver::Transport(int connections) const {

@@ -42,12 +42,16 @@ struct BucketSide {
 /// A client spec with the remote an argument named ("NAME:bucket/prefix") applied.
 class ClientResolver {
  public:
-  ClientResolver(ClientSpec spec, const s3::ConfigSources& sources) : spec_(std::move(spec)), sources_(sources) {}
+  /// `transports` fetches temporary credentials (web identity, container, instance
+  /// metadata); without it only long-lived keys and credential_process resolve.
+  ClientResolver(ClientSpec spec, const s3::ConfigSources& sources, http::TransportFactory transports = nullptr)
+      : spec_(std::move(spec)), sources_(sources), transports_(std::move(transports)) {}
 
   /// When `*arg` names a remote, loads it from the riptide.conf or rclone.conf and
   /// rewrites `*arg` to its s3:// URL; other arguments pass unchanged.
   Status UseRemote(std::string* arg);
-  /// The client from the spec, the remote (if any), the environment and the AWS files.
+  /// The client from the spec, the remote (if any), the environment and the AWS files;
+  /// temporary credentials are fetched now and kept current from then on.
   Result<s3::ClientConfig> Client() const;
   /// Timeouts, TLS and connection limits for `connections` requests in flight.
   http::TransportOptions Transport(int connections) const;
@@ -59,6 +63,7 @@ class ClientResolver {
  private:
   ClientSpec spec_;
   const s3::ConfigSources& sources_;
+  http::TransportFactory transports_;
   std::optional<s3::Remote> remote_;
 };
 

@@ -34,8 +34,9 @@ int AffordableConcurrency(const JobSpec& spec) {
   return static_cast<int>(std::max<uint64_t>(1, std::min<uint64_t>(affordable, spec.concurrency)));
 }
 
-Result<JobOptions> ResolveDownload(const JobSpec& spec, const s3::ConfigSources& sources) {
-  ClientResolver resolver(spec.client, sources);
+Result<JobOptions> ResolveDownload(const JobSpec& spec, const s3::ConfigSources& sources,
+                                   const http::TransportFactory& transports) {
+  ClientResolver resolver(spec.client, sources, transports);
   std::string source = spec.source;
   if (Status st = resolver.UseRemote(&source); !st.ok()) return st.error();
   auto url = s3::ParseS3Url(source);
@@ -127,12 +128,13 @@ Status ResolveCopySource(const JobSpec& spec, const ClientResolver& resolver, Co
   return OkStatus();
 }
 
-Result<JobOptions> ResolveCopy(const JobSpec& spec, const s3::ConfigSources& sources) {
+Result<JobOptions> ResolveCopy(const JobSpec& spec, const s3::ConfigSources& sources,
+                               const http::TransportFactory& transports) {
   if (!spec.keys.empty() || !spec.keys_file.empty()) {
     return Invalid("--key/--keys-file applies to downloads into a directory, not to a bucket DST");
   }
   if (spec.newer) return Invalid("--newer applies to downloads into a directory, not to a bucket DST");
-  ClientResolver resolver(spec.client, sources);
+  ClientResolver resolver(spec.client, sources, transports);
   CopyOptions o;
   auto dst = resolver.Side(spec.destination, spec.concurrency + 4);
   if (!dst.ok()) return dst.error();
@@ -168,13 +170,14 @@ Status CheckKeyListAgainstPrefix(bool key_list, const std::string& prefix) {
                  "so SRC must be s3://BUCKET");
 }
 
-Result<JobOptions> ResolveJob(const JobSpec& spec, const s3::ConfigSources& sources) {
+Result<JobOptions> ResolveJob(const JobSpec& spec, const s3::ConfigSources& sources,
+                              const http::TransportFactory& transports) {
   if (spec.source.empty() || spec.destination.empty()) return Invalid("a job needs a source and a destination");
-  if (NamesBucket(spec.destination)) return ResolveCopy(spec, sources);
+  if (NamesBucket(spec.destination)) return ResolveCopy(spec, sources, transports);
   if (!NamesBucket(spec.source)) {
     return Invalid("one of SRC and DST must be a bucket (s3://BUCKET/PREFIX or REMOTE:BUCKET/PREFIX)");
   }
-  return ResolveDownload(spec, sources);
+  return ResolveDownload(spec, sources, transports);
 }
 
 }  // namespace riptide::engine

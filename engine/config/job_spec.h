@@ -52,6 +52,9 @@ Status CheckKeyListAgainstPrefix(bool key_list, const std::string& prefix);
 
 /// Resolves a spec: URLs and remotes, credentials and endpoints, the memory policy, the
 /// state directory. Errors are one line, naming what to change.
-Result<JobOptions> ResolveJob(const JobSpec& spec, const s3::ConfigSources& sources);
+/// `transports` fetches temporary credentials when the environment or profile names a
+/// source of them (the process runtime's factory).
+Result<JobOptions> ResolveJob(const JobSpec& spec, const s3::ConfigSources& sources,
+                              const http::TransportFactory& transports = nullptr);
 
 }  // namespace riptide::engine

@@ -39,6 +39,7 @@ class Logged:
     range: Optional[str]
     status: int = 0
     body_bytes: int = 0
+    access_key: str = ""  # the key id the request was signed with (Credential=…)
 
 
 class FaultProxy:
@@ -61,6 +62,9 @@ class FaultProxy:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else None
                 entry = Logged(self.command, self.path, self.headers.get("Range"))
+                auth = self.headers.get("Authorization") or ""
+                if "Credential=" in auth:
+                    entry.access_key = auth.split("Credential=", 1)[1].split("/", 1)[0]
                 with proxy.lock:
                     proxy.log.append(entry)
                     rule = proxy._take_rule(self.command, self.path, dict(self.headers))

@@ -266,7 +266,9 @@ class StatusAndVerifyTest(ServerTestCase):
 
         # Same size, other bytes; a file gone; a stranger.
         with open(os.path.join(self.dataset, "0/obj.bin"), "r+b") as f:
-            f.write(b"X")
+            first = f.read(1)
+            f.seek(0)
+            f.write(bytes([first[0] ^ 0xFF]))  # always another byte (random content may start with any)
         os.unlink(os.path.join(self.dataset, "1/obj.bin"))
         with open(os.path.join(self.dataset, "stranger.txt"), "wb") as f:
             f.write(b"?")

@@ -80,7 +80,8 @@ Result<Profile> FindProfile(const ConfigFlags& flags, const ConfigSources& src) 
 
 // Keys given with the job (a remote's), then an explicit --profile, then the
 // environment, then the profile: as with the AWS CLI.
-Result<Credentials> ResolveCredentials(const ConfigFlags& flags, const ConfigSources& src, const Profile& profile) {
+Result<Credentials> ResolveCredentials(const ConfigFlags& flags, const ConfigSources& src, const Profile& profile,
+                                       const std::string& region, CredentialSource* temporary) {
   const auto& env = src.env;
   auto from_profile = [&](Credentials* c) {
     c->access_key_id = FirstOf({Get(profile.creds, "aws_access_key_id"), Get(profile.config, "aws_access_key_id")});
@@ -97,10 +98,19 @@ Result<Credentials> ResolveCredentials(const ConfigFlags& flags, const ConfigSou
     c.access_key_id = Get(env, "AWS_ACCESS_KEY_ID");
     c.secret_access_key = Get(env, "AWS_SECRET_ACCESS_KEY");
     c.session_token = Get(env, "AWS_SESSION_TOKEN");
+  } else if (auto s = FindCredentialSource(env, {}, region); s.kind == CredentialSource::Kind::kWebIdentity) {
+    *temporary = std::move(s);  // the environment's web identity beats the profile's keys
+    return c;
   } else {
     from_profile(&c);
   }
   if (c.access_key_id.empty() && c.secret_access_key.empty()) {
+    std::map<std::string, std::string> sections = profile.creds;
+    sections.insert(profile.config.begin(), profile.config.end());
+    if (auto s = FindCredentialSource(env, sections, region); s.kind != CredentialSource::Kind::kNone) {
+      *temporary = std::move(s);
+      return c;
+    }
     return MakeError(ErrorCode::kCredentials,
                      "no credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, name a "
                      "profile with --profile, or use --no-sign-request for a public bucket");
@@ -139,10 +149,23 @@ Result<ClientConfig> ResolveClientConfig(const ConfigFlags& flags, const ConfigS
   }
   cfg.anonymous = flags.no_sign_request;
   if (cfg.anonymous) return cfg;
-  auto credentials = ResolveCredentials(flags, src, *profile);
+  auto credentials = ResolveCredentials(flags, src, *profile, cfg.region, &cfg.credential_source);
   if (!credentials.ok()) return credentials.error();
   cfg.credentials = std::move(*credentials);
   return cfg;
+}
+
+Status AttachCredentials(ClientConfig& config, const http::TransportFactory& transports) {
+  const CredentialSource& source = config.credential_source;
+  if (source.kind == CredentialSource::Kind::kNone || config.provider) return OkStatus();
+  if (!transports && source.kind != CredentialSource::Kind::kProcess) {
+    return MakeError(ErrorCode::kCredentials, "temporary credentials from " + source.Describe() +
+                                                  " cannot be fetched here");
+  }
+  auto provider = RefreshingProvider(source.Describe(), FetchFor(source, transports));
+  if (!provider.ok()) return provider.error();
+  config.provider = std::move(*provider);
+  return OkStatus();
 }
 
 bool ReadTextFile(const std::string& path, std::string* out) {

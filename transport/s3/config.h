@@ -35,7 +35,12 @@ ConfigSources LoadConfigSources();
 /// The whole file at `path` into `out`; false when it cannot be read.
 bool ReadTextFile(const std::string& path, std::string* out);
 
-/// Resolves the client configuration; errors name what to set.
+/// Resolves the client configuration; errors name what to set. When the keys are to come
+/// from a temporary-credentials source, `credential_source` names it (AttachCredentials).
 Result<ClientConfig> ResolveClientConfig(const ConfigFlags& flags, const ConfigSources& sources);
+
+/// Gets the first temporary credentials from `config.credential_source` (if it names
+/// one) through `transports`, and keeps them current from then on.
+Status AttachCredentials(ClientConfig& config, const http::TransportFactory& transports);
 
 }  // namespace riptide::s3

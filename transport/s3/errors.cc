@@ -22,8 +22,9 @@ constexpr Rule kRules[] = {
     {"InternalError", ErrorCode::kServer, true, ""},
     {"RequestTimeout", ErrorCode::kServer, true, ""},
     {"RequestTimeTooSkewed", ErrorCode::kCredentials, false, "check this machine's clock"},
-    {"ExpiredToken", ErrorCode::kCredentials, false, "refresh the session token"},
-    {"TokenRefreshRequired", ErrorCode::kCredentials, false, "refresh the session token"},
+    // Temporary keys are refreshed before they expire: a retry signs with the new ones.
+    {"ExpiredToken", ErrorCode::kCredentials, true, "the session token expired"},
+    {"TokenRefreshRequired", ErrorCode::kCredentials, true, "the session token expired"},
     {"InvalidAccessKeyId", ErrorCode::kCredentials, false,
      "check AWS_ACCESS_KEY_ID or the profile's aws_access_key_id"},
     {"SignatureDoesNotMatch", ErrorCode::kCredentials, false,

@@ -66,7 +66,8 @@ http::Request RequestFactory::Make(std::string method, const std::string& bucket
   r.headers = std::move(headers);
   if (!config_.anonymous) {
     SigningParams p;
-    p.credentials = &config_.credentials;
+    const Credentials keys = config_.provider ? config_.provider->Current() : config_.credentials;
+    p.credentials = &keys;
     p.region = config_.region;
     p.time = std::chrono::system_clock::now();
     SignRequest(r, p);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "transport/http/transport.h"
+#include "transport/s3/credentials.h"
 #include "transport/s3/sigv4.h"
 #include "transport/s3/uri.h"
 
@@ -22,7 +23,11 @@ struct ClientConfig {
   Endpoint endpoint;                  // default https://s3.REGION.amazonaws.com
   std::string region = "us-east-1";
   Addressing addressing = Addressing::kAuto;  // kAuto: path-style for IPs, localhost, dotted buckets
-  Credentials credentials;
+  Credentials credentials;            // long-lived keys, unless a provider is set
+  /// Temporary keys kept current (web identity, container, instance metadata,
+  /// credential_process); set by AttachCredentials when `credential_source` names one.
+  std::shared_ptr<CredentialsProvider> provider;
+  CredentialSource credential_source;
   bool anonymous = false;             // --no-sign-request: no Authorization at all
 };
 

@@ -209,6 +209,26 @@ ErrorBody ParseErrorBody(std::string_view xml) {
   return out;
 }
 
+Result<ExpiringCredentials> ParseAssumeRoleWithWebIdentity(std::string_view xml) {
+  ExpiringCredentials c;
+  std::string expiration;
+  constexpr std::string_view kCreds = "/AssumeRoleWithWebIdentityResponse/AssumeRoleWithWebIdentityResult/Credentials/";
+  XmlWalker walker(nullptr, [&](const std::string& path, std::string& text) {
+    if (path.size() <= kCreds.size() || path.compare(0, kCreds.size(), kCreds) != 0) return;
+    const std::string_view field = std::string_view(path).substr(kCreds.size());
+    if (field == "AccessKeyId") c.keys.access_key_id = std::move(text);
+    if (field == "SecretAccessKey") c.keys.secret_access_key = std::move(text);
+    if (field == "SessionToken") c.keys.session_token = std::move(text);
+    if (field == "Expiration") expiration = std::move(text);
+  });
+  if (Status st = walker.Parse(xml); !st.ok()) return st.error();
+  if (c.keys.access_key_id.empty() || c.keys.secret_access_key.empty()) {
+    return MakeError(ErrorCode::kCredentials, "STS answered without credentials");
+  }
+  c.expires_ms = expiration.empty() ? 0 : ParseIso8601Ms(expiration);
+  return c;
+}
+
 Result<std::string> ParseInitiateMultipartUpload(std::string_view xml) {
   std::string upload_id;
   XmlWalker walker(nullptr, [&](const std::string& path, std::string& text) {

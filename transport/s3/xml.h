@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "transport/result.h"
+#include "transport/s3/credentials.h"
 #include "transport/s3/object_info.h"
 
 namespace riptide::s3 {
@@ -17,6 +18,10 @@ Result<UploadsPage> ParseListMultipartUploads(std::string_view xml);
 
 /// The UploadId of an InitiateMultipartUploadResult.
 Result<std::string> ParseInitiateMultipartUpload(std::string_view xml);
+
+/// STS AssumeRoleWithWebIdentity's answer: its credentials and their expiry.
+/// https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRoleWithWebIdentity.html
+Result<ExpiringCredentials> ParseAssumeRoleWithWebIdentity(std::string_view xml);
 
 /// The ETag (without quotes) of a CopyObjectResult, CopyPartResult or
 /// CompleteMultipartUploadResult. Those calls may answer 200 with an <Error> body: that
