@@ -56,6 +56,54 @@ class ContainerEndpoint:
         self.server.server_close()
 
 
+class InstanceMetadata:
+    """An IMDSv2 look-alike: PUT /latest/api/token, then the role's name and its keys,
+    each GET only with the session token."""
+
+    def __init__(self):
+        self.calls = []
+        endpoint = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def reply(self, status, body=b""):
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_PUT(self):
+                endpoint.calls.append(("PUT", self.path))
+                if self.path != "/latest/api/token" or not self.headers.get("X-aws-ec2-metadata-token-ttl-seconds"):
+                    return self.reply(400)
+                self.reply(200, b"imds-session-token")
+
+            def do_GET(self):
+                endpoint.calls.append(("GET", self.path))
+                if self.headers.get("X-aws-ec2-metadata-token") != "imds-session-token":
+                    return self.reply(401)
+                base = "/latest/meta-data/iam/security-credentials/"
+                if self.path == base:
+                    return self.reply(200, b"riptide-role")
+                if self.path == base + "riptide-role":
+                    expires = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=1)
+                    return self.reply(200, json.dumps({
+                        "Code": "Success", "AccessKeyId": "ASIAIMDS", "SecretAccessKey": "imds-secret",
+                        "Token": "imds-token", "Expiration": expires.strftime("%Y-%m-%dT%H:%M:%SZ")}).encode())
+                self.reply(404)
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
 class TemporaryCredentialsTest(ServerTestCase):
     def environment(self, **extra):
         """No long-lived keys anywhere: only what the test names."""
@@ -112,6 +160,24 @@ class TemporaryCredentialsTest(ServerTestCase):
         self.assertGreaterEqual(len(used), 3, f"requests were signed with {sorted(used)}")
         self.assertTrue(used <= {f"ASIATEST{n}" for n in range(1, creds.calls + 1)}, used)
         self.assertNotIn("test-authorization-token", p.stdout + p.stderr)
+
+    @unittest.skipIf(SERVER == "s3rver", "s3rver accepts only its own key pair (S3RVER/S3RVER), not the "
+                     "keys the metadata service hands out")
+    def test_instance_metadata_v2_when_asked_for(self):
+        self.put({"m/one": b"1", "m/two": b"22"})
+        imds = InstanceMetadata()
+        proxy = FaultProxy(self.server.port)
+        try:
+            env = self.environment(AWS_EC2_METADATA_SERVICE_ENDPOINT=imds.url)
+            p = riptide("sync", f"s3://{self.bucket}/m", self.dataset, "--endpoint", proxy.endpoint,
+                        env=env, clean_env=True, timeout=60)
+        finally:
+            proxy.stop()
+            imds.stop()
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(tree(self.dataset), {"one": b"1", "two": b"22"})
+        self.assertEqual(imds.calls[0], ("PUT", "/latest/api/token"))
+        self.assertEqual({e.access_key for e in proxy.log if e.access_key}, {"ASIAIMDS"})
 
     def test_an_unreachable_credentials_endpoint_is_one_line_exit_2(self):
         url = f"http://127.0.0.1:{free_port()}/v2/credentials/x"
