@@ -91,6 +91,10 @@ Status ForEachListPage(const ListTarget& target, s3::ListParams params,
   }
 }
 
+PageReader::~PageReader() {
+  if (next_ && next_->valid()) next_->wait();
+}
+
 Status PageReader::Start() {
   auto first = ListOnePage(target_, params_);
   if (!first.ok()) return first.error();

@@ -50,6 +50,11 @@ Status ForEachListPage(const ListTarget& target, s3::ListParams params,
 class PageReader {
  public:
   PageReader(ListTarget target, s3::ListParams params) : target_(std::move(target)), params_(std::move(params)) {}
+  /// Waits for a prefetch still in flight: its retries read this reader's policy and the
+  /// run's stop flag. A stopped run has cancelled its transport, so the wait is short.
+  ~PageReader();
+  PageReader(const PageReader&) = delete;
+  PageReader& operator=(const PageReader&) = delete;
   /// Reads the first page, retried: an error here means the prefix cannot be listed.
   Status Start();
   /// The next page (the first one after Start), nullptr at the end or once the target's
