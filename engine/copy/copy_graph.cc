@@ -17,9 +17,17 @@ namespace {
 namespace flow = oneapi::tbb::flow;
 constexpr uint64_t kMiB = 1ull << 20;
 
+// Takes `n` tokens; before waiting for them, hands on what was admitted (`flush`).
+template <typename Flush>
+bool Admit(Budget& budget, int n, Flush&& flush) {
+  if (n <= 0 || budget.TryAcquire(n)) return true;
+  flush();
+  return budget.Acquire(n);
+}
+
 // Decides a batch's objects and admits each through the budgets; false once stopping.
-template <typename Emit>
-void PlanBatch(CopyRun& run, const Batch& batch, Emit&& emit) {
+template <typename Emit, typename Flush>
+void PlanBatch(CopyRun& run, const Batch& batch, Emit&& emit, Flush&& flush) {
   const CopyOptions& options = run.ctx.options;
   Stats& stats = run.ctx.stats;
   // --checksum: a batch's local files are hashed in parallel before anything is decided.
@@ -53,8 +61,8 @@ void PlanBatch(CopyRun& run, const Batch& batch, Emit&& emit) {
     bool acquired;
     {
       ScopedTimer timer(stats.ns_budget_wait);
-      acquired = run.slots.Acquire(t->slots);
-      if (acquired && t->memory_mib > 0 && !run.memory.Acquire(t->memory_mib)) {
+      acquired = Admit(run.slots, t->slots, flush);
+      if (acquired && !Admit(run.memory, t->memory_mib, flush)) {
         run.slots.Release(t->slots);
         acquired = false;
       }
@@ -97,9 +105,14 @@ void RunCopyGraph(CopyRun& run) {
       });
     });
     flow::function_node<CopyTaskPtr> report(g, flow::serial, [&](const CopyTaskPtr& t) { Report(run, t); });
+    using Admitted = FeedBatch<CopyTaskPtr>::Batch;
+    flow::function_node<Admitted> fan_out(g, flow::unlimited, [&](const Admitted& batch) {
+      for (const auto& t : *batch) transfer.try_put(t);
+    });
     flow::make_edge(transfer, report);
     // Merge and plan on the feeder: they wait on the listings and on the budgets.
     FeedGraph(g, [&] {
+      FeedBatch<CopyTaskPtr> admitted(fan_out);
       while (!run.shell.stop()) {
         auto batch = run.merger.Next();
         if (!batch.ok()) return run.shell.Fail(batch.error());
@@ -107,7 +120,8 @@ void RunCopyGraph(CopyRun& run) {
           run.merged_all = !run.shell.stop();
           return;
         }
-        PlanBatch(run, *batch, [&](const CopyTaskPtr& t) { transfer.try_put(t); });
+        PlanBatch(run, *batch, [&](const CopyTaskPtr& t) { admitted.Add(t); }, [&] { admitted.Flush(); });
+        admitted.Flush();
       }
     });
   });

@@ -22,6 +22,13 @@ class Budget {
     free_ -= n;
     return true;
   }
+  /// Takes `n` tokens if they are free now; never waits.
+  bool TryAcquire(int n = 1) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (cancelled_ || free_ < n) return false;
+    free_ -= n;
+    return true;
+  }
   void Release(int n = 1) {
     {
       std::lock_guard<std::mutex> lock(mu_);

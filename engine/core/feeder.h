@@ -6,8 +6,10 @@
 
 #include <oneapi/tbb/flow_graph.h>
 
+#include <memory>
 #include <thread>
 #include <utility>
+#include <vector>
 
 namespace riptide::engine {
 
@@ -24,5 +26,30 @@ void FeedGraph(oneapi::tbb::flow::graph& g, Produce&& produce) {
   g.wait_for_all();
   feeder.join();
 }
+
+/// What the feeder admits, handed to the graph in batches: a put from outside the arena
+/// wakes a worker, and one per small object costs more CPU than the object. The batch is
+/// flushed when it is full, before the feeder blocks on a budget (work must never wait
+/// unsent while its budget waits for it), and at the end of each page.
+template <typename T>
+class FeedBatch {
+ public:
+  using Batch = std::shared_ptr<std::vector<T>>;
+  explicit FeedBatch(oneapi::tbb::flow::receiver<Batch>& into, size_t max = 32) : into_(into), max_(max) {}
+  ~FeedBatch() { Flush(); }
+  void Add(T item) {
+    batch_->push_back(std::move(item));
+    if (batch_->size() >= max_) Flush();
+  }
+  void Flush() {
+    if (batch_->empty()) return;
+    into_.try_put(std::exchange(batch_, std::make_shared<std::vector<T>>()));
+  }
+
+ private:
+  oneapi::tbb::flow::receiver<Batch>& into_;
+  const size_t max_;
+  Batch batch_ = std::make_shared<std::vector<T>>();
+};
 
 }  // namespace riptide::engine

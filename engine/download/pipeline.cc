@@ -45,13 +45,21 @@ Status RunPipeline(RunContext& ctx, PageSource& pages) {
       committer.Commit(t);
     });
 
+    // Admitted transfers arrive in batches from the feeder and fan out inside the graph.
+    using Batch = FeedBatch<TransferPtr>::Batch;
+    flow::function_node<Batch> fan_out(g, flow::unlimited, [&](const Batch& batch) {
+      for (const auto& t : *batch) fetch.try_put(t);
+    });
+
     flow::make_edge(fetch, verify);
     flow::make_edge(flow::output_port<0>(verify), commit);
     flow::make_edge(flow::output_port<1>(verify), fetch);
     // List and plan on the feeder: they wait on the network and on the budget.
     FeedGraph(g, [&] {
+      FeedBatch<TransferPtr> admitted(fan_out);
       while (PagePtr page = pages.Next()) {
-        planner.Plan(*page, [&](TransferPtr t) { fetch.try_put(std::move(t)); });
+        planner.Plan(*page, [&](TransferPtr t) { admitted.Add(std::move(t)); }, [&] { admitted.Flush(); });
+        admitted.Flush();
       }
     });
   });

@@ -124,9 +124,9 @@ class PlanStage {
  public:
   explicit PlanStage(RunContext& ctx);
   /// Calls `emit` for each transfer; blocks while the in-flight budget is spent (on the
-  /// feeder thread, never a graph worker).
-  template <typename Emit>
-  void Plan(const s3::ListPage& page, Emit&& emit);
+  /// feeder thread, never a graph worker), calling `flush` before it does.
+  template <typename Emit, typename Flush>
+  void Plan(const s3::ListPage& page, Emit&& emit, Flush&& flush);
 
  private:
   // Fills decisions_ (and, with --checksum, local_changed_) for one page.
@@ -154,8 +154,8 @@ class PlanStage {
   std::vector<FileKey> file_keys_;
 };
 
-template <typename Emit>
-void PlanStage::Plan(const s3::ListPage& page, Emit&& emit) {
+template <typename Emit, typename Flush>
+void PlanStage::Plan(const s3::ListPage& page, Emit&& emit, Flush&& flush) {
   Decide(page);
   for (size_t i = 0; i < decisions_.size(); ++i) {
     if (ctx_.stop) return;
@@ -165,7 +165,11 @@ void PlanStage::Plan(const s3::ListPage& page, Emit&& emit) {
       bool acquired;
       {
         ScopedTimer timer(ctx_.stats.ns_budget_wait);
-        acquired = ctx_.budget.Acquire(t->slots);
+        acquired = ctx_.budget.TryAcquire(t->slots);
+        if (!acquired) {
+          flush();  // what was admitted goes first: its completions free the budget
+          acquired = ctx_.budget.Acquire(t->slots);
+        }
       }
       if (!acquired) return;
       PrepareTemp(t);
