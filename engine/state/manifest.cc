@@ -26,16 +26,6 @@ CREATE TABLE IF NOT EXISTS objects(
   verified_by TEXT NOT NULL,
   synced_at_ms INTEGER NOT NULL
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS runs(
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  source TEXT NOT NULL,
-  started_ms INTEGER NOT NULL,
-  ended_ms INTEGER,
-  listed INTEGER DEFAULT 0, transferred INTEGER DEFAULT 0, skipped INTEGER DEFAULT 0,
-  failed INTEGER DEFAULT 0, bytes INTEGER DEFAULT 0,
-  status TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS failures(run_id INTEGER NOT NULL, key TEXT NOT NULL, reason TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS objects_by_path ON objects(path);
 )sql";
 
@@ -111,7 +101,9 @@ Result<std::unique_ptr<Manifest>> Manifest::Open(const std::string& state_dir) {
   const std::string path = state_dir + "/manifest.db";
   auto writer = OpenDb(path);
   if (!writer.ok()) return writer.error();
-  if (Status st = Exec(*writer, kSchema); !st.ok()) {
+  // The runs and failures tables are the run log's (RunLog::Schema), as they always were.
+  const std::string schema = std::string(kSchema) + RunLog::Schema();
+  if (Status st = Exec(*writer, schema.c_str()); !st.ok()) {
     sqlite3_close(*writer);
     return st.error();
   }
