@@ -55,6 +55,7 @@ class ClientResolver {
   Result<s3::ClientConfig> Client() const;
   /// Timeouts, TLS and connection limits for `connections` requests in flight.
   http::TransportOptions Transport(int connections) const;
+  /// The retry policy; with temporary credentials, an ExpiredToken answer refreshes them.
   RetryPolicy Retry() const;
 
   /// `arg` (s3://… or NAME:bucket/…) resolved into a bucket side.

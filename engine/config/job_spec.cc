@@ -34,6 +34,18 @@ int AffordableConcurrency(const JobSpec& spec) {
   return static_cast<int>(std::max<uint64_t>(1, std::min<uint64_t>(affordable, spec.concurrency)));
 }
 
+// An ExpiredToken answer makes the temporary credentials of these clients refresh now.
+void RefreshOnExpiry(RetryPolicy& retry, const std::vector<const s3::ClientConfig*>& clients) {
+  std::vector<std::shared_ptr<s3::CredentialsProvider>> providers;
+  for (const auto* c : clients) {
+    if (c && c->provider) providers.push_back(c->provider);
+  }
+  if (providers.empty()) return;
+  retry.on_expired_keys = [providers] {
+    for (const auto& p : providers) p->Expired();
+  };
+}
+
 Result<JobOptions> ResolveDownload(const JobSpec& spec, const s3::ConfigSources& sources,
                                    const http::TransportFactory& transports) {
   ClientResolver resolver(spec.client, sources, transports);
@@ -69,6 +81,7 @@ Result<JobOptions> ResolveDownload(const JobSpec& spec, const s3::ConfigSources&
   o.parts.part_size_bytes = spec.part_size;
   o.parts.threshold_bytes = spec.multipart_threshold ? spec.multipart_threshold : spec.part_size;
   o.retry = resolver.Retry();
+  RefreshOnExpiry(o.retry, {&o.client});
   o.transport = resolver.Transport(o.concurrency + 4);
   return JobOptions(std::move(o));
 }
@@ -159,6 +172,7 @@ Result<JobOptions> ResolveCopy(const JobSpec& spec, const s3::ConfigSources& sou
   if (spec.multipart_threshold) o.copy_threshold = spec.multipart_threshold;
   o.list_page_size = spec.page_size;
   o.retry = resolver.Retry();
+  RefreshOnExpiry(o.retry, {&o.destination.client, o.source ? &o.source->client : nullptr});
   return JobOptions(std::move(o));
 }
 

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <random>
 
@@ -14,6 +15,10 @@ struct RetryPolicy {
   int max_attempts = 6;                     // --retries + 1; includes the first try
   std::chrono::milliseconds base{100};      // first backoff ceiling
   std::chrono::milliseconds cap{20000};     // backoff ceiling never exceeds this
+  /// Called when a server says the request's keys expired (ExpiredToken): the
+  /// credentials provider fetches new ones and returns once they are in (set by option
+  /// resolution; may be empty). It may block the caller for one credentials exchange.
+  std::function<void()> on_expired_keys;
 
   bool ShouldRetry(const Error& e, int attempts_made) const {
     return e.retryable && attempts_made < max_attempts;
@@ -24,6 +29,8 @@ struct RetryPolicy {
   /// final (not retryable by the error table, attempts spent, or the run stopping).
   std::optional<std::chrono::milliseconds> NextTry(const Error& e, int attempts_made, bool stopping) const {
     if (stopping || !ShouldRetry(e, attempts_made)) return std::nullopt;
+    // The provider refreshes before this returns: the retry is signed with the new keys.
+    if ((e.s3_code == "ExpiredToken" || e.s3_code == "TokenRefreshRequired") && on_expired_keys) on_expired_keys();
     return Backoff(attempts_made, e);
   }
 

@@ -179,6 +179,29 @@ class TemporaryCredentialsTest(ServerTestCase):
         self.assertEqual(imds.calls[0], ("PUT", "/latest/api/token"))
         self.assertEqual({e.access_key for e in proxy.log if e.access_key}, {"ASIAIMDS"})
 
+    @unittest.skipIf(SERVER == "s3rver", "s3rver accepts only its own key pair (S3RVER/S3RVER), not the "
+                     "keys a credentials endpoint hands out; the fault proxy also needs unchecked signatures")
+    def test_expired_token_fetches_new_keys_and_retries_with_them(self):
+        self.put({f"e/{i}": f"payload {i}".encode() for i in range(6)})
+        token = "Bearer t"
+        creds = ContainerEndpoint(token, lifetime=3600)  # no timed refresh during the run
+        proxy = FaultProxy(self.server.port)
+        proxy.add(Rule(lambda m, path, h: m == "GET" and path.endswith("/e/3"), "status", status=400,
+                       code="ExpiredToken"))
+        try:
+            env = self.environment(AWS_CONTAINER_CREDENTIALS_FULL_URI=creds.url,
+                                   AWS_CONTAINER_AUTHORIZATION_TOKEN=token)
+            p = riptide("sync", f"s3://{self.bucket}/e", self.dataset, "--endpoint", proxy.endpoint, "--json",
+                        env=env, clean_env=True, timeout=60)
+        finally:
+            proxy.stop()
+            creds.stop()
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(json.loads(p.stdout)["transferred"], 6)
+        self.assertEqual(creds.calls, 2, "ExpiredToken did not fetch new keys")
+        retried = [e.access_key for e in proxy.log if e.method == "GET" and e.path.endswith("/e/3")]
+        self.assertEqual(retried, ["ASIATEST1", "ASIATEST2"])
+
     def test_an_unreachable_credentials_endpoint_is_one_line_exit_2(self):
         url = f"http://127.0.0.1:{free_port()}/v2/credentials/x"
         env = self.environment(AWS_CONTAINER_CREDENTIALS_FULL_URI=url,

@@ -1,6 +1,8 @@
 #include "transport/s3/credentials.h"
 
+#include <algorithm>
 #include <atomic>
+#include <cstdint>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -20,9 +22,10 @@ int64_t NowMs() {
 
 class Refreshing final : public CredentialsProvider {
  public:
+  static constexpr int64_t kNever = INT64_MAX / 2;
   Refreshing(std::string what, CredentialsFetch fetch, ExpiringCredentials first)
       : what_(std::move(what)), fetch_(std::move(fetch)), current_(std::move(first)), obtained_ms_(NowMs()) {
-    if (current_.expires_ms > 0) thread_ = std::thread([this] { Loop(); });
+    thread_ = std::thread([this] { Loop(); });
   }
   ~Refreshing() override {
     {
@@ -30,11 +33,21 @@ class Refreshing final : public CredentialsProvider {
       stopping_ = true;
     }
     cv_.notify_all();
+    done_cv_.notify_all();
     if (thread_.joinable()) thread_.join();
   }
   Credentials Current() const override {
     std::lock_guard<std::mutex> lock(mu_);
     return current_.keys;
+  }
+  void Expired() override {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (NowMs() - refreshed_ms_ < 1000) return;  // a refresh of this burst already ran
+    const uint64_t attempts = attempts_;
+    refresh_now_ = true;
+    cv_.notify_all();
+    // The retry that follows is signed when it is queued: it must see the new keys.
+    done_cv_.wait_for(lock, std::chrono::seconds(10), [&] { return attempts_ != attempts || stopping_; });
   }
 
  private:
@@ -45,21 +58,27 @@ class Refreshing final : public CredentialsProvider {
   }
   void Loop() {
     std::unique_lock<std::mutex> lock(mu_);
-    int64_t next = RefreshAtMs();
+    // Keys that never expire are fetched again only when a server says so.
+    int64_t next = current_.expires_ms == 0 ? kNever : RefreshAtMs();
     while (!stopping_) {
-      if (cv_.wait_for(lock, std::chrono::milliseconds(std::max<int64_t>(0, next - NowMs())),
-                       [&] { return stopping_; })) {
+      const int64_t wait_ms = std::clamp<int64_t>(next - NowMs(), 0, 3600 * 1000);
+      if (cv_.wait_for(lock, std::chrono::milliseconds(wait_ms),
+                       [&] { return stopping_ || refresh_now_; }) &&
+          stopping_) {
         return;
       }
-      if (NowMs() < next) continue;
+      if (NowMs() < next && !refresh_now_) continue;
+      refresh_now_ = false;
       lock.unlock();
       auto fresh = fetch_();  // the network, without the lock: signing goes on meanwhile
       lock.lock();
+      ++attempts_;
+      refreshed_ms_ = NowMs();
+      done_cv_.notify_all();
       if (fresh.ok()) {
         current_ = std::move(*fresh);
         obtained_ms_ = NowMs();
-        if (current_.expires_ms == 0) return;
-        next = RefreshAtMs();
+        next = current_.expires_ms == 0 ? kNever : RefreshAtMs();
       } else {
         next = NowMs() + 1000;  // the old keys may still work: try again soon
       }
@@ -73,6 +92,10 @@ class Refreshing final : public CredentialsProvider {
   ExpiringCredentials current_;  // guarded by mu_
   int64_t obtained_ms_;          // guarded by mu_
   bool stopping_ = false;        // guarded by mu_
+  bool refresh_now_ = false;     // guarded by mu_: a server said the keys expired
+  uint64_t attempts_ = 0;        // guarded by mu_: refreshes tried, for Expired's wait
+  int64_t refreshed_ms_ = 0;     // guarded by mu_: when the last refresh ended (not the first fetch)
+  std::condition_variable done_cv_;
   std::thread thread_;
 };
 

@@ -28,6 +28,10 @@ class CredentialsProvider {
   virtual ~CredentialsProvider() = default;
   /// The keys to sign with now. Thread-safe; never waits on the network.
   virtual Credentials Current() const = 0;
+  /// A server said the keys expired (ExpiredToken): fetch new ones now, on the
+  /// provider's thread, and return once they are in (at most 10 s). A refresh that ended
+  /// in the last second counts: a burst of ExpiredToken answers makes one fetch.
+  virtual void Expired() {}
 };
 
 /// One exchange with a credentials service.

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cstdio>
+#include <fstream>
 #include <chrono>
 #include <thread>
 
@@ -32,6 +34,20 @@ TEST(RefreshingProvider, ReplacesTemporaryKeysBeforeTheyExpire) {
   }
   EXPECT_EQ((*provider)->Current().access_key_id, "AKID2");
   EXPECT_EQ((*provider)->Current().session_token, "token");
+}
+
+// Keys good for an hour, but a server said they expired: new ones are fetched at once.
+TEST(RefreshingProvider, ExpiredFetchesNewKeysAtOnce) {
+  std::atomic<int> fetches{0};
+  auto provider = RefreshingProvider("test", [&]() -> Result<ExpiringCredentials> {
+    const int n = ++fetches;
+    return ExpiringCredentials{{"AKID" + std::to_string(n), "secret", ""}, NowMs() + 3600 * 1000};
+  });
+  ASSERT_TRUE(provider.ok());
+  (*provider)->Expired();  // returns once the new keys are in
+  EXPECT_EQ((*provider)->Current().access_key_id, "AKID2");
+  (*provider)->Expired();  // a second ExpiredToken of the same burst fetches nothing
+  EXPECT_EQ(fetches, 2);
 }
 
 TEST(RefreshingProvider, AFailedFirstFetchIsACredentialsError) {
@@ -91,13 +107,23 @@ TEST(CredentialSources, StaticKeysWinAndTemporaryOnesNeedNoKeys) {
   ASSERT_TRUE(cfg.ok());
   EXPECT_EQ(cfg->credential_source.kind, CredentialSource::Kind::kNone);
   EXPECT_EQ(cfg->credentials.access_key_id, "AK");
-  // credential_process runs without a transport.
+  // credential_process runs without a transport; keys without an expiry are not
+  // fetched again on a timer (the command ran once).
+  const std::string runs = ::testing::TempDir() + "riptide-credential-process-runs";
+  std::remove(runs.c_str());
   src.env = {};
-  src.config_text = "[default]\ncredential_process = printf '{\"AccessKeyId\":\"P\",\"SecretAccessKey\":\"Q\"}'\n";
+  src.config_text = "[default]\ncredential_process = sh -c 'echo run >> " + runs +
+                    "; printf \"{\\\"AccessKeyId\\\":\\\"P\\\",\\\"SecretAccessKey\\\":\\\"Q\\\"}\"'\n";
   cfg = ResolveClientConfig({}, src);
   ASSERT_TRUE(cfg.ok()) << cfg.error().message;
-  ASSERT_TRUE(AttachCredentials(*cfg, nullptr).ok());
+  ASSERT_TRUE(AttachCredentials(*cfg, nullptr).ok()) << AttachCredentials(*cfg, nullptr).error().message;
   EXPECT_EQ(cfg->provider->Current().access_key_id, "P");
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  std::ifstream in(runs);
+  int lines = 0;
+  for (std::string line; std::getline(in, line);) ++lines;
+  EXPECT_EQ(lines, 1);
+  std::remove(runs.c_str());
 }
 
 }  // namespace
