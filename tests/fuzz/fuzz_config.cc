@@ -1,6 +1,7 @@
 // libFuzzer target: configuration text. The bytes are split into an AWS credentials
 // file, a config file and an s3:// URL; parsing and resolving never crash, and a
-// resolved configuration never holds a secret without its key id.
+// resolved configuration never holds a secret without its key id (unless a temporary-
+// credentials source will supply the keys).
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -29,6 +30,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   riptide::s3::ConfigFlags flags;
   flags.profile = std::string(input.substr(0, 16));
   auto cfg = riptide::s3::ResolveClientConfig(flags, sources);
-  if (cfg.ok() && !cfg->anonymous && cfg->credentials.access_key_id.empty()) __builtin_trap();
+  // No key id is fine only for anonymous requests or when a temporary-credentials source
+  // (credential_process, web identity, …) will supply the keys.
+  if (cfg.ok() && !cfg->anonymous && cfg->credentials.access_key_id.empty() &&
+      cfg->credential_source.kind == riptide::s3::CredentialSource::Kind::kNone) {
+    __builtin_trap();
+  }
   return 0;
 }
