@@ -1,6 +1,5 @@
 // --key / --keys-file: pages made of HEADs of the named keys, no listing.
 #include <fstream>
-#include <thread>
 
 #include "engine/core/listing.h"
 #include "engine/download/stages.h"

@@ -13,6 +13,14 @@ from fault_proxy import FaultProxy, Rule
 from support import SERVER, ServerTestCase, free_port, riptide, tree
 
 
+def serve(handler):
+    """Starts `handler` on 127.0.0.1 at a free port; (server, port)."""
+    port = free_port()
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, port
+
+
 class ContainerEndpoint:
     """AWS_CONTAINER_CREDENTIALS_FULL_URI: keys ASIATEST1, ASIATEST2, … each valid for
     `lifetime` seconds, only for requests carrying the authorization token."""
@@ -46,10 +54,8 @@ class ContainerEndpoint:
                 self.end_headers()
                 self.wfile.write(body.encode())
 
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}/v2/credentials/abc"
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server, port = serve(Handler)
+        self.url = f"http://127.0.0.1:{port}/v2/credentials/abc"
 
     def stop(self):
         self.server.shutdown()
@@ -94,10 +100,8 @@ class InstanceMetadata:
                         "Token": "imds-token", "Expiration": expires.strftime("%Y-%m-%dT%H:%M:%SZ")}).encode())
                 self.reply(404)
 
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server, port = serve(Handler)
+        self.url = f"http://127.0.0.1:{port}"
 
     def stop(self):
         self.server.shutdown()

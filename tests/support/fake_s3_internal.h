@@ -9,6 +9,7 @@
 
 #include "tests/support/fake_s3.h"
 #include "transport/s3/crypto.h"
+#include "transport/s3/responses.h"
 #include "transport/s3/uri.h"
 
 namespace riptide::testing {
@@ -39,15 +40,13 @@ struct FakeS3::Answer {
   std::optional<Fault> fault;  // applied while the body is delivered
 };
 
-inline std::string Md5Hex(std::string_view data) { return s3::HexEncode(s3::Md5(data)); }
+// The store computes ETags as S3 does, with riptide's own helpers (responses.h).
+using s3::Md5Hex;
 
 inline std::string MultipartEtag(const std::vector<std::string>& parts) {
-  std::string md5s;
-  for (const auto& p : parts) {
-    auto d = s3::Md5(p);
-    md5s.append(reinterpret_cast<const char*>(d.data()), d.size());
-  }
-  return Md5Hex(md5s) + "-" + std::to_string(parts.size());
+  std::vector<s3::Md5Digest> digests;
+  for (const auto& p : parts) digests.push_back(s3::Md5(p));
+  return s3::CompositeEtag(digests);
 }
 
 }  // namespace riptide::testing
