@@ -39,9 +39,16 @@ void PartWindow::Launch() {
     std::lock_guard<std::mutex> lock(mu_);
     done = Take(&start);
   }
-  if (done) return done_(error_);
+  if (done) return Finish();
   auto self = shared_from_this();
   Run(start);
+}
+
+void PartWindow::Finish() {
+  // The done callback may drop the last reference to this window: it runs from the stack.
+  auto self = shared_from_this();
+  DoneFn finish = std::move(done_);
+  finish(error_);
 }
 
 void PartWindow::Finished(std::optional<Error> error) {
@@ -54,10 +61,7 @@ void PartWindow::Finished(std::optional<Error> error) {
     if (error && !error_) error_ = std::move(error);
     done = Take(&start);
   }
-  if (done) {
-    DoneFn finish = std::move(done_);
-    return finish(error_);
-  }
+  if (done) return Finish();
   Run(start);
 }
 

@@ -39,6 +39,7 @@ class PartWindow : public std::enable_shared_from_this<PartWindow> {
   // Takes the parts there is room for now; true when the window is done instead.
   bool Take(std::vector<size_t>* start);
   void Run(const std::vector<size_t>& start);
+  void Finish();
 
   const std::vector<size_t> parts_;
   const size_t width_;

@@ -91,5 +91,42 @@ TEST(PartWindow, NoPartsIsDoneAtOnce) {
   EXPECT_TRUE(h.started.empty());
 }
 
+
+// The fetch pattern: the owner holds the window, the window's done callback holds the owner
+// and drops the window before it reads its own captures. ASan sees a window freed under it.
+struct Owner : std::enable_shared_from_this<Owner> {
+  std::shared_ptr<PartWindow> window;
+  std::vector<std::optional<Error>> results;
+};
+
+std::optional<Error> RunOwned(std::vector<size_t> parts, std::atomic<bool>& stop) {
+  auto owner = std::make_shared<Owner>();
+  auto done_flag = std::make_shared<std::string>("done");
+  owner->window = PartWindow::Make(
+      std::move(parts), 2, stop,
+      [w = std::weak_ptr<Owner>(owner)](size_t) {
+        // Each part finishes at once, on the caller's stack.
+        if (auto o = w.lock()) o->window->Finished(std::nullopt);
+      },
+      [self = owner, done_flag](std::optional<Error> e) {
+        self->window.reset();
+        EXPECT_EQ(*done_flag, "done");  // reads a capture after the window is gone
+        self->results.push_back(std::move(e));
+      });
+  owner->window->Launch();
+  EXPECT_EQ(owner->results.size(), 1u);
+  return owner->results.empty() ? std::nullopt : owner->results.front();
+}
+
+TEST(PartWindow, TheDoneCallbackMayDropTheWindow) {
+  std::atomic<bool> stop{false};
+  EXPECT_FALSE(RunOwned({}, stop));
+  EXPECT_FALSE(RunOwned({0, 1, 2, 3, 4}, stop));
+  stop = true;  // stopped before the first part: done at once, from Launch
+  auto e = RunOwned({0, 1, 2}, stop);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->code, ErrorCode::kCancelled);
+}
+
 }  // namespace
 }  // namespace riptide::engine
