@@ -78,7 +78,7 @@ void Report(CopyRun& run, const CopyTaskPtr& t) {
     if (t->error->code != ErrorCode::kCancelled) run.ctx.stats.AddFailure(t->dst_key, t->error->ToString());
     return;
   }
-  run.ctx.stats.transferred++;
+  run.ctx.stats.AddTransferred(t->dst_key, t->source.info.size);
   spdlog::debug("copied {} → {} (ETag {}, verified by {})", t->source.rel, t->dst_key, t->etag, t->verified_by);
 }
 

@@ -307,6 +307,7 @@ Result<SyncReport> RunCopy(const CopyOptions& options, const JobHost& host) {
   if (options.source && !*server_side) src_transport_own = host.transports(options.source->transport);
   http::Transport& src_transport = src_transport_own ? *src_transport_own : *dst_transport;
   Stats stats;
+  stats.WatchObjects(host.on_object);
   RunShell shell(host, stats);
 
   // The source stream; its first page doubles as the check of bucket and credentials.

@@ -36,6 +36,7 @@ struct JobHost {
   http::TransportFactory transports;  // one transport per endpoint the job talks to
   CancelToken cancel;
   ProgressFn progress;                // may be empty
+  ObjectFn on_object;                 // may be empty: each object's outcome as it lands
 };
 
 struct SyncReport {

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -14,6 +15,15 @@ struct ObjectFailure {
   std::string key;
   std::string reason;
 };
+
+/// One object's outcome, for whoever watches a run object by object (the service's history).
+struct ObjectEvent {
+  std::string key;
+  uint64_t bytes = 0;
+  bool ok = true;
+  std::string reason;  // why it failed
+};
+using ObjectFn = std::function<void(const ObjectEvent&)>;
 
 /// Adds the time from construction to destruction to a counter.
 class ScopedTimer {
@@ -58,8 +68,19 @@ class Stats {
   std::atomic<uint64_t> ns_commit{0};       // mtime, rename, manifest rows
   std::atomic<uint64_t> ns_sync{0};         // syncfs + manifest transactions
 
+  /// Set before the run starts; called from the stages' threads.
+  void WatchObjects(ObjectFn fn) { on_object_ = std::move(fn); }
+
+  /// One object is in place (downloaded, copied or uploaded) and proven. Its bytes are
+  /// counted as they land (bytes_committed), part by part for copies.
+  void AddTransferred(const std::string& key, uint64_t bytes) {
+    transferred.fetch_add(1, std::memory_order_relaxed);
+    if (on_object_) on_object_({key, bytes, true, {}});
+  }
+
   void AddFailure(std::string key, std::string reason) {
     failed.fetch_add(1, std::memory_order_relaxed);
+    if (on_object_) on_object_({key, 0, false, reason});
     std::lock_guard<std::mutex> lock(mu_);
     if (failures_.size() < kMaxKept) failures_.push_back({std::move(key), std::move(reason)});
   }
@@ -70,6 +91,7 @@ class Stats {
 
  private:
   static constexpr size_t kMaxKept = 10000;  // the rest are counted only
+  ObjectFn on_object_;
   mutable std::mutex mu_;
   std::vector<ObjectFailure> failures_;
 };

@@ -46,8 +46,8 @@ void CommitStage::Commit(const TransferPtr& t) {
     if (!t->error) {
       spdlog::info("fetched {} ({} bytes, verified by {})", t->path, t->object.size, row.verified_by);
       pending_.push_back(std::move(row));
-      ctx_.stats.transferred++;
       ctx_.stats.bytes_committed += t->object.size;
+      ctx_.stats.AddTransferred(t->object.key, t->object.size);
     }
   }
   // A download stopped by the run or the network stays on disk, journaled, for the

@@ -26,7 +26,9 @@ class JobTest : public ::testing::Test {
   /// A copy into s3://BUCKET/PREFIX (source left for the test to set).
   engine::CopyOptions Copy(const std::string& bucket, const std::string& prefix) const;
   /// A host on the store, cancelled through `cancel_`.
-  engine::JobHost Host() { return engine::JobHost{store_.Factory(), engine::CancelToken(&cancel_), nullptr}; }
+  engine::JobHost Host(engine::ObjectFn on_object = nullptr) {
+    return engine::JobHost{store_.Factory(), engine::CancelToken(&cancel_), nullptr, std::move(on_object)};
+  }
 
   /// The whole file, or "<missing>".
   std::string ReadFile(const std::string& path) const;

@@ -5,6 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+#include <mutex>
+
 #include "tests/support/job_fixture.h"
 
 namespace riptide::testing {
@@ -38,9 +41,17 @@ TEST_F(CopyJobTest, UploadsADirectoryThenCopiesNothingTheSecondTime) {
   store_.CreateBucket("dst");
   auto options = Copy("dst", "up/");
   options.source_dir = root_ + "/src";
-  auto report = engine::RunCopy(options, Host());
+  std::mutex mu;
+  std::map<std::string, uint64_t> landed;  // what a watcher (the service) is told
+  auto report = engine::RunCopy(options, Host([&](const engine::ObjectEvent& e) {
+                                  std::lock_guard<std::mutex> lock(mu);
+                                  EXPECT_TRUE(e.ok) << e.key << ": " << e.reason;
+                                  landed[e.key] = e.bytes;
+                                }));
   ASSERT_TRUE(report.ok()) << report.error().ToString();
   EXPECT_EQ(report->transferred, files.size());
+  ASSERT_EQ(landed.size(), files.size());
+  EXPECT_EQ(landed["up/big.bin"], files["big.bin"].size());
   EXPECT_EQ(report->failed, 0u);
   ExpectInBucket("dst", "up/", files);
   EXPECT_EQ(store_.Get("dst", "up/big.bin")->part_sizes.size(), 2u);

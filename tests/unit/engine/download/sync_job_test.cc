@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <map>
+#include <mutex>
 #include <thread>
 
 #include "tests/support/job_fixture.h"
@@ -92,9 +94,20 @@ TEST_F(SyncJobTest, CorruptBytesAreNeverCommitted) {
   auto objects = Seed("b");
   store_.Inject("data/a/obj-10.bin", Fault{Kind::kFlipByte, -1});  // whole GET, plain ETag
   store_.Inject("data/multi.bin", Fault{Kind::kFlipByte, -1});     // ranged, md5-N ETag
-  auto report = engine::RunSync(Sync("b", "data/", "ds"), Host());
+  std::mutex mu;
+  std::map<std::string, engine::ObjectEvent> seen;  // what a watcher (the service) is told
+  auto report = engine::RunSync(Sync("b", "data/", "ds"), Host([&](const engine::ObjectEvent& e) {
+                                  std::lock_guard<std::mutex> lock(mu);
+                                  EXPECT_TRUE(seen.emplace(e.key, e).second) << e.key << " reported twice";
+                                }));
   ASSERT_TRUE(report.ok());
   EXPECT_EQ(report->failed, 2u);
+  ASSERT_EQ(seen.size(), objects.size());
+  EXPECT_FALSE(seen["data/a/obj-10.bin"].ok);
+  EXPECT_NE(seen["data/a/obj-10.bin"].reason, "");
+  EXPECT_FALSE(seen["data/multi.bin"].ok);
+  EXPECT_TRUE(seen["data/a/obj-12.bin"].ok);
+  EXPECT_EQ(seen["data/a/obj-12.bin"].bytes, objects["data/a/obj-12.bin"].size());
   EXPECT_EQ(report->Outcome(), "partial");
   EXPECT_EQ(ReadFile(root_ + "/ds/a/obj-10.bin"), "<missing>");
   EXPECT_EQ(ReadFile(root_ + "/ds/multi.bin"), "<missing>");
