@@ -11,6 +11,7 @@
 #include "apps/copy_command.h"
 #include "apps/inspect_commands.h"
 #include "apps/logging.h"
+#include "apps/serve/serve_command.h"
 #include "apps/sync_command.h"
 
 namespace {
@@ -59,6 +60,7 @@ int main(int argc, char** argv) {
   InspectCommand status(app, global, InspectCommand::Kind::kStatus);
   InspectCommand verify(app, global, InspectCommand::Kind::kVerify);
   InspectCommand exporter(app, global, InspectCommand::Kind::kExport);
+  riptide::serve::ServeCommand serve(app, global);
 
   std::vector<std::string> args = Arguments(argc, argv);
   const bool mode_given = args.size() != static_cast<size_t>(argc - 1);
@@ -90,5 +92,6 @@ int main(int argc, char** argv) {
   if (status.chosen()) return status.Run();
   if (verify.chosen()) return verify.Run();
   if (exporter.chosen()) return exporter.Run();
+  if (serve.chosen()) return serve.Run();
   return 2;
 }

@@ -6,7 +6,7 @@
 #               -fsanitize=thread (scripts/tsan-onetbb.sh, cached): the unit tests (among
 #               them the download and copy graphs on the in-memory store, and the curl
 #               transport against an in-process server), the browse commands on moto and
-#               s3rver, and the sync suite on moto through the real graph.
+#               s3rver, and the sync and service suites on moto through the real graph.
 # Any report fails the run (the sanitizers exit with their own codes, which no test
 # expects). Run scripts/setup.sh first (scripts/test.sh does).
 #   scripts/sanitize.sh [asan|tsan]...    default: both
@@ -45,6 +45,6 @@ for kind in "${kinds[@]}"; do
         RIPTIDE_ROOT="$PWD/../.." python3 -m unittest test_commands.BrowseTest)
     done
     (cd tests/integration && RIPTIDE_BIN="$PWD/../../$dir/riptide" RIPTIDE_TEST_SERVER=moto \
-      RIPTIDE_ROOT="$PWD/../.." python3 -m unittest test_sync)
+      RIPTIDE_ROOT="$PWD/../.." python3 -m unittest test_sync test_serve)
   fi
 done

@@ -5,5 +5,5 @@
 #   scripts/test.sh -L unit         only one label (extra arguments go to ctest)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
+scripts/setup.sh --test-tools
 ctest --test-dir build --output-on-failure -j "$(nproc)" "$@"

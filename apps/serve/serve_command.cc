@@ -1,0 +1,111 @@
+#include "apps/serve/serve_command.h"
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <thread>
+
+#include "apps/serve/http_api.h"
+#include "apps/serve/readiness.h"
+#include "apps/serve/serve_log.h"
+#include "apps/serve/service.h"
+#include "apps/signals.h"
+
+namespace riptide::serve {
+
+ServeCommand::ServeCommand(CLI::App& app, app::GlobalOptions& global) : global_(global) {
+  cmd_ = app.add_subcommand("serve", "Run jobs from a config file on schedules and HTTP triggers, with history, "
+                                     "stats, Prometheus metrics and health checks");
+  cmd_->add_option("--config", config_path_, "the service's YAML config")->required();
+  cmd_->add_flag("--check", check_, "validate the config (every problem, with its line) and exit");
+  cmd_->add_option("--listen", listen_, "HOST:PORT, over the config's listen (port 0: any free port)");
+  cmd_->add_option("--shutdown-timeout", shutdown_timeout_,
+                   "on SIGTERM, how long running jobs get to stop and record themselves (default: the config's "
+                   "shutdown_timeout, 30s)");
+  app::AddGlobalFlags(cmd_, global);
+  cmd_->footer(
+      "Endpoints: POST /jobs/NAME/run, POST /runs/ID/cancel; GET /jobs, /jobs/NAME, /runs/ID, /events/stats,\n"
+      "/events/history, /metrics, /healthz, /readyz.\n"
+      "Exit status: 0 after SIGTERM or SIGINT (running jobs are cancelled and recorded), 2 for a config\n"
+      "that does not validate or an address that cannot be listened on.");
+}
+
+int ServeCommand::Run() {
+  std::string text;
+  if (!s3::ReadTextFile(config_path_, &text)) {
+    std::fprintf(stderr, "riptide: cannot read the config file %s\n", config_path_.c_str());
+    return 2;
+  }
+  const s3::ConfigSources sources = s3::LoadConfigSources();
+  auto config = ParseServeConfig(text, config_path_, sources);
+  if (!config.ok()) {
+    std::fprintf(stderr, "%s\nriptide: the config is not valid; nothing started\n", config.error().message.c_str());
+    return 2;
+  }
+  if (!listen_.empty()) {
+    auto colon = listen_.rfind(':');
+    char* end = nullptr;
+    const long port = colon == std::string::npos ? -1 : std::strtol(listen_.c_str() + colon + 1, &end, 10);
+    if (colon == std::string::npos || colon == 0 || *end || port < 0 || port > 65535) {
+      std::fprintf(stderr, "riptide: --listen must be HOST:PORT, not '%s'\n", listen_.c_str());
+      return 2;
+    }
+    config->listen_host = listen_.substr(0, colon);
+    config->listen_port = static_cast<int>(port);
+  }
+  if (!shutdown_timeout_.empty()) {
+    auto d = ParseDuration(shutdown_timeout_);
+    if (!d.ok()) {
+      std::fprintf(stderr, "riptide: --shutdown-timeout: %s\n", d.error().message.c_str());
+      return 2;
+    }
+    config->shutdown_timeout = *d;
+  }
+  if (check_) {
+    std::printf("%s: valid, %zu job%s\n", config_path_.c_str(), config->jobs.size(), config->jobs.size() == 1 ? "" : "s");
+    for (const auto& job : config->jobs) {
+      std::printf("  %s: %s -> %s, %s\n", job.name.c_str(), job.spec.source.c_str(), job.spec.destination.c_str(),
+                  job.schedule.Describe().c_str());
+    }
+    return 0;
+  }
+
+  auto log = ServeLog();
+  auto store = ServiceStore::Open(config->state_dir);
+  if (!store.ok()) {
+    std::fprintf(stderr, "riptide: %s\n", store.error().message.c_str());
+    return 2;
+  }
+  app::InstallSignalHandlers();
+  Service service(*config, **store, *global_.runtime, sources);
+  Readiness readiness(*config, **store, *global_.runtime, sources);
+  HttpApi api(service, readiness);
+  if (Status st = api.Bind(config->listen_host, config->listen_port); !st.ok()) {
+    std::fprintf(stderr, "riptide: %s\n", st.error().message.c_str());
+    return 2;
+  }
+  if (Status st = service.Start(); !st.ok()) {
+    std::fprintf(stderr, "riptide: %s\n", st.error().message.c_str());
+    return 2;
+  }
+  log->info("listening on http://{}:{} with {} job{}; state in {}", config->listen_host, api.port(),
+            config->jobs.size(), config->jobs.size() == 1 ? "" : "s", config->state_dir);
+  if (!config->auth_token.empty()) log->info("POSTs need the bearer token");
+  std::thread http([&api] { api.Serve(); });
+  while (!app::StopFlag()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+
+  log->info("stopping: no new runs; cancelling {} running", service.Running());
+  api.Stop();
+  http.join();
+  const bool ended = service.Shutdown(config->shutdown_timeout);
+  if (!ended) {
+    log->warn("runs still going after {} s are recorded as interrupted; exiting", config->shutdown_timeout.count());
+    log->flush();
+    std::fflush(stderr);
+    std::_Exit(0);  // their threads cannot be waited for; the state is already recorded
+  }
+  log->info("stopped");
+  return 0;
+}
+
+}  // namespace riptide::serve

@@ -1,0 +1,28 @@
+// `riptide serve --config FILE`: the long-running service. `--check` validates the
+// config and exits.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <string>
+
+#include "apps/sync_command.h"
+
+namespace riptide::serve {
+
+class ServeCommand {
+ public:
+  ServeCommand(CLI::App& app, app::GlobalOptions& global);
+  bool chosen() const { return cmd_->parsed(); }
+  int Run();
+
+ private:
+  app::GlobalOptions& global_;
+  CLI::App* cmd_ = nullptr;
+  std::string config_path_;
+  std::string listen_;
+  std::string shutdown_timeout_;
+  bool check_ = false;
+};
+
+}  // namespace riptide::serve

@@ -1,0 +1,366 @@
+#include "apps/serve/serve_config.h"
+
+#include <arpa/inet.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cctype>
+#include <functional>
+#include <set>
+
+#include "transport/s3/uri.h"
+
+namespace riptide::serve {
+namespace {
+
+// Collects problems with their lines; the config is refused if there is any.
+class Problems {
+ public:
+  explicit Problems(std::string path) : path_(std::move(path)) {}
+  void Add(const YAML::Mark& mark, const std::string& message) { Add(mark.line + 1, message); }
+  void Add(int line, const std::string& message) {
+    list_.emplace_back(line, path_ + (line > 0 ? ":" + std::to_string(line) : std::string()) + ": " + message);
+  }
+  bool empty() const { return list_.empty(); }
+  /// In the order of the file.
+  std::string Joined() const {
+    auto sorted = list_;
+    std::stable_sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::string all;
+    for (const auto& p : sorted) all += (all.empty() ? "" : "\n") + p.second;
+    return all;
+  }
+
+ private:
+  std::string path_;
+  std::vector<std::pair<int, std::string>> list_;
+};
+
+// ${VAR} and ${VAR:-default}; an unset variable without a default is a problem.
+std::string Expand(const std::string& value, const std::map<std::string, std::string>& env, const YAML::Mark& mark,
+                   Problems& problems) {
+  std::string out;
+  size_t i = 0;
+  while (i < value.size()) {
+    if (value.compare(i, 2, "${") != 0) {
+      out += value[i++];
+      continue;
+    }
+    size_t end = value.find('}', i);
+    if (end == std::string::npos) {
+      problems.Add(mark, "unclosed ${ in a value");
+      return out;
+    }
+    std::string name = value.substr(i + 2, end - i - 2), fallback;
+    bool has_default = false;
+    if (auto d = name.find(":-"); d != std::string::npos) {
+      fallback = name.substr(d + 2);
+      name = name.substr(0, d);
+      has_default = true;
+    }
+    auto it = env.find(name);
+    if (it != env.end() && !it->second.empty()) {
+      out += it->second;
+    } else if (has_default) {
+      out += fallback;
+    } else {
+      problems.Add(mark, "${" + name + "} is not set in the environment");
+    }
+    i = end + 1;
+  }
+  return out;
+}
+
+// Reads one map's keys, refusing those it does not know.
+class Fields {
+ public:
+  Fields(const YAML::Node& map, const std::map<std::string, std::string>& env, Problems& problems, std::string what)
+      : map_(map), env_(env), problems_(problems) {
+    for (auto it = map.begin(); it != map.end(); ++it) {
+      keys_.emplace_back(it->first.as<std::string>(""), it->first.Mark());
+    }
+    what_ = std::move(what);
+  }
+  // Every key not read by now is unknown.
+  void RefuseUnknown(const std::vector<std::string>& hints = {}) {
+    for (const auto& [key, mark] : keys_) {
+      if (read_.count(key)) continue;
+      problems_.Add(mark, "unknown key '" + key + "' in " + what_);
+    }
+  }
+  bool Has(const std::string& key) {
+    read_.insert(key);
+    return map_[key].IsDefined() && !map_[key].IsNull();
+  }
+  YAML::Mark MarkOf(const std::string& key) const { return map_[key].Mark(); }
+  void String(const std::string& key, std::string* out) {
+    if (!Has(key)) return;
+    const YAML::Node node = map_[key];
+    if (!node.IsScalar()) return problems_.Add(node.Mark(), key + " must be a single value");
+    *out = Expand(node.Scalar(), env_, node.Mark(), problems_);
+  }
+  void Bool(const std::string& key, bool* out) {
+    std::string v;
+    String(key, &v);
+    if (v.empty()) return;
+    if (v == "true" || v == "yes" || v == "on") *out = true;
+    else if (v == "false" || v == "no" || v == "off") *out = false;
+    else problems_.Add(MarkOf(key), key + " must be true or false, not '" + v + "'");
+  }
+  template <typename T>
+  void Int(const std::string& key, T* out, int64_t lo, int64_t hi) {
+    std::string v;
+    String(key, &v);
+    if (v.empty()) return;
+    char* end = nullptr;
+    errno = 0;
+    long long n = std::strtoll(v.c_str(), &end, 10);
+    if (errno || *end || n < lo || n > hi) {
+      return problems_.Add(MarkOf(key), key + " must be a whole number from " + std::to_string(lo) + " to " +
+                                            std::to_string(hi) + ", not '" + v + "'");
+    }
+    *out = static_cast<T>(n);
+  }
+  void Size(const std::string& key, uint64_t* out, uint64_t lo, uint64_t hi) {
+    std::string v;
+    String(key, &v);
+    if (v.empty()) return;
+    auto size = ParseSize(v);
+    if (!size.ok() || *size < lo || *size > hi) {
+      return problems_.Add(MarkOf(key), key + " must be a size from " + std::to_string(lo) + " to " +
+                                            std::to_string(hi) + " bytes (e.g. 16M), not '" + v + "'");
+    }
+    *out = *size;
+  }
+  void Seconds(const std::string& key, std::chrono::seconds* out) {
+    std::string v;
+    String(key, &v);
+    if (v.empty()) return;
+    auto d = ParseDuration(v);
+    if (!d.ok()) return problems_.Add(MarkOf(key), key + ": " + d.error().message);
+    *out = *d;
+  }
+  void List(const std::string& key, std::vector<std::string>* out) {
+    if (!Has(key)) return;
+    const YAML::Node node = map_[key];
+    if (node.IsScalar()) {
+      out->push_back(Expand(node.Scalar(), env_, node.Mark(), problems_));
+      return;
+    }
+    if (!node.IsSequence()) return problems_.Add(node.Mark(), key + " must be a list of patterns");
+    for (const auto& item : node) {
+      if (!item.IsScalar()) {
+        problems_.Add(item.Mark(), key + " must be a list of patterns");
+        continue;
+      }
+      out->push_back(Expand(item.Scalar(), env_, item.Mark(), problems_));
+    }
+  }
+
+ private:
+  const YAML::Node& map_;
+  const std::map<std::string, std::string>& env_;
+  Problems& problems_;
+  std::string what_;
+  std::vector<std::pair<std::string, YAML::Mark>> keys_;
+  std::set<std::string> read_;
+};
+
+bool ValidName(const std::string& name) {
+  return !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+  });
+}
+
+// A job's source or destination: a bucket URL or remote that resolves, or a local path.
+void CheckEnd(const std::string& what, const std::string& value, const engine::ClientSpec& client,
+              const s3::ConfigSources& sources, const YAML::Mark& mark, Problems& problems) {
+  if (value.empty()) return problems.Add(mark, what + " is missing");
+  if (!engine::NamesBucket(value)) {
+    if (value.front() != '/') problems.Add(mark, what + " '" + value + "' must be an absolute path or a bucket");
+    return;
+  }
+  std::string url = value;
+  engine::ClientResolver resolver(client, sources);
+  if (Status st = resolver.UseRemote(&url); !st.ok()) return problems.Add(mark, what + ": " + st.error().message);
+  if (auto parsed = s3::ParseS3Url(url); !parsed.ok()) problems.Add(mark, what + ": " + parsed.error().message);
+}
+
+ServeJob ReadJob(const YAML::Node& node, const ServeConfig& config, const engine::ClientSpec& shared,
+                 const s3::ConfigSources& sources, Problems& problems) {
+  ServeJob job;
+  job.line = node.Mark().line + 1;
+  Fields f(node, sources.env, problems, "a job");
+  engine::JobSpec& spec = job.spec;
+  spec.client = shared;
+  f.String("name", &job.name);
+  f.String("source", &spec.source);
+  f.String("destination", &spec.destination);
+  std::string every, cron;
+  f.String("every", &every);
+  f.String("schedule", &cron);
+  f.Bool("delete", &spec.delete_extraneous);
+  f.Int("max_delete", &spec.max_delete, 0, int64_t{1} << 40);
+  std::vector<std::string> include, exclude;
+  f.List("include", &include);
+  f.List("exclude", &exclude);
+  // With any include, everything else is left out; an exclude wins over an include
+  // (the last matching rule decides).
+  if (!include.empty()) spec.filters.emplace_back(false, "**");
+  for (const auto& p : include) spec.filters.emplace_back(true, p);
+  for (const auto& p : exclude) spec.filters.emplace_back(false, p);
+  f.Bool("checksum", &spec.checksum);
+  f.Bool("newer", &spec.newer);
+  f.String("state_dir", &spec.state_dir);
+  f.Int("concurrency", &spec.concurrency, 1, 4096);
+  f.Size("part_size", &spec.part_size, uint64_t{64} << 10, uint64_t{5} << 30);
+  f.Size("multipart_threshold", &spec.multipart_threshold, 0, uint64_t{5} << 40);
+  f.Size("memory_limit", &spec.memory_limit, uint64_t{32} << 20, uint64_t{1} << 40);
+  f.Int("page_size", &spec.page_size, 1, 1000);
+  f.String("copy_mode", &spec.copy_mode);
+  // Per-job connection settings over the service's.
+  f.String("endpoint", &spec.client.endpoint);
+  f.String("region", &spec.client.region);
+  f.String("profile", &spec.client.profile);
+  f.String("ca_bundle", &spec.client.ca_bundle);
+  f.Bool("path_style", &spec.client.path_style);
+  f.Bool("no_sign_request", &spec.client.no_sign_request);
+  f.Int("retries", &spec.client.retries, 0, 100);
+  f.Int("stall_timeout", &spec.client.stall_timeout_s, 1, 86400);
+  f.RefuseUnknown();
+
+  const YAML::Mark at = node.Mark();
+  if (job.name.empty()) {
+    problems.Add(at, "a job needs a name");
+  } else if (!ValidName(job.name)) {
+    problems.Add(f.MarkOf("name"), "job name '" + job.name + "' may hold only letters, digits, '-', '_' and '.'");
+  } else if (config.Find(job.name)) {
+    problems.Add(f.MarkOf("name"), "a second job called '" + job.name + "'");
+  }
+  CheckEnd("source", spec.source, spec.client, sources, spec.source.empty() ? at : f.MarkOf("source"), problems);
+  CheckEnd("destination", spec.destination, spec.client, sources,
+           spec.destination.empty() ? at : f.MarkOf("destination"), problems);
+  if (!spec.source.empty() && !engine::NamesBucket(spec.source) && !engine::NamesBucket(spec.destination)) {
+    problems.Add(f.MarkOf("destination"), "a local source needs a bucket destination");
+  }
+  if (spec.copy_mode != "auto" && spec.copy_mode != "server-side" && spec.copy_mode != "streamed") {
+    problems.Add(f.MarkOf("copy_mode"), "copy_mode must be auto, server-side or streamed");
+  }
+  if (spec.max_delete >= 0 && !spec.delete_extraneous) {
+    problems.Add(f.MarkOf("max_delete"), "max_delete without delete: true does nothing");
+  }
+  if (!every.empty() && !cron.empty()) {
+    problems.Add(f.MarkOf("schedule"), "give every or schedule, not both");
+  } else if (!every.empty()) {
+    auto d = ParseDuration(every);
+    if (d.ok()) job.schedule = Schedule::Every(*d);
+    else problems.Add(f.MarkOf("every"), "every: " + d.error().message);
+  } else if (!cron.empty()) {
+    auto s = Schedule::Cron(cron);
+    if (s.ok()) job.schedule = *s;
+    else problems.Add(f.MarkOf("schedule"), s.error().message);
+  }
+  return job;
+}
+
+}  // namespace
+
+bool ServeConfig::ListenIsLoopback() const {
+  if (listen_host == "localhost" || listen_host == "::1") return true;
+  in_addr addr{};
+  return inet_pton(AF_INET, listen_host.c_str(), &addr) == 1 && (ntohl(addr.s_addr) >> 24) == 127;
+}
+
+const ServeJob* ServeConfig::Find(const std::string& name) const {
+  for (const auto& j : jobs) {
+    if (j.name == name) return &j;
+  }
+  return nullptr;
+}
+
+Result<uint64_t> ParseSize(const std::string& text) {
+  size_t i = 0;
+  uint64_t n = 0;
+  while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) {
+    if (n > (uint64_t{1} << 50)) return MakeError(ErrorCode::kInvalidArgument, "too large");
+    n = n * 10 + static_cast<uint64_t>(text[i++] - '0');
+  }
+  if (i == 0) return MakeError(ErrorCode::kInvalidArgument, "not a size");
+  std::string unit = text.substr(i);
+  static const std::map<std::string, int> shifts = {{"", 0},     {"B", 0},    {"K", 10},   {"KB", 10}, {"KiB", 10},
+                                                    {"M", 20},   {"MB", 20},  {"MiB", 20}, {"G", 30},  {"GB", 30},
+                                                    {"GiB", 30}, {"T", 40},   {"TB", 40},  {"TiB", 40}, {"k", 10}};
+  auto it = shifts.find(unit);
+  if (it == shifts.end()) return MakeError(ErrorCode::kInvalidArgument, "unknown unit '" + unit + "'");
+  return n << it->second;
+}
+
+Result<ServeConfig> ParseServeConfig(const std::string& text, const std::string& path,
+                                     const s3::ConfigSources& sources) {
+  Problems problems(path);
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    problems.Add(e.mark, "not valid YAML: " + e.msg);
+    return MakeError(ErrorCode::kInvalidArgument, problems.Joined());
+  }
+  if (!root.IsMap()) {
+    problems.Add(0, "the config must be a map with listen, state_dir and jobs");
+    return MakeError(ErrorCode::kInvalidArgument, problems.Joined());
+  }
+  ServeConfig config;
+  Fields f(root, sources.env, problems, "the service config");
+  std::string listen;
+  f.String("listen", &listen);
+  if (!listen.empty()) {
+    auto colon = listen.rfind(':');
+    int port = -1;
+    if (colon != std::string::npos) {
+      std::string p = listen.substr(colon + 1);
+      if (!p.empty() && p.size() <= 5 && std::all_of(p.begin(), p.end(), ::isdigit)) port = std::stoi(p);
+    }
+    if (port < 0 || port > 65535 || colon == 0) {
+      problems.Add(f.MarkOf("listen"), "listen must be HOST:PORT (e.g. 127.0.0.1:8080), not '" + listen + "'");
+    } else {
+      config.listen_host = listen.substr(0, colon);
+      if (config.listen_host.size() > 2 && config.listen_host.front() == '[') {
+        config.listen_host = config.listen_host.substr(1, config.listen_host.size() - 2);
+      }
+      config.listen_port = port;
+    }
+  }
+  f.String("state_dir", &config.state_dir);
+  f.String("auth_token", &config.auth_token);
+  f.Bool("auth_reads", &config.auth_reads);
+  engine::ClientSpec shared;
+  f.String("rclone_config", &shared.rclone_config_file);
+  f.String("riptide_config", &shared.config_file);
+  f.Int("max_parallel_jobs", &config.max_parallel_jobs, 1, 256);
+  f.Seconds("shutdown_timeout", &config.shutdown_timeout);
+  f.Seconds("ready_cache", &config.ready_cache);
+  f.Has("jobs");
+  f.RefuseUnknown();
+  if (config.state_dir.empty()) problems.Add(1, "state_dir is missing: where the service keeps its history");
+  if (config.auth_reads && config.auth_token.empty()) {
+    problems.Add(f.MarkOf("auth_reads"), "auth_reads needs an auth_token");
+  }
+  const YAML::Node jobs = root["jobs"];
+  if (!jobs.IsDefined() || jobs.IsNull() || (jobs.IsSequence() && jobs.size() == 0)) {
+    problems.Add(1, "jobs is missing: the service needs at least one job");
+  } else if (!jobs.IsSequence()) {
+    problems.Add(jobs.Mark(), "jobs must be a list");
+  } else {
+    for (const auto& node : jobs) {
+      if (!node.IsMap()) {
+        problems.Add(node.Mark(), "each job must be a map with name, source and destination");
+        continue;
+      }
+      config.jobs.push_back(ReadJob(node, config, shared, sources, problems));
+    }
+  }
+  if (!problems.empty()) return MakeError(ErrorCode::kInvalidArgument, problems.Joined());
+  return config;
+}
+
+}  // namespace riptide::serve

@@ -1,0 +1,49 @@
+// The service's YAML configuration: where it listens, where it keeps its state, who may
+// trigger, and the jobs it runs. Every problem is reported at once, each with its line,
+// before anything starts.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "apps/serve/schedule.h"
+#include "engine/config/job_spec.h"
+
+namespace riptide::serve {
+
+struct ServeJob {
+  std::string name;
+  engine::JobSpec spec;
+  Schedule schedule;
+  int line = 0;  // where the job starts in the file, 1-based
+};
+
+struct ServeConfig {
+  std::string listen_host = "127.0.0.1";
+  int listen_port = 8080;
+  std::string state_dir;
+  std::string auth_token;   // empty: no token (POSTs only from a loopback listener)
+  bool auth_reads = false;  // GETs need the token too (health checks excepted)
+  int max_parallel_jobs = 4;
+  std::chrono::seconds shutdown_timeout{30};
+  std::chrono::seconds ready_cache{30};  // how long a /readyz probe of a job's buckets is reused
+  std::vector<ServeJob> jobs;
+
+  /// Loopback listeners accept POSTs without a token.
+  bool ListenIsLoopback() const;
+  const ServeJob* Find(const std::string& name) const;
+};
+
+/// Parses `text` (the file at `path`, for messages); `${VAR}` and `${VAR:-default}` in
+/// values come from the environment in `sources`, and remotes named by jobs must exist.
+/// On failure, every problem found, one per line: "PATH:LINE: message".
+Result<ServeConfig> ParseServeConfig(const std::string& text, const std::string& path,
+                                     const s3::ConfigSources& sources);
+
+/// "64", "16M", "16MiB", "1G": bytes.
+Result<uint64_t> ParseSize(const std::string& text);
+
+}  // namespace riptide::serve

@@ -1,0 +1,96 @@
+// The service's core: one queue per job, the dispatcher that fires schedules and starts
+// queued runs, and the runs themselves, each the same job the CLI runs. Runs of one job
+// never overlap; a trigger while a run is queued joins that run (triggers coalesce); a
+// trigger while one runs queues the next.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "apps/serve/serve_config.h"
+#include "apps/serve/service_store.h"
+#include "engine/core/runtime.h"
+
+namespace riptide::serve {
+
+/// A running run's counters, refreshed twice a second.
+struct LiveCounters {
+  uint64_t listed = 0, transferred = 0, skipped = 0, failed = 0, bytes = 0, retries = 0;
+  double seconds = 0;
+};
+
+struct JobView {
+  const ServeJob* job = nullptr;
+  std::string state;  // idle, queued, running
+  int64_t running = 0, queued = 0;  // run ids, 0 for none
+  std::optional<Clock::time_point> next;
+};
+
+class Service {
+ public:
+  Service(const ServeConfig& config, ServiceStore& store, const engine::ProcessRuntime& runtime,
+          const s3::ConfigSources& sources);
+  ~Service();
+  Service(const Service&) = delete;
+  Service& operator=(const Service&) = delete;
+
+  /// Marks runs a previous process left running as interrupted, queues a startup run
+  /// for each job never synced or interrupted, and starts the dispatcher.
+  Status Start();
+
+  struct Triggered {
+    int64_t run_id = 0;
+    bool coalesced = false;  // joined a run already queued
+  };
+  /// Queues a run of `job` ("manual", "schedule", "startup"). kNotFound for an unknown
+  /// job, kCancelled while shutting down.
+  Result<Triggered> Trigger(const std::string& job, const std::string& trigger);
+
+  enum class CancelOutcome { kCancelled, kNotFound, kAlreadyEnded };
+  CancelOutcome Cancel(int64_t run_id);
+
+  std::vector<JobView> Jobs() const;
+  std::optional<LiveCounters> Live(int64_t run_id) const;
+  int Running() const;
+
+  /// Stops firing and starting runs, cancels the running ones (they record themselves
+  /// as interrupted) and waits up to `timeout`. False when some run did not end in time.
+  bool Shutdown(std::chrono::seconds timeout);
+
+  const ServeConfig& config() const { return config_; }
+  ServiceStore& store() { return store_; }
+
+ private:
+  struct LiveRun;
+  struct Slot {
+    const ServeJob* job = nullptr;
+    int64_t queued = 0;
+    std::string queued_trigger;
+    std::shared_ptr<LiveRun> running;
+    std::thread worker;
+    std::optional<Clock::time_point> next;
+  };
+
+  Result<Triggered> TriggerLocked(Slot& slot, const std::string& trigger);
+  void Dispatch();
+  void Execute(Slot& slot, int64_t run_id, std::shared_ptr<LiveRun> live);
+
+  const ServeConfig& config_;
+  ServiceStore& store_;
+  const engine::ProcessRuntime& runtime_;
+  const s3::ConfigSources& sources_;
+  mutable std::mutex mu_;  // guards the slots and what follows
+  std::condition_variable cv_;
+  std::map<std::string, Slot> slots_;
+  int running_ = 0;
+  bool stopping_ = false;
+  std::thread dispatcher_;
+};
+
+}  // namespace riptide::serve

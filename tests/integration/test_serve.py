@@ -1,0 +1,421 @@
+"""`riptide serve` against a real S3 server: schedules, triggers that coalesce, initial
+then incremental runs, history that survives a restart, auth, config errors, SIGTERM
+mid-run, every endpoint's JSON, /metrics through promtool and the history page in
+headless Chromium."""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+import unittest
+import urllib.error
+import urllib.request
+
+from fault_proxy import FaultProxy, Rule
+from support import BIN, SERVER, ServerTestCase, free_port, riptide, tree
+
+HOSTILE_KEY = "data/<img src=x onerror=alert(1)>.txt"
+
+
+def http(method, url, token=None, body=None, timeout=10):
+    """(status, parsed JSON or text) of one request."""
+    data = body.encode() if isinstance(body, str) else body
+    req = urllib.request.Request(url, data=data, method=method)
+    if token:
+        req.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            status, text, ctype = r.status, r.read().decode(), r.headers.get("Content-Type", "")
+    except urllib.error.HTTPError as e:
+        status, text, ctype = e.code, e.read().decode(), e.headers.get("Content-Type", "")
+    return status, json.loads(text) if ctype.startswith("application/json") else text
+
+
+class Service:
+    """One `riptide serve` process on a free loopback port."""
+
+    def __init__(self, case, config_text, env=None, listen="127.0.0.1"):
+        self.case = case
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.config = os.path.join(case.tmp, "serve.yaml")
+        with open(self.config, "w") as f:
+            f.write(config_text)
+        self.log_path = os.path.join(case.tmp, f"serve-{self.port}.log")
+        self.env = dict(os.environ, AWS_ACCESS_KEY_ID=case.server.access_key,
+                        AWS_SECRET_ACCESS_KEY=case.server.secret_key, **(env or {}))
+        self.log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen([BIN, "serve", "--config", self.config, "--listen", f"{listen}:{self.port}"],
+                                     stdout=self.log, stderr=subprocess.STDOUT, env=self.env)
+        deadline = time.time() + 30
+        while True:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"riptide serve exited with {self.proc.returncode}: {self.output()}")
+            try:
+                if http("GET", self.url + "/healthz", timeout=2)[0] == 200:
+                    break
+            except OSError:
+                pass
+            if time.time() > deadline:
+                raise AssertionError("riptide serve did not answer /healthz within 30 s")
+            time.sleep(0.05)
+
+    def output(self):
+        if not self.log.closed:
+            self.log.flush()
+        with open(self.log_path, errors="replace") as f:
+            return f.read()
+
+    def get(self, path, token=None):
+        return http("GET", self.url + path, token)
+
+    def post(self, path, token=None, body="{}"):
+        return http("POST", self.url + path, token, body)
+
+    def wait_run(self, run_id, timeout=60, token=None,
+                 states=("ok", "partial", "failed", "interrupted", "cancelled")):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            status, run = self.get(f"/runs/{run_id}", token)
+            if status == 200 and run["state"] in states:
+                return run
+            time.sleep(0.05)
+        raise AssertionError(f"run {run_id} did not end within {timeout} s: {self.get(f'/runs/{run_id}')}")
+
+    def stop(self, sig=signal.SIGTERM, timeout=30):
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise AssertionError(f"riptide serve did not stop within {timeout} s after a signal")
+        self.log.close()
+        return self.proc.returncode
+
+
+class ServeTestCase(ServerTestCase):
+    def setUp(self):
+        super().setUp()
+        self.state = os.path.join(self.tmp, "state")
+        self.services = []
+        self.put({"data/a.txt": b"alpha", "data/b/c.bin": os.urandom(70000), HOSTILE_KEY: b"evil"})
+
+    def tearDown(self):
+        for s in self.services:
+            if s.proc.poll() is None:
+                s.proc.kill()
+                s.proc.wait()
+        super().tearDown()
+
+    def config(self, extra_job="", extra_top="", endpoint=None, bucket=None):
+        return (f"listen: 127.0.0.1:8080\n"
+                f"state_dir: {self.state}\n"
+                f"{extra_top}"
+                f"jobs:\n"
+                f"  - name: datasets\n"
+                f"    source: s3://{bucket or self.bucket}/data\n"
+                f"    destination: {self.dataset}\n"
+                f"    endpoint: {endpoint or self.server.endpoint}\n"
+                f"{extra_job}")
+
+    def start(self, text, **kw):
+        s = Service(self, text, **kw)
+        self.services.append(s)
+        return s
+
+    def first_run(self, svc):
+        """The startup run of a job never synced."""
+        status, job = svc.get("/jobs/datasets")
+        self.assertEqual(status, 200, job)
+        run_id = job["running_run"] or job["queued_run"] or job["last_run"]["id"]
+        return svc.wait_run(run_id)
+
+
+class InitialThenIncrementalTest(ServeTestCase):
+    def test_startup_run_then_trigger_then_restart_keeps_history(self):
+        svc = self.start(self.config())
+        first = self.first_run(svc)
+        self.assertEqual((first["trigger"], first["kind"], first["state"]), ("startup", "initial", "ok"))
+        self.assertEqual(first["transferred"], 3)
+        self.assertEqual(sorted(tree(self.dataset)), sorted(["a.txt", "b/c.bin", HOSTILE_KEY[5:]]))
+
+        self.put({"data/new.txt": b"new"})
+        status, body = svc.post("/jobs/datasets/run")  # the CronJob's `curl -X POST --data '{}'`
+        self.assertEqual(status, 202, body)
+        self.assertEqual(body["job"], "datasets")
+        run = svc.wait_run(body["run_id"])
+        # Field by field: what a dashboard or a script reads.
+        self.assertEqual(run["id"], body["run_id"])
+        self.assertEqual(run["job"], "datasets")
+        self.assertEqual(run["trigger"], "manual")
+        self.assertEqual(run["kind"], "incremental")
+        self.assertEqual(run["state"], "ok")
+        self.assertEqual((run["listed"], run["transferred"], run["skipped"], run["failed"]), (4, 1, 3, 0))
+        self.assertEqual(run["bytes"], 3)
+        self.assertEqual(run["failures"], [])
+        self.assertEqual(run["error"], "")
+        self.assertTrue(run["received_at"] <= run["started_at"] <= run["ended_at"])
+        self.assertTrue(run["received_at"].endswith("Z"))
+        self.assertGreaterEqual(run["seconds"], 0)
+        self.assertEqual(tree(self.dataset)["new.txt"], b"new")
+
+        status, jobs = svc.get("/jobs")
+        self.assertEqual(status, 200)
+        [job] = jobs["jobs"]
+        self.assertEqual((job["name"], job["state"], job["schedule"]), ("datasets", "idle", "on trigger"))
+        self.assertEqual(job["source"], f"s3://{self.bucket}/data")
+        self.assertEqual(job["destination"], self.dataset)
+        self.assertEqual(job["last_run"]["id"], run["id"])
+        self.assertEqual(job["next_run"], "")
+        self.assertEqual(svc.get("/jobs/nope")[0], 404)
+        self.assertEqual(svc.post("/jobs/nope/run")[0], 404)
+        self.assertEqual(svc.get("/runs/999999")[0], 404)
+        self.assertEqual(svc.post(f"/runs/{run['id']}/cancel")[0], 409)
+
+        status, stats = svc.get("/events/stats")
+        self.assertEqual(status, 200)
+        self.assertEqual(stats["runs"], {"succeeded": 2, "failed": 0})
+        self.assertEqual(stats["runs_by_trigger"]["startup"], {"succeeded": 1, "failed": 0})
+        self.assertEqual(stats["runs_by_trigger"]["manual"], {"succeeded": 1, "failed": 0})
+        self.assertEqual(stats["objects_transferred"], 4)
+        self.assertEqual(stats["jobs"]["datasets"]["last_success"], run["ended_at"])
+
+        self.assertEqual(svc.stop(), 0)
+        self.assertIn("stopped", svc.output())
+        # A restart keeps the history and, the job being synced, runs nothing at start.
+        again = self.start(self.config())
+        status, old = again.get(f"/runs/{run['id']}")
+        self.assertEqual((status, old["state"], old["transferred"]), (200, "ok", 1))
+        status, job = again.get("/jobs/datasets")
+        self.assertEqual((job["state"], job["last_run"]["id"]), ("idle", run["id"]))
+        self.assertEqual(len(job["recent_runs"]), 2)
+        self.assertEqual(again.stop(), 0)
+
+
+class ScheduleTest(ServeTestCase):
+    def test_every_fires_on_its_own(self):
+        svc = self.start(self.config("    every: 1s\n"))
+        self.first_run(svc)
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            scheduled = svc.get("/events/stats")[1]["runs_by_trigger"].get("schedule", {})
+            if scheduled.get("succeeded", 0) >= 2:
+                break
+            time.sleep(0.2)
+        else:
+            self.fail(f"fewer than 2 scheduled runs in 30 s: {svc.get('/events/stats')[1]}")
+        job = svc.get("/jobs/datasets")[1]
+        self.assertEqual(job["schedule"], "every 1s")
+        self.assertNotEqual(job["next_run"], "")
+        self.assertEqual(svc.stop(), 0)
+
+
+class ConfigErrorsTest(ServeTestCase):
+    def test_every_problem_with_its_line_and_nothing_starts(self):
+        text = (f"listen: 127.0.0.1:80x\n"
+                f"state_dir: {self.state}\n"
+                f"bogus: 1\n"
+                f"jobs:\n"
+                f"  - name: one\n"
+                f"    source: nosuchremote:bkt/data\n"
+                f"    destination: {self.dataset}\n"
+                f"    schedule: \"61 * * * *\"\n"
+                f"  - name: two\n"
+                f"    source: s3://{self.bucket}/${{RIPTIDE_TEST_UNSET_VAR}}\n"
+                f"    destination: relative/dir\n"
+                f"    every: 5q\n"
+                f"    colour: red\n")
+        path = os.path.join(self.tmp, "bad.yaml")
+        with open(path, "w") as f:
+            f.write(text)
+        env = {"RIPTIDE_TEST_UNSET_VAR": ""}
+        for extra in ([], ["--check"]):
+            p = riptide("serve", "--config", path, *extra, env=env, timeout=30)
+            self.assertEqual(p.returncode, 2, p.stderr)
+            for line, words in [(1, "listen must be HOST:PORT"), (3, "unknown key 'bogus'"),
+                                (6, "no remote named 'nosuchremote'"), (8, "cron minute"),
+                                (10, "${RIPTIDE_TEST_UNSET_VAR} is not set"), (11, "must be an absolute path"),
+                                (12, "every:"), (13, "unknown key 'colour'")]:
+                self.assertIn(f"bad.yaml:{line}: ", p.stderr)
+                self.assertIn(words, p.stderr)
+            self.assertIn("nothing started", p.stderr)
+        self.assertFalse(os.path.exists(self.state))
+
+        good = os.path.join(self.tmp, "good.yaml")
+        with open(good, "w") as f:
+            f.write(self.config("    schedule: \"*/15 * * * *\"\n"))
+        p = riptide("serve", "--config", good, "--check", timeout=30)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("datasets", p.stdout)
+        self.assertIn("cron */15 * * * *", p.stdout)
+        self.assertFalse(os.path.exists(self.state))  # --check writes nothing
+
+
+class AuthTest(ServeTestCase):
+    def test_token_guards_posts_and_optionally_reads(self):
+        token = "s3cr3t-t0ken-value"
+        svc = self.start(self.config(extra_top="auth_token: ${RIPTIDE_TEST_TOKEN}\nauth_reads: true\n"),
+                         env={"RIPTIDE_TEST_TOKEN": token})
+        self.assertEqual(svc.post("/jobs/datasets/run")[0], 401)
+        self.assertEqual(svc.post("/jobs/datasets/run", token="wrong-token-value-x")[0], 401)
+        self.assertEqual(svc.post("/jobs/datasets/run", token=token[:-1])[0], 401)
+        self.assertEqual(svc.get("/jobs")[0], 401)
+        self.assertEqual(svc.get("/events/history")[0], 401)
+        self.assertEqual(svc.get("/healthz")[0], 200)  # probes need no token
+        status, body = svc.post("/jobs/datasets/run", token=token)
+        self.assertEqual(status, 202, body)
+        self.assertEqual(svc.wait_run(body["run_id"], token=token)["state"], "ok")
+        self.assertEqual(svc.get("/jobs", token=token)[0], 200)
+        self.assertEqual(svc.stop(), 0)
+        self.assertNotIn(token, svc.output())
+        self.assertNotIn(self.server.secret_key, svc.output())
+
+    def test_beyond_loopback_without_a_token_refuses_posts(self):
+        svc = self.start(self.config(), listen="0.0.0.0")
+        status, body = svc.post("/jobs/datasets/run")
+        self.assertEqual(status, 403)
+        self.assertIn("auth_token", body["error"])
+        self.assertEqual(svc.get("/jobs")[0], 200)
+        self.assertEqual(svc.stop(), 0)
+
+    def test_oversized_bodies_are_refused(self):
+        svc = self.start(self.config())
+        self.assertEqual(svc.post("/jobs/datasets/run", body="x" * (1 << 20))[0], 413)
+        self.assertEqual(svc.stop(), 0)
+
+
+class PagesTest(ServeTestCase):
+    def test_metrics_pass_promtool(self):
+        promtool = shutil.which("promtool")
+        if not promtool:
+            self.fail("promtool is missing: scripts/setup.sh installs Debian's prometheus package")
+        svc = self.start(self.config())
+        self.first_run(svc)
+        status, text = svc.get("/metrics")
+        self.assertEqual(status, 200)
+        p = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertIn('riptide_runs_total{job="datasets",result="ok"} 1', text)
+        self.assertIn('riptide_objects_transferred_total{job="datasets"} 3', text)
+        self.assertIn('riptide_run_duration_seconds_count{job="datasets"} 1', text)
+        self.assertIn('riptide_job_running{job="datasets"} 0', text)
+        self.assertRegex(text, r'riptide_last_success_timestamp_seconds\{job="datasets"\} 1\d{9}')
+        self.assertEqual(svc.stop(), 0)
+
+    def test_readyz_names_what_cannot_be_reached(self):
+        svc = self.start(self.config())
+        status, body = svc.get("/readyz")
+        self.assertEqual(status, 200, body)
+        self.assertEqual({c["name"]: c["ok"] for c in body["components"]},
+                         {"state": True, "datasets source": True, "datasets destination": True})
+        self.assertEqual(svc.stop(), 0)
+        missing = self.start(self.config(bucket="no-such-bucket-here"))
+        status, body = missing.get("/readyz")
+        self.assertEqual(status, 503, body)
+        [source] = [c for c in body["components"] if c["name"] == "datasets source"]
+        self.assertFalse(source["ok"])
+        self.assertIn("NoSuchBucket", source["detail"])
+        self.assertEqual(missing.stop(), 0)
+
+    def test_history_page_in_headless_chromium(self):
+        chromium = shutil.which("chromium")
+        if not chromium:
+            self.fail("chromium is missing: scripts/setup.sh installs Debian's chromium package")
+        svc = self.start(self.config())
+        self.first_run(svc)
+        self.put({"data/new.txt": b"new"})
+        svc.wait_run(svc.post("/jobs/datasets/run")[1]["run_id"])
+        profile = os.path.join(self.tmp, "chromium")
+        base = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                f"--user-data-dir={profile}"]
+        p = subprocess.run(base + ["--dump-dom", svc.url + "/events/history"], capture_output=True, text=True,
+                           timeout=120)
+        self.assertEqual(p.returncode, 0, p.stderr[-2000:])
+        dom = p.stdout
+        self.assertEqual(dom.count('class="run"'), 2)
+        self.assertLess(dom.index('id="run-2"'), dom.index('id="run-1"'))  # newest first
+        self.assertIn("startup", dom)
+        self.assertIn("manual", dom)
+        self.assertIn("data/new.txt", dom)
+        # The hostile key is text, never an element.
+        self.assertIn("data/&lt;img src=x onerror=alert(1)&gt;.txt", dom)
+        self.assertNotIn("<img", dom)
+        shot = os.path.join(self.tmp, "history.png")
+        p = subprocess.run(base + [f"--screenshot={shot}", "--window-size=1200,800", svc.url + "/events/history"],
+                           capture_output=True, text=True, timeout=120)
+        self.assertTrue(os.path.exists(shot) and os.path.getsize(shot) > 5000, p.stderr[-2000:])
+        p = subprocess.run(base + ["--dump-dom", svc.url + "/events/history/1"], capture_output=True, text=True,
+                           timeout=120)
+        self.assertIn("Run 1 of datasets", p.stdout)
+        self.assertEqual(p.stdout.count("<li class=\"ok\">"), 3)
+        self.assertEqual(svc.stop(), 0)
+
+
+@unittest.skipUnless(SERVER == "moto", "slow runs come from the fault proxy, whose forwarded signatures only "
+                                       "moto accepts")
+class SlowRunTest(ServeTestCase):
+    def slow_proxy(self, seconds=0.5):
+        proxy = FaultProxy(self.server.port)
+        proxy.add(Rule(lambda m, path, h: m == "GET" and "/data/" in path, "delay", times=10**9, seconds=seconds))
+        self.addCleanup(proxy.stop)
+        return proxy
+
+    def test_triggers_during_a_run_coalesce_into_one_follow_up(self):
+        proxy = self.slow_proxy()
+        svc = self.start(self.config(endpoint=proxy.endpoint))
+        status, job = svc.get("/jobs/datasets")
+        running = job["running_run"] or job["queued_run"]
+        answers = [svc.post("/jobs/datasets/run")[1] for _ in range(5)]
+        ids = {a["run_id"] for a in answers}
+        self.assertEqual(len(ids), 1, answers)  # one follow-up for all five
+        [follow_up] = ids
+        self.assertNotEqual(follow_up, running)
+        self.assertEqual([a["coalesced"] for a in answers], [False, True, True, True, True])
+        first = svc.wait_run(running)
+        second = svc.wait_run(follow_up)
+        self.assertEqual((first["state"], second["state"]), ("ok", "ok"))
+        self.assertEqual(second["triggers"], 5)
+        self.assertGreaterEqual(second["started_at"], first["ended_at"])  # never overlapping
+        self.assertEqual(svc.stop(), 0)
+
+    def test_cancel_a_running_run(self):
+        proxy = self.slow_proxy(2)
+        svc = self.start(self.config(endpoint=proxy.endpoint))
+        run_id = svc.get("/jobs/datasets")[1]["running_run"]
+        deadline = time.time() + 10
+        while not run_id and time.time() < deadline:
+            time.sleep(0.05)
+            run_id = svc.get("/jobs/datasets")[1]["running_run"]
+        status, body = svc.post(f"/runs/{run_id}/cancel")
+        self.assertEqual(status, 202, body)
+        run = svc.wait_run(run_id, timeout=30)
+        self.assertEqual(run["state"], "cancelled")
+        self.assertEqual(svc.stop(), 0)
+
+    def test_sigterm_mid_run_records_it_and_the_next_start_resumes(self):
+        proxy = self.slow_proxy(3)
+        svc = self.start(self.config(endpoint=proxy.endpoint))
+        time.sleep(0.5)
+        run_id = svc.get("/jobs/datasets")[1]["running_run"]
+        self.assertTrue(run_id)
+        started = time.time()
+        self.assertEqual(svc.stop(signal.SIGTERM), 0)
+        self.assertLess(time.time() - started, 20)
+        self.assertIn("cancelling 1 running", svc.output())
+        proxy.clear()  # the network is fast again
+        again = self.start(self.config(endpoint=proxy.endpoint))
+        status, old = again.get(f"/runs/{run_id}")
+        self.assertEqual((status, old["state"]), (200, "interrupted"))
+        status, job = again.get("/jobs/datasets")
+        resumed = again.wait_run(job["running_run"] or job["queued_run"] or job["last_run"]["id"])
+        self.assertNotEqual(resumed["id"], run_id)
+        self.assertEqual((resumed["trigger"], resumed["state"]), ("startup", "ok"))
+        self.assertEqual(sorted(tree(self.dataset)), sorted(["a.txt", "b/c.bin", HOSTILE_KEY[5:]]))
+        self.assertEqual(again.stop(), 0)
+
+
+if __name__ == "__main__":
+    unittest.main()
