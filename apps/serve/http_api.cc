@@ -1,7 +1,12 @@
 #include "apps/serve/http_api.h"
 
+#include <dirent.h>
 #include <httplib.h>
+#include <netinet/in.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
+
+#include <cstdlib>
 
 #include "apps/serve/views.h"
 
@@ -28,6 +33,30 @@ bool ParseId(const std::string& text, int64_t* id) {
   }
   *id = std::stoll(text);
   return true;
+}
+
+// Debian's cpp-httplib is built with a listen backlog of 5: a burst of connections (a
+// hundred CronJobs at the top of the hour) would see SYNs dropped and retried a second
+// later. listen() again on the bound socket raises it; the socket is found by its port.
+void RaiseBacklog(int port) {
+  DIR* dir = ::opendir("/proc/self/fd");
+  if (!dir) return;
+  while (dirent* entry = ::readdir(dir)) {
+    const int fd = std::atoi(entry->d_name);
+    if (fd <= 2) continue;
+    sockaddr_storage addr{};
+    socklen_t len = sizeof addr;
+    int listening = 0;
+    socklen_t optlen = sizeof listening;
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) continue;
+    const int bound = addr.ss_family == AF_INET    ? ntohs(reinterpret_cast<sockaddr_in*>(&addr)->sin_port)
+                      : addr.ss_family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port)
+                                                   : -1;
+    if (bound == port && ::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &optlen) == 0 && listening) {
+      ::listen(fd, 1024);
+    }
+  }
+  ::closedir(dir);
 }
 
 }  // namespace
@@ -213,7 +242,7 @@ HttpApi::HttpApi(Service& service, Readiness& readiness) : impl_(std::make_uniqu
   s.set_write_timeout(5, 0);
   s.set_keep_alive_timeout(5);
   s.set_keep_alive_max_count(100);
-  s.new_task_queue = [] { return new httplib::ThreadPool(8); };
+  s.new_task_queue = [] { return new httplib::ThreadPool(16); };
   impl_->Routes();
 }
 
@@ -222,9 +251,13 @@ HttpApi::~HttpApi() { Stop(); }
 Status HttpApi::Bind(const std::string& host, int port) {
   if (port == 0) {
     port_ = impl_->server.bind_to_any_port(host);
-    if (port_ > 0) return OkStatus();
+    if (port_ > 0) {
+      RaiseBacklog(port_);
+      return OkStatus();
+    }
   } else if (impl_->server.bind_to_port(host, port)) {
     port_ = port;
+    RaiseBacklog(port_);
     return OkStatus();
   }
   return MakeError(ErrorCode::kInvalidArgument,
