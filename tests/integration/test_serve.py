@@ -35,7 +35,7 @@ def http(method, url, token=None, body=None, timeout=10):
 class Service:
     """One `riptide serve` process on a free loopback port."""
 
-    def __init__(self, case, config_text, env=None, listen="127.0.0.1"):
+    def __init__(self, case, config_text, env=None, listen="127.0.0.1", keys_in_env=True):
         self.case = case
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -43,8 +43,10 @@ class Service:
         with open(self.config, "w") as f:
             f.write(config_text)
         self.log_path = os.path.join(case.tmp, f"serve-{self.port}.log")
-        self.env = dict(os.environ, AWS_ACCESS_KEY_ID=case.server.access_key,
-                        AWS_SECRET_ACCESS_KEY=case.server.secret_key, **(env or {}))
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        if keys_in_env:
+            self.env.update(AWS_ACCESS_KEY_ID=case.server.access_key, AWS_SECRET_ACCESS_KEY=case.server.secret_key)
+        self.env.update(env or {})
         self.log = open(self.log_path, "wb")
         self.proc = subprocess.Popen([BIN, "serve", "--config", self.config, "--listen", f"{listen}:{self.port}"],
                                      stdout=self.log, stderr=subprocess.STDOUT, env=self.env)
@@ -193,6 +195,25 @@ class InitialThenIncrementalTest(ServeTestCase):
         self.assertEqual((job["state"], job["last_run"]["id"]), ("idle", run["id"]))
         self.assertEqual(len(job["recent_runs"]), 2)
         self.assertEqual(again.stop(), 0)
+
+
+class RemoteTest(ServeTestCase):
+    def test_a_job_names_an_rclone_remote_with_its_own_keys(self):
+        conf = os.path.join(self.tmp, "rclone.conf")
+        with open(conf, "w") as f:
+            f.write(f"[source]\ntype = s3\nprovider = Other\naccess_key_id = {self.server.access_key}\n"
+                    f"secret_access_key = {self.server.secret_key}\nendpoint = {self.server.endpoint}\n")
+        text = (f"state_dir: {self.state}\nrclone_config: {conf}\njobs:\n"
+                f"  - name: datasets\n    source: source:{self.bucket}/data\n    destination: {self.dataset}\n")
+        svc = self.start(text, keys_in_env=False, env={"HOME": self.tmp})
+        run = self.first_run(svc)
+        self.assertEqual((run["state"], run["transferred"]), ("ok", 3), run)
+        self.assertEqual(svc.get("/jobs/datasets")[1]["source"], f"source:{self.bucket}/data")
+        pages = svc.get("/jobs")[1], svc.get(f"/runs/{run['id']}")[1], svc.get("/events/history")[1], \
+            svc.get("/metrics")[1], svc.get("/readyz")[1]
+        self.assertEqual(svc.stop(), 0)
+        for text in [json.dumps(p) for p in pages] + [svc.output()]:
+            self.assertNotIn(self.server.secret_key, text)
 
 
 class ScheduleTest(ServeTestCase):
