@@ -38,6 +38,21 @@ AsyncCall::Make ListRequest(const ListTarget& target, const s3::ListParams& para
 
 }  // namespace
 
+Status ListingProgress::Advance(bool truncated, const std::string& token) {
+  ++pages_;
+  if (!truncated) return OkStatus();
+  if (token.empty()) {
+    return MakeError(ErrorCode::kProtocol, "the server said its listing goes on but gave no continuation "
+                                           "token: the listing cannot continue (after " + std::to_string(pages_) +
+                                           " pages)");
+  }
+  if (!seen_.insert(std::hash<std::string>()(token)).second) {
+    return MakeError(ErrorCode::kProtocol, "the server repeated a continuation token after " +
+                                               std::to_string(pages_) + " pages: its listing would never end");
+  }
+  return OkStatus();
+}
+
 bool NextKeyLine(std::istream& in, std::string* key) {
   while (std::getline(in, *key)) {
     if (!key->empty() && key->back() == '\r') key->pop_back();  // a file written on Windows
@@ -56,6 +71,7 @@ Result<s3::ListPage> ListOnePage(const ListTarget& target, const s3::ListParams&
 Status ForEachUploadsPage(const ListTarget& target, const std::string& prefix,
                           const std::function<Status(const s3::UploadsPage&)>& fn) {
   std::string key_marker, id_marker;
+  ListingProgress progress;
   for (;;) {
     auto page = std::make_shared<s3::UploadsPage>();
     auto r = target.Call(
@@ -68,6 +84,10 @@ Status ForEachUploadsPage(const ListTarget& target, const std::string& prefix,
         });
     if (!r.ok()) return r.error();
     if (Status st = fn(*page); !st.ok()) return st;
+    if (Status st = progress.Advance(page->is_truncated, page->next_key_marker + '\n' + page->next_upload_id_marker);
+        !st.ok()) {
+      return st;
+    }
     if (!page->is_truncated) return OkStatus();
     key_marker = page->next_key_marker;
     id_marker = page->next_upload_id_marker;
@@ -82,10 +102,12 @@ Status AbortUpload(const ListTarget& target, const s3::UploadInfo& upload) {
 
 Status ForEachListPage(const ListTarget& target, s3::ListParams params,
                        const std::function<Status(const s3::ListPage&)>& fn) {
+  ListingProgress progress;
   for (;;) {
     auto page = ListOnePage(target, params);
     if (!page.ok()) return page.error();
     if (Status st = fn(*page); !st.ok()) return st;
+    if (Status st = progress.Advance(page->is_truncated, page->next_continuation_token); !st.ok()) return st;
     if (!page->is_truncated) return OkStatus();
     params.continuation_token = page->next_continuation_token;
   }
@@ -99,14 +121,17 @@ Status PageReader::Start() {
   auto first = ListOnePage(target_, params_);
   if (!first.ok()) return first.error();
   pending_ = std::make_shared<s3::ListPage>(std::move(*first));
-  PrefetchAfter(*pending_);
-  return OkStatus();
+  return PrefetchAfter(*pending_);
 }
 
-void PageReader::PrefetchAfter(const s3::ListPage& page) {
+Status PageReader::PrefetchAfter(const s3::ListPage& page) {
+  if (Status st = progress_.Advance(page.is_truncated, page.next_continuation_token); !st.ok()) {
+    done_ = true;
+    return st;
+  }
   if (!page.is_truncated) {
     done_ = true;
-    return;
+    return OkStatus();
   }
   params_.continuation_token = page.next_continuation_token;
   auto out = std::make_shared<s3::ListPage>();
@@ -118,6 +143,7 @@ void PageReader::PrefetchAfter(const s3::ListPage& page) {
                    promise->set_value(r.error());
                  },
                  kMaxXmlBodyBytes);
+  return OkStatus();
 }
 
 Result<std::shared_ptr<s3::ListPage>> PageReader::Next() {
@@ -129,7 +155,7 @@ Result<std::shared_ptr<s3::ListPage>> PageReader::Next() {
     done_ = true;
     return page.error();
   }
-  PrefetchAfter(**page);
+  if (Status st = PrefetchAfter(**page); !st.ok()) return st.error();
   return page;
 }
 

@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_set>
 
 #include "engine/core/async_call.h"
 #include "engine/core/retry.h"
@@ -34,6 +35,18 @@ struct ListTarget {
   Result<http::Response> Call(AsyncCall::Make make, AsyncCall::Check check = nullptr) const {
     return CallAndWait(transport, Scope(), std::move(make), std::move(check));
   }
+};
+
+/// A listing must move on: each truncated page names a continuation token (or marker)
+/// this listing has not seen. A server that repeats one, or cycles through a few, would
+/// otherwise keep every run listing for ever. Memory: a hash per page.
+class ListingProgress {
+ public:
+  Status Advance(bool truncated, const std::string& token);
+
+ private:
+  std::unordered_set<size_t> seen_;
+  uint64_t pages_ = 0;
 };
 
 /// One page, retried while the error is retryable and attempts are left.
@@ -62,8 +75,9 @@ class PageReader {
   Result<std::shared_ptr<s3::ListPage>> Next();
 
  private:
-  void PrefetchAfter(const s3::ListPage& page);
+  Status PrefetchAfter(const s3::ListPage& page);
   ListTarget target_;
+  ListingProgress progress_;
   s3::ListParams params_;  // continuation_token: the page being prefetched
   std::shared_ptr<s3::ListPage> pending_;  // the first page, handed out once
   std::optional<std::future<Result<std::shared_ptr<s3::ListPage>>>> next_;  // retried on the transport

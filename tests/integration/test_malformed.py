@@ -118,6 +118,34 @@ class MalformedResponseTest(ServerTestCase):
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertEqual(summary["failed"], 0)
 
+    def test_a_listing_that_repeats_its_continuation_token_ends(self):
+        # Every page after the first is the first again: same keys, same token, for ever.
+        first = []
+
+        def replay(body):
+            if not first:
+                first.append(body)
+            return first[0]
+
+        self.proxy.add(Rule(is_list, "body", times=10**9, transform=replay))
+        env = dict(os.environ, AWS_ACCESS_KEY_ID=self.server.access_key,
+                   AWS_SECRET_ACCESS_KEY=self.server.secret_key)
+        import subprocess
+        # A sync keeps what its first page brought (verified) and stops early (exit 1).
+        for code, args in ((1, ["sync", f"s3://{self.bucket}/m", self.dataset, "--page-size", "5"]),
+                           (2, ["ls", f"s3://{self.bucket}/m/", "--page-size", "5"]),
+                           (2, ["tree", f"s3://{self.bucket}/m", "--page-size", "5"]),
+                           (1, ["cp", f"s3://{self.bucket}/m/", f"s3://{self.bucket}/copy/", "--page-size", "5"])):
+            first.clear()
+            p = subprocess.run([BIN, *args, "--endpoint", self.proxy.endpoint], env=env, capture_output=True,
+                               text=True, timeout=60)
+            self.assertEqual(p.returncode, code, (args, p.stdout[-500:], p.stderr))
+            self.assertIn("repeated a continuation token", p.stderr, args)
+            self.assertEqual(len(p.stderr.strip().splitlines()), 1, p.stderr)
+        self.assertLess(len([e for e in self.proxy.log if "list-type" in e.path]), 20)
+        for path, data in tree(self.dataset).items():
+            self.assertEqual(data, OBJECTS["m/" + path])
+
 
 if __name__ == "__main__":
     unittest.main()
