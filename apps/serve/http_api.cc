@@ -208,7 +208,8 @@ void HttpApi::Impl::Routes() {
   server.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
     auto totals = service.store().Totals();
     if (!totals.ok()) return Problem(res, 500, totals.error().message);
-    res.set_content(MetricsText(*totals, service.Jobs()), "text/plain; version=0.0.4; charset=utf-8");
+    const ServiceGauges gauges{service.RequestsInFlight(), service.config().concurrency};
+    res.set_content(MetricsText(*totals, service.Jobs(), gauges), "text/plain; version=0.0.4; charset=utf-8");
   });
 
   server.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {

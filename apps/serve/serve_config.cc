@@ -337,6 +337,8 @@ Result<ServeConfig> ParseServeConfig(const std::string& text, const std::string&
   f.String("rclone_config", &shared.rclone_config_file);
   f.String("riptide_config", &shared.config_file);
   f.Int("max_parallel_jobs", &config.max_parallel_jobs, 1, 256);
+  f.Int("concurrency", &config.concurrency, 1, 65536);
+  f.Size("memory_limit", &config.memory_limit, uint64_t{32} << 20, uint64_t{1} << 40);
   f.Seconds("shutdown_timeout", &config.shutdown_timeout);
   f.Seconds("ready_cache", &config.ready_cache);
   f.Has("jobs");

@@ -28,6 +28,8 @@ struct ServeConfig {
   std::string auth_token;   // empty: no token (POSTs only from a loopback listener)
   bool auth_reads = false;  // GETs need the token too (health checks excepted)
   int max_parallel_jobs = 4;
+  int concurrency = 256;               // requests in flight, all jobs together
+  uint64_t memory_limit = 1ull << 30;  // part bodies held by copies and uploads, all jobs together
   std::chrono::seconds shutdown_timeout{30};
   std::chrono::seconds ready_cache{30};  // how long a /readyz probe of a job's buckets is reused
   std::vector<ServeJob> jobs;

@@ -2,6 +2,7 @@
 
 #include "apps/serve/serve_log.h"
 
+#include <algorithm>
 #include <variant>
 
 #include "engine/copy/copy_job.h"
@@ -22,7 +23,9 @@ struct Service::LiveRun {
 
 Service::Service(const ServeConfig& config, ServiceStore& store, const engine::ProcessRuntime& runtime,
                  const s3::ConfigSources& sources)
-    : config_(config), store_(store), runtime_(runtime), sources_(sources) {
+    : config_(config), store_(store), runtime_(runtime), sources_(sources),
+      shared_requests_(config.concurrency),
+      shared_memory_mib_(static_cast<int>(std::max<uint64_t>(1, config.memory_limit >> 20))) {
   for (const auto& job : config_.jobs) slots_[job.name].job = &job;
 }
 
@@ -179,6 +182,8 @@ void Service::Execute(Slot& slot, int64_t run_id, std::shared_ptr<LiveRun> live)
       std::lock_guard<std::mutex> lock(live->mu);
       live->counters = {s.listed, s.transferred, s.skipped, s.failed, s.bytes_committed, s.retries, t};
     });
+    host.shared_requests = &shared_requests_;
+    host.shared_memory_mib = &shared_memory_mib_;
     host.on_object = [live](const engine::ObjectEvent& e) {
       std::lock_guard<std::mutex> lock(live->mu);
       if (++live->objects_seen <= ServiceStore::kMaxObjects) {

@@ -15,6 +15,7 @@
 
 #include "apps/serve/serve_config.h"
 #include "apps/serve/service_store.h"
+#include "engine/core/budget.h"
 #include "engine/core/runtime.h"
 
 namespace riptide::serve {
@@ -58,6 +59,8 @@ class Service {
   std::vector<JobView> Jobs() const;
   std::optional<LiveCounters> Live(int64_t run_id) const;
   int Running() const;
+  /// Request slots the running jobs hold now, of the service's concurrency.
+  int RequestsInFlight() const { return shared_requests_.used(); }
 
   /// Stops firing and starting runs, cancels the running ones (they record themselves
   /// as interrupted) and waits up to `timeout`. False when some run did not end in time.
@@ -85,6 +88,8 @@ class Service {
   ServiceStore& store_;
   const engine::ProcessRuntime& runtime_;
   const s3::ConfigSources& sources_;
+  engine::Budget shared_requests_;    // every job's requests draw on it
+  engine::Budget shared_memory_mib_;  // and their part bodies
   mutable std::mutex mu_;  // guards the slots and what follows
   std::condition_variable cv_;
   std::map<std::string, Slot> slots_;

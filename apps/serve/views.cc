@@ -186,7 +186,8 @@ nlohmann::json StatsJson(const std::map<std::string, JobTotals>& totals, const s
           {"jobs", per_job}};
 }
 
-std::string MetricsText(const std::map<std::string, JobTotals>& totals, const std::vector<JobView>& jobs) {
+std::string MetricsText(const std::map<std::string, JobTotals>& totals, const std::vector<JobView>& jobs,
+                        const ServiceGauges& gauges) {
   static const double kBuckets[] = {1, 5, 15, 60, 300, 900, 3600, 14400};
   std::string out;
   auto family = [&](const char* name, const char* type, const char* help) {
@@ -229,6 +230,10 @@ std::string MetricsText(const std::map<std::string, JobTotals>& totals, const st
   each_job("riptide_job_running", [](const JobTotals&, const JobView& v) { return std::string(v.running ? "1" : "0"); });
   family("riptide_job_queued", "gauge", "1 while a run of the job waits to start.");
   each_job("riptide_job_queued", [](const JobTotals&, const JobView& v) { return std::string(v.queued ? "1" : "0"); });
+  family("riptide_requests_in_flight", "gauge", "Request slots held by running jobs, all jobs together.");
+  out += "riptide_requests_in_flight " + std::to_string(gauges.requests_in_flight) + "\n";
+  family("riptide_concurrency_limit", "gauge", "Requests in flight allowed to all jobs together.");
+  out += "riptide_concurrency_limit " + std::to_string(gauges.concurrency) + "\n";
   family("riptide_run_duration_seconds", "histogram", "How long finished runs took.");
   for (const auto& view : jobs) {
     auto it = totals.find(view.job->name);

@@ -25,7 +25,12 @@ nlohmann::json JobJson(const JobView& view, const std::optional<RunRow>& last);
 nlohmann::json StatsJson(const std::map<std::string, JobTotals>& totals, const std::vector<JobView>& jobs);
 
 /// Prometheus text format 0.0.4.
-std::string MetricsText(const std::map<std::string, JobTotals>& totals, const std::vector<JobView>& jobs);
+struct ServiceGauges {
+  int requests_in_flight = 0;  // slots held of the shared concurrency
+  int concurrency = 0;
+};
+std::string MetricsText(const std::map<std::string, JobTotals>& totals, const std::vector<JobView>& jobs,
+                        const ServiceGauges& gauges);
 
 struct RunWithObjects {
   RunRow run;

@@ -24,8 +24,10 @@ struct CopyRun {
   Budget memory;         // MiB of part bodies held
   bool merged_all = false;  // the merge reached the end of both listings
 
-  CopyRun(CopyContext& ctx, Merger& merger, RunShell& shell, PlanWriter* plan_out, int slots, int memory_mib)
-      : ctx(ctx), merger(merger), shell(shell), plan_out(plan_out), slots(slots), memory(memory_mib) {}
+  CopyRun(CopyContext& ctx, Merger& merger, RunShell& shell, PlanWriter* plan_out, int slots, int memory_mib,
+          const JobHost& host)
+      : ctx(ctx), merger(merger), shell(shell), plan_out(plan_out), slots(slots, host.shared_requests),
+        memory(memory_mib, host.shared_memory_mib) {}
 
   /// Gives an object's budget back, once: early (its last part sent) or at its report.
   void Release(CopyTask& t);

@@ -334,7 +334,7 @@ Result<SyncReport> RunCopy(const CopyOptions& options, const JobHost& host) {
   CopyContext ctx{options, src_transport, *dst_transport, src_requests ? &*src_requests : nullptr,
                   dst_requests, *server_side, stats, shell.stop(), uploads, nullptr, nullptr};
   CopyRun run(ctx, merger, shell, plan_out.get(), std::max(1, options.concurrency),
-              static_cast<int>(std::max<uint64_t>(1, options.memory_limit / kMiB)));
+              static_cast<int>(std::max<uint64_t>(1, options.memory_limit / kMiB)), host);
   shell.OnStop([&] {
     run.slots.Cancel();
     run.memory.Cancel();

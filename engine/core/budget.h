@@ -1,8 +1,13 @@
 // A counting budget of request slots in flight between plan and commit: the plan stage
 // waits for an object's slots (one per part it may fetch at once), the commit stage
 // returns them. It bounds requests, open files and memory whatever the bucket size.
+// A budget may draw on a parent shared by several jobs (a service's requests in flight
+// and memory): every token taken here is then taken there too.
 #pragma once
 
+#include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
 
@@ -10,32 +15,45 @@ namespace riptide::engine {
 
 class Budget {
  public:
-  explicit Budget(int tokens) : total_(tokens), free_(tokens) {}
+  explicit Budget(int tokens, Budget* parent = nullptr) : total_(tokens), free_(tokens), parent_(parent) {}
+  Budget(const Budget&) = delete;
+  Budget& operator=(const Budget&) = delete;
 
   int total() const { return total_; }
 
-  /// Blocks until `n` (≤ total) tokens are free; false when cancelled instead.
+  /// Blocks until `n` (≤ total) tokens are free here and in the parent; false when
+  /// cancelled instead.
   bool Acquire(int n = 1) {
-    std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait(lock, [&] { return free_ >= n || cancelled_; });
-    if (cancelled_) return false;
-    free_ -= n;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [&] { return free_ >= n || cancelled_; });
+      if (cancelled_) return false;
+      free_ -= n;
+    }
+    if (parent_ && !parent_->AcquireUnless(ParentShare(n), cancelled_)) {
+      GiveBack(n);
+      return false;
+    }
     return true;
   }
-  /// Takes `n` tokens if they are free now; never waits.
+  /// Takes `n` tokens if they are free now, here and in the parent; never waits.
   bool TryAcquire(int n = 1) {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (cancelled_ || free_ < n) return false;
-    free_ -= n;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (cancelled_ || free_ < n) return false;
+      free_ -= n;
+    }
+    if (parent_ && !parent_->TryAcquire(ParentShare(n))) {
+      GiveBack(n);
+      return false;
+    }
     return true;
   }
   void Release(int n = 1) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      free_ += n;
-    }
-    cv_.notify_one();
+    GiveBack(n);
+    if (parent_) parent_->Release(ParentShare(n));
   }
+  /// Wakes every waiter with false, here and (within a poll) in the parent.
   void Cancel() {
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -43,13 +61,39 @@ class Budget {
     }
     cv_.notify_all();
   }
+  /// Tokens taken now (for tests and metrics).
+  int used() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return total_ - free_;
+  }
 
  private:
-  std::mutex mu_;
+  // A child's waiter polls its own cancel while it waits here: a parent is never cancelled.
+  bool AcquireUnless(int n, const std::atomic<bool>& abort) {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (free_ < n) {
+      if (abort || cancelled_) return false;
+      cv_.wait_for(lock, std::chrono::milliseconds(50));
+    }
+    free_ -= n;
+    return true;
+  }
+  void GiveBack(int n) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      free_ += n;
+    }
+    cv_.notify_all();
+  }
+  // An object wider than the whole shared limit takes all of it, not more.
+  int ParentShare(int n) const { return std::min(n, parent_->total()); }
+
+  mutable std::mutex mu_;
   std::condition_variable cv_;
   const int total_;
   int free_;
-  bool cancelled_ = false;
+  std::atomic<bool> cancelled_{false};
+  Budget* const parent_;
 };
 
 }  // namespace riptide::engine

@@ -15,6 +15,8 @@
 
 namespace riptide::engine {
 
+class Budget;
+
 /// A read-only view of a stop request: a signal in the CLI, a cancel in the service.
 /// Jobs only read it; a job's own fatal errors stop it through its RunShell instead.
 class CancelToken {
@@ -37,6 +39,9 @@ struct JobHost {
   CancelToken cancel;
   ProgressFn progress;                // may be empty
   ObjectFn on_object;                 // may be empty: each object's outcome as it lands
+  // Limits shared with other jobs of the process (the service's); null: the job's own only.
+  Budget* shared_requests = nullptr;    // requests in flight
+  Budget* shared_memory_mib = nullptr;  // MiB of part bodies held (copies and uploads)
 };
 
 struct SyncReport {

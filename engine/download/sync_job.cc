@@ -176,7 +176,7 @@ Result<SyncReport> RunSync(const SyncOptions& options, const JobHost& host) {
   std::unique_ptr<http::Transport> transport = host.transports(options.transport);
   Stats stats;
   stats.WatchObjects(host.on_object);
-  Budget budget(std::max(1, options.concurrency));
+  Budget budget(std::max(1, options.concurrency), host.shared_requests);
   RunShell shell(host, stats);
   RunContext ctx(options, prefix, *transport, requests, *state.dataset, *state.manifest, *state.journal, stats,
                  budget, shell);

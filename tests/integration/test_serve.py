@@ -4,6 +4,7 @@ mid-run, every endpoint's JSON, /metrics through promtool and the history page i
 headless Chromium."""
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -400,6 +401,29 @@ class SlowRunTest(ServeTestCase):
         self.assertEqual((first["state"], second["state"]), ("ok", "ok"))
         self.assertEqual(second["triggers"], 5)
         self.assertGreaterEqual(second["started_at"], first["ended_at"])  # never overlapping
+        self.assertEqual(svc.stop(), 0)
+
+    def test_jobs_share_one_limit_of_requests_in_flight(self):
+        proxy = self.slow_proxy(0.3)
+        second = (f"  - name: second\n    source: s3://{self.bucket}/data\n"
+                  f"    destination: {self.dataset}-2\n    endpoint: {proxy.endpoint}\n")
+        svc = self.start(self.config(second, extra_top="concurrency: 1\n", endpoint=proxy.endpoint))
+        peak, both_running = 0, False
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            metrics = svc.get("/metrics")[1]
+            peak = max(peak, int(re.search(r"^riptide_requests_in_flight (\d+)$", metrics, re.M).group(1)))
+            running = re.findall(r'^riptide_job_running\{job="(\w+)"\} 1$', metrics, re.M)
+            both_running = both_running or len(running) == 2
+            states = [j["state"] for j in svc.get("/jobs")[1]["jobs"]]
+            if all(s == "idle" for s in states) and all(j["last_run"] for j in svc.get("/jobs")[1]["jobs"]):
+                break
+            time.sleep(0.05)
+        self.assertTrue(both_running, "the two jobs never ran at the same time")
+        self.assertEqual(peak, 1)
+        self.assertIn("riptide_concurrency_limit 1\n", svc.get("/metrics")[1])
+        for job in svc.get("/jobs")[1]["jobs"]:
+            self.assertEqual((job["last_run"]["state"], job["last_run"]["transferred"]), ("ok", 3), job)
         self.assertEqual(svc.stop(), 0)
 
     def test_cancel_a_running_run(self):

@@ -114,6 +114,11 @@ void FakeS3::Inject(const std::string& key, Fault fault) {
   faults_[key].push_back(fault);
 }
 
+void FakeS3::ClearFaults() {
+  std::lock_guard<std::mutex> lock(mu_);
+  faults_.clear();
+}
+
 std::vector<std::string> FakeS3::Log() const {
   std::lock_guard<std::mutex> lock(mu_);
   return log_;

@@ -73,6 +73,8 @@ class FakeS3 final : public http::Transport {
 
   /// Scripts a fault for GETs of `key` (any bucket).
   void Inject(const std::string& key, Fault fault);
+  /// Forgets every scripted fault.
+  void ClearFaults();
 
   /// Requests seen, by method and key ("GET a/b", "HEAD a/b", "LIST"), for assertions.
   std::vector<std::string> Log() const;

@@ -67,7 +67,7 @@ TEST(Views, MetricsCountEveryJobEvenWithoutRuns) {
   t.transferred = 9;
   t.last_success_ms = 1500;
   t.durations = {0.5, 20, 7200};
-  const std::string text = MetricsText({{"a", t}}, {va, vb});
+  const std::string text = MetricsText({{"a", t}}, {va, vb}, ServiceGauges{12, 256});
   EXPECT_NE(text.find("riptide_runs_total{job=\"a\",result=\"ok\"} 2\n"), std::string::npos);
   EXPECT_NE(text.find("riptide_runs_total{job=\"b\",result=\"failed\"} 0\n"), std::string::npos);
   EXPECT_NE(text.find("riptide_objects_transferred_total{job=\"a\"} 9\n"), std::string::npos);
@@ -77,6 +77,8 @@ TEST(Views, MetricsCountEveryJobEvenWithoutRuns) {
   EXPECT_NE(text.find("riptide_run_duration_seconds_bucket{job=\"a\",le=\"60\"} 2\n"), std::string::npos);
   EXPECT_NE(text.find("riptide_run_duration_seconds_bucket{job=\"a\",le=\"+Inf\"} 3\n"), std::string::npos);
   EXPECT_NE(text.find("riptide_run_duration_seconds_count{job=\"b\"} 0\n"), std::string::npos);
+  EXPECT_NE(text.find("riptide_requests_in_flight 12\n"), std::string::npos);
+  EXPECT_NE(text.find("riptide_concurrency_limit 256\n"), std::string::npos);
 }
 
 TEST(HttpApi, BearerTokensCompareWhole) {

@@ -1,6 +1,7 @@
 // The download graph end to end on the in-memory store: bytes on disk, retries, faults,
 // cancels, deletes, and jobs sharing one process.
 #include "engine/download/sync_job.h"
+#include "engine/core/budget.h"
 
 #include <gtest/gtest.h>
 
@@ -175,6 +176,51 @@ TEST_F(SyncJobTest, JobsRunOneAfterAnotherAndConcurrentlyInOneProcess) {
   EXPECT_EQ(b->transferred, second.size());
   ExpectMirrored(first, root_ + "/par-1");
   ExpectMirrored(second, root_ + "/par-2");
+}
+
+// The service's jobs share one limit of requests in flight: a job waiting on it can be
+// cancelled, and every token comes back when the jobs end.
+TEST_F(SyncJobTest, JobsSharingALimitWaitForItAndGiveEveryTokenBack) {
+  auto first = Seed("one", 1);
+  auto second = Seed("two", 2);
+  engine::Budget shared(1);
+  store_.Inject("data/a/obj-0.bin", Fault{Kind::kStall, -1});  // job one holds the only token
+  std::atomic<bool> cancel_one{false}, cancel_two{false};
+  auto host = [&](std::atomic<bool>& cancel) {
+    return engine::JobHost{store_.Factory(), engine::CancelToken(&cancel), nullptr, nullptr, &shared, nullptr};
+  };
+  Result<engine::SyncReport> a = MakeError(ErrorCode::kInternal, "not run");
+  Result<engine::SyncReport> b = a;
+  std::thread ta([&] { a = engine::RunSync(Sync("one", "data/", "one"), host(cancel_one)); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  std::thread tb([&] { b = engine::RunSync(Sync("two", "data/", "two"), host(cancel_two)); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(shared.used(), 1);
+  const auto cancelled = std::chrono::steady_clock::now();
+  cancel_two = true;
+  tb.join();
+  EXPECT_LT(std::chrono::steady_clock::now() - cancelled, std::chrono::seconds(5));
+  ASSERT_TRUE(b.ok()) << b.error().ToString();
+  EXPECT_TRUE(b->interrupted);
+  EXPECT_EQ(b->transferred, 0u);  // it never got the token
+  cancel_one = true;
+  ta.join();
+  ASSERT_TRUE(a.ok());
+  EXPECT_TRUE(a->interrupted);
+  EXPECT_EQ(shared.used(), 0);
+
+  // Without the stall both finish on the one shared token, one object at a time.
+  store_.ClearFaults();
+  cancel_one = cancel_two = false;
+  std::thread tc([&] { a = engine::RunSync(Sync("one", "data/", "one"), host(cancel_one)); });
+  std::thread td([&] { b = engine::RunSync(Sync("two", "data/", "two"), host(cancel_two)); });
+  tc.join();
+  td.join();
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(a->failed + b->failed, 0u);
+  ExpectMirrored(first, root_ + "/one");
+  ExpectMirrored(second, root_ + "/two");
+  EXPECT_EQ(shared.used(), 0);
 }
 
 }  // namespace
