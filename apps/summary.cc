@@ -35,6 +35,7 @@ nlohmann::json SummaryJson(const engine::SyncReport& r, int exit_code, double mb
   j["drifted"] = r.drifted;
   j["size_verified_only"] = r.size_verified_only;
   j["retries"] = r.retries;
+  j["throttled"] = r.throttled;  // of the retries, answers to slow down (503 SlowDown, 429)
   j["requests"] = r.requests;
   j["bytes"] = r.bytes;
   j["bytes_resumed"] = r.bytes_resumed;

@@ -180,7 +180,7 @@ void Service::Execute(Slot& slot, int64_t run_id, std::shared_ptr<LiveRun> live)
   } else {
     engine::JobHost host = runtime_.Host(engine::CancelToken(&live->cancel), [live](const engine::Stats& s, double t) {
       std::lock_guard<std::mutex> lock(live->mu);
-      live->counters = {s.listed, s.transferred, s.skipped, s.failed, s.bytes_committed, s.retries, t};
+      live->counters = {s.listed, s.transferred, s.skipped, s.failed, s.bytes_committed, s.retries, s.throttled, t};
     });
     host.shared_requests = &shared_requests_;
     host.shared_memory_mib = &shared_memory_mib_;

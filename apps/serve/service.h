@@ -22,7 +22,7 @@ namespace riptide::serve {
 
 /// A running run's counters, refreshed twice a second.
 struct LiveCounters {
-  uint64_t listed = 0, transferred = 0, skipped = 0, failed = 0, bytes = 0, retries = 0;
+  uint64_t listed = 0, transferred = 0, skipped = 0, failed = 0, bytes = 0, retries = 0, throttled = 0;
   double seconds = 0;
 };
 

@@ -33,6 +33,7 @@ CREATE TABLE IF NOT EXISTS service_runs(
   deleted INTEGER NOT NULL DEFAULT 0,
   bytes INTEGER NOT NULL DEFAULT 0,
   retries INTEGER NOT NULL DEFAULT 0,
+  throttled INTEGER NOT NULL DEFAULT 0,
   error TEXT NOT NULL DEFAULT '');
 CREATE INDEX IF NOT EXISTS service_runs_job ON service_runs(job, id);
 CREATE TABLE IF NOT EXISTS service_objects(
@@ -48,7 +49,7 @@ CREATE TABLE IF NOT EXISTS service_probe(id INTEGER PRIMARY KEY, at_ms INTEGER);
 
 const char* kRunColumns =
     "id, job, trigger, kind, state, triggers, received_ms, started_ms, ended_ms, listed, transferred, skipped, "
-    "failed, deleted, bytes, retries, error";
+    "failed, deleted, bytes, retries, error, throttled";
 
 RunRow ReadRun(Stmt& s) {
   RunRow r;
@@ -69,6 +70,7 @@ RunRow ReadRun(Stmt& s) {
   r.bytes = static_cast<uint64_t>(s.ColInt(14));
   r.retries = static_cast<uint64_t>(s.ColInt(15));
   r.error = s.ColText(16);
+  r.throttled = static_cast<uint64_t>(s.ColInt(17));
   return r;
 }
 
@@ -144,7 +146,7 @@ Status ServiceStore::Finish(int64_t id, const engine::SyncReport& r, const std::
   std::lock_guard<std::mutex> lock(mu_);
   Stmt s(db_,
          "UPDATE service_runs SET state = ?2, ended_ms = ?3, listed = ?4, transferred = ?5, skipped = ?6, "
-         "failed = ?7, deleted = ?8, bytes = ?9, retries = ?10, error = ?11 WHERE id = ?1");
+         "failed = ?7, deleted = ?8, bytes = ?9, retries = ?10, error = ?11, throttled = ?12 WHERE id = ?1");
   s.Int(1, id);
   s.Text(2, r.Outcome());
   s.Int(3, NowMs());
@@ -156,6 +158,7 @@ Status ServiceStore::Finish(int64_t id, const engine::SyncReport& r, const std::
   s.Int(9, static_cast<int64_t>(r.bytes));
   s.Int(10, static_cast<int64_t>(r.retries));
   s.Text(11, error);
+  s.Int(12, static_cast<int64_t>(r.throttled));
   return Run(db_, s, "cannot finish a run");
 }
 
@@ -244,7 +247,7 @@ Result<bool> ServiceStore::HasSynced(const std::string& job) {
 Result<std::map<std::string, JobTotals>> ServiceStore::Totals() {
   std::lock_guard<std::mutex> lock(mu_);
   Stmt s(db_,
-         "SELECT job, trigger, state, transferred, failed, bytes, retries, deleted, started_ms, ended_ms "
+         "SELECT job, trigger, state, transferred, failed, bytes, retries, deleted, started_ms, ended_ms, throttled "
          "FROM service_runs WHERE state NOT IN ('queued', 'running')");
   if (!s.ok()) return SqlError(db_, "cannot read runs");
   std::map<std::string, JobTotals> totals;
@@ -259,6 +262,7 @@ Result<std::map<std::string, JobTotals>> ServiceStore::Totals() {
     t.bytes += static_cast<uint64_t>(s.ColInt(5));
     t.retries += static_cast<uint64_t>(s.ColInt(6));
     t.deleted += static_cast<uint64_t>(s.ColInt(7));
+    t.throttled += static_cast<uint64_t>(s.ColInt(10));
     const int64_t started = s.ColInt(8), ended = s.ColInt(9);
     if (succeeded) t.last_success_ms = std::max(t.last_success_ms, ended);
     if (started > 0 && ended >= started) t.durations.push_back(static_cast<double>(ended - started) / 1000.0);

@@ -28,6 +28,7 @@ struct RunRow {
   int64_t triggers = 1;  // requests this run answers: triggers during a queue coalesce
   int64_t received_ms = 0, started_ms = 0, ended_ms = 0;
   uint64_t listed = 0, transferred = 0, skipped = 0, failed = 0, deleted = 0, bytes = 0, retries = 0;
+  uint64_t throttled = 0;  // of the retries, answers to slow down
   std::string error;  // the fatal error, if any
 };
 
@@ -43,7 +44,7 @@ struct ObjectRow {
 struct JobTotals {
   std::map<std::string, uint64_t> runs_by_state;                         // ok, partial, failed, …
   std::map<std::pair<std::string, bool>, uint64_t> runs_by_trigger;      // (trigger, succeeded)
-  uint64_t transferred = 0, failed = 0, bytes = 0, retries = 0, deleted = 0;
+  uint64_t transferred = 0, failed = 0, bytes = 0, retries = 0, deleted = 0, throttled = 0;
   int64_t last_success_ms = 0;
   std::vector<double> durations;  // seconds, of every finished run
 };

@@ -121,6 +121,7 @@ nlohmann::json RunJson(const RunRow& r, const std::optional<LiveCounters>& live)
                       {"deleted", r.deleted},
                       {"bytes", r.bytes},
                       {"retries", r.retries},
+                      {"throttled", r.throttled},
                       {"error", r.error}};
   if (live) {
     j["listed"] = live->listed;
@@ -129,6 +130,7 @@ nlohmann::json RunJson(const RunRow& r, const std::optional<LiveCounters>& live)
     j["failed"] = live->failed;
     j["bytes"] = live->bytes;
     j["retries"] = live->retries;
+    j["throttled"] = live->throttled;
     j["seconds"] = live->seconds;
   }
   const double secs = j["seconds"].get<double>();
@@ -165,6 +167,7 @@ nlohmann::json StatsJson(const std::map<std::string, JobTotals>& totals, const s
                                {"bytes_transferred", t.bytes},
                                {"object_failures", t.failed},
                                {"retries", t.retries},
+                               {"slowdowns", t.throttled},
                                {"deleted", t.deleted},
                                {"last_success", IsoTime(t.last_success_ms)},
                                {"state", view.state}};
@@ -221,6 +224,8 @@ std::string MetricsText(const std::map<std::string, JobTotals>& totals, const st
   each_job("riptide_object_failures_total", [](const JobTotals& t, const JobView&) { return std::to_string(t.failed); });
   family("riptide_retries_total", "counter", "Requests and objects retried (SlowDown, 5xx, resets, mismatches).");
   each_job("riptide_retries_total", [](const JobTotals& t, const JobView&) { return std::to_string(t.retries); });
+  family("riptide_slowdowns_total", "counter", "Of the retries, answers asking to slow down (503 SlowDown, 429).");
+  each_job("riptide_slowdowns_total", [](const JobTotals& t, const JobView&) { return std::to_string(t.throttled); });
   family("riptide_deleted_total", "counter", "Objects or files deleted because the source no longer has them.");
   each_job("riptide_deleted_total", [](const JobTotals& t, const JobView&) { return std::to_string(t.deleted); });
   family("riptide_last_success_timestamp_seconds", "gauge", "When the last run that succeeded ended (0: never).");

@@ -95,7 +95,7 @@ Result<std::unique_ptr<ObjectStream>> OpenSource(const CopyOptions& options, htt
   }
   if (options.source) {
     auto s = std::make_unique<BucketStream>(
-        ListTarget{src_transport, *src_requests, options.source->bucket, options.retry, &stop, &stats.retries},
+        ListTarget{src_transport, *src_requests, options.source->bucket, options.retry, &stop, &stats},
         options.source->prefix, options.list_page_size);
     if (Status st = s->Start(); !st.ok()) return st.error();
     return std::unique_ptr<ObjectStream>(std::move(s));
@@ -109,7 +109,7 @@ Result<std::unique_ptr<ObjectStream>> OpenSource(const CopyOptions& options, htt
 uint64_t DeleteBatches(http::Transport& transport, const s3::RequestFactory& requests, const CopyOptions& options,
                        DeleteSpool& spool, Stats& stats, RunShell& shell) {
   std::atomic<bool>& stop = shell.stop();
-  ListTarget target{transport, requests, options.destination.bucket, options.retry, &stop, &stats.retries};
+  ListTarget target{transport, requests, options.destination.bucket, options.retry, &stop, &stats};
   uint64_t deleted = 0;
   std::vector<std::string> keys;
   auto send = [&]() -> Status {
@@ -313,7 +313,7 @@ Result<SyncReport> RunCopy(const CopyOptions& options, const JobHost& host) {
   // The source stream; its first page doubles as the check of bucket and credentials.
   auto source = OpenSource(options, src_transport, src_requests ? &*src_requests : nullptr, shell.stop(), stats);
   if (!source.ok()) return source.error();
-  ListTarget dst_target{*dst_transport, dst_requests, dst_side.bucket, options.retry, &shell.stop(), &stats.retries};
+  ListTarget dst_target{*dst_transport, dst_requests, dst_side.bucket, options.retry, &shell.stop(), &stats};
   auto dst_stream = OpenDestination(options, dst_target);
   if (!dst_stream.ok()) return dst_stream.error();
   std::unique_ptr<PlanWriter> plan_out;

@@ -21,7 +21,7 @@ inline constexpr uint64_t kMiB = 1ull << 20;
 // Every call of a copy retries by the run's policy and stops with the run.
 inline void Call(CopyContext& ctx, http::Transport& transport, AsyncCall::Make make, AsyncCall::Check check,
                  AsyncCall::Done done, uint64_t body_limit = 1u << 20) {
-  AsyncCall::Run(transport, RetryScope{ctx.options.retry, &ctx.stop, &ctx.stats.retries}, std::move(make),
+  AsyncCall::Run(transport, RetryScope{ctx.options.retry, &ctx.stop, &ctx.stats}, std::move(make),
                  std::move(check), std::move(done), body_limit);
 }
 

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "engine/core/retry.h"
+#include "engine/core/stats.h"
 #include "transport/http/transport.h"
 #include "transport/s3/errors.h"
 
@@ -23,7 +24,7 @@ namespace riptide::engine {
 struct RetryScope {
   const RetryPolicy& policy;
   const std::atomic<bool>* stop = nullptr;
-  std::atomic<uint64_t>* retries = nullptr;
+  Stats* stats = nullptr;  // counts retries (and, of them, throttles) when set
 };
 
 
@@ -106,7 +107,7 @@ class AsyncCall final : public http::ResponseHandler, public std::enable_shared_
   void Finish(Result<http::Response> r) {
     const bool stopping = retry_.stop && *retry_.stop;
     if (auto delay = r.ok() ? std::nullopt : retry_.policy.NextTry(r.error(), attempts_, stopping)) {
-      if (retry_.retries) ++*retry_.retries;
+      if (retry_.stats) retry_.stats->CountRetry(r.error());
       Submit(*delay);
       return;
     }

@@ -27,9 +27,9 @@ struct ListTarget {
   std::string bucket;
   RetryPolicy retry;
   const std::atomic<bool>* stop = nullptr;   // stop retrying once set
-  std::atomic<uint64_t>* retries = nullptr;  // counts retries when set
+  Stats* stats = nullptr;  // counts retries when set
 
-  RetryScope Scope() const { return RetryScope{retry, stop, retries}; }
+  RetryScope Scope() const { return RetryScope{retry, stop, stats}; }
   /// One S3 call to this target, retried by the run's policy, waited for. `check` judges
   /// a 2xx answer (a parse): its retryable errors are retried like the transport's.
   Result<http::Response> Call(AsyncCall::Make make, AsyncCall::Check check = nullptr) const {

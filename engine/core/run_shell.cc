@@ -13,6 +13,7 @@ void FillFromStats(SyncReport& report, const Stats& stats) {
   report.skipped = stats.skipped;
   report.failed = stats.failed;
   report.retries = stats.retries;
+  report.throttled = stats.throttled;
   report.bytes = stats.bytes_committed;
   report.excluded = stats.excluded;
   if (report.dry_run) {

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "transport/result.h"
+
 namespace riptide::engine {
 
 struct ObjectFailure {
@@ -56,6 +58,7 @@ class Stats {
   std::atomic<uint64_t> bytes_planned{0};   // sizes of the objects planned for transfer
   std::atomic<uint64_t> size_verified_only{0};
   std::atomic<uint64_t> retries{0};
+  std::atomic<uint64_t> throttled{0};       // of the retries, answers to slow down (503, SlowDown, 429)
   std::atomic<uint64_t> bytes_received{0};  // every body byte, retries included
   std::atomic<uint64_t> bytes_committed{0};
   std::atomic<uint64_t> bytes_resumed{0};   // found on disk from an interrupted run
@@ -67,6 +70,14 @@ class Stats {
   std::atomic<uint64_t> ns_verify{0};       // read back and hash
   std::atomic<uint64_t> ns_commit{0};       // mtime, rename, manifest rows
   std::atomic<uint64_t> ns_sync{0};         // syncfs + manifest transactions
+
+  /// A request tried again after `e`.
+  void CountRetry(const Error& e) {
+    retries.fetch_add(1, std::memory_order_relaxed);
+    if (e.http_status == 503 || e.http_status == 429 || e.s3_code == "SlowDown") {
+      throttled.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
 
   /// Set before the run starts; called from the stages' threads.
   void WatchObjects(ObjectFn fn) { on_object_ = std::move(fn); }

@@ -213,7 +213,7 @@ class PartHandler final : public http::ResponseHandler, public std::enable_share
   void Retry(Error e) {
     RunContext& ctx = fetch_->ctx;
     if (auto delay = ctx.options.retry.NextTry(e, attempts_, ctx.stop)) {
-      ctx.stats.retries++;
+      ctx.stats.CountRetry(e);
       spdlog::debug("retrying {} (part {}, attempt {}) in {} ms: {}", t_.object.key, part_.request.index,
                     attempts_ + 1, delay->count(), e.ToString());
       return Start(*delay);

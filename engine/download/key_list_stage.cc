@@ -53,7 +53,7 @@ namespace {
 std::future<Result<s3::ObjectInfo>> HeadKey(RunContext& ctx, const std::string& key) {
   auto promise = std::make_shared<std::promise<Result<s3::ObjectInfo>>>();
   auto future = promise->get_future();
-  const RetryScope scope{ctx.options.retry, &ctx.stop, &ctx.stats.retries};
+  const RetryScope scope{ctx.options.retry, &ctx.stop, &ctx.stats};
   AsyncCall::Run(
       ctx.transport, scope, [&ctx, key] { return ctx.requests.HeadObject(ctx.options.bucket, key); }, nullptr,
       [&ctx, key, promise, scope](Result<http::Response> r) {

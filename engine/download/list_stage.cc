@@ -16,7 +16,7 @@ s3::ListParams Params(const RunContext& ctx) {
 ListStage::ListStage(RunContext& ctx)
     : ctx_(ctx),
       reader_(ListTarget{ctx.transport, ctx.requests, ctx.options.bucket, ctx.options.retry, &ctx.stop,
-                         &ctx.stats.retries},
+                         &ctx.stats},
               Params(ctx)) {}
 
 Status ListStage::Start() {

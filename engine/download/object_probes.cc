@@ -11,7 +11,7 @@
 namespace riptide::engine {
 namespace {
 
-RetryScope Scope(RunContext& ctx) { return RetryScope{ctx.options.retry, &ctx.stop, &ctx.stats.retries}; }
+RetryScope Scope(RunContext& ctx) { return RetryScope{ctx.options.retry, &ctx.stop, &ctx.stats}; }
 
 }  // namespace
 

@@ -20,7 +20,7 @@ namespace {
 bool Again(RunContext& ctx, Transfer& t, Error e) {
   // Object-level rounds take the same decision as requests; the refetch starts at once.
   if (ctx.options.retry.NextTry(e, t.rounds, ctx.stop)) {
-    ctx.stats.retries++;
+    ctx.stats.retries++;  // an object fetched again: its own mismatch, never a throttle
     spdlog::info("fetching {} again (round {}): {}", t.object.key, t.rounds + 1, e.ToString());
     t.error.reset();
     return false;

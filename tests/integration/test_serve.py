@@ -426,6 +426,20 @@ class SlowRunTest(ServeTestCase):
             self.assertEqual((job["last_run"]["state"], job["last_run"]["transferred"]), ("ok", 3), job)
         self.assertEqual(svc.stop(), 0)
 
+    def test_slowdowns_are_counted_per_run_and_in_metrics(self):
+        proxy = FaultProxy(self.server.port)
+        self.addCleanup(proxy.stop)
+        proxy.add(Rule(lambda m, path, h: m == "GET" and "/data/" in path, "status", times=3, status=503,
+                       code="SlowDown"))
+        svc = self.start(self.config(endpoint=proxy.endpoint))
+        run = self.first_run(svc)
+        self.assertEqual((run["state"], run["transferred"]), ("ok", 3))
+        self.assertEqual(run["throttled"], 3)
+        self.assertGreaterEqual(run["retries"], 3)
+        self.assertIn('riptide_slowdowns_total{job="datasets"} 3\n', svc.get("/metrics")[1])
+        self.assertEqual(svc.get("/events/stats")[1]["jobs"]["datasets"]["slowdowns"], 3)
+        self.assertEqual(svc.stop(), 0)
+
     def test_cancel_a_running_run(self):
         proxy = self.slow_proxy(2)
         svc = self.start(self.config(endpoint=proxy.endpoint))

@@ -29,6 +29,8 @@ engine::SyncReport Report(uint64_t transferred, uint64_t failed, double seconds)
   r.skipped = 1;
   r.failed = failed;
   r.bytes = transferred * 100;
+  r.retries = 4;
+  r.throttled = 3;
   r.seconds = seconds;
   return r;
 }
@@ -60,6 +62,8 @@ TEST_F(ServiceStoreTest, RunsGoFromQueuedToTheirOutcomeAndSurviveAReopen) {
   EXPECT_EQ(run_a.transferred, 3u);
   EXPECT_EQ(run_a.failed, 1u);
   EXPECT_EQ(run_a.bytes, 300u);
+  EXPECT_EQ(run_a.retries, 4u);
+  EXPECT_EQ(run_a.throttled, 3u);
   auto run_b = **store->Get(b);
   EXPECT_EQ(run_b.state, "interrupted");
   EXPECT_EQ(run_b.triggers, 2);
@@ -83,6 +87,7 @@ TEST_F(ServiceStoreTest, RunsGoFromQueuedToTheirOutcomeAndSurviveAReopen) {
   EXPECT_EQ(t.runs_by_state.at("interrupted"), 1u);
   EXPECT_EQ(t.transferred, 3u);
   EXPECT_EQ(t.failed, 1u);
+  EXPECT_EQ(t.throttled, 3u);
   EXPECT_EQ(t.last_success_ms, 0);  // partial is not a success
   EXPECT_EQ((t.runs_by_trigger.at({"startup", false})), 1u);
   EXPECT_EQ(totals["other"].runs_by_state.at("cancelled"), 1u);

@@ -88,6 +88,7 @@ TEST_F(SyncJobTest, RetriesSlowDownsResetsAndShortBodies) {
   ASSERT_TRUE(report.ok());
   EXPECT_EQ(report->failed, 0u);
   EXPECT_GE(report->retries, 4u);
+  EXPECT_EQ(report->throttled, 2u);  // the SlowDowns, not the resets or short bodies
   ExpectMirrored(objects, root_ + "/ds");
 }
 
