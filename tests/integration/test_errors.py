@@ -88,6 +88,13 @@ class CommandLineTest(ServerTestCase):
                             env=env)
                 self.assertNotIn(SECRET, p.stdout + p.stderr)
                 self.assertNotIn(TOKEN, p.stdout + p.stderr)
+        # Keys pasted into the endpoint URL are refused without being echoed.
+        endpoint = self.server.endpoint.replace("://", f"://{self.server.access_key}:{SECRET}@")
+        for extra in ([], ["--json"]):
+            p = riptide("sync", f"s3://{self.bucket}/s", self.dataset, "--endpoint", endpoint, *extra, env=env)
+            self.assertEqual(p.returncode, 2, p.stderr)
+            self.assertIn("credentials do not belong in the URL", p.stdout + p.stderr)
+            self.assertNotIn(SECRET, p.stdout + p.stderr)
 
     def test_second_riptide_on_the_same_dataset_is_refused(self):
         self.put({"l/a": b"a"})

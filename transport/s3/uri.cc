@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <cctype>
 
 namespace riptide::s3 {
@@ -90,10 +91,25 @@ std::string Endpoint::Authority(std::string_view host_override) const {
   return h;
 }
 
+namespace {
+
+// The URL as it may be printed: a user:password@ part is never echoed.
+std::string Printable(std::string_view url) {
+  std::string text(url);
+  const size_t sep = text.find("://");
+  const size_t start = sep == std::string::npos ? 0 : sep + 3;
+  const size_t end = std::min(text.find('/', start), text.size());
+  const size_t at = text.rfind('@', end == 0 ? 0 : end - 1);
+  if (at != std::string::npos && at >= start && at < end) text.replace(start, at - start, "…");
+  return text;
+}
+
+}  // namespace
+
 Result<Endpoint> ParseEndpoint(std::string_view url) {
   auto bad = [&](const std::string& why) {
     return MakeError(ErrorCode::kInvalidArgument,
-                     "endpoint '" + std::string(url) + "' is malformed: " + why);
+                     "endpoint '" + Printable(url) + "' is malformed: " + why);
   };
   Endpoint ep;
   size_t sep = url.find("://");

@@ -47,6 +47,15 @@ TEST(ParseEndpoint, Forms) {
   EXPECT_FALSE(ParseEndpoint("ftp://x").ok());
   EXPECT_FALSE(ParseEndpoint("http://host:99999").ok());
   EXPECT_FALSE(ParseEndpoint("http://user:pw@host").ok());
+  // The refusal never echoes the credentials, wherever they sit.
+  for (const char* url : {"http://AKIDX:wJalrSECRET@host", "https://AKIDX:wJalrSECRET@host:99/p",
+                          "http://AKIDX:wJalr@SECRET@host/x@y"}) {
+    auto e = ParseEndpoint(url);
+    ASSERT_FALSE(e.ok()) << url;
+    EXPECT_EQ(e.error().message.find("SECRET"), std::string::npos) << e.error().message;
+    EXPECT_EQ(e.error().message.find("AKIDX"), std::string::npos) << e.error().message;
+    EXPECT_NE(e.error().message.find("credentials do not belong in the URL"), std::string::npos);
+  }
   EXPECT_FALSE(ParseEndpoint("http://").ok());
 }
 
