@@ -138,7 +138,7 @@ int BrowseCommand::Ls(Target& t) {
         if (json) {
           json->Add({{"prefix", p}});
         } else {
-          std::printf("%30s %s\n", "PRE", p.substr(t.prefix.size()).c_str());
+          std::printf("%30s %s\n", "PRE", Printable(p.substr(t.prefix.size())).c_str());
         }
         continue;
       }
@@ -151,7 +151,7 @@ int BrowseCommand::Ls(Target& t) {
       } else {
         const std::string name = recursive_ ? obj.key : obj.key.substr(t.prefix.size());
         std::printf("%s %10llu %s\n", UtcTime(obj.last_modified_ms).c_str(),
-                    static_cast<unsigned long long>(obj.size), name.c_str());
+                    static_cast<unsigned long long>(obj.size), Printable(name).c_str());
       }
     }
     return OkStatus();
@@ -205,7 +205,7 @@ void PrintMapping(const std::string& key, const planner::KeyMapping& m, const st
     // The key as JSON: a hostile key must not drive the terminal.
     std::printf("%s\tREFUSED: %s\n", DumpJson(key).c_str(), m.reason.c_str());
   } else {
-    std::printf("%s\t%s\n", key.c_str(), path.c_str());
+    std::printf("%s\t%s\n", Printable(key).c_str(), Printable(path).c_str());
   }
 }
 

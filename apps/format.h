@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -15,6 +16,10 @@ std::string HumanBytes(double bytes);
 std::string UtcTime(int64_t ms);
 /// "2026-11-22 04:24:48" in the local time zone; "unknown" for a negative time.
 std::string LocalTime(int64_t ms);
+
+/// A key or name for a terminal: control bytes (ESC, CR, …) shown as \xNN, so a
+/// hostile key cannot drive the terminal; everything else as it is.
+std::string Printable(std::string_view name);
 
 /// One line of JSON; invalid UTF-8 in keys is replaced, never thrown on.
 std::string DumpJson(const nlohmann::json& j);

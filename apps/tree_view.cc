@@ -10,21 +10,6 @@ std::string Totals(uint64_t objects, uint64_t bytes) {
          HumanBytes(static_cast<double>(bytes));
 }
 
-// Names are shown as they are, except control characters (a hostile key must not
-// drive the terminal).
-std::string Printable(std::string_view name) {
-  std::string out;
-  for (unsigned char c : name) {
-    if (c < 0x20 || c == 0x7f) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02x", c);
-      out += buf;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out;
-}
 
 }  // namespace
 
