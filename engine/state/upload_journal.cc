@@ -45,17 +45,34 @@ Result<std::unique_ptr<UploadJournal>> UploadJournal::Open(const std::string& di
   ssize_t n;
   while ((n = ::pread(fd, buf, sizeof buf, static_cast<off_t>(text.size()))) > 0) text.append(buf, static_cast<size_t>(n));
   size_t start = 0;
+  int number = 0;
+  auto text_of = [](const nlohmann::json& line, const char* field) -> const std::string* {
+    auto it = line.find(field);
+    return it != line.end() && it->is_string() ? it->get_ptr<const std::string*>() : nullptr;
+  };
   while (start < text.size()) {
     size_t end = text.find('\n', start);
-    if (end == std::string::npos) break;
+    if (end == std::string::npos) break;  // the last line, cut short by a kill
+    ++number;
     auto line = nlohmann::json::parse(text.begin() + static_cast<long>(start), text.begin() + static_cast<long>(end),
                                       nullptr, false);
     start = end + 1;
-    if (line.is_discarded() || !line.is_object()) continue;
-    if (line.contains("open") && line.contains("key")) {
-      journal->leftovers_[line["open"].get<std::string>()] = line["key"].get<std::string>();
-    } else if (line.contains("closed")) {
-      journal->leftovers_.erase(line["closed"].get<std::string>());
+    if (line.is_discarded()) {
+      spdlog::warn("{}:{}: not a journal line (a write cut short?): skipped", path, number);
+      continue;
+    }
+    const std::string* open = line.is_object() ? text_of(line, "open") : nullptr;
+    const std::string* key = line.is_object() ? text_of(line, "key") : nullptr;
+    const std::string* closed = line.is_object() ? text_of(line, "closed") : nullptr;
+    if (open && key) {
+      journal->leftovers_[*open] = *key;
+    } else if (closed) {
+      journal->leftovers_.erase(*closed);
+    } else {
+      // JSON that riptide never wrote: someone edited the journal; trust none of it.
+      return MakeError(ErrorCode::kInvalidArgument,
+                       path + ":" + std::to_string(number) +
+                           ": not a line riptide writes (edited by hand?); move the file away to start over");
     }
   }
   return journal;
