@@ -270,6 +270,12 @@ void StartFetch(RunContext& ctx, TransferPtr t, std::function<void(TransferPtr)>
       StartFetch(ctx, std::move(refreshed), std::move(done));
     });
   }
+  if (t->object.size > s3::kMaxObjectBytes) {
+    // A HEAD that lies: nothing is planned or allocated for it.
+    t->error = MakeError(ErrorCode::kProtocol, "the server claims " + std::to_string(t->object.size) +
+                                                   " bytes, beyond the largest object S3 stores");
+    return done(std::move(t));
+  }
   planner::PartPlan plan = planner::PlanParts(t->object.size, ctx.options.parts);
   t->mode = plan.mode;
   t->parts.clear();

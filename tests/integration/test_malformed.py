@@ -146,6 +146,42 @@ class MalformedResponseTest(ServerTestCase):
         for path, data in tree(self.dataset).items():
             self.assertEqual(data, OBJECTS["m/" + path])
 
+    def test_sizes_no_object_has_are_refused_before_anything_is_planned(self):
+        import subprocess
+        env = dict(os.environ, AWS_ACCESS_KEY_ID=self.server.access_key,
+                   AWS_SECRET_ACCESS_KEY=self.server.secret_key)
+
+        def measured(*args):
+            """The run and its peak RSS in KiB (GNU time's own line taken off stderr)."""
+            p = subprocess.run(["/usr/bin/time", "-f", "riptide-maxrss=%M", BIN, *args], env=env,
+                               capture_output=True, text=True, timeout=60)
+            lines = [line for line in p.stderr.splitlines() if not line.startswith("Command exited with")]
+            rss = int(lines[-1].split("=")[1])
+            p.stderr = "\n".join(lines[:-1]) + "\n"
+            return p, rss
+
+        huge = b"11529215046068469760"  # 10 EiB
+        self.proxy.add(Rule(is_list, "body", times=10**9,
+                            transform=lambda b: re.sub(rb"<Size>1003</Size>", b"<Size>" + huge + b"</Size>", b)))
+        p, rss = measured("sync", f"s3://{self.bucket}/m", self.dataset, "--endpoint", self.proxy.endpoint,
+                          "--retries", "1")
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertIn("beyond the largest object S3 stores", p.stderr)
+        self.assertEqual(len(p.stderr.strip().splitlines()), 1, p.stderr)
+        self.assertLess(rss, 200 * 1024)
+        # A HEAD that lies (the --key path asks HEAD, not the listing): that object fails alone.
+        self.proxy.clear()
+        self.proxy.add(Rule(lambda m, path, h: m == "HEAD" and "obj-03" in path, "header", times=10**9,
+                            header=("Content-Length", huge.decode())))
+        keyed = os.path.join(self.tmp, "keyed")
+        p, rss = measured("sync", f"s3://{self.bucket}", keyed, "--endpoint", self.proxy.endpoint,
+                          "--key", "m/obj-03.bin", "--key", "m/obj-04.bin", "--json")
+        self.assertEqual(p.returncode, 1, p.stderr)
+        summary = json.loads(p.stdout)
+        self.assertEqual((summary["transferred"], summary["failed"]), (1, 1))
+        self.assertIn("beyond the largest object", json.dumps(summary["failures"]))
+        self.assertEqual(sorted(tree(keyed)), ["m/obj-04.bin"])
+        self.assertLess(rss, 200 * 1024)
 
 if __name__ == "__main__":
     unittest.main()

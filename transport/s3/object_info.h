@@ -7,6 +7,10 @@
 
 namespace riptide::s3 {
 
+/// Larger than any object S3 stores (50 TB): a size above it is a server's lie, refused
+/// before anything is planned or allocated for it.
+inline constexpr uint64_t kMaxObjectBytes = uint64_t{50} << 40;
+
 /// One object as a listing or a HEAD describes it.
 struct ObjectInfo {
   std::string key;

@@ -115,6 +115,10 @@ Result<ListPage> ParseListObjectsV2(std::string_view xml) {
           if (text.empty() || *end != '\0') {
             failed = true;
             bad = MakeError(ErrorCode::kProtocol, "listing gives a non-numeric Size '" + text + "'");
+          } else if (current.size > kMaxObjectBytes) {  // strtoull saturates: 10 EiB lands here too
+            failed = true;
+            bad = MakeError(ErrorCode::kProtocol, "listing claims an object of " + text +
+                                                      " bytes, beyond the largest object S3 stores");
           }
         } else if (path == "/ListBucketResult/Contents/ETag") {
           // ETags arrive quoted (as '"' or &quot;, which expat has already decoded).
@@ -125,10 +129,20 @@ Result<ListPage> ParseListObjectsV2(std::string_view xml) {
           current.storage_class = std::move(text);
         } else if (path == "/ListBucketResult/Contents/ChecksumAlgorithm") {
           current.checksum_algorithm = std::move(text);
-        } else if (path == "/ListBucketResult/Contents") {
-          page.objects.push_back(std::move(current));
-        } else if (path == "/ListBucketResult/CommonPrefixes/Prefix") {
-          page.common_prefixes.push_back(std::move(text));
+        } else if (path == "/ListBucketResult/Contents" || path == "/ListBucketResult/CommonPrefixes/Prefix") {
+          // S3 never puts more than max-keys (at most 1,000) entries in a page: a server that
+          // does is not held in memory beyond that.
+          if (page.objects.size() + page.common_prefixes.size() >= kMaxListEntries) {
+            if (!failed) {
+              failed = true;
+              bad = MakeError(ErrorCode::kProtocol, "a listing page holds more than " +
+                                                        std::to_string(kMaxListEntries) + " entries, S3's most");
+            }
+          } else if (path == "/ListBucketResult/Contents") {
+            page.objects.push_back(std::move(current));
+          } else {
+            page.common_prefixes.push_back(std::move(text));
+          }
         } else if (path == "/ListBucketResult/IsTruncated") {
           page.is_truncated = text == "true";
         } else if (path == "/ListBucketResult/NextContinuationToken") {

@@ -10,7 +10,11 @@
 
 namespace riptide::s3 {
 
-/// A ListObjectsV2 result; keys are decoded when the server says EncodingType=url.
+/// S3's largest listing page (max-keys ≤ 1,000, objects and common prefixes together).
+inline constexpr size_t kMaxListEntries = 1000;
+
+/// A ListObjectsV2 result; keys are decoded when the server says EncodingType=url. Pages
+/// of more than kMaxListEntries entries and sizes above kMaxObjectBytes are refused.
 Result<ListPage> ParseListObjectsV2(std::string_view xml);
 
 /// A ListMultipartUploads result; keys are decoded when the server says EncodingType=url.

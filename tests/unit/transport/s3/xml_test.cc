@@ -65,6 +65,22 @@ TEST(ListObjectsV2, RejectsMalformed) {
   EXPECT_FALSE(ParseListObjectsV2("<Error><Code>X</Code></Error>").ok());
   EXPECT_FALSE(ParseListObjectsV2("<ListBucketResult><Contents><Key>k</Key><Size>12x</Size></Contents>"
                                   "</ListBucketResult>").ok());
+  // A size no S3 object has (10 EiB; beyond 64 bits) is refused, not planned; 5 TiB is fine.
+  for (const char* size : {"11529215046068469760", "99999999999999999999999", "56294995342131201"}) {
+    auto page = ParseListObjectsV2(std::string("<ListBucketResult><Contents><Key>k</Key><Size>") + size +
+                                   "</Size></Contents></ListBucketResult>");
+    ASSERT_FALSE(page.ok()) << size;
+    EXPECT_NE(page.error().message.find("beyond the largest object"), std::string::npos);
+  }
+  EXPECT_TRUE(ParseListObjectsV2("<ListBucketResult><Contents><Key>k</Key><Size>5497558138880</Size></Contents>"
+                                 "</ListBucketResult>").ok());
+  // More entries than max-keys allows: refused, and never all held.
+  std::string many = "<ListBucketResult>";
+  for (int i = 0; i < 1000; ++i) many += "<Contents><Key>k" + std::to_string(i) + "</Key><Size>1</Size></Contents>";
+  EXPECT_TRUE(ParseListObjectsV2(many + "</ListBucketResult>").ok());
+  auto over = ParseListObjectsV2(many + "<CommonPrefixes><Prefix>p/</Prefix></CommonPrefixes></ListBucketResult>");
+  ASSERT_FALSE(over.ok());
+  EXPECT_NE(over.error().message.find("more than 1000 entries"), std::string::npos);
   // Truncated without a token would loop forever.
   EXPECT_FALSE(ParseListObjectsV2("<ListBucketResult><IsTruncated>true</IsTruncated></ListBucketResult>").ok());
 }
