@@ -1,5 +1,6 @@
 #include "engine/state/manifest.h"
 
+#include <spdlog/spdlog.h>
 #include <sqlite3.h>
 
 #include "engine/state/sqlite.h"
@@ -124,12 +125,21 @@ Status Manifest::BindSource(const std::string& source) {
   Stmt get(writer_, "SELECT value FROM meta WHERE name = 'source'");
   if (sqlite3_step(get.get()) == SQLITE_ROW) {
     std::string bound = get.ColText(0);
-    if (bound != source) {
-      return MakeError(ErrorCode::kInvalidArgument,
-                       "this dataset is a mirror of " + bound + ", not of " + source +
-                           ": use another directory (or --state-dir)");
+    if (bound == source) return OkStatus();
+    // A dataset that holds nothing yet (a first run that failed, a prefix that listed
+    // nothing) is not a mirror of anything: a corrected command may take it over.
+    Stmt any(writer_, "SELECT 1 FROM objects LIMIT 1");
+    if (sqlite3_step(any.get()) != SQLITE_ROW) {
+      Stmt set(writer_, "UPDATE meta SET value = ? WHERE name = 'source'");
+      set.Text(1, source);
+      if (sqlite3_step(set.get()) != SQLITE_DONE) return SqlError(writer_, "recording the source");
+      spdlog::info("the dataset held nothing from {}: it now mirrors {}", bound, source);
+      return OkStatus();
     }
-    return OkStatus();
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "this dataset is a mirror of " + bound + ", not of " + source +
+                         ": use another directory, or remove its .riptide folder to start it over (every "
+                         "object is then fetched again)");
   }
   Stmt put(writer_, "INSERT INTO meta(name, value) VALUES('source', ?)");
   put.Text(1, source);

@@ -114,7 +114,25 @@ class CommandLineTest(ServerTestCase):
         p = self.run_sync(f"s3://{self.bucket}/two", self.dataset, *args, server=self.server)
         self.assertEqual(p.returncode, 2)
         self.assertIn("is a mirror of", p.stderr)
+        self.assertIn("remove its .riptide folder to start it over", p.stderr)
         self.assertEqual(tree(self.dataset), {"a": b"a"})
+
+    def test_a_typo_does_not_cost_the_directory(self):
+        self.put({"data/a": b"a", "data/sub/b": b"b"})
+        args = ["--endpoint", self.server.endpoint]
+        # No such bucket, then a prefix that lists nothing: each leaves the directory free.
+        p = self.run_sync("s3://no-such-bucket-typo/data", self.dataset, *args, server=self.server)
+        self.assertEqual(p.returncode, 2, p.stderr)
+        p = self.run_sync(f"s3://{self.bucket}/dat", self.dataset, *args, server=self.server)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        p = self.run_sync(f"s3://{self.bucket}/data", self.dataset, *args, server=self.server)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(tree(self.dataset), {"a": b"a", "sub/b": b"b"})
+        # Now it holds a mirror: another source is refused, and nothing changes.
+        p = self.run_sync(f"s3://{self.bucket}/dat", self.dataset, *args, server=self.server)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("is a mirror of", p.stderr)
+        self.assertEqual(tree(self.dataset), {"a": b"a", "sub/b": b"b"})
 
 
 class AuthTest(unittest.TestCase):
