@@ -67,10 +67,18 @@ std::string RandomSuffix() {
 Result<std::unique_ptr<Dataset>> Dataset::Open(const std::string& root, const std::string& state_dir) {
   if (Status st = MakeDirs(root); !st.ok()) return st.error();
   if (Status st = MakeDirs(state_dir); !st.ok()) return st.error();
+  // A state directory swapped for a symlink would put the lock and the manifest (and
+  // what deletes trust) wherever it points.
+  struct stat link;
+  if (::lstat(state_dir.c_str(), &link) == 0 && S_ISLNK(link.st_mode)) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     state_dir + " is a symbolic link: riptide keeps its state only in a real directory "
+                                 "(give the directory it points to, if that is meant)");
+  }
   Fd root_fd(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!root_fd.valid()) return IoError("cannot open", root, errno);
   std::string lock_path = state_dir + "/lock";
-  Fd lock_fd(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+  Fd lock_fd(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644));
   if (!lock_fd.valid()) return IoError("cannot open", lock_path, errno);
   if (::flock(lock_fd.get(), LOCK_EX | LOCK_NB) != 0) {
     if (errno == EWOULDBLOCK) {

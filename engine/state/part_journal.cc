@@ -41,7 +41,8 @@ std::string Col(sqlite3_stmt* s, int i) {
 Result<std::unique_ptr<PartJournal>> PartJournal::Open(const std::string& state_dir) {
   sqlite3* db = nullptr;
   const std::string path = state_dir + "/manifest.db";
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) != SQLITE_OK) {
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOFOLLOW, nullptr) !=
+      SQLITE_OK) {
     std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
     sqlite3_close(db);
     return MakeError(ErrorCode::kIo, "manifest: cannot open " + path + ": " + msg);

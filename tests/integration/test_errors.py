@@ -1,6 +1,7 @@
 """Bad input and refusals: one clear line, exit 2, no secret in any output."""
 import fcntl
 import os
+import shutil
 import unittest
 
 from support import SERVER, S3Server, ServerTestCase, riptide, tree, free_port
@@ -116,6 +117,32 @@ class CommandLineTest(ServerTestCase):
         self.assertIn("is a mirror of", p.stderr)
         self.assertIn("remove its .riptide folder to start it over", p.stderr)
         self.assertEqual(tree(self.dataset), {"a": b"a"})
+
+    def test_state_files_swapped_for_symlinks_are_never_followed(self):
+        self.put({"s/a": b"a"})
+        args = ["--endpoint", self.server.endpoint]
+        victim = os.path.join(self.tmp, "victim")
+        os.makedirs(victim)
+        with open(os.path.join(victim, "precious"), "wb") as f:
+            f.write(b"keep")
+        os.makedirs(self.dataset)
+        os.symlink(victim, os.path.join(self.dataset, ".riptide"))
+        p = self.run_sync(f"s3://{self.bucket}/s", self.dataset, *args, server=self.server)
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertIn("is a symbolic link", p.stderr)
+        self.assertEqual(sorted(os.listdir(victim)), ["precious"])
+        os.unlink(os.path.join(self.dataset, ".riptide"))
+        for name in ("lock", "manifest.db"):
+            state = os.path.join(self.dataset, ".riptide")
+            shutil.rmtree(state, ignore_errors=True)
+            os.makedirs(state)
+            os.symlink(os.path.join(victim, "precious"), os.path.join(state, name))
+            p = self.run_sync(f"s3://{self.bucket}/s", self.dataset, *args, server=self.server)
+            self.assertEqual(p.returncode, 2, (name, p.stderr))
+            self.assertEqual(len(p.stderr.strip().splitlines()), 1, p.stderr)
+            with open(os.path.join(victim, "precious"), "rb") as f:
+                self.assertEqual(f.read(), b"keep", name)
+        self.assertEqual(sorted(os.listdir(victim)), ["precious"])
 
     def test_a_typo_does_not_cost_the_directory(self):
         self.put({"data/a": b"a", "data/sub/b": b"b"})
