@@ -6,6 +6,7 @@
 #include <oneapi/tbb/global_control.h>
 
 #include <algorithm>
+#include <new>
 
 #include "engine/core/work_arena.h"
 #include "transport/http/curl_transport.h"
@@ -28,8 +29,12 @@ constexpr size_t kConcurrentArenas = 4;
 }  // namespace
 
 struct ProcessRuntime::Impl {
+  // oneTBB's worker threads end here, before exit() tears down the statics (OpenSSL's,
+  // the loggers) under them; left to the library's own exit they outlive main.
+  oneapi::tbb::task_scheduler_handle scheduler{oneapi::tbb::attach{}};
   oneapi::tbb::global_control threads{oneapi::tbb::global_control::max_allowed_parallelism,
                                       static_cast<size_t>(WorkArena::Threads()) * kConcurrentArenas};
+  ~Impl() { oneapi::tbb::finalize(scheduler, std::nothrow); }
 };
 
 ProcessRuntime::ProcessRuntime() {

@@ -58,12 +58,18 @@ TEST_F(StateTest, RowsComeBackInKeyOrderThroughTheCursorAndSurviveAReopen) {
   EXPECT_FALSE(*(*m)->HasPath("c"));
 }
 
-TEST_F(StateTest, ADatasetStaysBoundToItsSource) {
+TEST_F(StateTest, ADatasetStaysBoundToItsSourceOnceItHoldsSomething) {
   auto m = Manifest::Open(dir_);
   ASSERT_TRUE(m.ok());
   EXPECT_TRUE((*m)->BindSource("s3://a/p/").ok());
   EXPECT_TRUE((*m)->BindSource("s3://a/p/").ok());
-  EXPECT_FALSE((*m)->BindSource("s3://other/").ok());
+  EXPECT_TRUE((*m)->BindSource("s3://typo/").ok());  // empty: a corrected command takes it over
+  EXPECT_TRUE((*m)->BindSource("s3://a/p/").ok());
+  ASSERT_TRUE((*m)->Upsert({Row("k", 1)}).ok());
+  auto other = (*m)->BindSource("s3://other/");
+  ASSERT_FALSE(other.ok());
+  EXPECT_NE(other.error().message.find("is a mirror of s3://a/p/"), std::string::npos);
+  EXPECT_TRUE((*m)->BindSource("s3://a/p/").ok());
 }
 
 TEST_F(StateTest, RunsAreRecordedNewestFirstWithTheirFailures) {
