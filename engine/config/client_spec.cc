@@ -1,5 +1,9 @@
 #include "engine/config/client_spec.h"
 
+#include <spdlog/spdlog.h>
+
+#include <mutex>
+
 #include "transport/s3/uri.h"
 
 namespace riptide::engine {
@@ -30,6 +34,21 @@ Status ClientResolver::UseRemote(std::string* source) {
   return OkStatus();
 }
 
+namespace {
+
+bool IsLoopback(const std::string& host) {
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
+// One line per process, however many jobs or sides resolve the same way.
+void WarnOnce(std::once_flag& flag, const std::string& message) {
+  std::call_once(flag, [&] { spdlog::warn("{}", message); });
+}
+
+std::once_flag g_plain_http_warned, g_no_verify_warned;
+
+}  // namespace
+
 Result<s3::ClientConfig> ClientResolver::Client() const {
   // What the command line says wins over the remote's settings.
   s3::ConfigFlags flags = remote_ ? remote_->flags : s3::ConfigFlags{};
@@ -46,6 +65,11 @@ Result<s3::ClientConfig> ClientResolver::Client() const {
   auto config = s3::ResolveClientConfig(flags, sources_);
   if (!config.ok()) return config.error();
   if (Status st = s3::AttachCredentials(*config, transports_); !st.ok()) return st.error();
+  if (!config->anonymous && config->endpoint.scheme == "http" && !IsLoopback(config->endpoint.host)) {
+    WarnOnce(g_plain_http_warned, "the endpoint http://" + config->endpoint.Authority() +
+                                      " has no TLS: requests are signed, but the objects and any session token "
+                                      "travel in clear (use https)");
+  }
   return config;
 }
 
@@ -55,6 +79,10 @@ http::TransportOptions ClientResolver::Transport(int connections) const {
   t.connect_timeout_ms = spec_.connect_timeout_s * 1000L;
   t.low_speed_time_s = spec_.stall_timeout_s;
   t.verify_tls = !spec_.no_verify_ssl && (!remote_ || remote_->verify_tls);
+  if (!t.verify_tls) {
+    WarnOnce(g_no_verify_warned, "TLS certificates are not verified (--no-verify-ssl): whoever sits between "
+                                 "riptide and the server can read and answer in its place");
+  }
   t.ca_bundle = !spec_.ca_bundle.empty() ? spec_.ca_bundle : remote_ ? remote_->ca_bundle : std::string();
   if (t.ca_bundle.empty()) {
     if (auto it = sources_.env.find("AWS_CA_BUNDLE"); it != sources_.env.end()) t.ca_bundle = it->second;

@@ -144,6 +144,16 @@ class CommandLineTest(ServerTestCase):
                 self.assertEqual(f.read(), b"keep", name)
         self.assertEqual(sorted(os.listdir(victim)), ["precious"])
 
+    def test_keys_over_plain_http_beyond_loopback_are_warned_about(self):
+        # TEST-NET-1: nothing answers; the warning comes before the first request.
+        p = riptide("ls", "s3://some-bucket/", "--endpoint", "http://192.0.2.1:9", "--retries", "0",
+                    "--connect-timeout", "1", server=self.server, timeout=60)
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertEqual(p.stderr.count("has no TLS"), 1, p.stderr)
+        p = riptide("ls", f"s3://{self.bucket}/", "--endpoint", self.server.endpoint, server=self.server)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertNotIn("has no TLS", p.stderr)  # loopback: nothing crosses a network
+
     def test_a_typo_does_not_cost_the_directory(self):
         self.put({"data/a": b"a", "data/sub/b": b"b"})
         args = ["--endpoint", self.server.endpoint]

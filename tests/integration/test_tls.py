@@ -67,6 +67,11 @@ class TlsTest(unittest.TestCase):
         p = self.sync("--no-verify-ssl")
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertEqual(tree(self.dataset), {"secure.txt": b"over TLS"})
+        # Said once, on the terminal and in the log.
+        self.assertEqual(p.stderr.count("TLS certificates are not verified"), 1, p.stderr)
+        shutil.rmtree(self.dataset)
+        p = self.sync(env={"AWS_CA_BUNDLE": self.ca})
+        self.assertNotIn("not verified", p.stderr)
 
 
 if __name__ == "__main__":
