@@ -168,6 +168,12 @@ class PartHandler final : public http::ResponseHandler, public std::enable_share
     }
     if (t_.mode == Mode::kWhole) {
       if (length.empty()) return MakeError(ErrorCode::kProtocol, "no Content-Length in the response", true);
+      if (content_length != t_.object.size) {
+        // Replaced since it was listed, or a server that lies: not a byte is written. The
+        // object is asked about again (a HEAD) and planned for what it is now.
+        return MakeError(ErrorCode::kPrecondition, "the object is " + length + " bytes now, " +
+                                                       std::to_string(t_.object.size) + " when it was listed");
+      }
       part_.offset = 0;
       part_.length = content_length;
       if (auto etag = Header(headers, "etag"); !etag.empty()) t_.object.etag = StripQuotes(etag);

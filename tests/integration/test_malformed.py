@@ -182,6 +182,27 @@ class MalformedResponseTest(ServerTestCase):
         self.assertIn("beyond the largest object", json.dumps(summary["failures"]))
         self.assertEqual(sorted(tree(keyed)), ["m/obj-04.bin"])
         self.assertLess(rss, 200 * 1024)
+    def test_a_get_that_announces_another_size_than_listed_writes_nothing(self):
+        import time
+        lie = ("Content-Length", str(100 << 30))  # 100 GiB for an object listed at 1,005 bytes
+        is_get = lambda m, path, h: m == "GET" and path.split("?")[0].endswith("/m/obj-05.bin")  # noqa: E731
+        self.proxy.add(Rule(is_get, "header", times=1, header=lie))
+        started = time.time()
+        p, summary = self.run_sync()
+        self.assert_mirrored(p)  # asked again (a HEAD), then fetched as it is
+        self.assertLess(time.time() - started, 30)
+        self.assertEqual(len([e for e in self.proxy.log if e.method == "HEAD" and "obj-05" in e.path]), 1)
+        # A server that always lies: that object fails alone, quickly, and leaves no temp file.
+        os.remove(os.path.join(self.dataset, "obj-05.bin"))
+        self.proxy.clear()
+        self.proxy.add(Rule(is_get, "header", times=10**9, header=lie))
+        started = time.time()
+        p, summary = self.run_sync("--retries", "2")
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertEqual(summary["failed"], 1)
+        self.assertLess(time.time() - started, 30)
+        self.assertEqual(sorted(tree(self.dataset)), sorted(k[2:] for k in OBJECTS if k != "m/obj-05.bin"))
+
 
 if __name__ == "__main__":
     unittest.main()
