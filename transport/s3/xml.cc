@@ -38,6 +38,10 @@ class XmlWalker {
     const bool parsed = XML_Parse(parser.get(), xml.data(), static_cast<int>(xml.size()), XML_TRUE) == XML_STATUS_OK;
     parser_ = nullptr;
     if (saw_doctype_) return MakeError(ErrorCode::kProtocol, "XML with a DOCTYPE from the server: refused");
+    if (too_deep_) {
+      return MakeError(ErrorCode::kProtocol,
+                       "XML nested deeper than " + std::to_string(kMaxDepth) + " levels from the server: refused");
+    }
     if (!parsed) {
       return MakeError(ErrorCode::kProtocol,
                        std::string("malformed XML from the server: ") +
@@ -55,6 +59,13 @@ class XmlWalker {
   }
   static void Start(void* user, const XML_Char* name, const XML_Char**) {
     auto* self = static_cast<XmlWalker*>(user);
+    // S3's answers are a few levels deep; a server nesting millions would have expat
+    // keep a frame for each (gigabytes for a 60 MB body).
+    if (self->lengths_.size() >= kMaxDepth) {
+      self->too_deep_ = true;
+      XML_StopParser(self->parser_, XML_FALSE);
+      return;
+    }
     std::string_view local(name);
     // Drop a namespace prefix, if any.
     if (auto colon = local.rfind(':'); colon != std::string_view::npos) local.remove_prefix(colon + 1);
@@ -75,10 +86,13 @@ class XmlWalker {
     static_cast<XmlWalker*>(user)->text_.append(s, len);
   }
 
+  static constexpr size_t kMaxDepth = 32;
+
   StartFn on_start_;
   EndFn on_end_;
   XML_Parser parser_ = nullptr;
   bool saw_doctype_ = false;
+  bool too_deep_ = false;
   std::string path_;
   std::vector<size_t> lengths_;
   std::string text_;

@@ -85,6 +85,19 @@ TEST(ListObjectsV2, RejectsMalformed) {
   EXPECT_FALSE(ParseListObjectsV2("<ListBucketResult><IsTruncated>true</IsTruncated></ListBucketResult>").ok());
 }
 
+TEST(ListObjectsV2, RefusesDeepNestingWithoutHoldingIt) {
+  // 2 million levels (12 MB): refused at level 33, long before expat holds a frame each.
+  std::string deep = "<ListBucketResult>";
+  for (int i = 0; i < 2000000; ++i) deep += "<a>";
+  auto page = ParseListObjectsV2(deep);
+  ASSERT_FALSE(page.ok());
+  EXPECT_NE(page.error().message.find("nested deeper than 32 levels"), std::string::npos) << page.error().message;
+  std::string fine = "<ListBucketResult>";
+  for (int i = 0; i < 30; ++i) fine += "<a>";
+  for (int i = 0; i < 30; ++i) fine += "</a>";
+  EXPECT_TRUE(ParseListObjectsV2(fine + "</ListBucketResult>").ok());
+}
+
 TEST(ListObjectsV2, RefusesDoctypes) {
   // A billion-laughs body: refused at its DOCTYPE, nothing expanded.
   const char* laughs =
