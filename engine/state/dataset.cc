@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 #include <random>
+#include <string_view>
 #include <vector>
 
 #include "planner/key_mapping.h"
@@ -62,6 +63,23 @@ std::string RandomSuffix() {
   return buf;
 }
 
+// Paths come from keys (already mapped) but also from the manifest, which anyone with
+// write access to the state directory can edit: each is checked again here, where it is
+// used. Only plain segments: no "..", ".", empty segment or leading '/'.
+Status Inside(const std::string& root, const std::string& rel) {
+  size_t start = 0;
+  while (true) {
+    const size_t slash = rel.find('/', start);
+    const std::string_view seg(rel.data() + start, (slash == std::string::npos ? rel.size() : slash) - start);
+    if (seg.empty() || seg == "." || seg == ".." || seg.find('\0') != std::string_view::npos) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "'" + rel + "' is not a path inside " + root + ": refused (an edited manifest?)");
+    }
+    if (slash == std::string::npos) return OkStatus();
+    start = slash + 1;
+  }
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Dataset>> Dataset::Open(const std::string& root, const std::string& state_dir) {
@@ -95,6 +113,9 @@ Result<std::unique_ptr<Dataset>> Dataset::Open(const std::string& root, const st
 }
 
 Result<std::shared_ptr<Fd>> Dataset::OpenDir(const std::string& rel, bool create) {
+  if (!rel.empty()) {
+    if (Status st = Inside(root_, rel); !st.ok()) return st.error();
+  }
   std::shared_ptr<Fd> from;
   size_t done = 0;
   {
@@ -152,6 +173,7 @@ Status Dataset::MakeFolder(const std::string& rel) {
 }
 
 Result<TempFile> Dataset::CreateTemp(const std::string& rel, uint64_t size) {
+  if (Status st = Inside(root_, rel); !st.ok()) return st.error();
   size_t slash = rel.rfind('/');
   std::string parent = slash == std::string::npos ? std::string() : rel.substr(0, slash);
   TempFile t;
@@ -192,6 +214,7 @@ Result<int64_t> Dataset::Commit(TempFile& temp, int64_t mtime_ms) {
 }
 
 Result<TempFile> Dataset::ReopenTemp(const std::string& rel, const std::string& temp_name, uint64_t size) {
+  if (Status st = Inside(root_, rel); !st.ok()) return st.error();
   size_t slash = rel.rfind('/');
   TempFile t;
   t.final_name = slash == std::string::npos ? rel : rel.substr(slash + 1);
@@ -231,6 +254,7 @@ bool Dataset::IsFolder(const std::string& rel) {
 }
 
 Result<Fd> Dataset::OpenForRead(const std::string& rel) {
+  if (Status st = Inside(root_, rel); !st.ok()) return st.error();
   size_t slash = rel.rfind('/');
   auto dir = OpenDir(slash == std::string::npos ? std::string() : rel.substr(0, slash), false);
   if (!dir.ok()) return dir.error();
@@ -241,6 +265,7 @@ Result<Fd> Dataset::OpenForRead(const std::string& rel) {
 }
 
 Status Dataset::RemoveFile(const std::string& rel) {
+  if (Status st = Inside(root_, rel); !st.ok()) return st.error();
   size_t slash = rel.rfind('/');
   auto dir = OpenDir(slash == std::string::npos ? std::string() : rel.substr(0, slash), false);
   if (!dir.ok()) return dir.error();

@@ -154,6 +154,26 @@ class CommandLineTest(ServerTestCase):
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertNotIn("has no TLS", p.stderr)  # loopback: nothing crosses a network
 
+    def test_an_edited_manifest_cannot_make_delete_reach_outside(self):
+        import sqlite3
+        self.put({"s/a": b"a", "s/b": b"b"})
+        args = ["--endpoint", self.server.endpoint]
+        self.assertEqual(self.run_sync(f"s3://{self.bucket}/s", self.dataset, *args, server=self.server).returncode, 0)
+        victim = os.path.join(self.tmp, "victim")
+        os.makedirs(victim)
+        with open(os.path.join(victim, "file"), "wb") as f:
+            f.write(b"keep")
+        db = sqlite3.connect(os.path.join(self.dataset, ".riptide", "manifest.db"))
+        db.execute("UPDATE objects SET path = '../victim/file' WHERE key = 's/a'")
+        db.commit()
+        db.close()
+        self.s3.delete_object(Bucket=self.bucket, Key="s/a")
+        p = self.run_sync(f"s3://{self.bucket}/s", self.dataset, "--delete", *args, server=self.server)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("is not a path inside", p.stderr)
+        with open(os.path.join(victim, "file"), "rb") as f:
+            self.assertEqual(f.read(), b"keep")
+
     def test_a_typo_does_not_cost_the_directory(self):
         self.put({"data/a": b"a", "data/sub/b": b"b"})
         args = ["--endpoint", self.server.endpoint]

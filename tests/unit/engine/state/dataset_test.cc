@@ -80,6 +80,24 @@ TEST_F(DatasetTest, SymlinkedFoldersAreNeverFollowed) {
   EXPECT_TRUE(fs::is_empty(root_ + "/outside"));
 }
 
+// Paths read back from state (an edited manifest) are checked where they are used.
+TEST_F(DatasetTest, PathsThatLeaveTheDatasetAreRefused) {
+  fs::create_directories(root_ + "/ds");
+  { std::ofstream(root_ + "/victim") << "keep"; }
+  auto ds = Dataset::Open(root_ + "/ds", root_ + "/ds/.riptide");
+  ASSERT_TRUE(ds.ok());
+  for (const char* rel : {"../victim", "a/../../victim", "./x", "a//b", "/etc/passwd", "a/", ""}) {
+    auto removed = (*ds)->RemoveFile(rel);
+    ASSERT_FALSE(removed.ok()) << rel;
+    EXPECT_NE(removed.error().message.find("is not a path inside"), std::string::npos) << removed.error().message;
+    EXPECT_FALSE((*ds)->CreateTemp(rel, 1).ok()) << rel;
+    EXPECT_FALSE((*ds)->OpenForRead(rel).ok()) << rel;
+  }
+  EXPECT_EQ(Read("victim"), "keep");
+  auto plain = (*ds)->RemoveFile("missing.bin");  // a plain path passes the check (and is gone already)
+  EXPECT_TRUE(plain.ok()) << plain.error().message;
+}
+
 // The journal lists what a killed run left open, and keeps a second riptide out.
 TEST_F(DatasetTest, UploadJournalLeftoversAndLock) {
   {
