@@ -43,8 +43,9 @@ Result<std::string> ReadLocalRange(const StreamEntry& source, uint64_t offset, u
     e.os_errno = errno;
     return e;
   };
-  int fd = ::open(source.path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) return io_error("cannot open");
+  auto opened = OpenListedFile(source);
+  if (!opened.ok()) return opened.error();
+  const int fd = *opened;
   auto changed = [&]() {
     struct stat st {};
     if (::fstat(fd, &st) != 0) return true;
@@ -89,8 +90,9 @@ bool LocalFileMatches(const StreamEntry& file, const s3::ObjectInfo& object, uin
   } else if (!s3::IsPlainMd5Etag(object.etag)) {
     return false;
   }
-  int fd = ::open(file.path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) return false;
+  auto opened = OpenListedFile(file);
+  if (!opened.ok()) return false;
+  const int fd = *opened;
   auto digest = DigestFile(fd, true, lengths);
   ::close(fd);
   if (!digest.ok()) return false;

@@ -68,8 +68,34 @@ Result<bool> BucketStream::Next(StreamEntry* out) {
   return true;
 }
 
+Result<int> OpenListedFile(const StreamEntry& file) {
+  auto fail = [&](const std::string& why) {
+    return MakeError(ErrorCode::kIo, file.path + " " + why + ": not read; the next run looks again");
+  };
+  int fd = ::open(file.path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    Error e = MakeError(ErrorCode::kIo, "cannot open " + file.path + ": " + std::strerror(errno));
+    e.os_errno = errno;
+    return e;
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return fail("is no longer a regular file");
+  }
+  if (file.ino != 0 && (static_cast<uint64_t>(st.st_dev) != file.dev || static_cast<uint64_t>(st.st_ino) != file.ino)) {
+    ::close(fd);
+    return fail("is not the file riptide listed (replaced, or a folder on its path swapped for a link)");
+  }
+  return fd;
+}
+
 // One open directory: its entries sorted by key order, and the next to hand out.
 struct LocalTreeStream::Level {
+  ~Level() {
+    if (fd >= 0) ::close(fd);
+  }
+  int fd = -1;      // the directory, reached from the root without a symlink
   std::string rel;  // "" or "a/b/"
   struct Name {
     std::string sort_key;  // the name, with '/' appended for a folder
@@ -97,13 +123,29 @@ Status LocalTreeStream::Start() {
 
 Status LocalTreeStream::Enter(const std::string& rel) {
   const std::string dir = root_ + "/" + rel;
-  DIR* d = ::opendir(dir.c_str());
+  // Each folder is opened from its parent's descriptor, never through a symlink: a folder
+  // swapped for a link (to /etc) after it was listed is not entered.
+  int fd;
+  if (rel.empty()) {
+    fd = ::open(root_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  } else {
+    const std::string name = rel.substr(levels_.back()->rel.size(), rel.size() - levels_.back()->rel.size() - 1);
+    fd = ::openat(levels_.back()->fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0 && (errno == ELOOP || errno == ENOTDIR || errno == ENOENT)) {
+      spdlog::warn("skipping {}: no longer a folder (replaced while riptide walked the tree)", rel);
+      ++skipped_;
+      return OkStatus();
+    }
+  }
+  DIR* d = fd < 0 ? nullptr : ::fdopendir(::dup(fd));
   if (!d) {
     Error e = MakeError(ErrorCode::kIo, "cannot read the directory " + dir + ": " + std::strerror(errno));
     e.os_errno = errno;
+    if (fd >= 0) ::close(fd);
     return e;
   }
   auto level = std::make_unique<Level>();
+  level->fd = fd;
   level->rel = rel;
   while (dirent* ent = ::readdir(d)) {
     std::string name = ent->d_name;
@@ -142,9 +184,13 @@ Result<bool> LocalTreeStream::Next(StreamEntry* out) {
     }
     struct stat st {};
     const std::string path = root_ + "/" + rel;
-    if (::lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;  // gone meanwhile
+    if (::fstatat(level.fd, name.sort_key.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode)) {
+      continue;  // gone or replaced meanwhile
+    }
     out->rel = rel;
     out->path = path;
+    out->dev = static_cast<uint64_t>(st.st_dev);
+    out->ino = static_cast<uint64_t>(st.st_ino);
     out->info = s3::ObjectInfo{};
     out->info.size = static_cast<uint64_t>(st.st_size);
     out->info.last_modified_ms = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000 + st.st_mtim.tv_nsec / 1000000;

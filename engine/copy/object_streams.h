@@ -21,7 +21,12 @@ struct StreamEntry {
   std::string rel;       // key relative to the stream's root ("a/b.txt")
   s3::ObjectInfo info;   // info.key: the full key (bucket) or "" (local)
   std::string path;      // local streams: the file's path
+  uint64_t dev = 0, ino = 0;  // local streams: the file the walk found (reads must find it again)
 };
+
+/// Opens a local entry for reading: the very file the walk listed (same device and inode,
+/// a regular file, reached without a symlink), never blocking on a FIFO swapped in since.
+Result<int> OpenListedFile(const StreamEntry& file);
 
 class ObjectStream {
  public:

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include "engine/copy/copy_support.h"
 #include "engine/copy/object_streams.h"
@@ -205,6 +206,43 @@ TEST(LocalTreeStream, WalksInKeyByteOrderAndSkipsLinksAndState) {
   EXPECT_TRUE(walk.complete());
   EXPECT_EQ(walk.skipped(), 1u);
   fs::remove_all(root);
+}
+
+// A tree changed between the walk and the read: a folder swapped for a link to a
+// folder holding a file of the same name, a file swapped for a FIFO. Neither is read,
+// and the FIFO does not block.
+TEST(LocalTreeStream, ReadsOnlyTheFilesItListed) {
+  namespace fs = std::filesystem;
+  const fs::path root = fs::temp_directory_path() / ("riptide-swap-" + std::to_string(::getpid()));
+  const fs::path elsewhere = fs::temp_directory_path() / ("riptide-secret-" + std::to_string(::getpid()));
+  fs::remove_all(root);
+  fs::remove_all(elsewhere);
+  fs::create_directories(root / "sub");
+  fs::create_directories(elsewhere);
+  std::ofstream(root / "sub" / "shadow") << "public";
+  std::ofstream(root / "pipe") << "plain";
+  std::ofstream(elsewhere / "shadow") << "SECRET";
+  engine::LocalTreeStream walk(root.string());
+  ASSERT_TRUE(walk.Start().ok());
+  std::map<std::string, engine::StreamEntry> listed;
+  engine::StreamEntry e;
+  while (*walk.Next(&e)) listed[e.rel] = e;
+  ASSERT_EQ(listed.size(), 2u);
+  ASSERT_TRUE(engine::ReadLocalRange(listed["sub/shadow"], 0, 6).ok());
+
+  fs::remove_all(root / "sub");
+  fs::create_directory_symlink(elsewhere, root / "sub");
+  auto swapped = engine::ReadLocalRange(listed["sub/shadow"], 0, 6);
+  ASSERT_FALSE(swapped.ok());
+  EXPECT_NE(swapped.error().message.find("not the file riptide listed"), std::string::npos);
+
+  fs::remove(root / "pipe");
+  ASSERT_EQ(::mkfifo((root / "pipe").c_str(), 0600), 0);
+  auto fifo = engine::ReadLocalRange(listed["pipe"], 0, 5);  // would block for ever without O_NONBLOCK
+  ASSERT_FALSE(fifo.ok());
+  EXPECT_NE(fifo.error().message.find("no longer a regular file"), std::string::npos);
+  fs::remove_all(root);
+  fs::remove_all(elsewhere);
 }
 
 }  // namespace
