@@ -1,5 +1,7 @@
 #include "engine/core/listing.h"
 
+#include <algorithm>
+#include <string_view>
 #include <thread>
 
 #include "transport/s3/errors.h"
@@ -51,6 +53,54 @@ Status ListingProgress::Advance(bool truncated, const std::string& token) {
                                                std::to_string(pages_) + " pages: its listing would never end");
   }
   return OkStatus();
+}
+
+namespace {
+
+size_t EditDistance(std::string_view a, std::string_view b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = up;
+    }
+  }
+  return row[b.size()];
+}
+
+}  // namespace
+
+std::vector<std::string> NearestNames(const ListTarget& target, const std::string& prefix) {
+  std::string typed = prefix;
+  if (!typed.empty() && typed.back() == '/') typed.pop_back();
+  const size_t cut = typed.rfind('/');
+  const std::string parent = cut == std::string::npos ? "" : typed.substr(0, cut + 1);
+  const std::string segment = typed.substr(parent.size());
+  if (segment.empty()) return {};
+  s3::ListParams params;
+  params.prefix = parent;
+  params.delimiter = "/";
+  auto page = ListOnePage(target, params);
+  if (!page.ok()) return {};
+  std::vector<std::pair<size_t, std::string>> scored;
+  auto consider = [&](const std::string& full) {
+    const std::string name = full.substr(parent.size());
+    std::string bare = name;
+    if (!bare.empty() && bare.back() == '/') bare.pop_back();
+    // Names it starts (a prefix cut short) rank first, then near misses (a typo).
+    const size_t distance = bare.rfind(segment, 0) == 0 ? 0 : EditDistance(segment, bare);
+    if (distance <= std::max<size_t>(1, segment.size() / 2)) scored.emplace_back(distance, parent + name);
+  };
+  for (const auto& p : page->common_prefixes) consider(p);
+  for (const auto& o : page->objects) consider(o.key);
+  std::sort(scored.begin(), scored.end());
+  std::vector<std::string> names;
+  for (size_t i = 0; i < scored.size() && i < 3; ++i) names.push_back(scored[i].second);
+  return names;
 }
 
 bool NextKeyLine(std::istream& in, std::string* key) {

@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <unordered_set>
+#include <vector>
 
 #include "engine/core/async_call.h"
 #include "engine/core/retry.h"
@@ -83,6 +84,11 @@ class PageReader {
   std::optional<std::future<Result<std::shared_ptr<s3::ListPage>>>> next_;  // retried on the transport
   bool done_ = false;
 };
+
+/// For a folder prefix that listed nothing ("dat/"): the names beside it that are most
+/// likely meant ("data/"), at most three, best first; empty when nothing is close. One
+/// delimiter listing of the parent.
+std::vector<std::string> NearestNames(const ListTarget& target, const std::string& prefix);
 
 /// The next key of a keys file (one per line; a trailing CR and empty lines skipped).
 bool NextKeyLine(std::istream& in, std::string* key);

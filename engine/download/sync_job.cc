@@ -211,6 +211,14 @@ Result<SyncReport> RunSync(const SyncOptions& options, const JobHost& host) {
   });
   LogStageTimes(stats);
   SyncReport report = Finish(ctx, source, result, ctx.plan_out, transport->requests_started());
+  if (report.listed == 0 && ctx.listing_complete && !prefix.empty() && options.keys.empty() &&
+      options.keys_file.empty()) {
+    // A typo'd prefix lists nothing and exits 0: say so, and what was probably meant.
+    auto near = NearestNames(ListTarget{*transport, requests, options.bucket, options.retry, &ctx.stop}, prefix);
+    std::string names;
+    for (const auto& n : near) names += (names.empty() ? "" : ", ") + std::string("s3://") + options.bucket + "/" + n;
+    spdlog::warn("{} lists nothing{}", source, names.empty() ? std::string() : "; did you mean " + names + "?");
+  }
   state.manifest->runs().Record(*run_id, report);
   return report;
 }

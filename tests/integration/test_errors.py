@@ -182,6 +182,9 @@ class CommandLineTest(ServerTestCase):
         self.assertEqual(p.returncode, 2, p.stderr)
         p = self.run_sync(f"s3://{self.bucket}/dat", self.dataset, *args, server=self.server)
         self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn(f"s3://{self.bucket}/dat/ lists nothing; did you mean s3://{self.bucket}/data/?", p.stderr)
+        p = self.run_sync(f"s3://{self.bucket}/daat", self.dataset, *args, server=self.server)
+        self.assertIn(f"did you mean s3://{self.bucket}/data/?", p.stderr)  # a typo, not a cut
         p = self.run_sync(f"s3://{self.bucket}/data", self.dataset, *args, server=self.server)
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertEqual(tree(self.dataset), {"a": b"a", "sub/b": b"b"})
