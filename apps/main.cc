@@ -37,6 +37,37 @@ std::vector<std::string> Arguments(int argc, char** argv) {
   return args;
 }
 
+// Letters to change to turn one word into the other.
+size_t Distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = up;
+    }
+  }
+  return row[b.size()];
+}
+
+// "riptide synk": the command meant, if one is close.
+int UnknownCommand(const CLI::App& app, const std::string& word) {
+  std::string best;
+  size_t best_distance = 3;
+  for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
+    if (size_t d = Distance(word, sub->get_name()); d < best_distance) {
+      best_distance = d;
+      best = sub->get_name();
+    }
+  }
+  std::fprintf(stderr, "riptide: unknown command '%s'%s (see riptide --help)\n", word.c_str(),
+               best.empty() ? "" : ("; did you mean '" + best + "'?").c_str());
+  return 2;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -67,6 +98,10 @@ int main(int argc, char** argv) {
   if (mode_given && args[0] != "sync" && args[0] != "tree" && args[0] != "map") {
     std::fprintf(stderr, "riptide: --mode must be sync, tree or map, not '%s'\n", args[0].c_str());
     return 2;
+  }
+  if (!args.empty() && !args[0].empty() && args[0][0] != '-' &&
+      app.get_subcommands([&](const CLI::App* sub) { return sub->get_name() == args[0]; }).empty()) {
+    return UnknownCommand(app, args[0]);
   }
   std::reverse(args.begin(), args.end());  // CLI11 takes them last first
   try {

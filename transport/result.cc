@@ -21,15 +21,17 @@ const char* ErrorCodeName(ErrorCode code) {
 }
 
 std::string Error::ToString() const {
+  // What a user reads: the server's own code and status when there is one, then the
+  // message; riptide's internal classification stays internal.
   std::string out;
   if (!s3_code.empty()) {
     out = s3_code;
-  } else {
-    out = ErrorCodeName(code);
+    if (http_status != 0) out += " (HTTP " + std::to_string(http_status) + ")";
+  } else if (http_status != 0) {
+    out = "HTTP " + std::to_string(http_status);
   }
-  if (http_status != 0) out += " (HTTP " + std::to_string(http_status) + ")";
-  if (!message.empty()) out += ": " + message;
-  return out;
+  if (message.empty()) return out.empty() ? ErrorCodeName(code) : out;
+  return out.empty() ? message : out + ": " + message;
 }
 
 }  // namespace riptide

@@ -95,6 +95,15 @@ class BrowseTest(CommandTestCase):
                          "├── p/  (4 objects, 10 B)\n"
                          "└── q/  (1 object, 11 B)\n")
 
+    def test_a_mistyped_command_names_the_one_meant(self):
+        for word, meant in (("synk", "sync"), ("servee", "serve"), ("tre", "tree")):
+            p = riptide(word, f"s3://{self.bucket}/p")
+            self.assertEqual(p.returncode, 2)
+            self.assertEqual(p.stderr, f"riptide: unknown command '{word}'; did you mean '{meant}'? "
+                                       "(see riptide --help)\n")
+        p = riptide("frobnicate")
+        self.assertEqual((p.returncode, p.stderr), (2, "riptide: unknown command 'frobnicate' (see riptide --help)\n"))
+
     def test_keys_with_control_bytes_never_reach_the_terminal_raw(self):
         if SERVER == "s3rver":
             self.skipTest("s3rver writes control bytes raw into its listing XML (it ignores encoding-type=url), "
