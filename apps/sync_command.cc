@@ -94,7 +94,13 @@ SyncCommand::SyncCommand(CLI::App& app, GlobalOptions& global, Kind kind) : glob
                                      : "plan the deletes `sync --delete` would make");
   cmd_->add_option("--max-delete", max_delete_,
                    "with --delete: if more files would go, delete none and exit 1")
-      ->check(CLI::NonNegativeNumber);
+      ->check(CLI::Validator(
+          [](std::string& v) {
+            return !v.empty() && v.find_first_not_of("0123456789") == std::string::npos && v.size() < 19
+                       ? std::string()
+                       : "must be a whole number, 0 or more, not '" + v + "'";
+          },
+          "N"));
   AddGlobalFlags(cmd_, global);
   cmd_->footer(
       "Exit status: 0 all objects in place, 1 some objects failed (each listed), 2 usage,\n"

@@ -101,6 +101,9 @@ class BrowseTest(CommandTestCase):
             self.assertEqual(p.returncode, 2)
             self.assertEqual(p.stderr, f"riptide: unknown command '{word}'; did you mean '{meant}'? "
                                        "(see riptide --help)\n")
+        p = riptide("sync", f"s3://{self.bucket}/p", "/tmp/x", "--max-delete", "-1")
+        self.assertEqual((p.returncode, p.stderr), (2, "riptide: --max-delete: must be a whole number, 0 or more, "
+                                                       "not '-1' (see riptide --help)\n"))
         p = riptide("frobnicate")
         self.assertEqual((p.returncode, p.stderr), (2, "riptide: unknown command 'frobnicate' (see riptide --help)\n"))
 
