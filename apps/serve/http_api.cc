@@ -265,7 +265,7 @@ Status HttpApi::Bind(const std::string& host, int port) {
                    "cannot listen on " + host + ":" + std::to_string(port) + ": " + std::strerror(errno));
 }
 
-void HttpApi::Serve() { impl_->server.listen_after_bind(); }
+bool HttpApi::Serve() { return impl_->server.listen_after_bind(); }
 
 void HttpApi::Stop() { impl_->server.stop(); }
 

@@ -21,8 +21,8 @@ class HttpApi {
   /// Binds the listener (port 0: any free port); an error names the address.
   Status Bind(const std::string& host, int port);
   int port() const { return port_; }
-  /// Serves until Stop(); returns from another thread's Stop.
-  void Serve();
+  /// Serves until Stop() (from another thread); false when the listener failed instead.
+  bool Serve();
   /// Stops accepting; requests in progress finish.
   void Stop();
 

@@ -1,5 +1,6 @@
 #include "apps/serve/serve_command.h"
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -26,8 +27,9 @@ ServeCommand::ServeCommand(CLI::App& app, app::GlobalOptions& global) : global_(
   cmd_->footer(
       "Endpoints: POST /jobs/NAME/run, POST /runs/ID/cancel; GET /jobs, /jobs/NAME, /runs/ID, /events/stats,\n"
       "/events/history, /metrics, /healthz, /readyz.\n"
-      "Exit status: 0 after SIGTERM or SIGINT (running jobs are cancelled and recorded), 2 for a config\n"
-      "that does not validate or an address that cannot be listened on.");
+      "Exit status: 0 after SIGTERM or SIGINT (running jobs are cancelled and recorded), 1 when the HTTP\n"
+      "listener fails while serving, 2 for a config that does not validate or an address that cannot\n"
+      "be listened on.");
 }
 
 int ServeCommand::Run() {
@@ -91,8 +93,14 @@ int ServeCommand::Run() {
   log->info("listening on http://{}:{} with {} job{}; state in {}", config->listen_host, api.port(),
             config->jobs.size(), config->jobs.size() == 1 ? "" : "s", config->state_dir);
   if (!config->auth_token.empty()) log->info("POSTs need the bearer token");
-  std::thread http([&api] { api.Serve(); });
-  while (!app::StopFlag()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  std::atomic<bool> http_failed{false};
+  std::thread http([&] {
+    if (!api.Serve() && !app::StopFlag()) {
+      http_failed = true;
+      log->error("the HTTP listener stopped; stopping the service");
+    }
+  });
+  while (!app::StopFlag() && !http_failed) std::this_thread::sleep_for(std::chrono::milliseconds(100));
 
   log->info("stopping: no new runs; cancelling {} running", service.Running());
   api.Stop();
@@ -102,10 +110,10 @@ int ServeCommand::Run() {
     log->warn("runs still going after {} s are recorded as interrupted; exiting", config->shutdown_timeout.count());
     log->flush();
     std::fflush(stderr);
-    std::_Exit(0);  // their threads cannot be waited for; the state is already recorded
+    std::_Exit(http_failed ? 1 : 0);  // their threads cannot be waited for; the state is already recorded
   }
   log->info("stopped");
-  return 0;
+  return http_failed ? 1 : 0;
 }
 
 }  // namespace riptide::serve

@@ -244,7 +244,7 @@ bool Service::Shutdown(std::chrono::seconds timeout) {
       if (Status st = store_.Close(slot.running->id, "interrupted", "the service stopped during the run"); !st.ok()) {
         ServeLog()->error("{}", st.error().message);
       }
-      slot.worker.detach();
+      if (slot.worker.joinable()) slot.worker.detach();
     }
     return false;
   }
