@@ -80,6 +80,9 @@ struct HttpApi::Impl {
   httplib::Server server;
 
   void Routes();
+  void JobRoutes();    // triggers, jobs, runs, cancels
+  void EventRoutes();  // stats, history pages, metrics
+  void HealthRoutes();
   // Refuses what this request may not do; true when it was refused (the response is set).
   bool Refused(const httplib::Request& req, httplib::Response& res);
 };
@@ -104,7 +107,20 @@ void HttpApi::Impl::Routes() {
   server.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     return Refused(req, res) ? httplib::Server::HandlerResponse::Handled : httplib::Server::HandlerResponse::Unhandled;
   });
+  JobRoutes();
+  EventRoutes();
+  HealthRoutes();
+  server.set_error_handler([](const httplib::Request&, httplib::Response& res) {
+    if (res.body.empty()) {
+      Problem(res, res.status, res.status == 404 ? "no such endpoint" : "HTTP " + std::to_string(res.status));
+    }
+  });
+  server.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
+    Problem(res, 500, "internal error");
+  });
+}
 
+void HttpApi::Impl::JobRoutes() {
   server.Post(R"(/jobs/([^/]+)/run)", [this](const httplib::Request& req, httplib::Response& res) {
     auto t = service.Trigger(req.matches[1], "manual");
     if (!t.ok()) {
@@ -169,6 +185,9 @@ void HttpApi::Impl::Routes() {
     }
   });
 
+}
+
+void HttpApi::Impl::EventRoutes() {
   server.Get("/events/stats", [this](const httplib::Request&, httplib::Response& res) {
     auto totals = service.store().Totals();
     if (!totals.ok()) return Problem(res, 500, totals.error().message);
@@ -212,6 +231,9 @@ void HttpApi::Impl::Routes() {
     res.set_content(MetricsText(*totals, service.Jobs(), gauges), "text/plain; version=0.0.4; charset=utf-8");
   });
 
+}
+
+void HttpApi::Impl::HealthRoutes() {
   server.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
     Json(res, 200, {{"status", "alive"}});
   });
@@ -226,14 +248,6 @@ void HttpApi::Impl::Routes() {
     Json(res, ready ? 200 : 503, {{"status", ready ? "ready" : "not ready"}, {"components", components}});
   });
 
-  server.set_error_handler([](const httplib::Request&, httplib::Response& res) {
-    if (res.body.empty()) {
-      Problem(res, res.status, res.status == 404 ? "no such endpoint" : "HTTP " + std::to_string(res.status));
-    }
-  });
-  server.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
-    Problem(res, 500, "internal error");
-  });
 }
 
 HttpApi::HttpApi(Service& service, Readiness& readiness) : impl_(std::make_unique<Impl>(service, readiness)) {
