@@ -13,6 +13,7 @@
 #include "apps/logging.h"
 #include "apps/serve/serve_command.h"
 #include "apps/sync_command.h"
+#include "transport/strings.h"
 
 namespace {
 
@@ -37,28 +38,12 @@ std::vector<std::string> Arguments(int argc, char** argv) {
   return args;
 }
 
-// Letters to change to turn one word into the other.
-size_t Distance(const std::string& a, const std::string& b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diagonal = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      const size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = up;
-    }
-  }
-  return row[b.size()];
-}
-
 // "riptide synk": the command meant, if one is close.
 int UnknownCommand(const CLI::App& app, const std::string& word) {
   std::string best;
   size_t best_distance = 3;
   for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
-    if (size_t d = Distance(word, sub->get_name()); d < best_distance) {
+    if (size_t d = riptide::EditDistance(word, sub->get_name()); d < best_distance) {
       best_distance = d;
       best = sub->get_name();
     }

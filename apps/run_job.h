@@ -7,6 +7,9 @@
 
 namespace riptide::app {
 
+/// Runs resolved options on `host`: the download or the copy (or upload) they name.
+Result<engine::SyncReport> RunResolved(const engine::JobOptions& options, const engine::JobHost& host);
+
 /// The exit code: 0 all in place, 1 some objects failed, 2 nothing could be attempted,
 /// 130/143 interrupted.
 int RunJobCommand(const engine::JobSpec& spec, const s3::ConfigSources& sources, bool no_progress,

@@ -5,6 +5,8 @@
 #include <sstream>
 #include <vector>
 
+#include "transport/strings.h"
+
 namespace riptide::serve {
 namespace {
 
@@ -21,20 +23,11 @@ bool ParseNumber(const std::string& s, int* out) {
   return true;
 }
 
-std::vector<std::string> Split(const std::string& s, char sep) {
-  std::vector<std::string> parts;
-  std::string cur;
-  std::istringstream in(s);
-  while (std::getline(in, cur, sep)) parts.push_back(cur);
-  if (!s.empty() && s.back() == sep) parts.push_back("");
-  return parts;
-}
-
 // One field: "*", "*/15", "1,5,9", "1-5", "10-50/10". Sets bits lo..hi of `bits`.
 template <size_t N>
 Status ParseField(const std::string& field, const char* name, int lo, int hi, std::bitset<N>& bits, bool* any) {
   *any = field == "*";
-  for (const std::string& item : Split(field, ',')) {
+  for (const std::string& item : SplitOn(field, ',')) {
     std::string range = item;
     int step = 1;
     if (auto slash = item.find('/'); slash != std::string::npos) {

@@ -1,12 +1,9 @@
 #include "apps/serve/service.h"
 
-#include "apps/serve/serve_log.h"
-
 #include <algorithm>
-#include <variant>
 
-#include "engine/copy/copy_job.h"
-#include "engine/download/sync_job.h"
+#include "apps/run_job.h"
+#include "apps/serve/serve_log.h"
 #include "engine/state/sqlite.h"
 
 namespace riptide::serve {
@@ -190,15 +187,7 @@ void Service::Execute(Slot& slot, int64_t run_id, std::shared_ptr<LiveRun> live)
         live->objects.push_back({e.key, e.ok, e.bytes, engine::sql::NowMs(), e.reason});
       }
     };
-    auto report = std::visit(
-        [&](const auto& o) -> Result<engine::SyncReport> {
-          if constexpr (std::is_same_v<std::decay_t<decltype(o)>, engine::SyncOptions>) {
-            return engine::RunSync(o, host);
-          } else {
-            return engine::RunCopy(o, host);
-          }
-        },
-        *options);
+    auto report = app::RunResolved(*options, host);
     std::vector<ObjectRow> objects;
     {
       std::lock_guard<std::mutex> lock(live->mu);

@@ -4,8 +4,12 @@
 #include <cstdio>
 #include <ctime>
 
+#include "apps/format.h"
+
 namespace riptide::serve {
 namespace {
+
+using app::HumanBytes;
 
 int64_t ToMs(Clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
@@ -35,19 +39,6 @@ std::string Number(double v) {
   return buf;
 }
 
-std::string Bytes(uint64_t n) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double v = static_cast<double>(n);
-  int u = 0;
-  while (v >= 1024 && u < 4) {
-    v /= 1024;
-    ++u;
-  }
-  char buf[32];
-  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
-  return buf;
-}
-
 const char* kStyle = R"(<style>
 body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222}
 table{border-collapse:collapse;width:100%}th,td{padding:.3em .6em;border-bottom:1px solid #ddd;text-align:left;vertical-align:top}
@@ -58,7 +49,7 @@ nav a{margin-right:1em}
 
 std::string ObjectItem(const ObjectRow& o) {
   return "<li class=\"" + std::string(o.ok ? "ok" : "failed") + "\"><code>" + HtmlEscape(o.key) + "</code> " +
-         (o.ok ? "transferred" : "failed") + " " + Bytes(o.bytes) + " at " + IsoTime(o.at_ms) +
+         (o.ok ? "transferred" : "failed") + " " + HumanBytes(static_cast<double>(o.bytes)) + " at " + IsoTime(o.at_ms) +
          (o.ok ? "" : ": " + HtmlEscape(o.reason)) + "</li>";
 }
 
@@ -67,7 +58,7 @@ std::string RunRowHtml(const RunRow& r) {
          HtmlEscape(r.job) + "</td><td>" + HtmlEscape(r.trigger) + (r.triggers > 1 ? " ×" + std::to_string(r.triggers) : "") +
          "</td><td>" + HtmlEscape(r.kind) + "</td><td>" + IsoTime(r.received_ms) + "</td><td class=\"" +
          HtmlEscape(r.state) + "\">" + HtmlEscape(r.state) + "</td><td>" + std::to_string(r.transferred) + "</td><td>" +
-         std::to_string(r.failed) + "</td><td>" + Bytes(r.bytes) + "</td>";
+         std::to_string(r.failed) + "</td><td>" + HumanBytes(static_cast<double>(r.bytes)) + "</td>";
 }
 
 const char* kRunHeader =
@@ -88,6 +79,7 @@ std::string IsoTime(int64_t ms) {
 }
 
 std::string HtmlEscape(const std::string& text) {
+  // HTML's own entities (&#39;, not XML's &apos;, which HTML 4 lacks).
   std::string out;
   out.reserve(text.size());
   for (char c : text) {

@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "transport/s3/errors.h"
+#include "transport/strings.h"
 #include "transport/s3/xml.h"
 
 namespace riptide::engine {
@@ -54,25 +55,6 @@ Status ListingProgress::Advance(bool truncated, const std::string& token) {
   }
   return OkStatus();
 }
-
-namespace {
-
-size_t EditDistance(std::string_view a, std::string_view b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diagonal = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      const size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = up;
-    }
-  }
-  return row[b.size()];
-}
-
-}  // namespace
 
 std::vector<std::string> NearestNames(const ListTarget& target, const std::string& prefix) {
   std::string typed = prefix;
