@@ -80,7 +80,8 @@ struct HttpApi::Impl {
   httplib::Server server;
 
   void Routes();
-  void JobRoutes();    // triggers, jobs, runs, cancels
+  void JobRoutes();    // triggers and jobs
+  void RunRoutes();    // runs and cancels
   void EventRoutes();  // stats, history pages, metrics
   void HealthRoutes();
   // Refuses what this request may not do; true when it was refused (the response is set).
@@ -108,6 +109,7 @@ void HttpApi::Impl::Routes() {
     return Refused(req, res) ? httplib::Server::HandlerResponse::Handled : httplib::Server::HandlerResponse::Unhandled;
   });
   JobRoutes();
+  RunRoutes();
   EventRoutes();
   HealthRoutes();
   server.set_error_handler([](const httplib::Request&, httplib::Response& res) {
@@ -155,6 +157,9 @@ void HttpApi::Impl::JobRoutes() {
     Problem(res, 404, "no job called '" + std::string(req.matches[1]) + "'");
   });
 
+}
+
+void HttpApi::Impl::RunRoutes() {
   server.Get(R"(/runs/(\d+))", [this](const httplib::Request& req, httplib::Response& res) {
     int64_t id = 0;
     if (!ParseId(req.matches[1], &id)) return Problem(res, 404, "no such run");

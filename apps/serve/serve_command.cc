@@ -32,36 +32,35 @@ ServeCommand::ServeCommand(CLI::App& app, app::GlobalOptions& global) : global_(
       "be listened on.");
 }
 
-int ServeCommand::Run() {
+Result<ServeConfig> ServeCommand::LoadConfig(const s3::ConfigSources& sources) const {
   std::string text;
   if (!s3::ReadTextFile(config_path_, &text)) {
-    std::fprintf(stderr, "riptide: cannot read the config file %s\n", config_path_.c_str());
-    return 2;
+    return MakeError(ErrorCode::kInvalidArgument, "riptide: cannot read the config file " + config_path_);
   }
-  const s3::ConfigSources sources = s3::LoadConfigSources();
   auto config = ParseServeConfig(text, config_path_, sources);
   if (!config.ok()) {
-    std::fprintf(stderr, "%s\nriptide: the config is not valid; nothing started\n", config.error().message.c_str());
-    return 2;
+    return MakeError(ErrorCode::kInvalidArgument,
+                     config.error().message + "\nriptide: the config is not valid; nothing started");
   }
   if (!listen_.empty()) {
-    auto colon = listen_.rfind(':');
-    char* end = nullptr;
-    const long port = colon == std::string::npos ? -1 : std::strtol(listen_.c_str() + colon + 1, &end, 10);
-    if (colon == std::string::npos || colon == 0 || *end || port < 0 || port > 65535) {
-      std::fprintf(stderr, "riptide: --listen must be HOST:PORT, not '%s'\n", listen_.c_str());
-      return 2;
+    if (Status st = config->SetListen(listen_); !st.ok()) {
+      return MakeError(ErrorCode::kInvalidArgument, "riptide: --listen " + st.error().message);
     }
-    config->listen_host = listen_.substr(0, colon);
-    config->listen_port = static_cast<int>(port);
   }
   if (!shutdown_timeout_.empty()) {
     auto d = ParseDuration(shutdown_timeout_);
-    if (!d.ok()) {
-      std::fprintf(stderr, "riptide: --shutdown-timeout: %s\n", d.error().message.c_str());
-      return 2;
-    }
+    if (!d.ok()) return MakeError(ErrorCode::kInvalidArgument, "riptide: --shutdown-timeout: " + d.error().message);
     config->shutdown_timeout = *d;
+  }
+  return config;
+}
+
+int ServeCommand::Run() {
+  const s3::ConfigSources sources = s3::LoadConfigSources();
+  auto config = LoadConfig(sources);
+  if (!config.ok()) {
+    std::fprintf(stderr, "%s\n", config.error().message.c_str());
+    return 2;
   }
   if (check_) {
     std::printf("%s: valid, %zu job%s\n", config_path_.c_str(), config->jobs.size(), config->jobs.size() == 1 ? "" : "s");
@@ -71,28 +70,29 @@ int ServeCommand::Run() {
     }
     return 0;
   }
-
-  auto log = ServeLog();
   auto store = ServiceStore::Open(config->state_dir);
   if (!store.ok()) {
     std::fprintf(stderr, "riptide: %s\n", store.error().message.c_str());
     return 2;
   }
+  return Serve(*config, **store, sources);
+}
+
+int ServeCommand::Serve(const ServeConfig& config, ServiceStore& store, const s3::ConfigSources& sources) {
+  auto log = ServeLog();
   app::InstallSignalHandlers();
-  Service service(*config, **store, *global_.runtime, sources);
-  Readiness readiness(*config, **store, *global_.runtime, sources);
+  Service service(config, store, *global_.runtime, sources);
+  Readiness readiness(config, store, *global_.runtime, sources);
   HttpApi api(service, readiness);
-  if (Status st = api.Bind(config->listen_host, config->listen_port); !st.ok()) {
-    std::fprintf(stderr, "riptide: %s\n", st.error().message.c_str());
+  Status started = api.Bind(config.listen_host, config.listen_port);
+  if (started.ok()) started = service.Start();
+  if (!started.ok()) {
+    std::fprintf(stderr, "riptide: %s\n", started.error().message.c_str());
     return 2;
   }
-  if (Status st = service.Start(); !st.ok()) {
-    std::fprintf(stderr, "riptide: %s\n", st.error().message.c_str());
-    return 2;
-  }
-  log->info("listening on http://{}:{} with {} job{}; state in {}", config->listen_host, api.port(),
-            config->jobs.size(), config->jobs.size() == 1 ? "" : "s", config->state_dir);
-  if (!config->auth_token.empty()) log->info("POSTs need the bearer token");
+  log->info("listening on http://{}:{} with {} job{}; state in {}", config.listen_host, api.port(),
+            config.jobs.size(), config.jobs.size() == 1 ? "" : "s", config.state_dir);
+  if (!config.auth_token.empty()) log->info("POSTs need the bearer token");
   std::atomic<bool> http_failed{false};
   std::thread http([&] {
     if (!api.Serve() && !app::StopFlag()) {
@@ -105,9 +105,8 @@ int ServeCommand::Run() {
   log->info("stopping: no new runs; cancelling {} running", service.Running());
   api.Stop();
   http.join();
-  const bool ended = service.Shutdown(config->shutdown_timeout);
-  if (!ended) {
-    log->warn("runs still going after {} s are recorded as interrupted; exiting", config->shutdown_timeout.count());
+  if (!service.Shutdown(config.shutdown_timeout)) {
+    log->warn("runs still going after {} s are recorded as interrupted; exiting", config.shutdown_timeout.count());
     log->flush();
     std::fflush(stderr);
     std::_Exit(http_failed ? 1 : 0);  // their threads cannot be waited for; the state is already recorded

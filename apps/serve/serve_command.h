@@ -6,6 +6,8 @@
 
 #include <string>
 
+#include "apps/serve/serve_config.h"
+#include "apps/serve/service_store.h"
 #include "apps/sync_command.h"
 
 namespace riptide::serve {
@@ -17,6 +19,12 @@ class ServeCommand {
   int Run();
 
  private:
+  // The file, validated, with --listen and --shutdown-timeout over it; errors are the
+  // lines to print.
+  Result<ServeConfig> LoadConfig(const s3::ConfigSources& sources) const;
+  // Runs the service until a signal; the exit code.
+  int Serve(const ServeConfig& config, ServiceStore& store, const s3::ConfigSources& sources);
+
   app::GlobalOptions& global_;
   CLI::App* cmd_ = nullptr;
   std::string config_path_;

@@ -186,19 +186,14 @@ void CheckEnd(const std::string& what, const std::string& value, const engine::C
   if (auto parsed = s3::ParseS3Url(url); !parsed.ok()) problems.Add(mark, what + ": " + parsed.error().message);
 }
 
-ServeJob ReadJob(const YAML::Node& node, const ServeConfig& config, const engine::ClientSpec& shared,
-                 const s3::ConfigSources& sources, Problems& problems) {
-  ServeJob job;
-  job.line = node.Mark().line + 1;
-  Fields f(node, sources.env, problems, "a job");
+// Every key of a job into its spec; `every` and `cron` as written, checked by CheckJob.
+void ReadJobFields(Fields& f, ServeJob& job, std::string* every, std::string* cron) {
   engine::JobSpec& spec = job.spec;
-  spec.client = shared;
   f.String("name", &job.name);
   f.String("source", &spec.source);
   f.String("destination", &spec.destination);
-  std::string every, cron;
-  f.String("every", &every);
-  f.String("schedule", &cron);
+  f.String("every", every);
+  f.String("schedule", cron);
   f.Bool("delete", &spec.delete_extraneous);
   f.Int("max_delete", &spec.max_delete, 0, int64_t{1} << 40);
   std::vector<std::string> include, exclude;
@@ -228,7 +223,32 @@ ServeJob ReadJob(const YAML::Node& node, const ServeConfig& config, const engine
   f.Int("retries", &spec.client.retries, 0, 100);
   f.Int("stall_timeout", &spec.client.stall_timeout_s, 1, 86400);
   f.RefuseUnknown();
+}
 
+// The schedule a job asks for: an interval, a cron expression, or neither.
+void TakeSchedule(Fields& f, const std::string& every, const std::string& cron, ServeJob& job, Problems& problems) {
+  if (!every.empty() && !cron.empty()) {
+    problems.Add(f.MarkOf("schedule"), "give every or schedule, not both");
+  } else if (!every.empty()) {
+    auto d = ParseDuration(every);
+    if (d.ok()) job.schedule = Schedule::Every(*d);
+    else problems.Add(f.MarkOf("every"), "every: " + d.error().message);
+  } else if (!cron.empty()) {
+    auto s = Schedule::Cron(cron);
+    if (s.ok()) job.schedule = *s;
+    else problems.Add(f.MarkOf("schedule"), s.error().message);
+  }
+}
+
+ServeJob ReadJob(const YAML::Node& node, const ServeConfig& config, const engine::ClientSpec& shared,
+                 const s3::ConfigSources& sources, Problems& problems) {
+  ServeJob job;
+  job.line = node.Mark().line + 1;
+  job.spec.client = shared;
+  Fields f(node, sources.env, problems, "a job");
+  std::string every, cron;
+  ReadJobFields(f, job, &every, &cron);
+  const engine::JobSpec& spec = job.spec;
   const YAML::Mark at = node.Mark();
   if (job.name.empty()) {
     problems.Add(at, "a job needs a name");
@@ -249,21 +269,41 @@ ServeJob ReadJob(const YAML::Node& node, const ServeConfig& config, const engine
   if (spec.max_delete >= 0 && !spec.delete_extraneous) {
     problems.Add(f.MarkOf("max_delete"), "max_delete without delete: true does nothing");
   }
-  if (!every.empty() && !cron.empty()) {
-    problems.Add(f.MarkOf("schedule"), "give every or schedule, not both");
-  } else if (!every.empty()) {
-    auto d = ParseDuration(every);
-    if (d.ok()) job.schedule = Schedule::Every(*d);
-    else problems.Add(f.MarkOf("every"), "every: " + d.error().message);
-  } else if (!cron.empty()) {
-    auto s = Schedule::Cron(cron);
-    if (s.ok()) job.schedule = *s;
-    else problems.Add(f.MarkOf("schedule"), s.error().message);
-  }
+  TakeSchedule(f, every, cron, job, problems);
   return job;
 }
 
+void ReadJobs(const YAML::Node& jobs, ServeConfig& config, const engine::ClientSpec& shared,
+              const s3::ConfigSources& sources, Problems& problems) {
+  if (!jobs.IsDefined() || jobs.IsNull() || (jobs.IsSequence() && jobs.size() == 0)) {
+    problems.Add(1, "jobs is missing: the service needs at least one job");
+  } else if (!jobs.IsSequence()) {
+    problems.Add(jobs.Mark(), "jobs must be a list");
+  } else {
+    for (const auto& node : jobs) {
+      if (!node.IsMap()) {
+        problems.Add(node.Mark(), "each job must be a map with name, source and destination");
+        continue;
+      }
+      config.jobs.push_back(ReadJob(node, config, shared, sources, problems));
+    }
+  }
+}
+
 }  // namespace
+
+Status ServeConfig::SetListen(const std::string& listen) {
+  const size_t colon = listen.rfind(':');
+  const std::string port = colon == std::string::npos ? "" : listen.substr(colon + 1);
+  if (colon == std::string::npos || colon == 0 || port.empty() || port.size() > 5 ||
+      !std::all_of(port.begin(), port.end(), ::isdigit) || std::stoi(port) > 65535) {
+    return MakeError(ErrorCode::kInvalidArgument, "must be HOST:PORT (e.g. 127.0.0.1:8080), not '" + listen + "'");
+  }
+  listen_host = listen.substr(0, colon);
+  if (listen_host.size() > 2 && listen_host.front() == '[') listen_host = listen_host.substr(1, listen_host.size() - 2);
+  listen_port = std::stoi(port);
+  return OkStatus();
+}
 
 bool ServeConfig::ListenIsLoopback() const {
   if (listen_host == "localhost" || listen_host == "::1") return true;
@@ -314,21 +354,7 @@ Result<ServeConfig> ParseServeConfig(const std::string& text, const std::string&
   std::string listen;
   f.String("listen", &listen);
   if (!listen.empty()) {
-    auto colon = listen.rfind(':');
-    int port = -1;
-    if (colon != std::string::npos) {
-      std::string p = listen.substr(colon + 1);
-      if (!p.empty() && p.size() <= 5 && std::all_of(p.begin(), p.end(), ::isdigit)) port = std::stoi(p);
-    }
-    if (port < 0 || port > 65535 || colon == 0) {
-      problems.Add(f.MarkOf("listen"), "listen must be HOST:PORT (e.g. 127.0.0.1:8080), not '" + listen + "'");
-    } else {
-      config.listen_host = listen.substr(0, colon);
-      if (config.listen_host.size() > 2 && config.listen_host.front() == '[') {
-        config.listen_host = config.listen_host.substr(1, config.listen_host.size() - 2);
-      }
-      config.listen_port = port;
-    }
+    if (Status st = config.SetListen(listen); !st.ok()) problems.Add(f.MarkOf("listen"), "listen " + st.error().message);
   }
   f.String("state_dir", &config.state_dir);
   f.String("auth_token", &config.auth_token);
@@ -347,20 +373,7 @@ Result<ServeConfig> ParseServeConfig(const std::string& text, const std::string&
   if (config.auth_reads && config.auth_token.empty()) {
     problems.Add(f.MarkOf("auth_reads"), "auth_reads needs an auth_token");
   }
-  const YAML::Node jobs = root["jobs"];
-  if (!jobs.IsDefined() || jobs.IsNull() || (jobs.IsSequence() && jobs.size() == 0)) {
-    problems.Add(1, "jobs is missing: the service needs at least one job");
-  } else if (!jobs.IsSequence()) {
-    problems.Add(jobs.Mark(), "jobs must be a list");
-  } else {
-    for (const auto& node : jobs) {
-      if (!node.IsMap()) {
-        problems.Add(node.Mark(), "each job must be a map with name, source and destination");
-        continue;
-      }
-      config.jobs.push_back(ReadJob(node, config, shared, sources, problems));
-    }
-  }
+  ReadJobs(root["jobs"], config, shared, sources, problems);
   if (!problems.empty()) return MakeError(ErrorCode::kInvalidArgument, problems.Joined());
   return config;
 }

@@ -34,6 +34,8 @@ struct ServeConfig {
   std::chrono::seconds ready_cache{30};  // how long a /readyz probe of a job's buckets is reused
   std::vector<ServeJob> jobs;
 
+  /// "HOST:PORT" ("[::1]:8080" too; port 0: any free one) into listen_host and listen_port.
+  Status SetListen(const std::string& listen);
   /// Loopback listeners accept POSTs without a token.
   bool ListenIsLoopback() const;
   const ServeJob* Find(const std::string& name) const;

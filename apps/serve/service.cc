@@ -159,54 +159,54 @@ void Service::Dispatch() {
   }
 }
 
+engine::JobHost Service::HostFor(const std::shared_ptr<LiveRun>& live) {
+  engine::JobHost host = runtime_.Host(engine::CancelToken(&live->cancel), [live](const engine::Stats& s, double t) {
+    std::lock_guard<std::mutex> lock(live->mu);
+    live->counters = {s.listed, s.transferred, s.skipped, s.failed, s.bytes_committed, s.retries, s.throttled, t};
+  });
+  host.shared_requests = &shared_requests_;
+  host.shared_memory_mib = &shared_memory_mib_;
+  host.on_object = [live](const engine::ObjectEvent& e) {
+    std::lock_guard<std::mutex> lock(live->mu);
+    if (++live->objects_seen <= ServiceStore::kMaxObjects) {
+      live->objects.push_back({e.key, e.ok, e.bytes, engine::sql::NowMs(), e.reason});
+    }
+  };
+  return host;
+}
+
+void Service::Record(const ServeJob& job, int64_t run_id, LiveRun& live, const Result<engine::SyncReport>& report) {
+  std::vector<ObjectRow> objects;
+  {
+    std::lock_guard<std::mutex> lock(live.mu);
+    objects.swap(live.objects);
+  }
+  if (Status st = store_.RecordObjects(run_id, objects); !st.ok()) ServeLog()->error("{}", st.error().message);
+  if (!report.ok()) {
+    ServeLog()->error("run {} of {} failed: {}", run_id, job.name, report.error().ToString());
+    if (Status st = store_.Close(run_id, "failed", report.error().ToString()); !st.ok()) {
+      ServeLog()->error("{}", st.error().message);
+    }
+    return;
+  }
+  const std::string state = live.cancelled_by_user && report->interrupted ? "cancelled" : report->Outcome();
+  const std::string error = report->fatal ? report->fatal->ToString() : "";
+  if (Status st = store_.Finish(run_id, *report, state, error); !st.ok()) ServeLog()->error("{}", st.error().message);
+  ServeLog()->info("run {} of {} ended {}: {} transferred, {} unchanged, {} failed, {} deleted, {} bytes in {:.1f} s",
+                   run_id, job.name, state, report->transferred, report->skipped, report->failed, report->deleted,
+                   report->bytes, report->seconds);
+}
+
 void Service::Execute(Slot& slot, int64_t run_id, std::shared_ptr<LiveRun> live) {
   const ServeJob& job = *slot.job;
-  auto finish = [&](const std::string& state, const std::string& error) {
-    if (Status st = store_.Close(run_id, state, error); !st.ok()) ServeLog()->error("{}", st.error().message);
-  };
   auto synced = store_.HasSynced(job.name);
   const std::string kind = synced.ok() && *synced ? "incremental" : "initial";
   if (Status st = store_.Start(run_id, kind); !st.ok()) ServeLog()->error("{}", st.error().message);
   ServeLog()->info("run {} of {} started ({} sync of {} into {})", run_id, job.name, kind, job.spec.source,
-               job.spec.destination);
-
+                   job.spec.destination);
   auto options = engine::ResolveJob(job.spec, sources_, runtime_.Host().transports);
-  if (!options.ok()) {
-    ServeLog()->error("run {} of {} failed: {}", run_id, job.name, options.error().message);
-    finish("failed", options.error().message);
-  } else {
-    engine::JobHost host = runtime_.Host(engine::CancelToken(&live->cancel), [live](const engine::Stats& s, double t) {
-      std::lock_guard<std::mutex> lock(live->mu);
-      live->counters = {s.listed, s.transferred, s.skipped, s.failed, s.bytes_committed, s.retries, s.throttled, t};
-    });
-    host.shared_requests = &shared_requests_;
-    host.shared_memory_mib = &shared_memory_mib_;
-    host.on_object = [live](const engine::ObjectEvent& e) {
-      std::lock_guard<std::mutex> lock(live->mu);
-      if (++live->objects_seen <= ServiceStore::kMaxObjects) {
-        live->objects.push_back({e.key, e.ok, e.bytes, engine::sql::NowMs(), e.reason});
-      }
-    };
-    auto report = app::RunResolved(*options, host);
-    std::vector<ObjectRow> objects;
-    {
-      std::lock_guard<std::mutex> lock(live->mu);
-      objects.swap(live->objects);
-    }
-    if (Status st = store_.RecordObjects(run_id, objects); !st.ok()) ServeLog()->error("{}", st.error().message);
-    if (!report.ok()) {
-      ServeLog()->error("run {} of {} failed: {}", run_id, job.name, report.error().ToString());
-      finish("failed", report.error().ToString());
-    } else {
-      const std::string error = report->fatal ? report->fatal->ToString() : "";
-      if (Status st = store_.Finish(run_id, *report, error); !st.ok()) ServeLog()->error("{}", st.error().message);
-      if (live->cancelled_by_user && report->interrupted) finish("cancelled", "cancelled by a request");
-      ServeLog()->info("run {} of {} ended {}: {} transferred, {} unchanged, {} failed, {} deleted, {} bytes in {:.1f} s",
-                   run_id, job.name, live->cancelled_by_user && report->interrupted ? "cancelled" : report->Outcome(),
-                   report->transferred, report->skipped, report->failed, report->deleted, report->bytes,
-                   report->seconds);
-    }
-  }
+  Record(job, run_id, *live, options.ok() ? app::RunResolved(*options, HostFor(live))
+                                          : Result<engine::SyncReport>(options.error()));
   std::lock_guard<std::mutex> lock(mu_);
   slot.running.reset();
   --running_;

@@ -83,6 +83,10 @@ class Service {
   Result<Triggered> TriggerLocked(Slot& slot, const std::string& trigger);
   void Dispatch();
   void Execute(Slot& slot, int64_t run_id, std::shared_ptr<LiveRun> live);
+  // A host for one run: its cancel flag, live counters, object log and the shared limits.
+  engine::JobHost HostFor(const std::shared_ptr<LiveRun>& live);
+  // Closes a run in the store with its objects and outcome.
+  void Record(const ServeJob& job, int64_t run_id, LiveRun& live, const Result<engine::SyncReport>& report);
 
   const ServeConfig& config_;
   ServiceStore& store_;

@@ -142,13 +142,14 @@ Status ServiceStore::Start(int64_t id, const std::string& kind) {
   return Run(db_, s, "cannot start a run");
 }
 
-Status ServiceStore::Finish(int64_t id, const engine::SyncReport& r, const std::string& error) {
+Status ServiceStore::Finish(int64_t id, const engine::SyncReport& r, const std::string& state,
+                            const std::string& error) {
   std::lock_guard<std::mutex> lock(mu_);
   Stmt s(db_,
          "UPDATE service_runs SET state = ?2, ended_ms = ?3, listed = ?4, transferred = ?5, skipped = ?6, "
          "failed = ?7, deleted = ?8, bytes = ?9, retries = ?10, error = ?11, throttled = ?12 WHERE id = ?1");
   s.Int(1, id);
-  s.Text(2, r.Outcome());
+  s.Text(2, state);
   s.Int(3, NowMs());
   s.Int(4, static_cast<int64_t>(r.listed));
   s.Int(5, static_cast<int64_t>(r.transferred));

@@ -63,7 +63,8 @@ class ServiceStore {
   /// One more trigger answered by a queued run.
   Status Coalesce(int64_t id);
   Status Start(int64_t id, const std::string& kind);
-  Status Finish(int64_t id, const engine::SyncReport& report, const std::string& error);
+  /// Closes a run that ran, with its counts; `state` is normally report.Outcome().
+  Status Finish(int64_t id, const engine::SyncReport& report, const std::string& state, const std::string& error);
   /// Closes a run that never ran (cancelled while queued, or its job failed to resolve).
   Status Close(int64_t id, const std::string& state, const std::string& error);
   /// Keeps the first `kMaxObjects` objects of a run.

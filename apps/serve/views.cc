@@ -181,9 +181,27 @@ nlohmann::json StatsJson(const std::map<std::string, JobTotals>& totals, const s
           {"jobs", per_job}};
 }
 
+namespace {
+
+// One job's run-duration histogram, cumulative buckets as Prometheus wants them.
+void AppendDurations(std::string& out, const std::string& name, const std::vector<double>& d) {
+  static const double kBuckets[] = {1, 5, 15, 60, 300, 900, 3600, 14400};
+  const std::string job = Label(name);
+  double sum = 0;
+  for (double x : d) sum += x;
+  for (double le : kBuckets) {
+    const auto n = std::count_if(d.begin(), d.end(), [le](double x) { return x <= le; });
+    out += "riptide_run_duration_seconds_bucket{job=\"" + job + "\",le=\"" + Number(le) + "\"} " + std::to_string(n) + "\n";
+  }
+  out += "riptide_run_duration_seconds_bucket{job=\"" + job + "\",le=\"+Inf\"} " + std::to_string(d.size()) + "\n";
+  out += "riptide_run_duration_seconds_sum{job=\"" + job + "\"} " + Number(sum) + "\n";
+  out += "riptide_run_duration_seconds_count{job=\"" + job + "\"} " + std::to_string(d.size()) + "\n";
+}
+
+}  // namespace
+
 std::string MetricsText(const std::map<std::string, JobTotals>& totals, const std::vector<JobView>& jobs,
                         const ServiceGauges& gauges) {
-  static const double kBuckets[] = {1, 5, 15, 60, 300, 900, 3600, 14400};
   std::string out;
   auto family = [&](const char* name, const char* type, const char* help) {
     out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
@@ -234,18 +252,7 @@ std::string MetricsText(const std::map<std::string, JobTotals>& totals, const st
   family("riptide_run_duration_seconds", "histogram", "How long finished runs took.");
   for (const auto& view : jobs) {
     auto it = totals.find(view.job->name);
-    std::vector<double> d = it == totals.end() ? std::vector<double>() : it->second.durations;
-    const std::string job = Label(view.job->name);
-    double sum = 0;
-    for (double x : d) sum += x;
-    for (double le : kBuckets) {
-      const auto n = std::count_if(d.begin(), d.end(), [le](double x) { return x <= le; });
-      out += "riptide_run_duration_seconds_bucket{job=\"" + job + "\",le=\"" + Number(le) + "\"} " +
-             std::to_string(n) + "\n";
-    }
-    out += "riptide_run_duration_seconds_bucket{job=\"" + job + "\",le=\"+Inf\"} " + std::to_string(d.size()) + "\n";
-    out += "riptide_run_duration_seconds_sum{job=\"" + job + "\"} " + Number(sum) + "\n";
-    out += "riptide_run_duration_seconds_count{job=\"" + job + "\"} " + std::to_string(d.size()) + "\n";
+    AppendDurations(out, view.job->name, it == totals.end() ? std::vector<double>() : it->second.durations);
   }
   return out;
 }

@@ -39,43 +39,44 @@ Result<std::unique_ptr<UploadJournal>> UploadJournal::Open(const std::string& di
     return io_error("cannot lock");
   }
   std::unique_ptr<UploadJournal> journal(new UploadJournal(fd, path));
-  // Read what an earlier run left: one JSON object a line; a line cut short by a kill is skipped.
+  if (Status st = journal->ReadLeftovers(); !st.ok()) return st.error();
+  return journal;
+}
+
+Status UploadJournal::ReadLeftovers() {
+  // One JSON object a line; a line cut short by a kill is skipped.
   std::string text;
   char buf[65536];
   ssize_t n;
-  while ((n = ::pread(fd, buf, sizeof buf, static_cast<off_t>(text.size()))) > 0) text.append(buf, static_cast<size_t>(n));
-  size_t start = 0;
-  int number = 0;
+  while ((n = ::pread(fd_, buf, sizeof buf, static_cast<off_t>(text.size()))) > 0) {
+    text.append(buf, static_cast<size_t>(n));
+  }
   auto text_of = [](const nlohmann::json& line, const char* field) -> const std::string* {
     auto it = line.find(field);
-    return it != line.end() && it->is_string() ? it->get_ptr<const std::string*>() : nullptr;
+    return line.is_object() && it != line.end() && it->is_string() ? it->get_ptr<const std::string*>() : nullptr;
   };
-  while (start < text.size()) {
-    size_t end = text.find('\n', start);
-    if (end == std::string::npos) break;  // the last line, cut short by a kill
-    ++number;
+  int number = 0;
+  for (size_t start = 0, end; (end = text.find('\n', start)) != std::string::npos; start = end + 1) {
+    ++number;  // a last line without its newline was cut short by a kill: never read
     auto line = nlohmann::json::parse(text.begin() + static_cast<long>(start), text.begin() + static_cast<long>(end),
                                       nullptr, false);
-    start = end + 1;
     if (line.is_discarded()) {
-      spdlog::warn("{}:{}: not a journal line (a write cut short?): skipped", path, number);
+      spdlog::warn("{}:{}: not a journal line (a write cut short?): skipped", path_, number);
       continue;
     }
-    const std::string* open = line.is_object() ? text_of(line, "open") : nullptr;
-    const std::string* key = line.is_object() ? text_of(line, "key") : nullptr;
-    const std::string* closed = line.is_object() ? text_of(line, "closed") : nullptr;
+    const std::string *open = text_of(line, "open"), *key = text_of(line, "key"), *closed = text_of(line, "closed");
     if (open && key) {
-      journal->leftovers_[*open] = *key;
+      leftovers_[*open] = *key;
     } else if (closed) {
-      journal->leftovers_.erase(*closed);
+      leftovers_.erase(*closed);
     } else {
       // JSON that riptide never wrote: someone edited the journal; trust none of it.
       return MakeError(ErrorCode::kInvalidArgument,
-                       path + ":" + std::to_string(number) +
+                       path_ + ":" + std::to_string(number) +
                            ": not a line riptide writes (edited by hand?); move the file away to start over");
     }
   }
-  return journal;
+  return OkStatus();
 }
 
 UploadJournal::~UploadJournal() { ::close(fd_); }

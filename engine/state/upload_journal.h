@@ -33,6 +33,8 @@ class UploadJournal {
  private:
   UploadJournal(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
   void Append(const std::string& line);
+  // What an earlier run left open; a line riptide never wrote is an error.
+  Status ReadLeftovers();
   int fd_;
   std::string path_;
   std::mutex mu_;

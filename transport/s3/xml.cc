@@ -6,6 +6,7 @@
 #include <functional>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "transport/s3/uri.h"
@@ -108,13 +109,47 @@ Status UrlDecodeInPlace(std::string* s) {
 
 }  // namespace
 
+namespace {
+
+// A listed object's Size: a number no larger than any object S3 stores.
+std::optional<Error> ReadSize(const std::string& text, uint64_t* size) {
+  char* end = nullptr;
+  *size = std::strtoull(text.c_str(), &end, 10);
+  if (text.empty() || *end != '\0') {
+    return MakeError(ErrorCode::kProtocol, "listing gives a non-numeric Size '" + text + "'");
+  }
+  if (*size > kMaxObjectBytes) {  // strtoull saturates: 10 EiB lands here too
+    return MakeError(ErrorCode::kProtocol,
+                     "listing claims an object of " + text + " bytes, beyond the largest object S3 stores");
+  }
+  return std::nullopt;
+}
+
+// Keys decoded when the server honoured encoding-type=url; a truncated page must say
+// where to go on.
+Status FinishPage(ListPage& page, bool url_encoded) {
+  if (url_encoded) {
+    for (auto& o : page.objects) {
+      if (Status st = UrlDecodeInPlace(&o.key); !st.ok()) return st;
+    }
+    for (auto& p : page.common_prefixes) {
+      if (Status st = UrlDecodeInPlace(&p); !st.ok()) return st;
+    }
+  }
+  if (page.is_truncated && page.next_continuation_token.empty()) {
+    return MakeError(ErrorCode::kProtocol, "a truncated listing page carries no continuation token");
+  }
+  return OkStatus();
+}
+
+}  // namespace
+
 Result<ListPage> ParseListObjectsV2(std::string_view xml) {
   ListPage page;
   ObjectInfo current;
   bool url_encoded = false;
   bool saw_root = false;
-  Error bad;
-  bool failed = false;
+  std::optional<Error> bad;  // the first problem; later ones are dropped
   XmlWalker walker(
       [&](const std::string& path) {
         if (path == "/ListBucketResult") saw_root = true;
@@ -124,16 +159,7 @@ Result<ListPage> ParseListObjectsV2(std::string_view xml) {
         if (path == "/ListBucketResult/Contents/Key") {
           current.key = std::move(text);
         } else if (path == "/ListBucketResult/Contents/Size") {
-          char* end = nullptr;
-          current.size = std::strtoull(text.c_str(), &end, 10);
-          if (text.empty() || *end != '\0') {
-            failed = true;
-            bad = MakeError(ErrorCode::kProtocol, "listing gives a non-numeric Size '" + text + "'");
-          } else if (current.size > kMaxObjectBytes) {  // strtoull saturates: 10 EiB lands here too
-            failed = true;
-            bad = MakeError(ErrorCode::kProtocol, "listing claims an object of " + text +
-                                                      " bytes, beyond the largest object S3 stores");
-          }
+          if (auto e = ReadSize(text, &current.size); e && !bad) bad = std::move(e);
         } else if (path == "/ListBucketResult/Contents/ETag") {
           // ETags arrive quoted (as '"' or &quot;, which expat has already decoded).
           current.etag = StripQuotes(text);
@@ -147,8 +173,7 @@ Result<ListPage> ParseListObjectsV2(std::string_view xml) {
           // S3 never puts more than max-keys (at most 1,000) entries in a page: a server that
           // does is not held in memory beyond that.
           if (page.objects.size() + page.common_prefixes.size() >= kMaxListEntries) {
-            if (!failed) {
-              failed = true;
+            if (!bad) {
               bad = MakeError(ErrorCode::kProtocol, "a listing page holds more than " +
                                                         std::to_string(kMaxListEntries) + " entries, S3's most");
             }
@@ -167,18 +192,8 @@ Result<ListPage> ParseListObjectsV2(std::string_view xml) {
       });
   if (Status st = walker.Parse(xml); !st.ok()) return st.error();
   if (!saw_root) return MakeError(ErrorCode::kProtocol, "the listing response is not a ListBucketResult");
-  if (failed) return bad;
-  if (url_encoded) {
-    for (auto& o : page.objects) {
-      if (Status st = UrlDecodeInPlace(&o.key); !st.ok()) return st.error();
-    }
-    for (auto& p : page.common_prefixes) {
-      if (Status st = UrlDecodeInPlace(&p); !st.ok()) return st.error();
-    }
-  }
-  if (page.is_truncated && page.next_continuation_token.empty()) {
-    return MakeError(ErrorCode::kProtocol, "a truncated listing page carries no continuation token");
-  }
+  if (bad) return *bad;
+  if (Status st = FinishPage(page, url_encoded); !st.ok()) return st.error();
   return page;
 }
 

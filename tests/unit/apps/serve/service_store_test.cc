@@ -40,7 +40,7 @@ TEST_F(ServiceStoreTest, RunsGoFromQueuedToTheirOutcomeAndSurviveAReopen) {
   const int64_t a = *store->Enqueue("job", "startup");
   EXPECT_FALSE(*store->HasSynced("job"));
   ASSERT_TRUE(store->Start(a, "initial").ok());
-  ASSERT_TRUE(store->Finish(a, Report(3, 1, 2), "").ok());
+  ASSERT_TRUE(store->Finish(a, Report(3, 1, 2), "partial", "").ok());
   ASSERT_TRUE(store->RecordObjects(a, {{"k1", true, 100, 1, ""}, {"<k2>", false, 0, 2, "bad bytes"}}).ok());
   EXPECT_TRUE(*store->HasSynced("job"));  // a partial run synced it
   const int64_t b = *store->Enqueue("job", "manual");
