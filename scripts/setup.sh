@@ -13,7 +13,7 @@ sudo_cmd=()
 packages=(build-essential cmake ninja-build pkg-config libcurl4-openssl-dev libssl-dev libtbb-dev
           libxxhash-dev libexpat1-dev libsqlite3-dev libspdlog-dev libcli11-dev nlohmann-json3-dev
           libgtest-dev zlib1g-dev libcpp-httplib-dev libyaml-cpp-dev python3 curl time openssl)
-if [ "${1:-}" = "--test-tools" ]; then packages+=(prometheus chromium); fi
+if [ "${1:-}" = "--test-tools" ]; then packages+=(prometheus chromium iproute2); fi
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
 command -v npm >/dev/null 2>&1 || packages+=(npm)
 missing=()

@@ -306,6 +306,28 @@ class AuthTest(ServeTestCase):
         self.assertEqual(svc.post("/jobs/datasets/run", body="x" * (1 << 20))[0], 413)
         self.assertEqual(svc.stop(), 0)
 
+    def test_a_slow_client_loses_its_connection_and_a_burst_finds_room(self):
+        import socket
+        svc = self.start(self.config())
+        # Half a request, then nothing: the server hangs up after its 5 s read timeout.
+        with socket.create_connection(("127.0.0.1", svc.port), timeout=20) as s:
+            s.sendall(b"POST /jobs/datasets/run HTTP/1.1\r\nHost: x\r\n")
+            started = time.time()
+            answer = s.recv(4096)
+            self.assertTrue(answer == b"" or answer.startswith(b"HTTP/1.1 400"), answer)
+            while answer:
+                answer = s.recv(4096)  # and the connection is closed
+            self.assertLess(time.time() - started, 15)
+        # The listen backlog holds a burst of connections (Debian's cpp-httplib asks for 5).
+        ss = shutil.which("ss")
+        if not ss:
+            self.fail("ss is missing: scripts/setup.sh installs Debian's iproute2")
+        with open("/proc/sys/net/core/somaxconn") as f:
+            expected = min(1024, int(f.read()))
+        out = subprocess.run([ss, "-ltnH", f"sport = :{svc.port}"], capture_output=True, text=True).stdout.split()
+        self.assertEqual(int(out[2]), expected, out)  # Send-Q of a listening socket: its backlog
+        self.assertEqual(svc.stop(), 0)
+
 
 class PagesTest(ServeTestCase):
     def test_metrics_pass_promtool(self):
