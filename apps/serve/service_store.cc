@@ -247,26 +247,35 @@ Result<bool> ServiceStore::HasSynced(const std::string& job) {
 
 Result<std::map<std::string, JobTotals>> ServiceStore::Totals() {
   std::lock_guard<std::mutex> lock(mu_);
-  Stmt s(db_,
-         "SELECT job, trigger, state, transferred, failed, bytes, retries, deleted, started_ms, ended_ms, throttled "
-         "FROM service_runs WHERE state NOT IN ('queued', 'running')");
+  const std::string timed = "started_ms > 0 AND ended_ms >= started_ms";
+  std::string sql =
+      "SELECT job, trigger, state, COUNT(*), SUM(transferred), SUM(failed), SUM(bytes), SUM(retries), SUM(deleted), "
+      "SUM(throttled), MAX(ended_ms), SUM(" + timed + "), TOTAL(CASE WHEN " + timed +
+      " THEN ended_ms - started_ms END) / 1000.0";
+  for (int le : kDurationBuckets) {
+    sql += ", SUM(" + timed + " AND ended_ms - started_ms <= " + std::to_string(le * 1000) + ")";
+  }
+  sql += " FROM service_runs WHERE state NOT IN ('queued', 'running') GROUP BY job, trigger, state";
+  Stmt s(db_, sql.c_str());
   if (!s.ok()) return SqlError(db_, "cannot read runs");
   std::map<std::string, JobTotals> totals;
+  auto n = [&s](int i) { return static_cast<uint64_t>(s.ColInt(i)); };
   while (sqlite3_step(s.get()) == SQLITE_ROW) {
     JobTotals& t = totals[s.ColText(0)];
     const std::string state = s.ColText(2);
     const bool succeeded = state == "ok" || state == "dry-run";
-    t.runs_by_state[state]++;
-    t.runs_by_trigger[{s.ColText(1), succeeded}]++;
-    t.transferred += static_cast<uint64_t>(s.ColInt(3));
-    t.failed += static_cast<uint64_t>(s.ColInt(4));
-    t.bytes += static_cast<uint64_t>(s.ColInt(5));
-    t.retries += static_cast<uint64_t>(s.ColInt(6));
-    t.deleted += static_cast<uint64_t>(s.ColInt(7));
-    t.throttled += static_cast<uint64_t>(s.ColInt(10));
-    const int64_t started = s.ColInt(8), ended = s.ColInt(9);
-    if (succeeded) t.last_success_ms = std::max(t.last_success_ms, ended);
-    if (started > 0 && ended >= started) t.durations.push_back(static_cast<double>(ended - started) / 1000.0);
+    t.runs_by_state[state] += n(3);
+    t.runs_by_trigger[{s.ColText(1), succeeded}] += n(3);
+    t.transferred += n(4);
+    t.failed += n(5);
+    t.bytes += n(6);
+    t.retries += n(7);
+    t.deleted += n(8);
+    t.throttled += n(9);
+    if (succeeded) t.last_success_ms = std::max(t.last_success_ms, s.ColInt(10));
+    t.timed_runs += n(11);
+    t.run_seconds += sqlite3_column_double(s.get(), 12);
+    for (size_t b = 0; b < kDurationBuckets.size(); ++b) t.runs_within[b] += n(13 + static_cast<int>(b));
   }
   return totals;
 }

@@ -4,6 +4,7 @@
 // still queued stay queued.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -40,13 +41,19 @@ struct ObjectRow {
   std::string reason;
 };
 
-/// Per job, summed over its finished runs: what /events/stats and /metrics show.
+/// Upper bounds (seconds) of the run-duration histogram's buckets.
+inline constexpr std::array<int, 8> kDurationBuckets = {1, 5, 15, 60, 300, 900, 3600, 14400};
+
+/// Per job, summed over its finished runs: what /events/stats and /metrics show. Summed
+/// by SQLite: a scrape costs the same after a year of runs as after a day.
 struct JobTotals {
   std::map<std::string, uint64_t> runs_by_state;                         // ok, partial, failed, …
   std::map<std::pair<std::string, bool>, uint64_t> runs_by_trigger;      // (trigger, succeeded)
   uint64_t transferred = 0, failed = 0, bytes = 0, retries = 0, deleted = 0, throttled = 0;
   int64_t last_success_ms = 0;
-  std::vector<double> durations;  // seconds, of every finished run
+  std::array<uint64_t, kDurationBuckets.size()> runs_within{};  // runs that took ≤ each bucket (cumulative)
+  uint64_t timed_runs = 0;    // runs with a start and an end
+  double run_seconds = 0;     // their durations, summed
 };
 
 class ServiceStore {

@@ -184,18 +184,15 @@ nlohmann::json StatsJson(const std::map<std::string, JobTotals>& totals, const s
 namespace {
 
 // One job's run-duration histogram, cumulative buckets as Prometheus wants them.
-void AppendDurations(std::string& out, const std::string& name, const std::vector<double>& d) {
-  static const double kBuckets[] = {1, 5, 15, 60, 300, 900, 3600, 14400};
+void AppendDurations(std::string& out, const std::string& name, const JobTotals& t) {
   const std::string job = Label(name);
-  double sum = 0;
-  for (double x : d) sum += x;
-  for (double le : kBuckets) {
-    const auto n = std::count_if(d.begin(), d.end(), [le](double x) { return x <= le; });
-    out += "riptide_run_duration_seconds_bucket{job=\"" + job + "\",le=\"" + Number(le) + "\"} " + std::to_string(n) + "\n";
+  for (size_t b = 0; b < kDurationBuckets.size(); ++b) {
+    out += "riptide_run_duration_seconds_bucket{job=\"" + job + "\",le=\"" + std::to_string(kDurationBuckets[b]) +
+           "\"} " + std::to_string(t.runs_within[b]) + "\n";
   }
-  out += "riptide_run_duration_seconds_bucket{job=\"" + job + "\",le=\"+Inf\"} " + std::to_string(d.size()) + "\n";
-  out += "riptide_run_duration_seconds_sum{job=\"" + job + "\"} " + Number(sum) + "\n";
-  out += "riptide_run_duration_seconds_count{job=\"" + job + "\"} " + std::to_string(d.size()) + "\n";
+  out += "riptide_run_duration_seconds_bucket{job=\"" + job + "\",le=\"+Inf\"} " + std::to_string(t.timed_runs) + "\n";
+  out += "riptide_run_duration_seconds_sum{job=\"" + job + "\"} " + Number(t.run_seconds) + "\n";
+  out += "riptide_run_duration_seconds_count{job=\"" + job + "\"} " + std::to_string(t.timed_runs) + "\n";
 }
 
 }  // namespace
@@ -252,7 +249,7 @@ std::string MetricsText(const std::map<std::string, JobTotals>& totals, const st
   family("riptide_run_duration_seconds", "histogram", "How long finished runs took.");
   for (const auto& view : jobs) {
     auto it = totals.find(view.job->name);
-    AppendDurations(out, view.job->name, it == totals.end() ? std::vector<double>() : it->second.durations);
+    AppendDurations(out, view.job->name, it == totals.end() ? JobTotals() : it->second);
   }
   return out;
 }

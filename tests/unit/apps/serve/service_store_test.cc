@@ -88,6 +88,12 @@ TEST_F(ServiceStoreTest, RunsGoFromQueuedToTheirOutcomeAndSurviveAReopen) {
   EXPECT_EQ(t.transferred, 3u);
   EXPECT_EQ(t.failed, 1u);
   EXPECT_EQ(t.throttled, 3u);
+  // Both runs that started were timed (the interrupted one ends at the recovery), each
+  // well under a second; the cancelled one never started.
+  EXPECT_EQ(t.timed_runs, 2u);
+  EXPECT_EQ(t.runs_within[0], 2u);
+  EXPECT_LT(t.run_seconds, 2.0);
+  EXPECT_EQ(totals["other"].timed_runs, 0u);
   EXPECT_EQ(t.last_success_ms, 0);  // partial is not a success
   EXPECT_EQ((t.runs_by_trigger.at({"startup", false})), 1u);
   EXPECT_EQ(totals["other"].runs_by_state.at("cancelled"), 1u);

@@ -66,7 +66,10 @@ TEST(Views, MetricsCountEveryJobEvenWithoutRuns) {
   t.runs_by_state["ok"] = 2;
   t.transferred = 9;
   t.last_success_ms = 1500;
-  t.durations = {0.5, 20, 7200};
+  // Runs of 0.5, 20 and 7,200 s, as the store sums them.
+  t.runs_within = {1, 1, 1, 2, 2, 2, 2, 3};
+  t.timed_runs = 3;
+  t.run_seconds = 7220.5;
   const std::string text = MetricsText({{"a", t}}, {va, vb}, ServiceGauges{12, 256});
   EXPECT_NE(text.find("riptide_runs_total{job=\"a\",result=\"ok\"} 2\n"), std::string::npos);
   EXPECT_NE(text.find("riptide_runs_total{job=\"b\",result=\"failed\"} 0\n"), std::string::npos);
