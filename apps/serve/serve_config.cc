@@ -1,6 +1,5 @@
 #include "apps/serve/serve_config.h"
 
-#include <arpa/inet.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -305,11 +304,7 @@ Status ServeConfig::SetListen(const std::string& listen) {
   return OkStatus();
 }
 
-bool ServeConfig::ListenIsLoopback() const {
-  if (listen_host == "localhost" || listen_host == "::1") return true;
-  in_addr addr{};
-  return inet_pton(AF_INET, listen_host.c_str(), &addr) == 1 && (ntohl(addr.s_addr) >> 24) == 127;
-}
+bool ServeConfig::ListenIsLoopback() const { return s3::IsLoopbackHost(listen_host); }
 
 const ServeJob* ServeConfig::Find(const std::string& name) const {
   for (const auto& j : jobs) {

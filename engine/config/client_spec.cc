@@ -36,10 +36,6 @@ Status ClientResolver::UseRemote(std::string* source) {
 
 namespace {
 
-bool IsLoopback(const std::string& host) {
-  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
-}
-
 // One line per process, however many jobs or sides resolve the same way.
 void WarnOnce(std::once_flag& flag, const std::string& message) {
   std::call_once(flag, [&] { spdlog::warn("{}", message); });
@@ -65,7 +61,7 @@ Result<s3::ClientConfig> ClientResolver::Client() const {
   auto config = s3::ResolveClientConfig(flags, sources_);
   if (!config.ok()) return config.error();
   if (Status st = s3::AttachCredentials(*config, transports_); !st.ok()) return st.error();
-  if (!config->anonymous && config->endpoint.scheme == "http" && !IsLoopback(config->endpoint.host)) {
+  if (!config->anonymous && config->endpoint.scheme == "http" && !s3::IsLoopbackHost(config->endpoint.host)) {
     WarnOnce(g_plain_http_warned, "the endpoint http://" + config->endpoint.Authority() +
                                       " has no TLS: requests are signed, but the objects and any session token "
                                       "travel in clear (use https)");

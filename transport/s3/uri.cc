@@ -78,6 +78,12 @@ Result<S3Url> ParseS3Url(std::string_view url) {
   return out;
 }
 
+bool IsLoopbackHost(std::string_view host) {
+  if (host == "localhost" || host == "::1") return true;
+  in_addr addr{};
+  return inet_pton(AF_INET, std::string(host).c_str(), &addr) == 1 && (ntohl(addr.s_addr) >> 24) == 127;
+}
+
 bool Endpoint::IsIpOrLocalhost() const {
   if (host == "localhost") return true;
   unsigned char buf[16];

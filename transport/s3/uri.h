@@ -37,4 +37,7 @@ struct Endpoint {
 };
 Result<Endpoint> ParseEndpoint(std::string_view url);
 
+/// "localhost", "::1" or an IPv4 address in 127.0.0.0/8: traffic that never leaves the machine.
+bool IsLoopbackHost(std::string_view host);
+
 }  // namespace riptide::s3
