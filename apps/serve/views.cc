@@ -223,18 +223,26 @@ std::string MetricsText(const std::map<std::string, JobTotals>& totals, const st
              std::to_string(n) + "\n";
     }
   }
-  family("riptide_objects_transferred_total", "counter", "Objects transferred and verified.");
-  each_job("riptide_objects_transferred_total", [](const JobTotals& t, const JobView&) { return std::to_string(t.transferred); });
-  family("riptide_bytes_transferred_total", "counter", "Bytes of the objects transferred.");
-  each_job("riptide_bytes_transferred_total", [](const JobTotals& t, const JobView&) { return std::to_string(t.bytes); });
-  family("riptide_object_failures_total", "counter", "Objects that failed in a run.");
-  each_job("riptide_object_failures_total", [](const JobTotals& t, const JobView&) { return std::to_string(t.failed); });
-  family("riptide_retries_total", "counter", "Requests and objects retried (SlowDown, 5xx, resets, mismatches).");
-  each_job("riptide_retries_total", [](const JobTotals& t, const JobView&) { return std::to_string(t.retries); });
-  family("riptide_slowdowns_total", "counter", "Of the retries, answers asking to slow down (503 SlowDown, 429).");
-  each_job("riptide_slowdowns_total", [](const JobTotals& t, const JobView&) { return std::to_string(t.throttled); });
-  family("riptide_deleted_total", "counter", "Objects or files deleted because the source no longer has them.");
-  each_job("riptide_deleted_total", [](const JobTotals& t, const JobView&) { return std::to_string(t.deleted); });
+  // The per-job counters, in one table.
+  static const struct {
+    const char* name;
+    const char* help;
+    uint64_t JobTotals::*field;
+  } kCounters[] = {
+      {"riptide_objects_transferred_total", "Objects transferred and verified.", &JobTotals::transferred},
+      {"riptide_bytes_transferred_total", "Bytes of the objects transferred.", &JobTotals::bytes},
+      {"riptide_object_failures_total", "Objects that failed in a run.", &JobTotals::failed},
+      {"riptide_retries_total", "Requests and objects retried (SlowDown, 5xx, resets, mismatches).",
+       &JobTotals::retries},
+      {"riptide_slowdowns_total", "Of the retries, answers asking to slow down (503 SlowDown, 429).",
+       &JobTotals::throttled},
+      {"riptide_deleted_total", "Objects or files deleted because the source no longer has them.",
+       &JobTotals::deleted},
+  };
+  for (const auto& c : kCounters) {
+    family(c.name, "counter", c.help);
+    each_job(c.name, [&c](const JobTotals& t, const JobView&) { return std::to_string(t.*c.field); });
+  }
   family("riptide_last_success_timestamp_seconds", "gauge", "When the last run that succeeded ended (0: never).");
   each_job("riptide_last_success_timestamp_seconds",
            [](const JobTotals& t, const JobView&) { return Number(static_cast<double>(t.last_success_ms) / 1000.0); });
