@@ -8,6 +8,7 @@
 
 #include <cstdlib>
 
+#include "apps/serve/event_views.h"
 #include "apps/serve/views.h"
 
 namespace riptide::serve {
@@ -16,6 +17,8 @@ namespace {
 constexpr int kHistoryPageRuns = 25;
 constexpr int kHistoryObjectsPerRun = 20;
 constexpr int kRunObjectsShown = 5000;
+constexpr int kHistoryEvents = 50;
+constexpr int kFilesPage = 500;
 
 void Json(httplib::Response& res, int status, const nlohmann::json& body) {
   res.status = status;
@@ -83,6 +86,7 @@ struct HttpApi::Impl {
   void JobRoutes();    // triggers and jobs
   void RunRoutes();    // runs and cancels
   void EventRoutes();  // stats, history pages, metrics
+  void NoticeRoutes();  // object events in, the files table out
   void HealthRoutes();
   // Refuses what this request may not do; true when it was refused (the response is set).
   bool Refused(const httplib::Request& req, httplib::Response& res);
@@ -111,6 +115,7 @@ void HttpApi::Impl::Routes() {
   JobRoutes();
   RunRoutes();
   EventRoutes();
+  NoticeRoutes();
   HealthRoutes();
   server.set_error_handler([](const httplib::Request&, httplib::Response& res) {
     if (res.body.empty()) {
@@ -196,7 +201,16 @@ void HttpApi::Impl::EventRoutes() {
   server.Get("/events/stats", [this](const httplib::Request&, httplib::Response& res) {
     auto totals = service.store().Totals();
     if (!totals.ok()) return Problem(res, 500, totals.error().message);
-    Json(res, 200, StatsJson(*totals, service.Jobs()));
+    nlohmann::json j = StatsJson(*totals, service.Jobs());
+    auto all = service.events().Counters("");
+    if (!all.ok()) return Problem(res, 500, all.error().message);
+    j["object_events"] = CountersJson(*all);
+    for (const auto& job : service.config().jobs) {
+      if (!job.on_event) continue;
+      auto c = service.events().Counters(job.name);
+      if (c.ok()) j["object_events"]["jobs"][job.name] = CountersJson(*c);
+    }
+    Json(res, 200, j);
   });
 
   server.Get("/events/history", [this](const httplib::Request& req, httplib::Response& res) {
@@ -217,7 +231,15 @@ void HttpApi::Impl::EventRoutes() {
       rows.push_back({r, objects.ok() ? *objects : std::vector<ObjectRow>()});
     }
     const int pages = static_cast<int>((*count + kHistoryPageRuns - 1) / kHistoryPageRuns);
-    res.set_content(HistoryHtml(rows, page, pages), "text/html; charset=utf-8");
+    auto notices = service.events().Recent(kHistoryEvents, 0);
+    if (!notices.ok()) return Problem(res, 500, "cannot read the events");
+    if (req.get_header_value("Accept").find("application/json") != std::string::npos) {
+      nlohmann::json j = {{"events", NoticesJson(*notices)}, {"runs", nlohmann::json::array()}};
+      for (const auto& r : rows) j["runs"].push_back(RunJson(r.run, service.Live(r.run.id)));
+      return Json(res, 200, j);
+    }
+    res.set_content(HistoryHtml(rows, page, pages, page == 1 ? NoticesHtml(*notices) : ""),
+                    "text/html; charset=utf-8");
   });
 
   server.Get(R"(/events/history/(\d+))", [this](const httplib::Request& req, httplib::Response& res) {
@@ -236,6 +258,43 @@ void HttpApi::Impl::EventRoutes() {
     res.set_content(MetricsText(*totals, service.Jobs(), gauges), "text/plain; version=0.0.4; charset=utf-8");
   });
 
+}
+
+void HttpApi::Impl::NoticeRoutes() {
+  server.Post("/events", [this](const httplib::Request& req, httplib::Response& res) {
+    auto notices = ParseNotifications(req.body, [&req](const std::string& name) { return req.get_header_value(name); });
+    if (!notices.ok()) return Problem(res, 400, notices.error().message);
+    auto receipt = service.Receive(*notices);
+    if (!receipt.ok()) return Problem(res, 503, "the events were not stored: " + receipt.error().message);
+    Json(res, 202, {{"received", notices->size()}, {"accepted", receipt->accepted}, {"duplicate", receipt->duplicate},
+                    {"matched", receipt->matched}, {"unmatched", receipt->unmatched}});
+  });
+
+  server.Get("/files", [this](const httplib::Request& req, httplib::Response& res) {
+    FilesPage page{req.get_param_value("job"), req.get_param_value("prefix"), req.get_param_value("after"), {}, {}};
+    if (page.job.empty()) {
+      for (const auto& job : service.config().jobs) {
+        if (job.on_event || job.move) {
+          if (!page.job.empty()) return Problem(res, 400, "name the job: /files?job=NAME");
+          page.job = job.name;
+        }
+      }
+    }
+    const ServeJob* job = service.config().Find(page.job);
+    if (!job) return Problem(res, 404, page.job.empty() ? "no job keeps a files table (on_event or move)"
+                                                        : "no job called '" + page.job + "'");
+    auto rows = service.events().Files(page.job, page.prefix, page.after, kFilesPage + 1);
+    if (!rows.ok()) return Problem(res, 500, rows.error().message);
+    page.rows = std::move(*rows);
+    if (page.rows.size() > static_cast<size_t>(kFilesPage)) {
+      page.rows.pop_back();
+      page.next = page.rows.back().key;
+    }
+    if (req.get_header_value("Accept").find("application/json") != std::string::npos) {
+      return Json(res, 200, FilesJson(page));
+    }
+    res.set_content(FilesHtml(page), "text/html; charset=utf-8");
+  });
 }
 
 void HttpApi::Impl::HealthRoutes() {
@@ -257,7 +316,7 @@ void HttpApi::Impl::HealthRoutes() {
 
 HttpApi::HttpApi(Service& service, Readiness& readiness) : impl_(std::make_unique<Impl>(service, readiness)) {
   httplib::Server& s = impl_->server;
-  s.set_payload_max_length(64 * 1024);
+  s.set_payload_max_length(512 * 1024);  // a batch of notifications
   s.set_read_timeout(5, 0);   // a slow client gives up its worker
   s.set_write_timeout(5, 0);
   s.set_keep_alive_timeout(5);

@@ -75,13 +75,19 @@ int ServeCommand::Run() {
     std::fprintf(stderr, "riptide: %s\n", store.error().message.c_str());
     return 2;
   }
-  return Serve(*config, **store, sources);
+  auto events = EventStore::Open(config->state_dir);
+  if (!events.ok()) {
+    std::fprintf(stderr, "riptide: %s\n", events.error().message.c_str());
+    return 2;
+  }
+  return Serve(*config, **store, **events, sources);
 }
 
-int ServeCommand::Serve(const ServeConfig& config, ServiceStore& store, const s3::ConfigSources& sources) {
+int ServeCommand::Serve(const ServeConfig& config, ServiceStore& store, EventStore& events,
+                        const s3::ConfigSources& sources) {
   auto log = ServeLog();
   app::InstallSignalHandlers();
-  Service service(config, store, *global_.runtime, sources);
+  Service service(config, store, events, *global_.runtime, sources);
   Readiness readiness(config, store, *global_.runtime, sources);
   HttpApi api(service, readiness);
   Status started = api.Bind(config.listen_host, config.listen_port);

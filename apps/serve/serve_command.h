@@ -6,6 +6,7 @@
 
 #include <string>
 
+#include "apps/serve/event_store.h"
 #include "apps/serve/serve_config.h"
 #include "apps/serve/service_store.h"
 #include "apps/sync_command.h"
@@ -23,7 +24,7 @@ class ServeCommand {
   // lines to print.
   Result<ServeConfig> LoadConfig(const s3::ConfigSources& sources) const;
   // Runs the service until a signal; the exit code.
-  int Serve(const ServeConfig& config, ServiceStore& store, const s3::ConfigSources& sources);
+  int Serve(const ServeConfig& config, ServiceStore& store, EventStore& events, const s3::ConfigSources& sources);
 
   app::GlobalOptions& global_;
   CLI::App* cmd_ = nullptr;

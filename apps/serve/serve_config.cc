@@ -7,6 +7,9 @@
 #include <functional>
 #include <set>
 
+#include "planner/filter.h"
+#include "planner/key_mapping.h"
+#include "transport/s3/remotes.h"
 #include "transport/s3/uri.h"
 
 namespace riptide::serve {
@@ -194,6 +197,8 @@ void ReadJobFields(Fields& f, ServeJob& job, std::string* every, std::string* cr
   f.String("every", every);
   f.String("schedule", cron);
   f.Bool("delete", &spec.delete_extraneous);
+  f.Bool("on_event", &job.on_event);
+  f.Bool("move", &job.move);
   f.Int("max_delete", &spec.max_delete, 0, int64_t{1} << 40);
   std::vector<std::string> include, exclude;
   f.List("include", &include);
@@ -222,6 +227,24 @@ void ReadJobFields(Fields& f, ServeJob& job, std::string* every, std::string* cr
   f.Int("retries", &spec.client.retries, 0, 100);
   f.Int("stall_timeout", &spec.client.stall_timeout_s, 1, 86400);
   f.RefuseUnknown();
+}
+
+// The bucket and prefix of a bucket source: s3://BUCKET/PREFIX or REMOTE:BUCKET/PREFIX.
+bool SourceBucket(const std::string& source, ServeJob& job) {
+  std::string bucket_path;
+  if (s3::LooksLikeS3Url(source)) {
+    auto url = s3::ParseS3Url(source);
+    if (!url.ok()) return false;
+    bucket_path = url->bucket + "/" + url->prefix;
+  } else if (auto remote = s3::SplitRemoteUrl(source)) {
+    bucket_path = remote->second;
+  } else {
+    return false;
+  }
+  const size_t slash = bucket_path.find('/');
+  job.source_bucket = bucket_path.substr(0, slash);
+  job.source_prefix = slash == std::string::npos ? "" : planner::NormalizePrefix(bucket_path.substr(slash + 1));
+  return !job.source_bucket.empty();
 }
 
 // The schedule a job asks for: an interval, a cron expression, or neither.
@@ -267,6 +290,12 @@ ServeJob ReadJob(const YAML::Node& node, const ServeConfig& config, const engine
   }
   if (spec.max_delete >= 0 && !spec.delete_extraneous) {
     problems.Add(f.MarkOf("max_delete"), "max_delete without delete: true does nothing");
+  }
+  if ((job.on_event || job.move) && !spec.source.empty()) {
+    if (!SourceBucket(spec.source, job)) {
+      problems.Add(f.MarkOf(job.on_event ? "on_event" : "move"), std::string(job.on_event ? "on_event" : "move") +
+                                                                     " needs a bucket source");
+    }
   }
   TakeSchedule(f, every, cron, job, problems);
   return job;
@@ -371,6 +400,15 @@ Result<ServeConfig> ParseServeConfig(const std::string& text, const std::string&
   ReadJobs(root["jobs"], config, shared, sources, problems);
   if (!problems.empty()) return MakeError(ErrorCode::kInvalidArgument, problems.Joined());
   return config;
+}
+
+bool ServeJob::Covers(const std::string& bucket, const std::string& key) const {
+  if (bucket != source_bucket || key.compare(0, source_prefix.size(), source_prefix) != 0) return false;
+  if (key.size() == source_prefix.size() || key.back() == '/') return false;  // the folder itself
+  if (spec.filters.empty()) return true;
+  planner::KeyFilter filter;
+  for (const auto& [include, pattern] : spec.filters) filter.Add(include, pattern);
+  return filter.Included(std::string_view(key).substr(source_prefix.size()));
 }
 
 }  // namespace riptide::serve

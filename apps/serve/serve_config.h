@@ -19,6 +19,14 @@ struct ServeJob {
   engine::JobSpec spec;
   Schedule schedule;
   int line = 0;  // where the job starts in the file, 1-based
+  bool on_event = false;  // object events for its source bucket and prefix transfer those keys
+  bool move = false;      // delete each source object once its copy is verified
+  // The source bucket and prefix (normalised to end in '/'), which events are matched on.
+  std::string source_bucket, source_prefix;
+
+  /// True when an event for `bucket`/`key` is this job's: its bucket, below its prefix,
+  /// and not left out by its include/exclude rules.
+  bool Covers(const std::string& bucket, const std::string& key) const;
 };
 
 struct ServeConfig {

@@ -10,6 +10,7 @@ namespace riptide::serve {
 
 struct Service::LiveRun {
   int64_t id = 0;
+  std::string trigger;
   std::atomic<bool> cancel{false};
   std::atomic<bool> cancelled_by_user{false};
   mutable std::mutex mu;  // guards what follows
@@ -18,9 +19,9 @@ struct Service::LiveRun {
   uint64_t objects_seen = 0;
 };
 
-Service::Service(const ServeConfig& config, ServiceStore& store, const engine::ProcessRuntime& runtime,
-                 const s3::ConfigSources& sources)
-    : config_(config), store_(store), runtime_(runtime), sources_(sources),
+Service::Service(const ServeConfig& config, ServiceStore& store, EventStore& events,
+                 const engine::ProcessRuntime& runtime, const s3::ConfigSources& sources)
+    : config_(config), store_(store), events_(events), runtime_(runtime), sources_(sources),
       shared_requests_(config.concurrency),
       shared_memory_mib_(static_cast<int>(std::max<uint64_t>(1, config.memory_limit >> 20))) {
   for (const auto& job : config_.jobs) slots_[job.name].job = &job;
@@ -34,13 +35,25 @@ Status Service::Start() {
   for (int64_t id : *interrupted) ServeLog()->warn("run {} was cut short by a restart: recorded as interrupted", id);
   auto queued = store_.Queued();
   if (!queued.ok()) return queued.error();
+  if (Status st = events_.Recover(); !st.ok()) return st.error();
+  auto pending = events_.PendingJobs();
+  if (!pending.ok()) return pending.error();
   std::lock_guard<std::mutex> lock(mu_);
   const auto now = Clock::now();
+  for (const auto& name : *pending) {  // accepted before the restart, not yet transferred
+    auto it = slots_.find(name);
+    if (it == slots_.end() || !it->second.job->on_event || queued->count(name)) continue;
+    if (auto t = TriggerLocked(it->second, "event"); !t.ok()) return t.error();
+  }
   for (auto& [name, slot] : slots_) {
+    slot.next = slot.job->schedule.Next(now);
     if (auto it = queued->find(name); it != queued->end()) {
-      slot.queued = it->second;  // accepted before the restart: still owed
+      slot.queued = it->second.first;  // accepted before the restart: still owed
+      slot.queued_trigger = it->second.second;
       continue;
     }
+    // Event jobs sweep on their schedule or when asked, not because the service started.
+    if (slot.queued != 0 || slot.job->on_event) continue;
     auto synced = store_.HasSynced(name);
     if (!synced.ok()) return synced.error();
     auto last = store_.Recent(name, 1, 0);
@@ -50,7 +63,6 @@ Status Service::Start() {
       auto t = TriggerLocked(slot, "startup");
       if (!t.ok()) return t.error();
     }
-    slot.next = slot.job->schedule.Next(now);
   }
   dispatcher_ = std::thread([this] { Dispatch(); });
   return OkStatus();
@@ -59,6 +71,12 @@ Status Service::Start() {
 Result<Service::Triggered> Service::TriggerLocked(Slot& slot, const std::string& trigger) {
   if (slot.queued != 0) {
     if (Status st = store_.Coalesce(slot.queued); !st.ok()) return st.error();
+    // A sweep asked while only events wait: the queued run becomes the sweep (the events
+    // get a run of their own after it).
+    if (slot.queued_trigger == "event" && trigger != "event") {
+      if (Status st = store_.Retrigger(slot.queued, trigger); !st.ok()) return st.error();
+      slot.queued_trigger = trigger;
+    }
     return Triggered{slot.queued, true};
   }
   auto id = store_.Enqueue(slot.job->name, trigger);
@@ -147,6 +165,7 @@ void Service::Dispatch() {
       if (slot.worker.joinable()) slot.worker.join();  // the last run's thread, already ending
       auto live = std::make_shared<LiveRun>();
       live->id = std::exchange(slot.queued, 0);
+      live->trigger = slot.queued_trigger;
       slot.running = live;
       ++running_;
       slot.worker = std::thread([this, &slot, live] { Execute(slot, live->id, live); });
@@ -167,6 +186,7 @@ engine::JobHost Service::HostFor(const std::shared_ptr<LiveRun>& live) {
   host.shared_requests = &shared_requests_;
   host.shared_memory_mib = &shared_memory_mib_;
   host.on_object = [live](const engine::ObjectEvent& e) {
+    if (e.unchanged) return;
     std::lock_guard<std::mutex> lock(live->mu);
     if (++live->objects_seen <= ServiceStore::kMaxObjects) {
       live->objects.push_back({e.key, e.ok, e.bytes, engine::sql::NowMs(), e.reason});
@@ -204,12 +224,17 @@ void Service::Execute(Slot& slot, int64_t run_id, std::shared_ptr<LiveRun> live)
   if (Status st = store_.Start(run_id, kind); !st.ok()) ServeLog()->error("{}", st.error().message);
   ServeLog()->info("run {} of {} started ({} sync of {} into {})", run_id, job.name, kind, job.spec.source,
                    job.spec.destination);
-  auto options = engine::ResolveJob(job.spec, sources_, runtime_.Host().transports);
-  Record(job, run_id, *live, options.ok() ? app::RunResolved(*options, HostFor(live))
-                                          : Result<engine::SyncReport>(options.error()));
+  Record(job, run_id, *live, live->trigger == "event" ? RunEvents(slot, run_id, live) : RunWhole(job, live));
   std::lock_guard<std::mutex> lock(mu_);
   slot.running.reset();
   --running_;
+  // Events that came during the run (or more than one batch): the next event run.
+  if (job.on_event && !stopping_ && slot.queued == 0) {
+    auto pending = events_.PendingJobs();
+    if (pending.ok() && std::find(pending->begin(), pending->end(), job.name) != pending->end()) {
+      if (auto t = TriggerLocked(slot, "event"); !t.ok()) ServeLog()->error("{}: {}", job.name, t.error().message);
+    }
+  }
   cv_.notify_all();
 }
 

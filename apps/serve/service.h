@@ -13,6 +13,8 @@
 #include <thread>
 #include <vector>
 
+#include "apps/serve/event_store.h"
+#include "apps/serve/object_sink.h"
 #include "apps/serve/serve_config.h"
 #include "apps/serve/service_store.h"
 #include "engine/core/budget.h"
@@ -35,7 +37,7 @@ struct JobView {
 
 class Service {
  public:
-  Service(const ServeConfig& config, ServiceStore& store, const engine::ProcessRuntime& runtime,
+  Service(const ServeConfig& config, ServiceStore& store, EventStore& events, const engine::ProcessRuntime& runtime,
           const s3::ConfigSources& sources);
   ~Service();
   Service(const Service&) = delete;
@@ -53,6 +55,12 @@ class Service {
   /// job, kCancelled while shutting down.
   Result<Triggered> Trigger(const std::string& job, const std::string& trigger);
 
+  /// Stores a delivery's notices for the jobs they match (on_event jobs whose source
+  /// covers the bucket and key) and queues an event run of each; stored before it returns.
+  Result<Receipt> Receive(const std::vector<Notice>& notices);
+  /// Notices one event run takes at most: a burst becomes a few runs of many keys.
+  static constexpr int kEventBatch = 10000;
+
   enum class CancelOutcome { kCancelled, kNotFound, kAlreadyEnded };
   CancelOutcome Cancel(int64_t run_id);
 
@@ -68,6 +76,7 @@ class Service {
 
   const ServeConfig& config() const { return config_; }
   ServiceStore& store() { return store_; }
+  EventStore& events() { return events_; }
 
  private:
   struct LiveRun;
@@ -83,6 +92,17 @@ class Service {
   Result<Triggered> TriggerLocked(Slot& slot, const std::string& trigger);
   void Dispatch();
   void Execute(Slot& slot, int64_t run_id, std::shared_ptr<LiveRun> live);
+  // A sweep or scheduled run: the job as configured (a move job's copies copy everything).
+  Result<engine::SyncReport> RunWhole(const ServeJob& job, const std::shared_ptr<LiveRun>& live);
+  // An event run: the notices pending for the job, as one key list; removals after.
+  Result<engine::SyncReport> RunEvents(Slot& slot, int64_t run_id, const std::shared_ptr<LiveRun>& live);
+  // Runs resolved options on a host whose objects also reach a sink (moves, files).
+  Result<engine::SyncReport> RunWithSink(const ServeJob& job, const engine::JobOptions& options,
+                                         const std::shared_ptr<LiveRun>& live, bool keep_outcomes,
+                                         std::map<std::string, ObjectOutcome>* outcomes);
+  // Removed objects: the destination copies of source keys that are gone.
+  void RemoveCopies(const ServeJob& job, const std::vector<ClaimedNotice>& removed,
+                    std::vector<NoticeOutcome>& outcomes, engine::SyncReport& report);
   // A host for one run: its cancel flag, live counters, object log and the shared limits.
   engine::JobHost HostFor(const std::shared_ptr<LiveRun>& live);
   // Closes a run in the store with its objects and outcome.
@@ -90,6 +110,7 @@ class Service {
 
   const ServeConfig& config_;
   ServiceStore& store_;
+  EventStore& events_;
   const engine::ProcessRuntime& runtime_;
   const s3::ConfigSources& sources_;
   engine::Budget shared_requests_;    // every job's requests draw on it

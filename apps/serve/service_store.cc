@@ -107,13 +107,22 @@ Result<std::vector<int64_t>> ServiceStore::RecoverInterrupted() {
   return ids;
 }
 
-Result<std::map<std::string, int64_t>> ServiceStore::Queued() {
+Result<std::map<std::string, std::pair<int64_t, std::string>>> ServiceStore::Queued() {
   std::lock_guard<std::mutex> lock(mu_);
-  std::map<std::string, int64_t> queued;
-  Stmt q(db_, "SELECT job, MIN(id) FROM service_runs WHERE state = 'queued' GROUP BY job");
+  std::map<std::string, std::pair<int64_t, std::string>> queued;
+  Stmt q(db_, "SELECT job, id, trigger FROM service_runs WHERE id IN "
+              "(SELECT MIN(id) FROM service_runs WHERE state = 'queued' GROUP BY job)");
   if (!q.ok()) return SqlError(db_, "cannot read queued runs");
-  while (sqlite3_step(q.get()) == SQLITE_ROW) queued[q.ColText(0)] = q.ColInt(1);
+  while (sqlite3_step(q.get()) == SQLITE_ROW) queued[q.ColText(0)] = {q.ColInt(1), q.ColText(2)};
   return queued;
+}
+
+Status ServiceStore::Retrigger(int64_t id, const std::string& trigger) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Stmt s(db_, "UPDATE service_runs SET trigger = ?1 WHERE id = ?2 AND state = 'queued'");
+  s.Text(1, trigger);
+  s.Int(2, id);
+  return Run(db_, s, "cannot update a queued run");
 }
 
 Result<int64_t> ServiceStore::Enqueue(const std::string& job, const std::string& trigger) {

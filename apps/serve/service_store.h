@@ -23,7 +23,7 @@ namespace riptide::serve {
 struct RunRow {
   int64_t id = 0;
   std::string job;
-  std::string trigger;  // "schedule", "manual", "startup"
+  std::string trigger;  // "schedule", "manual", "startup", "event"
   std::string kind;     // "initial" or "incremental" ("" until it starts)
   std::string state;    // queued, running, ok, partial, failed, interrupted, cancelled, dry-run
   int64_t triggers = 1;  // requests this run answers: triggers during a queue coalesce
@@ -63,8 +63,10 @@ class ServiceStore {
 
   /// Runs left "running" by a process that is gone become "interrupted"; their ids.
   Result<std::vector<int64_t>> RecoverInterrupted();
-  /// The queued run of each job (a restart keeps them).
-  Result<std::map<std::string, int64_t>> Queued();
+  /// The queued run of each job and its trigger (a restart keeps them).
+  Result<std::map<std::string, std::pair<int64_t, std::string>>> Queued();
+  /// A queued run answers a weightier trigger too (a sweep asked while events wait).
+  Status Retrigger(int64_t id, const std::string& trigger);
 
   Result<int64_t> Enqueue(const std::string& job, const std::string& trigger);
   /// One more trigger answered by a queued run.

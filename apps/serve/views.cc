@@ -43,7 +43,7 @@ const char* kStyle = R"(<style>
 body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222}
 table{border-collapse:collapse;width:100%}th,td{padding:.3em .6em;border-bottom:1px solid #ddd;text-align:left;vertical-align:top}
 th{background:#f4f4f4}.ok{color:#17702a}.failed,.partial{color:#b00020}.interrupted,.cancelled{color:#9a6700}
-.running,.queued{color:#1a5fb4}ul.objects{margin:.2em 0;padding-left:1.2em}code{font-size:13px}
+.running,.queued,.pending{color:#1a5fb4}.done{color:#17702a}.gone,.kept{color:#9a6700}ul.objects{margin:.2em 0;padding-left:1.2em}code{font-size:13px}
 nav a{margin-right:1em}
 </style>)";
 
@@ -262,10 +262,14 @@ std::string MetricsText(const std::map<std::string, JobTotals>& totals, const st
   return out;
 }
 
-std::string HistoryHtml(const std::vector<RunWithObjects>& runs, int page, int pages) {
-  std::string html = "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>riptide: history</title>";
-  html += kStyle;
-  html += "</head><body><h1>riptide history</h1><p>Runs, newest first. Page " + std::to_string(page) + " of " +
+std::string PageStart(const std::string& title) {
+  return "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>" + HtmlEscape(title) + "</title>" + kStyle +
+         "</head><body>";
+}
+
+std::string HistoryHtml(const std::vector<RunWithObjects>& runs, int page, int pages, const std::string& events) {
+  std::string html = PageStart("riptide: history");
+  html += "<h1>riptide history</h1>" + events + "<h2>Runs</h2><p>Newest first. Page " + std::to_string(page) + " of " +
           std::to_string(std::max(1, pages)) + ".</p><table id=\"runs\">";
   html += kRunHeader;
   for (const auto& r : runs) {

@@ -36,8 +36,11 @@ struct RunWithObjects {
   RunRow run;
   std::vector<ObjectRow> objects;  // the first few (the page links to the rest)
 };
-/// The history page: runs newest first, `page` of `pages` (1-based).
-std::string HistoryHtml(const std::vector<RunWithObjects>& runs, int page, int pages);
+/// The start of a page: doctype, title, the shared style, <body>.
+std::string PageStart(const std::string& title);
+/// The history page: `events` (a section of object events, HTML), then runs newest
+/// first, `page` of `pages` (1-based).
+std::string HistoryHtml(const std::vector<RunWithObjects>& runs, int page, int pages, const std::string& events);
 /// One run with every object it recorded.
 std::string RunHtml(const RunRow& run, const std::vector<ObjectRow>& objects);
 

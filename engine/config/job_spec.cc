@@ -54,7 +54,9 @@ Result<JobOptions> ResolveDownload(const JobSpec& spec, const s3::ConfigSources&
   auto url = s3::ParseS3Url(source);
   if (!url.ok()) return url.error();
   const bool key_list = !spec.keys.empty() || !spec.keys_file.empty();
-  if (Status st = CheckKeyListAgainstPrefix(key_list, url->prefix); !st.ok()) return st.error();
+  if (Status st = CheckKeyListAgainstPrefix(key_list && !spec.keys_under_prefix, url->prefix); !st.ok()) {
+    return st.error();
+  }
   if (key_list && spec.delete_extraneous) {
     return Invalid("--delete needs a listing of the whole prefix: not with --key or --keys-file");
   }
@@ -143,7 +145,7 @@ Status ResolveCopySource(const JobSpec& spec, const ClientResolver& resolver, Co
 
 Result<JobOptions> ResolveCopy(const JobSpec& spec, const s3::ConfigSources& sources,
                                const http::TransportFactory& transports) {
-  if (!spec.keys.empty() || !spec.keys_file.empty()) {
+  if ((!spec.keys.empty() && !spec.keys_under_prefix) || !spec.keys_file.empty()) {
     return Invalid("--key/--keys-file applies to downloads into a directory, not to a bucket DST");
   }
   if (spec.newer) return Invalid("--newer applies to downloads into a directory, not to a bucket DST");
@@ -153,10 +155,14 @@ Result<JobOptions> ResolveCopy(const JobSpec& spec, const s3::ConfigSources& sou
   if (!dst.ok()) return dst.error();
   o.destination = std::move(*dst);
   if (Status st = ResolveCopySource(spec, resolver, o); !st.ok()) return st.error();
+  if (!spec.keys.empty()) {
+    if (!o.source) return Invalid("a key list names objects of a bucket: SRC must be a bucket");
+    o.keys = spec.keys;
+  }
   o.method = spec.copy_mode == "server-side" ? CopyOptions::Method::kServerSide
              : spec.copy_mode == "streamed"  ? CopyOptions::Method::kStreamed
                                              : CopyOptions::Method::kAuto;
-  o.compare = spec.compare;
+  o.compare = spec.compare && o.keys.empty();  // named keys are copied as named: no listing of DST
   o.checksum = spec.checksum;
   o.delete_extraneous = spec.delete_extraneous;
   o.max_delete = spec.max_delete;

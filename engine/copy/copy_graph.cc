@@ -75,10 +75,12 @@ void PlanBatch(CopyRun& run, const Batch& batch, Emit&& emit, Flush&& flush) {
 void Report(CopyRun& run, const CopyTaskPtr& t) {
   run.Release(*t);
   if (t->error) {
-    if (t->error->code != ErrorCode::kCancelled) run.ctx.stats.AddFailure(t->dst_key, t->error->ToString());
+    if (t->error->code != ErrorCode::kCancelled) {
+      run.ctx.stats.AddFailure(t->dst_key, t->error->ToString(), t->source.info.key);
+    }
     return;
   }
-  run.ctx.stats.AddTransferred(t->dst_key, t->source.info.size);
+  run.ctx.stats.AddTransferred(t->dst_key, t->source.info.size, t->source.info.key, t->source.info.etag);
   spdlog::debug("copied {} → {} (ETag {}, verified by {})", t->source.rel, t->dst_key, t->etag, t->verified_by);
 }
 

@@ -31,24 +31,6 @@ namespace {
 
 constexpr uint64_t kMiB = 1ull << 20;
 
-// A fixed list of entries (cp of one named object or file).
-class EntryStream final : public ObjectStream {
- public:
-  explicit EntryStream(std::vector<StreamEntry> entries) : entries_(std::move(entries)) {}
-  Result<bool> Next(StreamEntry* out) override {
-    if (next_ >= entries_.size()) {
-      complete_ = true;
-      return false;
-    }
-    *out = entries_[next_++];
-    return true;
-  }
-
- private:
-  std::vector<StreamEntry> entries_;
-  size_t next_ = 0;
-};
-
 bool SameService(const s3::ClientConfig& a, const s3::ClientConfig& b) {
   return a.endpoint.scheme == b.endpoint.scheme && a.endpoint.Authority() == b.endpoint.Authority() &&
          a.endpoint.base_path == b.endpoint.base_path && a.anonymous == b.anonymous &&
@@ -92,6 +74,11 @@ Result<std::unique_ptr<ObjectStream>> OpenSource(const CopyOptions& options, htt
       e.info.last_modified_ms = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000 + st.st_mtim.tv_nsec / 1000000;
     }
     return std::unique_ptr<ObjectStream>(std::make_unique<EntryStream>(std::vector<StreamEntry>{std::move(e)}));
+  }
+  if (options.source && !options.keys.empty()) {
+    return std::unique_ptr<ObjectStream>(std::make_unique<KeyListStream>(
+        ListTarget{src_transport, *src_requests, options.source->bucket, options.retry, &stop, &stats},
+        options.source->prefix, options.keys, options.list_page_size));
   }
   if (options.source) {
     auto s = std::make_unique<BucketStream>(
@@ -307,7 +294,7 @@ Result<SyncReport> RunCopy(const CopyOptions& options, const JobHost& host) {
   if (options.source && !*server_side) src_transport_own = host.transports(options.source->transport);
   http::Transport& src_transport = src_transport_own ? *src_transport_own : *dst_transport;
   Stats stats;
-  stats.WatchObjects(host.on_object);
+  stats.WatchObjects(host.on_object, host.report_unchanged);
   RunShell shell(host, stats);
 
   // The source stream; its first page doubles as the check of bucket and credentials.

@@ -61,7 +61,7 @@ Result<Batch> Merger::Next() {
         } else if (Changed()) {
           batch->push_back(Task(false));
         } else {
-          stats_.skipped++;
+          stats_.AddUnchanged(dst_entry_.info.key, src_entry_.info.size, src_entry_.info.key, src_entry_.info.etag);
         }
       }
       if (auto st = AdvanceSource(); !st.ok()) return st.error();

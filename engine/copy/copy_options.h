@@ -28,6 +28,7 @@ struct CopyOptions {
   std::optional<BucketSide> source;  // a bucket, or else ...
   std::string source_dir;            // ... a local directory (an upload)
   std::optional<NamedEntry> single;  // cp of one object or file, no listing
+  std::vector<std::string> keys;     // whole source keys below its prefix (event runs): HEADed, no listing
   BucketSide destination;
 
   Method method = Method::kAuto;     // kAuto: server-side when one endpoint and one set of credentials

@@ -11,6 +11,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "engine/core/head_keys.h"
+
 namespace riptide::engine {
 
 void ObjectStream::Saw(const std::string& rel) {
@@ -199,6 +201,66 @@ Result<bool> LocalTreeStream::Next(StreamEntry* out) {
   }
   complete_ = true;
   return false;
+}
+
+Result<bool> EntryStream::Next(StreamEntry* out) {
+  if (next_ >= entries_.size()) {
+    complete_ = true;
+    return false;
+  }
+  *out = entries_[next_++];
+  return true;
+}
+
+KeyListStream::KeyListStream(ListTarget target, std::string prefix, std::vector<std::string> keys, int chunk)
+    : target_(std::move(target)), prefix_(std::move(prefix)), keys_(std::move(keys)),
+      chunk_(static_cast<size_t>(std::max(1, chunk))) {
+  std::sort(keys_.begin(), keys_.end());  // in key order, each once, as a listing would be
+  keys_.erase(std::unique(keys_.begin(), keys_.end()), keys_.end());
+}
+
+Status KeyListStream::HeadChunk() {
+  const size_t end = std::min(keys_.size(), next_key_ + chunk_);
+  std::vector<std::string> chunk(keys_.begin() + static_cast<std::ptrdiff_t>(next_key_),
+                                 keys_.begin() + static_cast<std::ptrdiff_t>(end));
+  next_key_ = end;
+  const RetryScope scope{target_.retry, target_.stop, target_.stats};
+  auto answers = HeadKeys(target_.transport, target_.requests, target_.bucket, chunk, scope);
+  ready_.clear();
+  next_ready_ = 0;
+  for (size_t i = 0; i < chunk.size(); ++i) {
+    if (!answers[i].ok()) {
+      Error e = answers[i].error();
+      if (StopsAKeyList(e)) {
+        e.message = "cannot read s3://" + target_.bucket + "/" + chunk[i] + ": " + e.message;
+        return e;
+      }
+      if (target_.stats) {
+        target_.stats->AddFailure(chunk[i], e.code == ErrorCode::kNotFound ? "NoSuchKey: no such key in s3://" +
+                                                                                 target_.bucket
+                                                                           : e.ToString());
+      }
+      continue;
+    }
+    StreamEntry entry;
+    entry.rel = chunk[i].substr(std::min(prefix_.size(), chunk[i].size()));
+    entry.info = std::move(*answers[i]);
+    ready_.push_back(std::move(entry));
+  }
+  return OkStatus();
+}
+
+Result<bool> KeyListStream::Next(StreamEntry* out) {
+  while (next_ready_ >= ready_.size()) {
+    if (next_key_ >= keys_.size() || (target_.stop && *target_.stop)) {
+      complete_ = next_key_ >= keys_.size();
+      return false;
+    }
+    if (Status st = HeadChunk(); !st.ok()) return st.error();
+  }
+  *out = std::move(ready_[next_ready_++]);
+  Saw(out->rel);
+  return true;
 }
 
 }  // namespace riptide::engine

@@ -85,4 +85,34 @@ class LocalTreeStream final : public ObjectStream {
   uint64_t skipped_ = 0;
 };
 
+/// A fixed list of entries (cp of one named object or file).
+class EntryStream final : public ObjectStream {
+ public:
+  explicit EntryStream(std::vector<StreamEntry> entries) : entries_(std::move(entries)) {}
+  Result<bool> Next(StreamEntry* out) override;
+
+ private:
+  std::vector<StreamEntry> entries_;
+  size_t next_ = 0;
+};
+
+/// Named keys below a prefix (the service's event runs), HEADed a chunk at a time, all
+/// of a chunk at once. A key that is missing is a failure of that key; a missing bucket
+/// or refused credentials end the stream with an error.
+class KeyListStream final : public ObjectStream {
+ public:
+  KeyListStream(ListTarget target, std::string prefix, std::vector<std::string> keys, int chunk);
+  Result<bool> Next(StreamEntry* out) override;
+
+ private:
+  Status HeadChunk();
+  ListTarget target_;
+  std::string prefix_;
+  std::vector<std::string> keys_;
+  size_t chunk_;
+  size_t next_key_ = 0;
+  std::vector<StreamEntry> ready_;
+  size_t next_ready_ = 0;
+};
+
 }  // namespace riptide::engine

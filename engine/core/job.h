@@ -42,6 +42,7 @@ struct JobHost {
   // Limits shared with other jobs of the process (the service's); null: the job's own only.
   Budget* shared_requests = nullptr;    // requests in flight
   Budget* shared_memory_mib = nullptr;  // MiB of part bodies held (copies and uploads)
+  bool report_unchanged = false;        // on_object hears of objects already in place too
 };
 
 struct SyncReport {

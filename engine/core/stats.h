@@ -20,10 +20,13 @@ struct ObjectFailure {
 
 /// One object's outcome, for whoever watches a run object by object (the service's history).
 struct ObjectEvent {
-  std::string key;
+  std::string key;  // where it lands: the source key for downloads, the destination key for copies
   uint64_t bytes = 0;
   bool ok = true;
-  std::string reason;  // why it failed
+  std::string reason;      // why it failed
+  std::string source_key;  // the object read (empty for local files)
+  std::string etag;        // the source object's ETag, as listed or HEADed
+  bool unchanged = false;  // already in place: nothing was transferred
 };
 using ObjectFn = std::function<void(const ObjectEvent&)>;
 
@@ -79,19 +82,31 @@ class Stats {
     }
   }
 
-  /// Set before the run starts; called from the stages' threads.
-  void WatchObjects(ObjectFn fn) { on_object_ = std::move(fn); }
+  /// Set before the run starts; called from the stages' threads. Unchanged objects are
+  /// reported too when asked (a sweep of a million unchanged keys calls it a million times).
+  void WatchObjects(ObjectFn fn, bool with_unchanged = false) {
+    on_object_ = std::move(fn);
+    watch_unchanged_ = with_unchanged;
+  }
 
   /// One object is in place (downloaded, copied or uploaded) and proven. Its bytes are
   /// counted as they land (bytes_committed), part by part for copies.
-  void AddTransferred(const std::string& key, uint64_t bytes) {
+  void AddTransferred(const std::string& key, uint64_t bytes, const std::string& source_key = {},
+                      const std::string& etag = {}) {
     transferred.fetch_add(1, std::memory_order_relaxed);
-    if (on_object_) on_object_({key, bytes, true, {}});
+    if (on_object_) on_object_({key, bytes, true, {}, source_key, etag, false});
   }
 
-  void AddFailure(std::string key, std::string reason) {
+  /// One object found already in place, the same as its source.
+  void AddUnchanged(const std::string& key, uint64_t bytes, const std::string& source_key, const std::string& etag) {
+    skipped.fetch_add(1, std::memory_order_relaxed);
+    if (on_object_ && watch_unchanged_) on_object_({key, bytes, true, {}, source_key, etag, true});
+  }
+
+  /// `source_key`: the object read, when it is not `key` (copies name the destination).
+  void AddFailure(std::string key, std::string reason, const std::string& source_key = {}) {
     failed.fetch_add(1, std::memory_order_relaxed);
-    if (on_object_) on_object_({key, 0, false, reason});
+    if (on_object_) on_object_({key, 0, false, reason, source_key.empty() ? key : source_key, {}, false});
     std::lock_guard<std::mutex> lock(mu_);
     if (failures_.size() < kMaxKept) failures_.push_back({std::move(key), std::move(reason)});
   }
@@ -103,6 +118,7 @@ class Stats {
  private:
   static constexpr size_t kMaxKept = 10000;  // the rest are counted only
   ObjectFn on_object_;
+  bool watch_unchanged_ = false;
   mutable std::mutex mu_;
   std::vector<ObjectFailure> failures_;
 };

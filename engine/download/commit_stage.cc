@@ -47,7 +47,7 @@ void CommitStage::Commit(const TransferPtr& t) {
       spdlog::info("fetched {} ({} bytes, verified by {})", t->path, t->object.size, row.verified_by);
       pending_.push_back(std::move(row));
       ctx_.stats.bytes_committed += t->object.size;
-      ctx_.stats.AddTransferred(t->object.key, t->object.size);
+      ctx_.stats.AddTransferred(t->object.key, t->object.size, t->object.key, t->object.etag);
     }
   }
   // A download stopped by the run or the network stays on disk, journaled, for the

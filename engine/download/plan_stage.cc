@@ -74,7 +74,7 @@ TransferPtr PlanStage::ToTransfer(size_t i) {
   const bool refused = m.kind == planner::KeyMapping::Kind::kRefused;
   const bool drift = d.action == Action::kUnchanged && !refused && LocalCopyDrifted(i);
   if (d.action == Action::kUnchanged && !refused && !drift) {
-    ctx_.stats.skipped++;
+    ctx_.stats.AddUnchanged(d.object.key, d.object.size, d.object.key, d.object.etag);
     return nullptr;
   }
   if (drift) ctx_.stats.drifted++;

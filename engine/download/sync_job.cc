@@ -175,7 +175,7 @@ Result<SyncReport> RunSync(const SyncOptions& options, const JobHost& host) {
   s3::RequestFactory requests(options.client);
   std::unique_ptr<http::Transport> transport = host.transports(options.transport);
   Stats stats;
-  stats.WatchObjects(host.on_object);
+  stats.WatchObjects(host.on_object, host.report_unchanged);
   Budget budget(std::max(1, options.concurrency), host.shared_requests);
   RunShell shell(host, stats);
   RunContext ctx(options, prefix, *transport, requests, *state.dataset, *state.manifest, *state.journal, stats,

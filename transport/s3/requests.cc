@@ -196,4 +196,11 @@ http::Request RequestFactory::DeleteObjects(const std::string& bucket, const std
   return r;
 }
 
+http::Request RequestFactory::DeleteObject(const std::string& bucket, const std::string& key,
+                                           const std::string& if_match) const {
+  Headers extra;
+  if (!if_match.empty()) extra.emplace_back("If-Match", "\"" + if_match + "\"");
+  return Make("DELETE", bucket, key, "", std::move(extra));
+}
+
 }  // namespace riptide::s3

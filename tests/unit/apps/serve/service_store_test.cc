@@ -54,7 +54,10 @@ TEST_F(ServiceStoreTest, RunsGoFromQueuedToTheirOutcomeAndSurviveAReopen) {
   store = Open();
   EXPECT_EQ(*store->RecoverInterrupted(), std::vector<int64_t>{b});
   EXPECT_EQ(*store->RecoverInterrupted(), std::vector<int64_t>{});  // once
-  EXPECT_EQ(*store->Queued(), (std::map<std::string, int64_t>{{"job", c}}));
+  using Queue = std::map<std::string, std::pair<int64_t, std::string>>;
+  EXPECT_EQ(*store->Queued(), (Queue{{"job", {c, "schedule"}}}));
+  ASSERT_TRUE(store->Retrigger(c, "manual").ok());  // a sweep asked while it waited
+  EXPECT_EQ(*store->Queued(), (Queue{{"job", {c, "manual"}}}));
   auto run_a = **store->Get(a);
   EXPECT_EQ(run_a.state, "partial");
   EXPECT_EQ(run_a.kind, "initial");

@@ -19,7 +19,7 @@ TEST(Views, KeysAreTextInHtml) {
   run.error = "<b>boom</b>";
   std::vector<ObjectRow> objects = {{"a/<img src=x onerror=alert(1)>", true, 10, 1000, ""},
                                     {"b\"c", false, 0, 2000, "<reason>"}};
-  for (const std::string& html : {HistoryHtml({{run, objects}}, 1, 1), RunHtml(run, objects)}) {
+  for (const std::string& html : {HistoryHtml({{run, objects}}, 1, 1, ""), RunHtml(run, objects)}) {
     EXPECT_EQ(html.find("<img"), std::string::npos);
     EXPECT_EQ(html.find("<b>"), std::string::npos);
     EXPECT_EQ(html.find("<reason>"), std::string::npos);
@@ -32,11 +32,11 @@ TEST(Views, HistoryPagesLinkBothWays) {
   RunRow run;
   run.id = 1;
   run.transferred = 30;  // more than the page shows: a link to the run
-  const std::string middle = HistoryHtml({{run, {{"k", true, 1, 1, ""}}}}, 2, 3);
+  const std::string middle = HistoryHtml({{run, {{"k", true, 1, 1, ""}}}}, 2, 3, "");
   EXPECT_NE(middle.find("href=\"/events/history?page=1\""), std::string::npos);
   EXPECT_NE(middle.find("href=\"/events/history?page=3\""), std::string::npos);
   EXPECT_NE(middle.find("and 29 more"), std::string::npos);
-  const std::string last = HistoryHtml({}, 3, 3);
+  const std::string last = HistoryHtml({}, 3, 3, "");
   EXPECT_EQ(last.find("page=4"), std::string::npos);
 }
 
