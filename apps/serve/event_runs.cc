@@ -73,6 +73,25 @@ struct Batch {
   std::vector<ClaimedNotice> removed;   // the newest notice of each removed key
 };
 
+// Each claimed notice gets the outcome of its key: the removal that decided it, or the
+// transfer of the object, or the run's fatal error.
+std::vector<NoticeOutcome> Outcomes(const std::vector<ClaimedNotice>& claimed,
+                                    const std::map<std::string, ObjectOutcome>& copied,
+                                    const std::map<std::string, NoticeOutcome>& removed, const std::string& fatal) {
+  std::vector<NoticeOutcome> results;
+  for (const auto& c : claimed) {
+    NoticeOutcome o{c.id, "failed", 0, fatal};
+    if (auto r = removed.find(c.key); r != removed.end()) {
+      o = r->second;
+      o.id = c.id;
+    } else if (auto t = copied.find(c.key); t != copied.end()) {
+      o = {c.id, t->second.state, t->second.bytes, t->second.reason};
+    }
+    results.push_back(std::move(o));
+  }
+  return results;
+}
+
 Batch Split(const std::vector<ClaimedNotice>& claimed) {
   std::map<std::string, const ClaimedNotice*> newest;
   for (const auto& c : claimed) newest[c.key] = &c;
@@ -111,48 +130,32 @@ Result<engine::SyncReport> Service::RunEvents(Slot& slot, int64_t run_id, const 
     for (const auto& c : *claimed) results.push_back({c.id, "pending", 0, {}});
   } else {
     std::map<std::string, NoticeOutcome> removals;
-    if (report.ok()) {
-      std::vector<NoticeOutcome> removed;
-      RemoveCopies(job, batch.removed, removed, *report);
-      for (auto& r : removed) removals[std::to_string(r.id)] = r;
-    }
-    std::set<std::string> removed_keys;
-    for (const auto& r : batch.removed) removed_keys.insert(r.key);
-    const std::string fatal = !report.ok() ? report.error().ToString()
-                              : report->fatal ? report->fatal->ToString() : "not attempted";
-    std::map<std::string, int64_t> removal_of;  // key → the removal notice that decides it
-    for (const auto& r : batch.removed) removal_of[r.key] = r.id;
-    for (const auto& c : *claimed) {
-      if (removed_keys.count(c.key)) {
-        auto it = removals.find(std::to_string(removal_of[c.key]));
-        NoticeOutcome o = it != removals.end() ? it->second : NoticeOutcome{0, "failed", 0, fatal};
-        o.id = c.id;
-        results.push_back(o);
-      } else if (auto it = outcomes.find(c.key); it != outcomes.end()) {
-        results.push_back({c.id, it->second.state, it->second.bytes, it->second.reason});
-      } else {
-        results.push_back({c.id, "failed", 0, fatal});
-      }
-    }
+    if (report.ok()) removals = RemoveCopies(job, batch.removed, *report);
+    const std::string fatal = !report.ok()      ? report.error().ToString()
+                              : report->fatal ? report->fatal->ToString()
+                                              : "not attempted";
+    results = Outcomes(*claimed, outcomes, removals, fatal);
   }
   if (Status st = events_.Finish(job.name, run_id, results); !st.ok()) ServeLog()->error("{}", st.error().message);
   return report;
 }
 
-void Service::RemoveCopies(const ServeJob& job, const std::vector<ClaimedNotice>& removed,
-                           std::vector<NoticeOutcome>& outcomes, engine::SyncReport& report) {
-  if (removed.empty()) return;
+std::map<std::string, NoticeOutcome> Service::RemoveCopies(const ServeJob& job,
+                                                           const std::vector<ClaimedNotice>& removed,
+                                                           engine::SyncReport& report) {
+  std::map<std::string, NoticeOutcome> outcomes;
+  if (removed.empty()) return outcomes;
   if (!job.spec.delete_extraneous) {
-    for (const auto& r : removed) outcomes.push_back({r.id, "done", 0, "the job keeps copies (delete is off)"});
-    return;
+    for (const auto& r : removed) outcomes[r.key] = {r.id, "done", 0, "the job keeps copies (delete is off)"};
+    return outcomes;
   }
   auto options = engine::ResolveJob(job.spec, sources_, runtime_.Host().transports);
   const auto* copy = options.ok() ? std::get_if<engine::CopyOptions>(&*options) : nullptr;
   if (!copy || !copy->source) {
     // A dataset directory: a sync with delete removes local copies with its manifest.
     if (auto t = Trigger(job.name, "removal"); !t.ok()) ServeLog()->error("{}: {}", job.name, t.error().message);
-    for (const auto& r : removed) outcomes.push_back({r.id, "done", 0, "removed by the next sync (delete: true)"});
-    return;
+    for (const auto& r : removed) outcomes[r.key] = {r.id, "done", 0, "removed by the next sync (delete: true)"};
+    return outcomes;
   }
   // Only keys the source really lacks now: a newer upload may have followed the removal.
   std::vector<std::string> keys;
@@ -167,30 +170,33 @@ void Service::RemoveCopies(const ServeJob& job, const std::vector<ClaimedNotice>
   const int64_t now = engine::sql::NowMs();
   for (size_t i = 0; i < removed.size(); ++i) {
     if (heads[i].ok()) {
-      outcomes.push_back({removed[i].id, "kept", 0, "kept: the source has the object again"});
+      outcomes[keys[i]] = {removed[i].id, "kept", 0, "kept: the source has the object again"};
     } else if (heads[i].error().code != ErrorCode::kNotFound) {
-      outcomes.push_back({removed[i].id, "failed", 0, heads[i].error().ToString()});
+      outcomes[keys[i]] = {removed[i].id, "failed", 0, heads[i].error().ToString()};
     } else {
       doomed.push_back(copy->destination.prefix + keys[i].substr(copy->source->prefix.size()));
-      outcomes.push_back({removed[i].id, "done", 0, {}});
+      outcomes[keys[i]] = {removed[i].id, "done", 0, {}};
       files.push_back({keys[i], std::nullopt, FileSide{0, -1, now}});
     }
   }
   for (size_t begin = 0; begin < doomed.size(); begin += 1000) {
     std::vector<std::string> part(doomed.begin() + static_cast<std::ptrdiff_t>(begin),
                                   doomed.begin() + static_cast<std::ptrdiff_t>(std::min(doomed.size(), begin + 1000)));
-    auto r = engine::CallAndWait(*dst_transport, scope, [&] { return dst_requests.DeleteObjects(copy->destination.bucket, part); }, nullptr);
+    auto r = engine::CallAndWait(
+        *dst_transport, scope, [&] { return dst_requests.DeleteObjects(copy->destination.bucket, part); }, nullptr);
     auto failures = r.ok() ? s3::ParseDeleteResult(r->body) : Result<std::vector<s3::DeleteFailure>>(r.error());
     if (!failures.ok()) {
-      ServeLog()->error("{}: cannot delete {} destination copies: {}", job.name, part.size(), failures.error().ToString());
-      for (auto& o : outcomes) {
+      ServeLog()->error("{}: cannot delete {} destination copies: {}", job.name, part.size(),
+                        failures.error().ToString());
+      for (auto& [key, o] : outcomes) {
         if (o.state == "done") o = {o.id, "failed", 0, failures.error().ToString()};
       }
-      return;
+      return outcomes;
     }
     report.deleted += part.size() - failures->size();
   }
   if (Status st = events_.UpdateFiles(job.name, files); !st.ok()) ServeLog()->error("{}", st.error().message);
+  return outcomes;
 }
 
 }  // namespace riptide::serve

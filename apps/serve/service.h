@@ -101,8 +101,8 @@ class Service {
                                          const std::shared_ptr<LiveRun>& live, bool keep_outcomes,
                                          std::map<std::string, ObjectOutcome>* outcomes);
   // Removed objects: the destination copies of source keys that are gone.
-  void RemoveCopies(const ServeJob& job, const std::vector<ClaimedNotice>& removed,
-                    std::vector<NoticeOutcome>& outcomes, engine::SyncReport& report);
+  std::map<std::string, NoticeOutcome> RemoveCopies(const ServeJob& job, const std::vector<ClaimedNotice>& removed,
+                                                    engine::SyncReport& report);
   // A host for one run: its cancel flag, live counters, object log and the shared limits.
   engine::JobHost HostFor(const std::shared_ptr<LiveRun>& live);
   // Closes a run in the store with its objects and outcome.
