@@ -42,14 +42,20 @@ Result<engine::SyncReport> Service::RunWithSink(const ServeJob& job, const engin
                                                 const std::shared_ptr<LiveRun>& live, bool keep_outcomes,
                                                 std::map<std::string, ObjectOutcome>* outcomes) {
   engine::JobHost host = HostFor(live);
-  if (!job.on_event && !job.move) return app::RunResolved(options, host);
+  auto run = [&job, &options](const engine::JobHost& h) -> Result<engine::SyncReport> {
+    if (!job.process) return app::RunResolved(options, h);
+    auto through = engine::ProcessOptionsOf(options, *job.process);
+    if (!through.ok()) return through.error();
+    return engine::RunProcess(*through, h);
+  };
+  if (!job.on_event && !job.move) return run(host);
   ObjectSink sink(job.name, events_, job.move ? MoveTargetOf(options) : std::nullopt, host, keep_outcomes);
   host.on_object = [log = host.on_object, &sink](const engine::ObjectEvent& e) {
     if (log) log(e);
     sink.Add(e);
   };
   host.report_unchanged = true;  // the files table, and downloads already in place may be moved
-  auto report = app::RunResolved(options, host);
+  auto report = run(host);
   auto handled = sink.Finish();
   if (outcomes) *outcomes = std::move(handled);
   if (job.move) ServeLog()->info("{}: {} source objects moved", job.name, sink.moved());

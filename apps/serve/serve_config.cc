@@ -7,6 +7,7 @@
 #include <functional>
 #include <set>
 
+#include "engine/process/child_process.h"
 #include "planner/filter.h"
 #include "planner/key_mapping.h"
 #include "transport/s3/remotes.h"
@@ -199,6 +200,23 @@ void ReadJobFields(Fields& f, ServeJob& job, std::string* every, std::string* cr
   f.Bool("delete", &spec.delete_extraneous);
   f.Bool("on_event", &job.on_event);
   f.Bool("move", &job.move);
+  std::vector<std::string> command;
+  f.List("process", &command);
+  bool shell = false;
+  f.Bool("process_shell", &shell);
+  engine::ProcessCommand process;
+  f.String("process_suffix", &process.suffix);
+  f.Seconds("process_timeout", &process.timeout);
+  if (!command.empty()) {
+    process.argv = command;
+    if (shell) {
+      process.argv = {"/bin/sh", "-c", command.size() == 1 ? command[0] : std::string()};
+    } else if (command.size() == 1) {
+      auto words = engine::SplitCommand(command[0]);
+      process.argv = words.ok() ? *words : std::vector<std::string>{};
+    }
+    job.process = process;
+  }
   f.Int("max_delete", &spec.max_delete, 0, int64_t{1} << 40);
   std::vector<std::string> include, exclude;
   f.List("include", &include);
@@ -291,10 +309,17 @@ ServeJob ReadJob(const YAML::Node& node, const ServeConfig& config, const engine
   if (spec.max_delete >= 0 && !spec.delete_extraneous) {
     problems.Add(f.MarkOf("max_delete"), "max_delete without delete: true does nothing");
   }
-  if ((job.on_event || job.move) && !spec.source.empty()) {
+  if (job.process && (job.process->argv.empty() || job.process->argv.back().empty())) {
+    problems.Add(f.MarkOf("process"), "process: a command (a string split at blanks with quotes, a list of words, "
+                                      "or one string with process_shell: true)");
+  }
+  if (!job.process && (f.Has("process_suffix") || f.Has("process_timeout") || f.Has("process_shell"))) {
+    problems.Add(at, "process_suffix, process_timeout and process_shell need process");
+  }
+  if ((job.on_event || job.move || job.process) && !spec.source.empty()) {
     if (!SourceBucket(spec.source, job)) {
-      problems.Add(f.MarkOf(job.on_event ? "on_event" : "move"), std::string(job.on_event ? "on_event" : "move") +
-                                                                     " needs a bucket source");
+      const char* what = job.on_event ? "on_event" : job.move ? "move" : "process";
+      problems.Add(f.MarkOf(what), std::string(what) + " needs a bucket source");
     }
   }
   TakeSchedule(f, every, cron, job, problems);

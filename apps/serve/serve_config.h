@@ -6,11 +6,13 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "apps/serve/schedule.h"
 #include "engine/config/job_spec.h"
+#include "engine/process/process_job.h"
 
 namespace riptide::serve {
 
@@ -21,6 +23,7 @@ struct ServeJob {
   int line = 0;  // where the job starts in the file, 1-based
   bool on_event = false;  // object events for its source bucket and prefix transfer those keys
   bool move = false;      // delete each source object once its copy is verified
+  std::optional<engine::ProcessCommand> process;  // bytes pass through this command on the way
   // The source bucket and prefix (normalised to end in '/'), which events are matched on.
   std::string source_bucket, source_prefix;
 

@@ -267,6 +267,71 @@ class RemovalTest(EventsTestCase):
         self.assertEqual(svc.stop(), 0)
 
 
+class ProcessTest(EventsTestCase):
+    def test_bytes_pass_through_the_command_into_a_bucket_and_a_directory(self):
+        import gzip
+        big = os.urandom(11 << 20)  # more than two parts: streamed as a multipart upload
+        self.put({"incoming/big.bin": big})
+        svc = self.start("    move: true\n    process: gzip -c -1\n    process_suffix: .gz\n    part_size: 5M\n")
+        for key in (KEYS[1], "incoming/big.bin"):
+            post(svc, s3_records(self.bucket, key, self.etag(key)))
+        c = self.settle(svc)
+        self.assertEqual((c["succeeded"], c["failed"]), (2, 0), c)
+        self.assertEqual(self.dst_keys(), ["processed/big.bin.gz", "processed/with space.txt.gz"])
+        got = self.s3.get_object(Bucket=self.dst, Key="processed/big.bin.gz")["Body"].read()
+        self.assertEqual(gzip.decompress(got), big)
+        got = self.s3.get_object(Bucket=self.dst, Key="processed/with space.txt.gz")["Body"].read()
+        self.assertEqual(gzip.decompress(got), self.bodies[KEYS[1]])
+        self.assertNotIn("incoming/big.bin", self.src_keys())  # moved once written
+        self.assertEqual(svc.stop(), 0)
+
+        # Into a directory: the file appears whole, under the suffix.
+        data = os.path.join(self.tmp, "out")
+        svc = self.start("    process: [tr, a-z, A-Z]\n    process_suffix: .upper\n", destination=data)
+        self.put({"incoming/low.txt": b"lower case"})
+        post(svc, json.dumps({"bucket": self.bucket, "key": "incoming/low.txt"}))
+        self.settle(svc)
+        with open(os.path.join(data, "low.txt.upper"), "rb") as f:
+            self.assertEqual(f.read(), b"LOWER CASE")
+        self.assertEqual([n for n in os.listdir(data) if n.startswith(".riptide-process")], [])
+        self.assertEqual(svc.stop(), 0)
+
+    def test_a_failing_or_slow_command_leaves_source_and_destination_untouched(self):
+        svc = self.start("    move: true\n    process: \"cat; exit 3\"\n    process_shell: true\n"
+                         "    part_size: 5M\n")
+        self.put({"incoming/big.bin": os.urandom(6 << 20)})  # a part is sent before the command fails
+        for key in (KEYS[0], "incoming/big.bin"):
+            post(svc, s3_records(self.bucket, key, self.etag(key)))
+        c = self.settle(svc)
+        self.assertEqual((c["succeeded"], c["failed"]), (0, 2), c)
+        self.assertEqual(self.dst_keys(), [])
+        self.assertIn(KEYS[0], self.src_keys())
+        self.assertIn("incoming/big.bin", self.src_keys())
+        if SERVER == "moto":  # s3rver keeps no list of multipart uploads
+            self.assertEqual(self.s3.list_multipart_uploads(Bucket=self.dst).get("Uploads", []), [])
+        events = svc.get("/events/history")[1]
+        self.assertIn("the command exited with 3", events)
+        self.assertEqual(svc.stop(), 0)
+
+        svc = self.start("    process: sleep 30\n    process_timeout: 1s\n")
+        post(svc, s3_records(self.bucket, KEYS[2], self.etag(KEYS[2])))
+        c = self.settle(svc)
+        self.assertEqual(c["failed"], 3, c)
+        self.assertIn("timed out after 1 s", svc.get("/events/history")[1])
+        self.assertEqual(self.dst_keys(), [])
+        self.assertEqual(svc.stop(), 0)
+
+    def test_the_command_gets_a_clean_environment(self):
+        svc = self.start("    process: env\n")
+        post(svc, s3_records(self.bucket, KEYS[0], self.etag(KEYS[0])))
+        self.settle(svc)
+        env = self.s3.get_object(Bucket=self.dst, Key="processed/plain.txt")["Body"].read().decode()
+        self.assertIn(f"RIPTIDE_KEY={KEYS[0]}", env)
+        self.assertNotIn("AWS_", env)
+        self.assertNotIn(self.server.secret_key, env)
+        self.assertEqual(svc.stop(), 0)
+
+
 class RestartTest(EventsTestCase):
     def test_kill9_with_events_accepted_then_restart_transfers_each_once(self):
         many = {f"incoming/many/{i:04d}.txt": f"object {i}".encode() for i in range(400)}

@@ -110,6 +110,38 @@ TEST(ServeConfig, RefusesWhatCannotBeAServiceConfig) {
   EXPECT_EQ(twice.error().message, "c.yaml:4: a second job called 'a'");
 }
 
+TEST(ServeConfig, EventJobsAndTheirCommand) {
+  auto ok = ParseServeConfig(
+      "state_dir: /s\njobs:\n"
+      "  - {name: a, source: s3://b/in, destination: /d, on_event: true, move: true, include: ['*.csv'],\n"
+      "     process: \"gzip -c '-9'\", process_suffix: .gz, process_timeout: 2m}\n"
+      "  - {name: s, source: s3://b/x, destination: /e, process: 'a | b', process_shell: true}\n",
+      "c.yaml", Env());
+  ASSERT_TRUE(ok.ok()) << ok.error().message;
+  const ServeJob& a = ok->jobs[0];
+  EXPECT_TRUE(a.on_event && a.move);
+  EXPECT_EQ((a.source_bucket + "|" + a.source_prefix), "b|in/");
+  EXPECT_EQ(a.process->argv, (std::vector<std::string>{"gzip", "-c", "-9"}));
+  EXPECT_EQ(a.process->timeout, std::chrono::minutes(2));
+  EXPECT_TRUE(a.Covers("b", "in/x.csv"));
+  EXPECT_FALSE(a.Covers("b", "in/x.txt"));  // excluded by the job's include
+  EXPECT_FALSE(a.Covers("b", "inx/y.csv"));
+  EXPECT_FALSE(a.Covers("c", "in/x.csv"));
+  EXPECT_EQ(ok->jobs[1].process->argv, (std::vector<std::string>{"/bin/sh", "-c", "a | b"}));
+  auto bad = ParseServeConfig(
+      "state_dir: /s\njobs:\n"
+      "  - {name: a, source: /local, destination: s3://b/x, on_event: true}\n"
+      "  - {name: b, source: s3://b/x, destination: /d, process: \"tr 'open\"}\n"
+      "  - {name: c, source: s3://b/x, destination: /e, process_suffix: .gz}\n",
+      "c.yaml", Env());
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("c.yaml:3: on_event needs a bucket source"), std::string::npos);
+  EXPECT_NE(bad.error().message.find("c.yaml:4: process: a command"), std::string::npos);
+  EXPECT_NE(bad.error().message.find("c.yaml:5: process_suffix, process_timeout and process_shell need process"),
+            std::string::npos)
+      << bad.error().message;
+}
+
 TEST(ServeConfig, SizesAndLoopback) {
   EXPECT_EQ(*ParseSize("64"), 64u);
   EXPECT_EQ(*ParseSize("16M"), 16u << 20);

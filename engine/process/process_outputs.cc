@@ -1,0 +1,130 @@
+#include "engine/process/process_outputs.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "transport/s3/crypto.h"
+#include "transport/s3/xml.h"
+
+namespace riptide::engine {
+namespace {
+
+Error IoError(const std::string& what) { return MakeError(ErrorCode::kIo, what + ": " + std::strerror(errno)); }
+
+}  // namespace
+
+Status BucketOutput::SendPart(std::string body) {
+  if (upload_id_.empty()) {
+    auto r = CallAndWait(transport_, scope_, [&] { return requests_.CreateMultipartUpload(bucket_, key_, {}); }, nullptr);
+    if (!r.ok()) return r.error();
+    auto id = s3::ParseInitiateMultipartUpload(r->body);
+    if (!id.ok()) return id.error();
+    upload_id_ = *id;
+  }
+  const int number = static_cast<int>(etags_.size()) + 1;
+  auto shared = std::make_shared<const std::string>(std::move(body));
+  const std::string md5 = s3::Base64Md5(*shared);
+  auto r = CallAndWait(transport_, scope_,
+                       [&] { return requests_.UploadPart(bucket_, key_, upload_id_, number, shared, md5); }, nullptr);
+  if (!r.ok()) return r.error();
+  auto etag = r->headers.find("etag");
+  if (etag == r->headers.end()) return MakeError(ErrorCode::kProtocol, "a part's answer has no ETag");
+  etags_.push_back(etag->second);
+  return OkStatus();
+}
+
+Status BucketOutput::Write(std::string_view data) {
+  buffer_.append(data);
+  size_ += data.size();
+  while (buffer_.size() >= part_size_) {
+    std::string part = buffer_.substr(0, part_size_);
+    buffer_.erase(0, part_size_);
+    if (Status st = SendPart(std::move(part)); !st.ok()) return st;
+  }
+  return OkStatus();
+}
+
+Result<uint64_t> BucketOutput::Finish() {
+  if (upload_id_.empty()) {  // it all fitted in one part: one PUT
+    auto shared = std::make_shared<const std::string>(std::move(buffer_));
+    const std::string md5 = s3::Base64Md5(*shared);
+    auto r = CallAndWait(transport_, scope_, [&] { return requests_.PutObject(bucket_, key_, shared, md5); }, nullptr);
+    if (!r.ok()) return r.error();
+    return size_;
+  }
+  if (!buffer_.empty()) {
+    if (Status st = SendPart(std::move(buffer_)); !st.ok()) return st.error();
+  }
+  auto r = CallAndWait(
+      transport_, scope_, [&] { return requests_.CompleteMultipartUpload(bucket_, key_, upload_id_, etags_); },
+      [](const http::Response& answer) -> Status {  // a 200 may still carry an error
+        auto etag = s3::ParseResultEtag(answer.body);
+        return etag.ok() ? OkStatus() : Status(etag.error());
+      });
+  if (!r.ok()) return r.error();
+  upload_id_.clear();
+  return size_;
+}
+
+void BucketOutput::Abort() {
+  if (upload_id_.empty()) return;
+  (void)CallAndWait(transport_, scope_, [&] { return requests_.AbortMultipartUpload(bucket_, key_, upload_id_); }, nullptr);
+  upload_id_.clear();
+}
+
+FileOutput::~FileOutput() { Abort(); }
+
+Status FileOutput::Open() {
+  const std::filesystem::path final_path = std::filesystem::path(dir_) / rel_;
+  std::error_code ec;
+  std::filesystem::create_directories(final_path.parent_path(), ec);
+  if (ec) return MakeError(ErrorCode::kIo, "cannot create " + final_path.parent_path().string() + ": " + ec.message());
+  tmp_ = (final_path.parent_path() / ".riptide-process-XXXXXX").string();
+  fd_ = ::mkostemp(tmp_.data(), O_CLOEXEC);
+  if (fd_ < 0) {
+    tmp_.clear();
+    return IoError("cannot create a file in " + final_path.parent_path().string());
+  }
+  return OkStatus();
+}
+
+Status FileOutput::Write(std::string_view data) {
+  if (fd_ < 0 && tmp_.empty()) {
+    if (Status st = Open(); !st.ok()) return st;
+  }
+  for (size_t done = 0; done < data.size();) {
+    const ssize_t n = ::write(fd_, data.data() + done, data.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return IoError("cannot write " + tmp_);
+    done += static_cast<size_t>(n);
+  }
+  size_ += data.size();
+  return OkStatus();
+}
+
+Result<uint64_t> FileOutput::Finish() {
+  if (fd_ < 0 && tmp_.empty()) {
+    if (Status st = Open(); !st.ok()) return st.error();  // an empty output is an empty file
+  }
+  if (::fsync(fd_) != 0) return IoError("cannot flush " + tmp_);
+  ::close(fd_);
+  fd_ = -1;
+  const std::string final_path = dir_ + "/" + rel_;
+  if (::rename(tmp_.c_str(), final_path.c_str()) != 0) return IoError("cannot rename into " + final_path);
+  tmp_.clear();
+  return size_;
+}
+
+void FileOutput::Abort() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+  if (!tmp_.empty()) ::unlink(tmp_.c_str());
+  tmp_.clear();
+}
+
+}  // namespace riptide::engine
