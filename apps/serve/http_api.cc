@@ -87,6 +87,7 @@ struct HttpApi::Impl {
   void RunRoutes();    // runs and cancels
   void EventRoutes();  // stats, history pages, metrics
   void NoticeRoutes();  // object events in, the files table out
+  void History(const httplib::Request& req, httplib::Response& res);  // events and runs, newest first
   void HealthRoutes();
   // Refuses what this request may not do; true when it was refused (the response is set).
   bool Refused(const httplib::Request& req, httplib::Response& res);
@@ -213,34 +214,7 @@ void HttpApi::Impl::EventRoutes() {
     Json(res, 200, j);
   });
 
-  server.Get("/events/history", [this](const httplib::Request& req, httplib::Response& res) {
-    int page = 1;
-    if (req.has_param("page")) {
-      int64_t p = 0;
-      if (!ParseId(req.get_param_value("page"), &p) || p < 1 || p > 1000000) {
-        return Problem(res, 400, "page must be a number from 1");
-      }
-      page = static_cast<int>(p);
-    }
-    auto count = service.store().CountRuns();
-    auto runs = service.store().Recent("", kHistoryPageRuns, (page - 1) * kHistoryPageRuns);
-    if (!count.ok() || !runs.ok()) return Problem(res, 500, "cannot read the history");
-    std::vector<RunWithObjects> rows;
-    for (auto& r : *runs) {
-      auto objects = service.store().Objects(r.id, kHistoryObjectsPerRun);
-      rows.push_back({r, objects.ok() ? *objects : std::vector<ObjectRow>()});
-    }
-    const int pages = static_cast<int>((*count + kHistoryPageRuns - 1) / kHistoryPageRuns);
-    auto notices = service.events().Recent(kHistoryEvents, 0);
-    if (!notices.ok()) return Problem(res, 500, "cannot read the events");
-    if (req.get_header_value("Accept").find("application/json") != std::string::npos) {
-      nlohmann::json j = {{"events", NoticesJson(*notices)}, {"runs", nlohmann::json::array()}};
-      for (const auto& r : rows) j["runs"].push_back(RunJson(r.run, service.Live(r.run.id)));
-      return Json(res, 200, j);
-    }
-    res.set_content(HistoryHtml(rows, page, pages, page == 1 ? NoticesHtml(*notices) : ""),
-                    "text/html; charset=utf-8");
-  });
+  server.Get("/events/history", [this](const httplib::Request& req, httplib::Response& res) { History(req, res); });
 
   server.Get(R"(/events/history/(\d+))", [this](const httplib::Request& req, httplib::Response& res) {
     int64_t id = 0;
@@ -258,6 +232,35 @@ void HttpApi::Impl::EventRoutes() {
     res.set_content(MetricsText(*totals, service.Jobs(), gauges), "text/plain; version=0.0.4; charset=utf-8");
   });
 
+}
+
+void HttpApi::Impl::History(const httplib::Request& req, httplib::Response& res) {
+  int page = 1;
+  if (req.has_param("page")) {
+    int64_t p = 0;
+    if (!ParseId(req.get_param_value("page"), &p) || p < 1 || p > 1000000) {
+      return Problem(res, 400, "page must be a number from 1");
+    }
+    page = static_cast<int>(p);
+  }
+  auto count = service.store().CountRuns();
+  auto runs = service.store().Recent("", kHistoryPageRuns, (page - 1) * kHistoryPageRuns);
+  if (!count.ok() || !runs.ok()) return Problem(res, 500, "cannot read the history");
+  std::vector<RunWithObjects> rows;
+  for (auto& r : *runs) {
+    auto objects = service.store().Objects(r.id, kHistoryObjectsPerRun);
+    rows.push_back({r, objects.ok() ? *objects : std::vector<ObjectRow>()});
+  }
+  const int pages = static_cast<int>((*count + kHistoryPageRuns - 1) / kHistoryPageRuns);
+  auto notices = service.events().Recent(kHistoryEvents, 0);
+  if (!notices.ok()) return Problem(res, 500, "cannot read the events");
+  if (req.get_header_value("Accept").find("application/json") != std::string::npos) {
+    nlohmann::json j = {{"events", NoticesJson(*notices)}, {"runs", nlohmann::json::array()}};
+    for (const auto& r : rows) j["runs"].push_back(RunJson(r.run, service.Live(r.run.id)));
+    return Json(res, 200, j);
+  }
+  res.set_content(HistoryHtml(rows, page, pages, page == 1 ? NoticesHtml(*notices) : ""),
+                  "text/html; charset=utf-8");
 }
 
 void HttpApi::Impl::NoticeRoutes() {

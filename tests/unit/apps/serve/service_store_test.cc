@@ -35,6 +35,18 @@ engine::SyncReport Report(uint64_t transferred, uint64_t failed, double seconds)
   return r;
 }
 
+using Queue = std::map<std::string, std::pair<int64_t, std::string>>;
+
+TEST_F(ServiceStoreTest, AQueuedRunTakesTheTriggerOfASweepAskedWhileItWaits) {
+  auto store = Open();
+  const int64_t id = *store->Enqueue("job", "event");
+  ASSERT_TRUE(store->Retrigger(id, "manual").ok());
+  EXPECT_EQ(*store->Queued(), (Queue{{"job", {id, "manual"}}}));
+  ASSERT_TRUE(store->Start(id, "incremental").ok());
+  ASSERT_TRUE(store->Retrigger(id, "schedule").ok());  // no longer queued: unchanged
+  EXPECT_EQ((**store->Get(id)).trigger, "manual");
+}
+
 TEST_F(ServiceStoreTest, RunsGoFromQueuedToTheirOutcomeAndSurviveAReopen) {
   auto store = Open();
   const int64_t a = *store->Enqueue("job", "startup");
@@ -54,10 +66,7 @@ TEST_F(ServiceStoreTest, RunsGoFromQueuedToTheirOutcomeAndSurviveAReopen) {
   store = Open();
   EXPECT_EQ(*store->RecoverInterrupted(), std::vector<int64_t>{b});
   EXPECT_EQ(*store->RecoverInterrupted(), std::vector<int64_t>{});  // once
-  using Queue = std::map<std::string, std::pair<int64_t, std::string>>;
   EXPECT_EQ(*store->Queued(), (Queue{{"job", {c, "schedule"}}}));
-  ASSERT_TRUE(store->Retrigger(c, "manual").ok());  // a sweep asked while it waited
-  EXPECT_EQ(*store->Queued(), (Queue{{"job", {c, "manual"}}}));
   auto run_a = **store->Get(a);
   EXPECT_EQ(run_a.state, "partial");
   EXPECT_EQ(run_a.kind, "initial");
