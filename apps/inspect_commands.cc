@@ -58,7 +58,7 @@ int InspectCommand::Run() {
 
 int InspectCommand::Export() {
   // Check the dataset before creating the output, so a failed export leaves no empty file.
-  if (auto dir = engine::ExistingStateDir(dataset_, state_dir_); !dir.ok()) return Refuse(dir.error());
+  if (auto dirs = engine::ManifestDirs(dataset_, state_dir_); !dirs.ok()) return Refuse(dirs.error());
   std::FILE* out = csv_ == "-" ? stdout : std::fopen(csv_.c_str(), "w");
   if (!out) return Refuse(MakeError(ErrorCode::kIo, "cannot write " + csv_ + ": " + std::strerror(errno)));
   riptide::Status st = engine::ExportCsv(dataset_, state_dir_, out);

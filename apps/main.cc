@@ -12,6 +12,7 @@
 #include "apps/inspect_commands.h"
 #include "apps/logging.h"
 #include "apps/serve/serve_command.h"
+#include "apps/shard_command.h"
 #include "apps/sync_command.h"
 #include "transport/strings.h"
 
@@ -77,6 +78,7 @@ int main(int argc, char** argv) {
   InspectCommand verify(app, global, InspectCommand::Kind::kVerify);
   InspectCommand exporter(app, global, InspectCommand::Kind::kExport);
   riptide::serve::ServeCommand serve(app, global);
+  riptide::app::ShardCommand shard(app, global);
 
   std::vector<std::string> args = Arguments(argc, argv);
   const bool mode_given = args.size() != static_cast<size_t>(argc - 1);
@@ -113,5 +115,6 @@ int main(int argc, char** argv) {
   if (verify.chosen()) return verify.Run();
   if (exporter.chosen()) return exporter.Run();
   if (serve.chosen()) return serve.Run();
+  if (shard.chosen()) return shard.Run();
   return 2;
 }

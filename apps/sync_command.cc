@@ -83,6 +83,12 @@ SyncCommand::SyncCommand(CLI::App& app, GlobalOptions& global, Kind kind) : glob
     cmd_->add_flag("--dry-run", dry_run_, "plan only: count what would be transferred and deleted, touch nothing");
   }
   AddSelectionFlags(cmd_, selection_);
+  cmd_->add_option("--shard-plan", shard_plan_,
+                   "FILE from `riptide shard plan`: list, transfer and delete only one shard's key range, with "
+                   "that shard's own manifest (DIR/.riptide/shards/I-of-N)");
+  cmd_->add_option("--shard", shard_, "I: which shard of --shard-plan (default SLURM_ARRAY_TASK_ID, then "
+                                      "JOB_COMPLETION_INDEX)")
+      ->check(CLI::NonNegativeNumber);
   cmd_->add_flag("--checksum", checksum_,
                  "re-hash local files (XXH3) against the manifest instead of trusting size and mtime");
   cmd_->add_flag("--newer", newer_,
@@ -136,6 +142,8 @@ int SyncCommand::Run() {
   spec.max_delete = max_delete_;
   spec.state_dir = state_dir_;
   spec.plan_dir = plan_out_;
+  spec.shard_plan = shard_plan_;
+  spec.shard = shard_;
   transfer_.ApplyTo(spec);
   return RunJobCommand(spec, sources, transfer_.no_progress, global_);
 }

@@ -73,6 +73,8 @@ class SyncCommand {
   std::string destination_;
   std::string state_dir_;
   std::string plan_out_;
+  std::string shard_plan_;
+  int shard_ = -1;
   Selection selection_;
   bool delete_ = false;
   bool dry_run_ = false;

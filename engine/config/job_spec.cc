@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "engine/config/shard_file.h"
 #include "planner/key_mapping.h"
 #include "transport/s3/uri.h"
 
@@ -44,6 +45,34 @@ void RefreshOnExpiry(RetryPolicy& retry, const std::vector<const s3::ClientConfi
   retry.on_expired_keys = [providers] {
     for (const auto& p : providers) p->Expired();
   };
+}
+
+// --shard-plan: the run lists, transfers and deletes only its range, with a state
+// directory of its own so shards can fill one dataset at once.
+Status ApplyShard(const JobSpec& spec, const s3::ConfigSources& sources, SyncOptions& o) {
+  if (spec.shard_plan.empty()) {
+    if (spec.shard >= 0) return Invalid("--shard needs --shard-plan");
+    return OkStatus();
+  }
+  if (!o.keys.empty() || !o.keys_file.empty()) {
+    return Invalid("--shard-plan lists its own range: not with --key or --keys-file");
+  }
+  auto plan = ReadShardPlan(spec.shard_plan);
+  if (!plan.ok()) return plan.error();
+  if (plan->bucket != o.bucket || plan->prefix != planner::NormalizePrefix(o.prefix)) {
+    return Invalid("the shard plan " + spec.shard_plan + " was made for s3://" + plan->bucket + "/" + plan->prefix +
+                   ", not " + spec.source);
+  }
+  const int count = static_cast<int>(plan->shards.size());
+  auto index = ShardIndex(spec.shard, sources.env, count);
+  if (!index.ok()) return index.error();
+  const planner::KeyRange& range = plan->shards[static_cast<size_t>(*index)];
+  o.range_after = range.after;
+  o.range_last = range.last;
+  const std::string base =
+      o.state_dir.empty() ? o.dataset_dir + "/" + std::string(planner::kStateDirName) : o.state_dir;
+  o.state_dir = ShardStateDir(base, *index, count);
+  return OkStatus();
 }
 
 Result<JobOptions> ResolveDownload(const JobSpec& spec, const s3::ConfigSources& sources,
@@ -85,6 +114,7 @@ Result<JobOptions> ResolveDownload(const JobSpec& spec, const s3::ConfigSources&
   o.retry = resolver.Retry();
   RefreshOnExpiry(o.retry, {&o.client});
   o.transport = resolver.Transport(o.concurrency + 4);
+  if (Status st = ApplyShard(spec, sources, o); !st.ok()) return st.error();
   return JobOptions(std::move(o));
 }
 
@@ -149,6 +179,7 @@ Result<JobOptions> ResolveCopy(const JobSpec& spec, const s3::ConfigSources& sou
     return Invalid("--key/--keys-file applies to downloads into a directory, not to a bucket DST");
   }
   if (spec.newer) return Invalid("--newer applies to downloads into a directory, not to a bucket DST");
+  if (!spec.shard_plan.empty()) return Invalid("--shard-plan applies to downloads into a directory, not to a bucket DST");
   ClientResolver resolver(spec.client, sources, transports);
   CopyOptions o;
   auto dst = resolver.Side(spec.destination, spec.concurrency + 4);

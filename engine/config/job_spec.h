@@ -24,6 +24,8 @@ struct JobSpec {
   std::vector<std::pair<bool, std::string>> filters;  // (include?, glob), in order; the last match wins
   std::vector<std::string> keys;                      // exactly these keys, no listing
   std::string keys_file;                              // the same, one key per line
+  std::string shard_plan;          // `riptide shard plan` output: this run does one shard of it
+  int shard = -1;                  // which; -1: SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX
   bool keys_under_prefix = false;  // the keys are whole keys below SRC's prefix (the service's event
                                    // runs); bucket DSTs copy them without listing DST
 

@@ -29,6 +29,9 @@ struct SyncOptions {
   bool dry_run = false;            // --dry-run: plan and count, transfer and delete nothing
   std::string plan_dir;            // `riptide plan --out DIR`: new/modified/delete lists + plan.json
   std::vector<std::string> keys;   // --key: exactly these keys (HEAD, then GET), no listing
+  // --shard: only keys in (range_after, range_last] ("" last: to the end) are listed,
+  // planned, transferred and deleted; the shard keeps its own state directory.
+  std::string range_after, range_last;
   std::string keys_file;           // --keys-file: the same, one key per line
   bool checksum = false;           // --checksum: re-hash local files instead of trusting size+mtime
   bool compare_last_modified = false;  // --newer: a newer LastModified also means changed

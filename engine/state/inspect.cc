@@ -3,7 +3,10 @@
 #include <oneapi/tbb/parallel_for.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdlib>
+#include <filesystem>
 #include <ctime>
 #include <mutex>
 
@@ -23,21 +26,50 @@ Result<std::string> ExistingStateDir(const std::string& dataset_dir, const std::
   return dir;
 }
 
+Result<std::vector<std::string>> ManifestDirs(const std::string& dataset_dir, const std::string& state_dir) {
+  const std::string base = state_dir.empty() ? dataset_dir + "/" + std::string(planner::kStateDirName) : state_dir;
+  std::vector<std::string> dirs;
+  struct stat st {};
+  if (::stat((base + "/manifest.db").c_str(), &st) == 0) dirs.push_back(base);
+  // Shards (DIR/.riptide/shards/I-of-N), in the order of their ranges.
+  std::vector<std::pair<long, std::string>> shards;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(base + "/shards", ec)) {
+    const std::string name = entry.path().filename().string();
+    if (::stat((entry.path().string() + "/manifest.db").c_str(), &st) != 0) continue;
+    shards.emplace_back(std::strtol(name.c_str(), nullptr, 10), entry.path().string());
+  }
+  std::sort(shards.begin(), shards.end());
+  for (auto& [index, dir] : shards) dirs.push_back(std::move(dir));
+  if (dirs.empty()) {
+    auto missing = ExistingStateDir(dataset_dir, state_dir);
+    return missing.error();
+  }
+  return dirs;
+}
+
 Result<StatusReport> ReadStatus(const std::string& dataset_dir, const std::string& state_dir) {
-  auto dir = ExistingStateDir(dataset_dir, state_dir);
-  if (!dir.ok()) return dir.error();
-  auto manifest = Manifest::Open(*dir);
-  if (!manifest.ok()) return manifest.error();
+  auto dirs = ManifestDirs(dataset_dir, state_dir);
+  if (!dirs.ok()) return dirs.error();
   StatusReport r;
-  auto totals = (*manifest)->GetTotals();
-  if (!totals.ok()) return totals.error();
-  r.totals = *totals;
-  auto runs = (*manifest)->RecentRuns(5);
-  if (!runs.ok()) return runs.error();
-  r.runs = std::move(*runs);
-  auto failures = (*manifest)->LastFailures();
-  if (!failures.ok()) return failures.error();
-  r.last_failures = std::move(*failures);
+  for (const auto& dir : *dirs) {  // shards add up
+    auto manifest = Manifest::Open(dir);
+    if (!manifest.ok()) return manifest.error();
+    auto totals = (*manifest)->GetTotals();
+    if (!totals.ok()) return totals.error();
+    r.totals.source = totals->source;
+    r.totals.objects += totals->objects;
+    r.totals.bytes += totals->bytes;
+    auto runs = (*manifest)->RecentRuns(5);
+    if (!runs.ok()) return runs.error();
+    r.runs.insert(r.runs.end(), runs->begin(), runs->end());
+    auto failures = (*manifest)->LastFailures();
+    if (!failures.ok()) return failures.error();
+    r.last_failures.insert(r.last_failures.end(), failures->begin(), failures->end());
+  }
+  std::stable_sort(r.runs.begin(), r.runs.end(),
+                   [](const RunRecord& a, const RunRecord& b) { return a.started_ms > b.started_ms; });
+  if (r.runs.size() > 5) r.runs.resize(5);
   return r;
 }
 
@@ -88,19 +120,21 @@ std::string IsoTime(int64_t ms) {
 }  // namespace
 
 Status ExportCsv(const std::string& dataset_dir, const std::string& state_dir, std::FILE* out) {
-  auto dir = ExistingStateDir(dataset_dir, state_dir);
-  if (!dir.ok()) return dir.error();
-  auto manifest = Manifest::Open(*dir);
-  if (!manifest.ok()) return manifest.error();
+  auto dirs = ManifestDirs(dataset_dir, state_dir);
+  if (!dirs.ok()) return dirs.error();
   std::fputs("key,size,etag,last_modified,xxh3,synced_at\n", out);
-  Status st = (*manifest)->ForEachChunk(2000, [&](std::vector<ObjectRow>& rows) {
-    for (const auto& r : rows) {
-      std::string line = CsvField(r.key) + "," + std::to_string(r.size) + "," + CsvField(r.etag) + "," +
-                         IsoTime(r.last_modified_ms) + "," + r.xxh3 + "," + IsoTime(r.synced_at_ms) + "\n";
-      std::fwrite(line.data(), 1, line.size(), out);
-    }
-  });
-  if (!st.ok()) return st;
+  for (const auto& dir : *dirs) {  // shards in range order: the keys stay in order
+    auto manifest = Manifest::Open(dir);
+    if (!manifest.ok()) return manifest.error();
+    Status st = (*manifest)->ForEachChunk(2000, [&](std::vector<ObjectRow>& rows) {
+      for (const auto& r : rows) {
+        std::string line = CsvField(r.key) + "," + std::to_string(r.size) + "," + CsvField(r.etag) + "," +
+                           IsoTime(r.last_modified_ms) + "," + r.xxh3 + "," + IsoTime(r.synced_at_ms) + "\n";
+        std::fwrite(line.data(), 1, line.size(), out);
+      }
+    });
+    if (!st.ok()) return st;
+  }
   if (std::fflush(out) != 0) return MakeError(ErrorCode::kIo, "cannot write the CSV");
   return OkStatus();
 }
@@ -115,33 +149,43 @@ LocalCopy CheckLocalCopy(Dataset& dataset, const std::string& path, uint64_t siz
 
 Result<VerifyReport> VerifyDataset(const std::string& dataset_dir, const std::string& state_dir) {
   const auto started = std::chrono::steady_clock::now();
-  auto dir = ExistingStateDir(dataset_dir, state_dir);
-  if (!dir.ok()) return dir.error();
-  auto dataset = Dataset::Open(dataset_dir, *dir);
+  auto dirs = ManifestDirs(dataset_dir, state_dir);
+  if (!dirs.ok()) return dirs.error();
+  auto dataset = Dataset::Open(dataset_dir, dirs->front());
   if (!dataset.ok()) return dataset.error();
-  auto manifest = Manifest::Open(*dir);
-  if (!manifest.ok()) return manifest.error();
+  std::vector<std::unique_ptr<Manifest>> manifests;  // one, or one per shard
+  for (const auto& dir : *dirs) {
+    auto manifest = Manifest::Open(dir);
+    if (!manifest.ok()) return manifest.error();
+    manifests.push_back(std::move(*manifest));
+  }
   VerifyReport report;
   std::mutex mu;  // guards report
-  Status walked = (*manifest)->ForEachChunk(512, [&](std::vector<ObjectRow>& rows) {
-    oneapi::tbb::parallel_for(size_t{0}, rows.size(), [&](size_t i) {
-      const ObjectRow& row = rows[i];
-      if (row.verified_by == "folder") return;
-      const LocalCopy copy = CheckLocalCopy(**dataset, row.path, row.size, row.xxh3);
-      std::lock_guard<std::mutex> lock(mu);
-      report.checked++;
-      switch (copy) {
-        case LocalCopy::kMissing: report.missing.push_back(row.path); break;
-        case LocalCopy::kChanged: report.changed.push_back(row.path); break;
-        case LocalCopy::kSame: report.bytes += row.size; break;
-      }
+  for (auto& manifest : manifests) {
+    Status walked = manifest->ForEachChunk(512, [&](std::vector<ObjectRow>& rows) {
+      oneapi::tbb::parallel_for(size_t{0}, rows.size(), [&](size_t i) {
+        const ObjectRow& row = rows[i];
+        if (row.verified_by == "folder") return;
+        const LocalCopy copy = CheckLocalCopy(**dataset, row.path, row.size, row.xxh3);
+        std::lock_guard<std::mutex> lock(mu);
+        report.checked++;
+        switch (copy) {
+          case LocalCopy::kMissing: report.missing.push_back(row.path); break;
+          case LocalCopy::kChanged: report.changed.push_back(row.path); break;
+          case LocalCopy::kSame: report.bytes += row.size; break;
+        }
+      });
     });
-  });
-  if (!walked.ok()) return walked.error();
+    if (!walked.ok()) return walked.error();
+  }
   for (const std::string& path : (*dataset)->ListFiles()) {
-    auto known = (*manifest)->HasPath(path);
-    if (!known.ok()) return known.error();
-    if (!*known) report.extra.push_back(path);
+    bool known = false;
+    for (auto& manifest : manifests) {
+      auto has = manifest->HasPath(path);
+      if (!has.ok()) return has.error();
+      if ((known = *has)) break;
+    }
+    if (!known) report.extra.push_back(path);
   }
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return report;

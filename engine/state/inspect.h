@@ -15,6 +15,9 @@ namespace riptide::engine {
 
 /// DIR/.riptide, or `state_dir` when given; an error unless a manifest is there.
 Result<std::string> ExistingStateDir(const std::string& dataset_dir, const std::string& state_dir);
+/// Every manifest of a dataset: its state directory's, then each shard's
+/// (STATE_DIR/shards/I-of-N) in range order; an error when there is none.
+Result<std::vector<std::string>> ManifestDirs(const std::string& dataset_dir, const std::string& state_dir);
 
 struct StatusReport {
   Manifest::Totals totals;
