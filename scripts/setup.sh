@@ -2,7 +2,8 @@
 # Installs what riptide needs on Debian 12 and builds it into build/.
 # Idempotent: when nothing is missing it only runs an incremental build.
 #   scripts/setup.sh --test-tools   also the tools the tests drive: promtool (Debian's
-#                                   prometheus) and headless chromium (scripts/test.sh)
+#                                   prometheus), headless chromium, and a one-node Slurm
+#                                   (slurm-wlm, munge) the Slurm test starts (scripts/test.sh)
 #   RIPTIDE_CMAKE_ARGS  extra CMake arguments (CI passes -DRIPTIDE_WERROR=ON)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,7 +14,7 @@ sudo_cmd=()
 packages=(build-essential cmake ninja-build pkg-config libcurl4-openssl-dev libssl-dev libtbb-dev
           libxxhash-dev libexpat1-dev libsqlite3-dev libspdlog-dev libcli11-dev nlohmann-json3-dev
           libgtest-dev zlib1g-dev libcpp-httplib-dev libyaml-cpp-dev python3 curl time openssl)
-if [ "${1:-}" = "--test-tools" ]; then packages+=(prometheus chromium iproute2); fi
+if [ "${1:-}" = "--test-tools" ]; then packages+=(prometheus chromium iproute2 slurm-wlm munge); fi
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
 command -v npm >/dev/null 2>&1 || packages+=(npm)
 missing=()

@@ -120,6 +120,31 @@ class DeployTest(ServerTestCase):
                          {"a.csv": self.objects["raw/a.csv"], "sub/b.parquet": self.objects["raw/sub/b.parquet"]})
         self.assertNotIn(self.server.secret_key, p.stdout + p.stderr)
 
+    def test_the_indexed_job_fills_one_dataset_shard_by_shard_here(self):
+        for i in range(20):
+            self.s3.put_object(Bucket="datasets", Key=f"raw/many/{i:02d}.txt", Body=f"object {i}".encode())
+        [plan] = pod_spec(self.docs[("Job", "riptide-shard-plan")])["containers"]
+        p = subprocess.run([BIN, *[self.local(a) for a in plan["args"]]], env=self.container_env(plan),
+                           capture_output=True, text=True, timeout=120)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        job = self.docs[("Job", "riptide-sync-shards")]
+        self.assertEqual(job["spec"]["completionMode"], "Indexed")
+        count = job["spec"]["completions"]
+        self.assertEqual(str(count), plan["args"][plan["args"].index("--shards") + 1])
+        [shard] = pod_spec(job)["containers"]
+        args = [self.local(a) for a in shard["args"]]
+        # Each pod as Kubernetes starts it: its index in JOB_COMPLETION_INDEX, all at once.
+        pods = [subprocess.Popen([BIN, *args], env=dict(self.container_env(shard), JOB_COMPLETION_INDEX=str(i)),
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for i in range(count)]
+        for pod in pods:
+            _, err = pod.communicate(timeout=120)
+            self.assertEqual(pod.returncode, 0, err)
+        got = tree(os.path.join(self.data, "datasets"))
+        self.assertEqual(len(got), 22)
+        self.assertEqual(got["many/07.txt"], b"object 7")
+        self.assertEqual(sorted(os.listdir(os.path.join(self.data, "datasets", ".riptide", "shards"))),
+                         sorted(f"{i}-of-{count}" for i in range(count)))
+
     def test_the_service_deployment_and_its_trigger_cronjob_work_here(self):
         [container] = pod_spec(self.docs[("Deployment", "riptide")])["containers"]
         port = free_port()
