@@ -72,6 +72,7 @@ Status ApplyShard(const JobSpec& spec, const s3::ConfigSources& sources, SyncOpt
   const std::string base =
       o.state_dir.empty() ? o.dataset_dir + "/" + std::string(planner::kStateDirName) : o.state_dir;
   o.state_dir = ShardStateDir(base, *index, count);
+  o.shard = std::to_string(*index) + "-of-" + std::to_string(count);
   return OkStatus();
 }
 

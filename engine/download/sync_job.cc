@@ -81,7 +81,7 @@ Status OpenState(const SyncOptions& options, const std::string& source, DatasetS
     dataset_dir = state.scratch.path();
     state_dir = dataset_dir + "/" + std::string(planner::kStateDirName);
   }
-  auto dataset = Dataset::Open(dataset_dir, state_dir);
+  auto dataset = Dataset::Open(dataset_dir, state_dir, !options.shard.empty());
   if (!dataset.ok()) return dataset.error();
   state.dataset = std::move(*dataset);
   auto manifest = Manifest::Open(state_dir);

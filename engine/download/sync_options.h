@@ -32,6 +32,7 @@ struct SyncOptions {
   // --shard: only keys in (range_after, range_last] ("" last: to the end) are listed,
   // planned, transferred and deleted; the shard keeps its own state directory.
   std::string range_after, range_last;
+  std::string shard;  // "I-of-N" for a shard run ("" otherwise): it shares the dataset's lock
   std::string keys_file;           // --keys-file: the same, one key per line
   bool checksum = false;           // --checksum: re-hash local files instead of trusting size+mtime
   bool compare_last_modified = false;  // --newer: a newer LastModified also means changed

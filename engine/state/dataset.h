@@ -56,9 +56,12 @@ struct TempFile {
 
 class Dataset {
  public:
-  /// Opens (creating) the dataset root and the state directory, and takes the state
-  /// directory's lock: a second riptide on the same dataset fails here.
-  static Result<std::unique_ptr<Dataset>> Open(const std::string& root, const std::string& state_dir);
+  /// Opens (creating) the dataset root and the state directory, and takes two locks: the
+  /// dataset's own (ROOT/.riptide/dataset.lock, whatever the state directory is; shared by
+  /// the shards of one plan when `shard` is set, otherwise held alone) and the state
+  /// directory's. A second riptide on the same dataset fails here.
+  static Result<std::unique_ptr<Dataset>> Open(const std::string& root, const std::string& state_dir,
+                                               bool shard = false);
 
   const std::string& root() const { return root_; }
   const std::string& state_dir() const { return state_dir_; }
@@ -95,9 +98,9 @@ class Dataset {
   size_t RemoveStaleTemps(const std::set<std::string>& keep);
 
  private:
-  Dataset(std::string root, std::string state_dir, Fd root_fd, Fd lock_fd)
+  Dataset(std::string root, std::string state_dir, Fd root_fd, Fd dataset_lock_fd, Fd lock_fd)
       : root_(std::move(root)), state_dir_(std::move(state_dir)), root_fd_(std::move(root_fd)),
-        lock_fd_(std::move(lock_fd)) {}
+        dataset_lock_fd_(std::move(dataset_lock_fd)), lock_fd_(std::move(lock_fd)) {}
   Result<std::shared_ptr<Fd>> OpenDir(const std::string& rel, bool create);
   std::optional<struct stat> Lstat(const std::string& rel);
   // Calls `on_entry` for every entry that is not a folder, below the root.
@@ -115,6 +118,7 @@ class Dataset {
   std::string root_;
   std::string state_dir_;
   Fd root_fd_;
+  Fd dataset_lock_fd_;
   Fd lock_fd_;
 };
 

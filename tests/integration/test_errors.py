@@ -108,6 +108,28 @@ class CommandLineTest(ServerTestCase):
         self.assertIn("another riptide", p.stderr)
         self.assertEqual(tree(self.dataset), {})
 
+    def test_the_dataset_lock_holds_whatever_the_state_dir_and_lets_shards_share(self):
+        self.put({"l/a": b"a", "l/b": b"b"})
+        os.makedirs(os.path.join(self.dataset, ".riptide"))
+        args = [f"s3://{self.bucket}/l", self.dataset, "--endpoint", self.server.endpoint]
+        elsewhere = os.path.join(self.tmp, "elsewhere-state")
+        with open(os.path.join(self.dataset, ".riptide", "dataset.lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # a run using the default state directory
+            p = self.run_sync(*args, "--state-dir", elsewhere, server=self.server)
+            self.assertEqual(p.returncode, 2, p.stderr)
+            self.assertIn("another riptide is already working", p.stderr)
+            fcntl.flock(lock, fcntl.LOCK_UN)
+            fcntl.flock(lock, fcntl.LOCK_SH)  # a shard of a plan at work
+            p = self.run_sync(*args, server=self.server)
+            self.assertEqual(p.returncode, 2, p.stderr)
+            self.assertIn("shards of a plan may share a dataset", p.stderr)
+            plan = os.path.join(self.tmp, "plan.json")
+            self.assertEqual(riptide("shard", "plan", f"s3://{self.bucket}/l", "--shards", "2", "--out", plan,
+                                     "--endpoint", self.server.endpoint, server=self.server).returncode, 0)
+            p = self.run_sync(*args, "--shard-plan", plan, "--shard", "0", server=self.server)
+            self.assertEqual(p.returncode, 0, p.stderr)  # another shard may join
+        self.assertEqual(tree(self.dataset), {"a": b"a"})
+
     def test_dataset_of_another_source_is_refused(self):
         self.put({"one/a": b"a", "two/b": b"b"})
         args = ["--endpoint", self.server.endpoint]
