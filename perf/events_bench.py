@@ -15,7 +15,6 @@ import argparse
 import concurrent.futures
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -24,7 +23,7 @@ import urllib.parse
 
 sys.path.insert(0, os.path.dirname(__file__))
 from bench import BUCKET, KEY, RIPTIDE, S3RVER, SECRET, free_port, seed_store  # noqa: E402
-from serve_bench import proc_figures, request  # noqa: E402
+from serve_bench import proc_figures, request, stop_all  # noqa: E402
 
 
 def wait_port(url):
@@ -110,12 +109,7 @@ def main():
         print("  verdict: " + ("every object transferred exactly once" if ok else "MISSING OR DOUBLED"))
         return 0 if ok else 1
     finally:
-        if service:
-            service.terminate()
-            service.wait()
-        server.terminate()
-        server.wait()
-        shutil.rmtree(work, ignore_errors=True)
+        stop_all([service, server], work)
 
 
 if __name__ == "__main__":

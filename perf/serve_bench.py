@@ -43,6 +43,15 @@ def proc_figures(pid):
     return int(status["VmRSS"].split()[0]) / 1024, int(status["VmHWM"].split()[0]) / 1024, cpu
 
 
+def stop_all(processes, work):
+    """Ends the service and the server a bench started, and removes its files."""
+    for p in processes:
+        if p:
+            p.terminate()
+            p.wait()
+    shutil.rmtree(work, ignore_errors=True)
+
+
 def wait_idle(base, timeout=600):
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -147,12 +156,7 @@ def main():
         print("  verdict: " + ("no trigger lost, no run doubled" if ok else "LOST OR DOUBLED"))
         return 0 if ok else 1
     finally:
-        if service:
-            service.terminate()
-            service.wait()
-        server.terminate()
-        server.wait()
-        shutil.rmtree(work, ignore_errors=True)
+        stop_all([service, server], work)
 
 
 if __name__ == "__main__":
