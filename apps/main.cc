@@ -56,6 +56,14 @@ int UnknownCommand(const CLI::App& app, const std::string& word) {
 
 }  // namespace
 
+// Runs the one command the arguments chose (CLI11 requires exactly one).
+template <typename... Commands>
+int RunChosen(Commands&... commands) {
+  int code = 2;
+  ((commands.chosen() && ((code = commands.Run()), true)) || ...);
+  return code;
+}
+
 int main(int argc, char** argv) {
   const riptide::engine::ProcessRuntime runtime;
   CLI::App app{"riptide: fast, verified mirrors of S3-compatible buckets into local datasets"};
@@ -104,17 +112,5 @@ int main(int argc, char** argv) {
     return 2;
   }
   riptide::app::SetUpLogging(global.verbosity, global.log_format);
-  if (sync.chosen()) return sync.Run();
-  if (plan.chosen()) return plan.Run();
-  if (cp.chosen()) return cp.Run();
-  if (ls.chosen()) return ls.Run();
-  if (tree.chosen()) return tree.Run();
-  if (map.chosen()) return map.Run();
-  if (cleanup.chosen()) return cleanup.Run();
-  if (status.chosen()) return status.Run();
-  if (verify.chosen()) return verify.Run();
-  if (exporter.chosen()) return exporter.Run();
-  if (serve.chosen()) return serve.Run();
-  if (shard.chosen()) return shard.Run();
-  return 2;
+  return RunChosen(sync, plan, cp, ls, tree, map, cleanup, status, verify, exporter, serve, shard);
 }

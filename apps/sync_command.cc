@@ -83,12 +83,7 @@ SyncCommand::SyncCommand(CLI::App& app, GlobalOptions& global, Kind kind) : glob
     cmd_->add_flag("--dry-run", dry_run_, "plan only: count what would be transferred and deleted, touch nothing");
   }
   AddSelectionFlags(cmd_, selection_);
-  cmd_->add_option("--shard-plan", shard_plan_,
-                   "FILE from `riptide shard plan`: list, transfer and delete only one shard's key range, with "
-                   "that shard's own manifest (DIR/.riptide/shards/I-of-N)");
-  cmd_->add_option("--shard", shard_, "I: which shard of --shard-plan (default SLURM_ARRAY_TASK_ID, then "
-                                      "JOB_COMPLETION_INDEX)")
-      ->check(CLI::NonNegativeNumber);
+  AddShardFlags();
   cmd_->add_flag("--checksum", checksum_,
                  "re-hash local files (XXH3) against the manifest instead of trusting size and mtime");
   cmd_->add_flag("--newer", newer_,
@@ -115,6 +110,15 @@ SyncCommand::SyncCommand(CLI::App& app, GlobalOptions& global, Kind kind) : glob
       "Environment job (no SRC, no DST): COS_ENDPOINT, COS_ACCESS_KEY_ID, COS_SECRET_ACCESS_KEY,\n"
       "COS_BUCKET_NAME, and one of COS_PREFIX, COS_OBJECT_KEYS (comma-separated), COS_KEYS_FILE;\n"
       "DATASET_DIR.");
+}
+
+void SyncCommand::AddShardFlags() {
+  cmd_->add_option("--shard-plan", shard_plan_,
+                   "FILE from `riptide shard plan`: list, transfer and delete only one shard's key range, with "
+                   "that shard's own manifest (DIR/.riptide/shards/I-of-N)");
+  cmd_->add_option("--shard", shard_, "I: which shard of --shard-plan (default SLURM_ARRAY_TASK_ID, then "
+                                      "JOB_COMPLETION_INDEX)")
+      ->check(CLI::NonNegativeNumber);
 }
 
 int SyncCommand::Run() {

@@ -65,6 +65,7 @@ class SyncCommand {
   int Run();
 
  private:
+  void AddShardFlags();  // --shard-plan, --shard
   GlobalOptions& global_;
   Kind kind_;
   CLI::App* cmd_ = nullptr;
