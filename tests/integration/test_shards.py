@@ -137,6 +137,10 @@ class WorkersTest(ShardTestCase):
                     "--endpoint", self.server.endpoint, server=self.server)
         self.assertEqual(p.returncode, 2)
         self.assertIn("was made for s3://" + self.bucket + "/d/", p.stderr)
+        p = riptide("sync", f"s3://{self.bucket}/d", f"s3://{self.bucket}-copy/", "--shard-plan", self.plan,
+                    "--endpoint", self.server.endpoint, server=self.server)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("--shard-plan applies to downloads into a directory", p.stderr)
         with open(self.plan, "w") as f:
             f.write('{"riptide_shard_plan": 1, "bucket": "b", "prefix": "", "shards": [{"after": "x", "last": ""}]}')
         w = self.worker(0)
