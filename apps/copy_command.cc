@@ -31,6 +31,9 @@ void TransferFlags::Add(CLI::App* cmd) {
   cmd->add_option("--page-size", page_size, "keys per listing request (max-keys)")
       ->check(CLI::Range(1, 1000))
       ->capture_default_str();
+  cmd->add_option("--bwlimit", bwlimit,
+                  "bytes per second for all transfers together: 10M; UP:DOWN as rclone writes it (1M:10M, "
+                  "off for either); or a schedule by local time, \"08:00,512K:10M 19:00,off\"");
   cmd->add_option("--copy-mode", copy_mode,
                   "bucket to bucket: server-side (the server copies; one endpoint and one set of credentials), "
                   "streamed (ranged GETs piped into uploads), or auto")
@@ -46,6 +49,7 @@ void TransferFlags::ApplyTo(engine::JobSpec& spec) const {
   spec.memory_limit = memory_limit;
   spec.page_size = page_size;
   spec.copy_mode = copy_mode;
+  spec.bwlimit = bwlimit;
 }
 
 CpCommand::CpCommand(CLI::App& app, GlobalOptions& global) : global_(global) {

@@ -49,6 +49,7 @@ struct TransferFlags {
   uint64_t memory_limit = 256u << 20;
   int page_size = 1000;
   std::string copy_mode = "auto";
+  std::string bwlimit;
   bool no_progress = false;
 
   void Add(CLI::App* cmd);

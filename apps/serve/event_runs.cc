@@ -63,7 +63,7 @@ Result<engine::SyncReport> Service::RunWithSink(const ServeJob& job, const engin
 }
 
 Result<engine::SyncReport> Service::RunWhole(const ServeJob& job, const std::shared_ptr<LiveRun>& live) {
-  auto options = engine::ResolveJob(job.spec, sources_, runtime_.Host().transports);
+  auto options = Resolve(job.spec);
   if (!options.ok()) return options.error();
   // A move copies every source object again (each proven before its source goes), not
   // only those that differ: what is left in the source is what failed before.
@@ -126,7 +126,7 @@ Result<engine::SyncReport> Service::RunEvents(Slot& slot, int64_t run_id, const 
     spec.keys_under_prefix = true;
     spec.delete_extraneous = false;
     spec.max_delete = -1;
-    auto options = engine::ResolveJob(spec, sources_, runtime_.Host().transports);
+    auto options = Resolve(spec);
     report = options.ok() ? RunWithSink(job, *options, live, true, &outcomes)
                           : Result<engine::SyncReport>(options.error());
   }
@@ -155,7 +155,7 @@ std::map<std::string, NoticeOutcome> Service::RemoveCopies(const ServeJob& job,
     for (const auto& r : removed) outcomes[r.key] = {r.id, "done", 0, "the job keeps copies (delete is off)"};
     return outcomes;
   }
-  auto options = engine::ResolveJob(job.spec, sources_, runtime_.Host().transports);
+  auto options = Resolve(job.spec);
   const auto* copy = options.ok() ? std::get_if<engine::CopyOptions>(&*options) : nullptr;
   if (!copy || !copy->source) {
     // A dataset directory: a sync with delete removes local copies with its manifest.

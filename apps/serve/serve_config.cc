@@ -267,6 +267,12 @@ Result<ServeConfig> ParseServeConfig(const std::string& text, const std::string&
   f.Size("memory_limit", &config.memory_limit, uint64_t{32} << 20, uint64_t{1} << 40);
   f.Seconds("shutdown_timeout", &config.shutdown_timeout);
   f.Seconds("ready_cache", &config.ready_cache);
+  f.String("bwlimit", &config.bwlimit);
+  if (!config.bwlimit.empty()) {
+    if (auto limit = http::BandwidthLimit::Parse(config.bwlimit); !limit.ok()) {
+      problems.Add(f.MarkOf("bwlimit"), limit.error().message);
+    }
+  }
   f.Has("jobs");
   f.RefuseUnknown();
   if (config.state_dir.empty()) problems.Add(1, "state_dir is missing: where the service keeps its history");

@@ -43,6 +43,7 @@ struct ServeConfig {
   uint64_t memory_limit = 1ull << 30;  // part bodies held by copies and uploads, all jobs together
   std::chrono::seconds shutdown_timeout{30};
   std::chrono::seconds ready_cache{30};  // how long a /readyz probe of a job's buckets is reused
+  std::string bwlimit;                   // bytes per second for all jobs together (see BandwidthLimit)
   std::vector<ServeJob> jobs;
 
   /// "HOST:PORT" ("[::1]:8080" too; port 0: any free one) into listen_host and listen_port.

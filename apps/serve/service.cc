@@ -25,6 +25,18 @@ Service::Service(const ServeConfig& config, ServiceStore& store, EventStore& eve
       shared_requests_(config.concurrency),
       shared_memory_mib_(static_cast<int>(std::max<uint64_t>(1, config.memory_limit >> 20))) {
   for (const auto& job : config_.jobs) slots_[job.name].job = &job;
+  if (!config_.bwlimit.empty()) {
+    if (auto limits = engine::MakeBandwidthLimits(config_.bwlimit); limits.ok()) {
+      send_limit_ = limits->first;
+      receive_limit_ = limits->second;
+    }
+  }
+}
+
+Result<engine::JobOptions> Service::Resolve(const engine::JobSpec& spec) {
+  auto options = engine::ResolveJob(spec, sources_, runtime_.Host().transports);
+  if (options.ok() && (send_limit_ || receive_limit_)) engine::ShareBandwidth(*options, send_limit_, receive_limit_);
+  return options;
 }
 
 Service::~Service() { Shutdown(std::chrono::seconds(0)); }

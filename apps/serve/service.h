@@ -115,6 +115,9 @@ class Service {
   const s3::ConfigSources& sources_;
   engine::Budget shared_requests_;    // every job's requests draw on it
   engine::Budget shared_memory_mib_;  // and their part bodies
+  std::shared_ptr<http::RateLimiter> send_limit_, receive_limit_;  // bwlimit, all jobs together (may be null)
+  // Resolves a job's spec with the service's shared bandwidth limits applied.
+  Result<engine::JobOptions> Resolve(const engine::JobSpec& spec);
   mutable std::mutex mu_;  // guards the slots and what follows
   std::condition_variable cv_;
   std::map<std::string, Slot> slots_;

@@ -216,6 +216,29 @@ Result<JobOptions> ResolveCopy(const JobSpec& spec, const s3::ConfigSources& sou
 
 }  // namespace
 
+void ShareBandwidth(JobOptions& options, const std::shared_ptr<http::RateLimiter>& send,
+                    const std::shared_ptr<http::RateLimiter>& receive) {
+  auto apply = [&](http::TransportOptions& t) {
+    t.send_limit = send;
+    t.receive_limit = receive;
+  };
+  if (auto* sync = std::get_if<SyncOptions>(&options)) return apply(sync->transport);
+  auto& copy = std::get<CopyOptions>(options);
+  apply(copy.destination.transport);
+  if (copy.source) apply(copy.source->transport);
+}
+
+Result<std::pair<std::shared_ptr<http::RateLimiter>, std::shared_ptr<http::RateLimiter>>> MakeBandwidthLimits(
+    const std::string& text) {
+  auto limit = http::BandwidthLimit::Parse(text);
+  if (!limit.ok()) return limit.error();
+  auto make = [](const http::RateSchedule& s) {
+    const bool limited = std::any_of(s.entries.begin(), s.entries.end(), [](const auto& e) { return e.rate > 0; });
+    return limited ? std::make_shared<http::RateLimiter>(s) : nullptr;
+  };
+  return std::make_pair(make(limit->send), make(limit->receive));
+}
+
 Status CheckKeyListAgainstPrefix(bool key_list, const std::string& prefix) {
   if (!key_list || prefix.empty()) return OkStatus();
   return Invalid("a prefix in SRC, --key and --keys-file are mutually exclusive: a key list names whole keys, "
@@ -225,11 +248,19 @@ Status CheckKeyListAgainstPrefix(bool key_list, const std::string& prefix) {
 Result<JobOptions> ResolveJob(const JobSpec& spec, const s3::ConfigSources& sources,
                               const http::TransportFactory& transports) {
   if (spec.source.empty() || spec.destination.empty()) return Invalid("a job needs a source and a destination");
-  if (NamesBucket(spec.destination)) return ResolveCopy(spec, sources, transports);
-  if (!NamesBucket(spec.source)) {
+  if (!NamesBucket(spec.destination) && !NamesBucket(spec.source)) {
     return Invalid("one of SRC and DST must be a bucket (s3://BUCKET/PREFIX or REMOTE:BUCKET/PREFIX)");
   }
-  return ResolveDownload(spec, sources, transports);
+  std::pair<std::shared_ptr<http::RateLimiter>, std::shared_ptr<http::RateLimiter>> limits;
+  if (!spec.bwlimit.empty()) {
+    auto parsed = MakeBandwidthLimits(spec.bwlimit);
+    if (!parsed.ok()) return parsed.error();
+    limits = std::move(*parsed);
+  }
+  auto options = NamesBucket(spec.destination) ? ResolveCopy(spec, sources, transports)
+                                               : ResolveDownload(spec, sources, transports);
+  if (options.ok() && !spec.bwlimit.empty()) ShareBandwidth(*options, limits.first, limits.second);
+  return options;
 }
 
 }  // namespace riptide::engine

@@ -46,10 +46,19 @@ struct JobSpec {
   uint64_t memory_limit = 256u << 20;    // downloads lower concurrency to fit; copies hold bodies in a quarter
   int page_size = 1000;                  // max-keys per listing request
   std::string copy_mode = "auto";        // bucket to bucket: auto, server-side, streamed
+  std::string bwlimit;                   // bytes per second, UP:DOWN or a schedule (see BandwidthLimit)
 };
 
 /// The options of the job a spec asks for.
 using JobOptions = std::variant<SyncOptions, CopyOptions>;
+
+/// Every transport of `options` draws on these limits (null: none): one job's, or the
+/// whole service's.
+void ShareBandwidth(JobOptions& options, const std::shared_ptr<http::RateLimiter>& send,
+                    const std::shared_ptr<http::RateLimiter>& receive);
+/// Limiters for a --bwlimit text (null where a direction is never limited).
+Result<std::pair<std::shared_ptr<http::RateLimiter>, std::shared_ptr<http::RateLimiter>>> MakeBandwidthLimits(
+    const std::string& text);
 
 /// A key list names whole keys: refused beside a prefix in SRC.
 Status CheckKeyListAgainstPrefix(bool key_list, const std::string& prefix);

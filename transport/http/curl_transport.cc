@@ -5,6 +5,7 @@
 #include <curl/curl.h>
 
 #include <algorithm>
+#include <cstring>
 #include <atomic>
 #include <cctype>
 #include <condition_variable>
@@ -80,6 +81,12 @@ struct Transfer {
   bool headers_delivered = false;
   bool aborted_by_handler = false;
   char error_buffer[CURL_ERROR_SIZE] = {0};
+  // --bwlimit: a transfer out of tokens pauses until `resume_at`.
+  RateLimiter* receive_limit = nullptr;
+  RateLimiter* send_limit = nullptr;
+  size_t sent = 0;  // of a limited upload's body
+  bool paused = false;
+  Clock::time_point resume_at;
 
   void DeliverHeaders() {
     if (headers_delivered) return;
@@ -115,14 +122,37 @@ size_t HeaderCallback(char* data, size_t size, size_t n, void* user) {
   return size * n;
 }
 
+// Out of tokens: pause the transfer (curl keeps what it holds) until the bucket refills.
+bool MustWait(Transfer* t, RateLimiter* limit, size_t n) {
+  const auto wait = limit->Take(n);
+  if (wait.count() == 0) return false;
+  t->paused = true;
+  t->resume_at = Clock::now() + wait;
+  return true;
+}
+
 size_t WriteCallback(char* data, size_t size, size_t n, void* user) {
   auto* t = static_cast<Transfer*>(user);
+  if (t->receive_limit && t->status >= 200 && t->status < 300 && MustWait(t, t->receive_limit, size * n)) {
+    return CURL_WRITEFUNC_PAUSE;
+  }
   t->DeliverHeaders();
   if (!t->handler->OnBody(std::string_view(data, size * n))) {
     t->aborted_by_handler = true;
     return 0;  // curl reports CURLE_WRITE_ERROR
   }
   return size * n;
+}
+
+// A limited upload's body, as the bucket allows.
+size_t ReadCallback(char* buffer, size_t size, size_t n, void* user) {
+  auto* t = static_cast<Transfer*>(user);
+  const std::string& body = t->request.Body();
+  const size_t chunk = std::min(size * n, body.size() - t->sent);
+  if (chunk > 0 && MustWait(t, t->send_limit, chunk)) return CURL_READFUNC_PAUSE;
+  std::memcpy(buffer, body.data() + t->sent, chunk);
+  t->sent += chunk;
+  return chunk;
 }
 
 }  // namespace
@@ -166,6 +196,12 @@ struct CurlTransport::Impl {
     const Request& r = t.request;
     if (r.method == "HEAD") {
       curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+    } else if (r.method == "PUT" && t.send_limit) {
+      // A limited upload is read through a callback that can pause.
+      curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
+      curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(r.Body().size()));
+      curl_easy_setopt(e, CURLOPT_READFUNCTION, ReadCallback);
+      curl_easy_setopt(e, CURLOPT_READDATA, &t);
     } else if (r.method != "GET") {
       curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r.method.c_str());
       const std::string& body = r.Body();
@@ -201,6 +237,8 @@ struct CurlTransport::Impl {
     }
     t->request = std::move(p.request);
     t->handler = std::move(p.handler);
+    t->receive_limit = options.receive_limit.get();
+    t->send_limit = options.send_limit.get();
     CURL* e = t->easy.get();
     const Request& r = t->request;
     curl_easy_setopt(e, CURLOPT_URL, r.url.c_str());
@@ -247,6 +285,23 @@ struct CurlTransport::Impl {
     }
     t->headers.reset();
     if (idle_handles.size() < 512) idle_handles.push_back(std::move(t->easy));
+  }
+
+  // Unpauses the limited transfers whose wait is over (curl may call back at once and
+  // pause them again); the earliest wait still running, for the loop's timeout.
+  Clock::time_point ResumePaused() {
+    auto next = Clock::time_point::max();
+    const auto now = Clock::now();
+    for (size_t i = 0; i < running.size(); ++i) {
+      Transfer& t = *running[i];
+      if (!t.paused) continue;
+      if (t.resume_at <= now) {
+        t.paused = false;
+        curl_easy_pause(t.easy.get(), CURLPAUSE_CONT);
+      }
+      if (i < running.size() && running[i].get() == &t && t.paused) next = std::min(next, t.resume_at);
+    }
+    return next;
   }
 
   // Fails everything not finished, so every handler hears exactly once (loop thread).
@@ -304,6 +359,7 @@ struct CurlTransport::Impl {
       while (CURLMsg* msg = curl_multi_info_read(multi.get(), &left)) {
         if (msg->msg == CURLMSG_DONE) Finish(msg->easy_handle, msg->data.result);
       }
+      next_timer = std::min(next_timer, ResumePaused());
       long timeout_ms = 1000;
       if (next_timer != Clock::time_point::max()) {
         auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_timer - Clock::now());

@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "transport/http/rate_limit.h"
 #include "transport/result.h"
 
 namespace riptide::http {
@@ -71,6 +72,9 @@ struct TransportOptions {
   bool verify_tls = true;             // --no-verify-ssl turns it off
   std::string ca_bundle;              // --ca-bundle; empty = system store
   std::string user_agent = "riptide/0.1";
+  // --bwlimit: shared by every transport that holds them (null: no limit).
+  std::shared_ptr<RateLimiter> receive_limit;  // response bodies (downloads)
+  std::shared_ptr<RateLimiter> send_limit;     // PUT bodies (uploads and parts)
 };
 
 /// Makes the transport a job talks to one endpoint through. The process runtime hands
