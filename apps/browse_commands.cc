@@ -15,6 +15,7 @@
 #include "transport/http/fetch.h"
 #include "transport/s3/config.h"
 #include "transport/s3/uri.h"
+#include "transport/s3/xml.h"
 
 namespace riptide::app {
 namespace {
@@ -52,7 +53,8 @@ BrowseCommand::BrowseCommand(CLI::App& app, GlobalOptions& global, Kind kind) : 
   const char* dest_help = "DIR: the dataset directory the mapping is for";
   switch (kind) {
     case Kind::kLs:
-      cmd_ = app.add_subcommand("ls", "List the objects (and, without --recursive, the folders) under s3://BUCKET[/PREFIX]");
+      cmd_ = app.add_subcommand("ls", "List the objects (and, without --recursive, the folders) under "
+                                      "s3://BUCKET[/PREFIX]; with no SRC, the buckets");
       cmd_->add_flag("-r,--recursive", recursive_, "every object under the prefix, not just one level");
       break;
     case Kind::kTree:
@@ -89,6 +91,11 @@ int BrowseCommand::Refuse(const std::string& message, bool json_started) {
 int BrowseCommand::Run() {
   auto fail = [&](const std::string& msg) { return Refuse(msg); };
   s3::ConfigSources sources = s3::LoadConfigSources();
+  // `riptide ls` alone, as `aws s3 ls`: the buckets (unless COS_* name a job).
+  if (source_.empty() && kind_ == Kind::kLs) {
+    auto cos = sources.env.find("COS_BUCKET_NAME");
+    if (cos == sources.env.end() || cos->second.empty()) return Buckets(sources);
+  }
   if (source_.empty()) {
     Status st = TakeCosJob(sources.env, &source_, kind_ == Kind::kMap ? &destination_ : nullptr, &selection_);
     if (!st.ok()) return fail(st.error().message);
@@ -115,6 +122,29 @@ int BrowseCommand::Run() {
     case Kind::kMap: return Map(t);
   }
   return 2;
+}
+
+int BrowseCommand::Buckets(const s3::ConfigSources& sources) {
+  engine::ClientResolver resolver = client_.Resolver(sources, global_.runtime->Host().transports);
+  auto client = resolver.Client();
+  if (!client.ok()) return Refuse(client.error().message);
+  auto transport = global_.runtime->Host().transports(resolver.Transport(2));
+  s3::RequestFactory requests(std::move(*client));
+  auto answer = engine::CallAndWait(*transport, engine::RetryScope{resolver.Retry()},
+                                    [&] { return requests.ListBuckets(); }, nullptr);
+  auto buckets = answer.ok() ? s3::ParseListBuckets(answer->body)
+                             : Result<std::vector<std::pair<std::string, std::string>>>(answer.error());
+  if (!buckets.ok()) return Refuse("cannot list the buckets: " + buckets.error().ToString());
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& [name, created] : *buckets) {
+    if (global_.json) {
+      list.push_back({{"bucket", name}, {"created", created}});
+    } else {
+      std::printf("%-24s  s3://%s/\n", created.c_str(), Printable(name).c_str());
+    }
+  }
+  if (global_.json) std::printf("%s\n", DumpJson(list).c_str());
+  return 0;
 }
 
 int BrowseCommand::Ls(Target& t) {
@@ -182,7 +212,7 @@ int BrowseCommand::Tree(Target& t) {
     return OkStatus();
   });
   if (!st.ok()) return Refuse("cannot list " + t.Url() + ": " + st.error().ToString());
-  std::fputs(tree.Render(t.Url()).c_str(), stdout);
+  std::fputs((global_.json ? tree.Json(t.Url()) : tree.Render(t.Url())).c_str(), stdout);
   return 0;
 }
 

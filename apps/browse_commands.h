@@ -21,6 +21,7 @@ class BrowseCommand {
 
  private:
   struct Target;
+  int Buckets(const s3::ConfigSources& sources);  // `ls` with no SRC
   int Ls(Target& t);
   int Tree(Target& t);
   int Map(Target& t);

@@ -57,4 +57,13 @@ std::string TreeView::Render(const std::string& title) const {
   return out;
 }
 
+nlohmann::json TreeView::NodeJson(const std::string& name, const Node& node) {
+  if (!node.folder) return {{"name", name}, {"bytes", node.bytes}};
+  nlohmann::json children = nlohmann::json::array();
+  for (const auto& [child_name, child] : node.children) children.push_back(NodeJson(child_name, child));
+  return {{"name", name}, {"objects", node.objects}, {"bytes", node.bytes}, {"children", children}};
+}
+
+std::string TreeView::Json(const std::string& title) const { return DumpJson(NodeJson(title, root_)) + "\n"; }
+
 }  // namespace riptide::app

@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 
+#include <nlohmann/json.hpp>
+
 namespace riptide::app {
 
 class TreeView {
@@ -21,6 +23,9 @@ class TreeView {
 
   /// The tree under a first line naming `title` with the grand totals.
   std::string Render(const std::string& title) const;
+  /// The same as JSON: {"name", "objects", "bytes", "children": [...]} for folders,
+  /// {"name", "bytes"} for objects.
+  std::string Json(const std::string& title) const;
 
  private:
   struct Node {
@@ -30,6 +35,7 @@ class TreeView {
     std::map<std::string, Node> children;  // by name, folders with a trailing '/'
   };
   static void RenderChildren(const Node& node, const std::string& indent, std::string* out);
+  static nlohmann::json NodeJson(const std::string& name, const Node& node);
   int max_depth_;
   Node root_;
 };

@@ -94,6 +94,27 @@ class BrowseTest(CommandTestCase):
                          f"s3://{self.bucket}/  (5 objects, 21 B)\n"
                          "├── p/  (4 objects, 10 B)\n"
                          "└── q/  (1 object, 11 B)\n")
+        p = self.run_riptide("tree", f"s3://{self.bucket}/p", "--depth", "1", "--json")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(json.loads(p.stdout), {
+            "name": f"s3://{self.bucket}/p/", "objects": 4, "bytes": 10, "children": [
+                {"name": "a.txt", "bytes": 1}, {"name": "b.bin", "bytes": 2},
+                {"name": "sub/", "objects": 2, "bytes": 7, "children": []}]})
+
+    def test_ls_without_a_source_lists_the_buckets(self):
+        self.s3.create_bucket(Bucket=self.bucket + "-two")
+        p = self.run_riptide("ls", env={"COS_BUCKET_NAME": ""})
+        self.assertEqual(p.returncode, 0, p.stderr)
+        lines = p.stdout.splitlines()
+        for name in (self.bucket, self.bucket + "-two"):
+            [line] = [x for x in lines if x.endswith(f"  s3://{name}/")]
+            self.assertRegex(line, r"^\d{4}-\d\d-\d\dT")  # its creation date first
+        p = self.run_riptide("ls", "--json")
+        names = {b["bucket"] for b in json.loads(p.stdout)}
+        self.assertTrue({self.bucket, self.bucket + "-two"} <= names, names)
+        p = riptide("ls", "--endpoint", "http://127.0.0.1:1", "--no-sign-request")
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("cannot list the buckets", p.stderr)
 
     def test_a_mistyped_command_names_the_one_meant(self):
         for word, meant in (("synk", "sync"), ("servee", "serve"), ("tre", "tree")):

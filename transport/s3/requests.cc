@@ -50,7 +50,10 @@ http::Request RequestFactory::Make(std::string method, const std::string& bucket
   const Endpoint& ep = config_.endpoint;
   std::string path = ep.base_path;
   std::string authority;
-  if (UsesPathStyle(bucket)) {
+  if (bucket.empty()) {  // the service itself (ListBuckets)
+    authority = ep.Authority();
+    path += "/";
+  } else if (UsesPathStyle(bucket)) {
     authority = ep.Authority();
     path += "/" + UriEncode(bucket, false);
   } else {
@@ -58,7 +61,7 @@ http::Request RequestFactory::Make(std::string method, const std::string& bucket
   }
   // Bucket-level requests go to "/bucket", not "/bucket/", in path style: it is what the
   // AWS SDKs send, and servers that rebuild the path to check signatures (moto) drop the slash.
-  if (!key.empty() || !UsesPathStyle(bucket)) path += "/" + UriEncode(key, /*keep_slash=*/true);
+  if (!bucket.empty() && (!key.empty() || !UsesPathStyle(bucket))) path += "/" + UriEncode(key, /*keep_slash=*/true);
   http::Request r;
   r.method = std::move(method);
   r.url = ep.scheme + "://" + authority + path;
@@ -195,6 +198,8 @@ http::Request RequestFactory::DeleteObjects(const std::string& bucket, const std
   r.body = std::move(body);
   return r;
 }
+
+http::Request RequestFactory::ListBuckets() const { return Make("GET", "", "", ""); }
 
 http::Request RequestFactory::DeleteObject(const std::string& bucket, const std::string& key,
                                            const std::string& if_match) const {

@@ -99,6 +99,8 @@ class RequestFactory {
                                         const std::string& upload_id, const std::vector<std::string>& etags) const;
   /// POST /?delete for up to 1,000 keys, quiet (only failures come back), with Content-MD5.
   http::Request DeleteObjects(const std::string& bucket, const std::vector<std::string>& keys) const;
+  /// GET / of the endpoint: the buckets the credentials own.
+  http::Request ListBuckets() const;
   /// DELETE of one object; `if_match` (an ETag) makes a replaced object fail with 412
   /// where the server honours it.
   http::Request DeleteObject(const std::string& bucket, const std::string& key, const std::string& if_match = {}) const;

@@ -282,6 +282,24 @@ Result<std::string> ParseInitiateMultipartUpload(std::string_view xml) {
   return upload_id;
 }
 
+Result<std::vector<std::pair<std::string, std::string>>> ParseListBuckets(std::string_view xml) {
+  std::vector<std::pair<std::string, std::string>> buckets;
+  bool root_seen = false;
+  XmlWalker walker(
+      [&](const std::string& path) {
+        if (path == "/ListAllMyBucketsResult") root_seen = true;
+        if (path == "/ListAllMyBucketsResult/Buckets/Bucket") buckets.emplace_back();
+      },
+      [&](const std::string& path, std::string& text) {
+        if (buckets.empty()) return;
+        if (path == "/ListAllMyBucketsResult/Buckets/Bucket/Name") buckets.back().first = std::move(text);
+        if (path == "/ListAllMyBucketsResult/Buckets/Bucket/CreationDate") buckets.back().second = std::move(text);
+      });
+  if (Status st = walker.Parse(xml); !st.ok()) return st.error();
+  if (!root_seen) return MakeError(ErrorCode::kProtocol, "the answer to ListBuckets is not a ListAllMyBucketsResult");
+  return buckets;
+}
+
 Result<std::string> ParseResultEtag(std::string_view xml) {
   std::string etag;
   std::string root;

@@ -23,6 +23,9 @@ Result<UploadsPage> ParseListMultipartUploads(std::string_view xml);
 /// The UploadId of an InitiateMultipartUploadResult.
 Result<std::string> ParseInitiateMultipartUpload(std::string_view xml);
 
+/// A ListBuckets answer: (name, creation date as given) in the server's order.
+Result<std::vector<std::pair<std::string, std::string>>> ParseListBuckets(std::string_view xml);
+
 /// STS AssumeRoleWithWebIdentity's answer: its credentials and their expiry.
 /// https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRoleWithWebIdentity.html
 Result<ExpiringCredentials> ParseAssumeRoleWithWebIdentity(std::string_view xml);

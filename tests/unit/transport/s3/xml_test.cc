@@ -164,5 +164,19 @@ TEST(Errors, ClassifiedFromBody) {
   EXPECT_EQ(ErrorFromResponse(r).code, ErrorCode::kCredentials);
 }
 
+TEST(Xml, ListBucketsInTheServersOrder) {
+  auto b = ParseListBuckets(
+      "<ListAllMyBucketsResult><Owner><ID>x</ID></Owner><Buckets>"
+      "<Bucket><Name>beta</Name><CreationDate>2026-01-02T00:00:00.000Z</CreationDate></Bucket>"
+      "<Bucket><Name>alpha</Name><CreationDate>2025-12-31T00:00:00.000Z</CreationDate></Bucket>"
+      "</Buckets></ListAllMyBucketsResult>");
+  ASSERT_TRUE(b.ok()) << b.error().message;
+  ASSERT_EQ(b->size(), 2u);
+  EXPECT_EQ((*b)[0].first, "beta");
+  EXPECT_EQ((*b)[1].second, "2025-12-31T00:00:00.000Z");
+  EXPECT_TRUE(ParseListBuckets("<ListAllMyBucketsResult><Buckets/></ListAllMyBucketsResult>")->empty());
+  EXPECT_FALSE(ParseListBuckets("<Error><Code>AccessDenied</Code></Error>").ok());
+}
+
 }  // namespace
 }  // namespace riptide::s3
