@@ -34,6 +34,11 @@ std::string HumanBytes(double b) {
   return buf;
 }
 
+std::string HumanRate(uint64_t bytes, double seconds) {
+  if (seconds <= 0) return "-";
+  return HumanBytes(static_cast<double>(bytes) / seconds) + "/s";
+}
+
 std::string UtcTime(int64_t ms) { return FormatTime(ms, true, "%Y-%m-%dT%H:%M:%SZ"); }
 
 std::string LocalTime(int64_t ms) { return FormatTime(ms, false, "%Y-%m-%d %H:%M:%S"); }

@@ -11,6 +11,8 @@ namespace riptide::app {
 
 /// "1.5 MiB", "12 B": binary units, one decimal.
 std::string HumanBytes(double bytes);
+/// "45.6 MiB/s", in the units of HumanBytes; "-" before any time has passed.
+std::string HumanRate(uint64_t bytes, double seconds);
 
 /// "2026-11-22T03:24:48Z"; "unknown" for a negative time.
 std::string UtcTime(int64_t ms);

@@ -89,10 +89,10 @@ void PrintSummary(const engine::SyncReport& r, bool json, int exit_code) {
   const std::string source_word = r.to_bucket ? "source" : "bucket";
   const std::string extra_word = r.to_bucket ? "only at the destination" : "local only";
   std::printf(
-      "listed %llu, transferred %llu, skipped %llu, failed %llu, %s in %.2f s (%.1f MB/s)%s%s\n",
+      "listed %llu, transferred %llu, skipped %llu, failed %llu, %s in %.2f s (%s)%s%s\n",
       static_cast<unsigned long long>(r.listed), static_cast<unsigned long long>(r.transferred),
       static_cast<unsigned long long>(r.skipped), static_cast<unsigned long long>(r.failed),
-      HumanBytes(static_cast<double>(r.bytes)).c_str(), r.seconds, mbps,
+      HumanBytes(static_cast<double>(r.bytes)).c_str(), r.seconds, HumanRate(r.bytes, r.seconds).c_str(),
       r.size_verified_only ? (", " + std::to_string(r.size_verified_only) + " size-verified only").c_str() : "",
       r.deleted   ? (", " + std::to_string(r.deleted) + " deleted (not in the " + source_word + ")").c_str()
       : r.gone    ? (", " + std::to_string(r.gone) + " " + extra_word + " (not in the " + source_word +
@@ -104,12 +104,11 @@ void PrintSummary(const engine::SyncReport& r, bool json, int exit_code) {
 void PrintProgress(const engine::Stats& s, double seconds) {
   // Downloads receive every byte; server-side copies receive none but land them all.
   const uint64_t bytes = std::max(s.bytes_received.load(), s.bytes_committed.load());
-  const double rate = seconds > 0 ? static_cast<double>(bytes) / 1e6 / seconds : 0;
-  std::fprintf(stderr, "\r\033[K  listed %llu  done %llu/%llu  %s  %.1f MB/s  failed %llu",
+  std::fprintf(stderr, "\r\033[K  listed %llu  done %llu/%llu  %s  %s  failed %llu",
                static_cast<unsigned long long>(s.listed.load()),
                static_cast<unsigned long long>(s.transferred.load()),
                static_cast<unsigned long long>(s.planned.load()),
-               HumanBytes(static_cast<double>(bytes)).c_str(), rate,
+               HumanBytes(static_cast<double>(bytes)).c_str(), HumanRate(bytes, seconds).c_str(),
                static_cast<unsigned long long>(s.failed.load()));
   std::fflush(stderr);
 }

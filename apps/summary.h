@@ -14,7 +14,7 @@ int ExitCodeFor(const engine::SyncReport& report, int signal_number);
 
 void PrintSummary(const engine::SyncReport& report, bool json, int exit_code);
 
-/// "\r  1,234 objects  56.7 MiB  12.3 MB/s" on stderr.
+/// "\r  listed 1234  done 56/78  56.7 MiB  12.3 MiB/s  failed 0" on stderr.
 void PrintProgress(const engine::Stats& stats, double seconds);
 void EndProgress();
 

@@ -186,7 +186,7 @@ class OutputTest(ServerTestCase):
         plain.stdout, plain.stderr = plain.stdout.decode(), plain.stderr.decode()
         self.assertEqual(plain.returncode, 0, plain.stderr)
         self.assertNotIn("\r", plain.stdout + plain.stderr)
-        self.assertRegex(plain.stdout, r"^listed 300, transferred 300, skipped 0, failed 0, .* MB/s\)\n$")
+        self.assertRegex(plain.stdout, r"^listed 300, transferred 300, skipped 0, failed 0, .* in [0-9.]+ s \([0-9.]+ (B|KiB|MiB|GiB)/s\)\n$")
         # A terminal (util-linux script gives it a pty): the live line appears.
         shutil.rmtree(self.dataset)
         tty = subprocess.run(["script", "-qec", shlex.join(args + ["--concurrency", "1"]), "/dev/null"],
