@@ -35,6 +35,7 @@ InspectCommand::InspectCommand(CLI::App& app, GlobalOptions& global, Kind kind) 
     cmd_->add_option("--state-dir", state_dir_,
                      "where its manifest lives (default DIR/.riptide); for a bucket, its copies' run logs (default "
                      "~/.local/state/riptide)");
+    cmd_->add_flag("--all", all_, "every failure of the last run, not the first 20");
   } else {
     cmd_->add_option("dataset", dataset_, "DIR: a dataset riptide filled")->required();
     cmd_->add_option("--state-dir", state_dir_, "where its manifest lives (default DIR/.riptide)");
@@ -71,7 +72,9 @@ int InspectCommand::Export() {
 
 namespace {
 
-nlohmann::json RunsJson(const std::vector<engine::RunRecord>& runs, const engine::FailureList& failures) {
+constexpr size_t kFailuresShown = 20;  // `status --all` shows every one
+
+nlohmann::json RunsJson(const std::vector<engine::RunRecord>& runs, const engine::FailureList& failures, bool all) {
   nlohmann::json j;
   j["runs"] = nlohmann::json::array();
   for (const auto& run : runs) {
@@ -80,11 +83,15 @@ nlohmann::json RunsJson(const std::vector<engine::RunRecord>& runs, const engine
                          {"failed", run.failed}, {"bytes", run.bytes}});
   }
   j["last_failures"] = nlohmann::json::array();
-  for (const auto& [key, reason] : failures) j["last_failures"].push_back({{"key", key}, {"reason", reason}});
+  j["last_failures_total"] = failures.size();
+  for (const auto& [key, reason] : failures) {
+    if (!all && j["last_failures"].size() == kFailuresShown) break;
+    j["last_failures"].push_back({{"key", key}, {"reason", reason}});
+  }
   return j;
 }
 
-void PrintRuns(const std::vector<engine::RunRecord>& runs, const engine::FailureList& failures) {
+void PrintRuns(const std::vector<engine::RunRecord>& runs, const engine::FailureList& failures, bool all) {
   for (const auto& run : runs) {
     const double secs = run.ended_ms ? static_cast<double>(run.ended_ms - run.started_ms) / 1000 : 0;
     std::printf("  %s  %-11s %7.1f s  listed %llu, transferred %llu, skipped %llu, failed %llu\n",
@@ -92,8 +99,14 @@ void PrintRuns(const std::vector<engine::RunRecord>& runs, const engine::Failure
                 static_cast<unsigned long long>(run.listed), static_cast<unsigned long long>(run.transferred),
                 static_cast<unsigned long long>(run.skipped), static_cast<unsigned long long>(run.failed));
   }
+  size_t shown = 0;
   for (const auto& [key, reason] : failures) {
+    if (!all && shown == kFailuresShown) {
+      std::printf("  … and %zu more failures (riptide status --all lists them)\n", failures.size() - shown);
+      break;
+    }
     std::printf("  failed last time: %s: %s\n", DumpJson(nlohmann::json(key)).c_str(), reason.c_str());
+    ++shown;
   }
 }
 
@@ -105,13 +118,13 @@ int InspectCommand::Status() {
   if (!r.ok()) return Refuse(r.error());
   if (global_.json) {
     nlohmann::json j{{"source", r->totals.source}, {"objects", r->totals.objects}, {"bytes", r->totals.bytes}};
-    j.update(RunsJson(r->runs, r->last_failures));
+    j.update(RunsJson(r->runs, r->last_failures, all_));
     std::printf("%s\n", DumpJson(j).c_str());
     return 0;
   }
   std::printf("%s: mirror of %s, %llu objects, %.1f MiB\n", dataset_.c_str(), r->totals.source.c_str(),
               static_cast<unsigned long long>(r->totals.objects), static_cast<double>(r->totals.bytes) / (1 << 20));
-  PrintRuns(r->runs, r->last_failures);
+  PrintRuns(r->runs, r->last_failures, all_);
   return 0;
 }
 
@@ -130,7 +143,7 @@ int InspectCommand::BucketStatus() {
     nlohmann::json all = nlohmann::json::array();
     for (const auto& d : *r) {
       nlohmann::json j{{"destination", d.destination}};
-      j.update(RunsJson(d.runs, d.last_failures));
+      j.update(RunsJson(d.runs, d.last_failures, all_));
       all.push_back(std::move(j));
     }
     std::printf("%s\n", DumpJson({{"destinations", all}}).c_str());
@@ -138,7 +151,7 @@ int InspectCommand::BucketStatus() {
   }
   for (const auto& d : *r) {
     std::printf("%s: copies into %s\n", bucket_url.c_str(), d.destination.c_str());
-    PrintRuns(d.runs, d.last_failures);
+    PrintRuns(d.runs, d.last_failures, all_);
   }
   return 0;
 }

@@ -29,6 +29,7 @@ class InspectCommand {
   CLI::App* cmd_;
   std::string dataset_;
   std::string state_dir_;
+  bool all_ = false;  // status --all
 };
 
 }  // namespace riptide::app

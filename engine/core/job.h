@@ -60,9 +60,10 @@ struct SyncReport {
   std::optional<Error> fatal;  // the run stopped early (listing failed, disk full, …)
   bool interrupted = false;
 
-  /// The word a run record keeps: interrupted, failed, partial, dry-run or ok.
+  /// The word a run record keeps: interrupted, failed, dry-run (a plan that could list,
+  /// whatever it found), partial or ok.
   std::string Outcome() const {
-    return interrupted ? "interrupted" : fatal ? "failed" : failed ? "partial" : dry_run ? "dry-run" : "ok";
+    return interrupted ? "interrupted" : fatal ? "failed" : dry_run ? "dry-run" : failed ? "partial" : "ok";
   }
 };
 

@@ -72,7 +72,7 @@ Status RunLog::RecordFailures(int64_t run_id, const FailureList& failures) {
 Result<std::vector<RunRecord>> RunLog::Recent(int n) {
   Stmt s(db_,
          "SELECT id, source, started_ms, COALESCE(ended_ms, 0), listed, transferred, skipped, failed, bytes, "
-         "status FROM runs ORDER BY id DESC LIMIT ?");
+         "status FROM runs WHERE status != 'dry-run' OR id = (SELECT MAX(id) FROM runs) ORDER BY id DESC LIMIT ?");
   s.Int(1, n);
   std::vector<RunRecord> runs;
   while (sqlite3_step(s.get()) == SQLITE_ROW) {

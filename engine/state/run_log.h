@@ -38,7 +38,8 @@ class RunLog {
   Status End(const RunRecord& run);
   /// Records a run's failures (at most the first 1,000).
   Status RecordFailures(int64_t run_id, const FailureList& failures);
-  /// The latest `n` runs, newest first.
+  /// The latest `n` runs, newest first: dry runs only when one is the very latest, so
+  /// plans never push real runs out of the history.
   Result<std::vector<RunRecord>> Recent(int n);
   /// The failures the latest finished run recorded.
   Result<FailureList> LastFailures();

@@ -290,7 +290,23 @@ class StatusAndVerifyTest(ServerTestCase):
         self.assertEqual(self.sync("/f")[0].returncode, 1)
         status = json.loads(riptide("status", self.dataset, "--json").stdout)
         self.assertEqual([f["key"] for f in status["last_failures"]], ["f/../bad"])
+        self.assertEqual(status["last_failures_total"], 1)
         self.assertEqual(status["runs"][0]["status"], "partial")
+        # Plans do not push real runs out of the history: only the latest shows.
+        for _ in range(6):
+            self.assertEqual(riptide("plan", f"s3://{self.bucket}/f", self.dataset, "--endpoint",
+                                     self.server.endpoint, server=self.server).returncode, 1)
+        runs = json.loads(riptide("status", self.dataset, "--json").stdout)["runs"]
+        self.assertEqual([r["status"] for r in runs][:2], ["dry-run", "partial"])
+        # A long failure list is capped, with the count and --all.
+        self.put({f"f/../bad{i:02d}": b"x" for i in range(24)})
+        self.assertEqual(self.sync("/f")[0].returncode, 1)
+        text = riptide("status", self.dataset).stdout
+        self.assertEqual(text.count("failed last time:"), 20)
+        self.assertIn("… and 5 more failures (riptide status --all lists them)", text)
+        self.assertEqual(riptide("status", self.dataset, "--all").stdout.count("failed last time:"), 25)
+        status = json.loads(riptide("status", self.dataset, "--json").stdout)
+        self.assertEqual((len(status["last_failures"]), status["last_failures_total"]), (20, 25))
 
 
 class FilterAndDryRunTest(ServerTestCase):
