@@ -195,6 +195,22 @@ void AppendDurations(std::string& out, const std::string& name, const JobTotals&
   out += "riptide_run_duration_seconds_count{job=\"" + job + "\"} " + std::to_string(t.timed_runs) + "\n";
 }
 
+// riptide_runs_total by job and result; ok, partial and failed always present.
+void AppendRunsByResult(std::string& out, const std::map<std::string, JobTotals>& totals,
+                        const std::vector<JobView>& jobs) {
+  for (const auto& view : jobs) {
+    auto it = totals.find(view.job->name);
+    std::map<std::string, uint64_t> states = {{"ok", 0}, {"partial", 0}, {"failed", 0}};
+    if (it != totals.end()) {
+      for (const auto& [s, n] : it->second.runs_by_state) states[s] = n;
+    }
+    for (const auto& [s, n] : states) {
+      out += "riptide_runs_total{job=\"" + Label(view.job->name) + "\",result=\"" + Label(s) + "\"} " +
+             std::to_string(n) + "\n";
+    }
+  }
+}
+
 }  // namespace
 
 std::string MetricsText(const std::map<std::string, JobTotals>& totals, const std::vector<JobView>& jobs,
@@ -212,17 +228,7 @@ std::string MetricsText(const std::map<std::string, JobTotals>& totals, const st
     }
   };
   family("riptide_runs_total", "counter", "Runs finished, by job and result.");
-  for (const auto& view : jobs) {
-    auto it = totals.find(view.job->name);
-    std::map<std::string, uint64_t> states = {{"ok", 0}, {"partial", 0}, {"failed", 0}};
-    if (it != totals.end()) {
-      for (const auto& [s, n] : it->second.runs_by_state) states[s] = n;
-    }
-    for (const auto& [s, n] : states) {
-      out += "riptide_runs_total{job=\"" + Label(view.job->name) + "\",result=\"" + Label(s) + "\"} " +
-             std::to_string(n) + "\n";
-    }
-  }
+  AppendRunsByResult(out, totals, jobs);
   // The per-job counters, in one table.
   static const struct {
     const char* name;

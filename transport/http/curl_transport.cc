@@ -15,6 +15,8 @@
 #include <thread>
 #include <vector>
 
+#include "transport/http/curl_errors.h"
+
 namespace riptide::http {
 namespace {
 
@@ -32,38 +34,6 @@ using MultiPtr = std::unique_ptr<CURLM, MultiDeleter>;
 using SlistPtr = std::unique_ptr<curl_slist, SlistDeleter>;
 
 using Clock = std::chrono::steady_clock;
-
-// The only place a CURLcode becomes a riptide Error.
-Error ErrorFromCurl(CURLcode code, const char* detail) {
-  Error e;
-  e.message = (detail && *detail) ? detail : curl_easy_strerror(code);
-  switch (code) {
-    case CURLE_URL_MALFORMAT:
-    case CURLE_UNSUPPORTED_PROTOCOL:
-      e.code = ErrorCode::kInvalidArgument;
-      break;
-    case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_SSL_CACERT_BADFILE:
-    case CURLE_SSL_CERTPROBLEM:
-      e.code = ErrorCode::kInvalidArgument;  // TLS configuration: retrying will not help
-      break;
-    case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_COULDNT_RESOLVE_PROXY:
-    case CURLE_COULDNT_CONNECT:
-      e.code = ErrorCode::kNetwork;
-      e.retryable = true;
-      break;
-    case CURLE_WRITE_ERROR:
-    case CURLE_ABORTED_BY_CALLBACK:
-      e.code = ErrorCode::kCancelled;
-      break;
-    default:  // resets, timeouts, partial bodies, TLS hiccups
-      e.code = ErrorCode::kNetwork;
-      e.retryable = true;
-      break;
-  }
-  return e;
-}
 
 struct Pending {
   Request request;
