@@ -233,9 +233,10 @@ class MoveTest(EventsTestCase):
         self.assertTrue(all(f["source"]["present"] is False and f["destination"]["present"] for f in files.values()))
         self.assertEqual(svc.stop(), 0)
 
-    def test_a_replaced_source_is_not_deleted(self):
+    def test_a_source_replaced_after_its_event_is_copied_as_it_is_now(self):
         """The object under the key changed after the event: the copy is of the new one,
-        and a move of a stale ETag never deletes it."""
+        and the move deletes the object that was copied (the unit test SourceMovesTest
+        covers a source replaced between the copy and the delete)."""
         svc = self.start("    move: true\n")
         old = self.etag(KEYS[0])
         self.put({KEYS[0]: b"newer bytes"})
