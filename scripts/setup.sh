@@ -3,7 +3,8 @@
 # Idempotent: when nothing is missing it only runs an incremental build.
 #   scripts/setup.sh --test-tools   also the tools the tests drive: promtool (Debian's
 #                                   prometheus), headless chromium, and a one-node Slurm
-#                                   (slurm-wlm, munge) the Slurm test starts (scripts/test.sh)
+#                                   (slurm-wlm, munge) the Slurm test starts, strace for the
+#                                   durability test, ccache for scripts/mutants.sh
 #   RIPTIDE_CMAKE_ARGS  extra CMake arguments (CI passes -DRIPTIDE_WERROR=ON)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,7 +15,7 @@ sudo_cmd=()
 packages=(build-essential cmake ninja-build pkg-config libcurl4-openssl-dev libssl-dev libtbb-dev
           libxxhash-dev libexpat1-dev libsqlite3-dev libspdlog-dev libcli11-dev nlohmann-json3-dev
           libgtest-dev zlib1g-dev libcpp-httplib-dev libyaml-cpp-dev python3 curl time openssl)
-if [ "${1:-}" = "--test-tools" ]; then packages+=(prometheus chromium iproute2 slurm-wlm munge); fi
+if [ "${1:-}" = "--test-tools" ]; then packages+=(prometheus chromium iproute2 slurm-wlm munge strace ccache); fi
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
 command -v npm >/dev/null 2>&1 || packages+=(npm)
 missing=()

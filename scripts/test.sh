@@ -6,4 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --test-tools
-ctest --test-dir build --output-on-failure -j "$(nproc)" "$@"
+rm -rf build/test-counts
+status=0
+ctest --test-dir build --output-on-failure -j "$(nproc)" "$@" || status=$?
+# What ran and what was skipped (with why), per server: a skip is never a silent pass.
+python3 scripts/test_counts.py build/test-counts
+exit "$status"

@@ -86,6 +86,9 @@ Result<std::unique_ptr<EventStore>> EventStore::Open(const std::string& state_di
   auto db = engine::sql::OpenDb(state_dir + "/service.db");
   if (!db.ok()) return db.error();
   std::unique_ptr<EventStore> store(new EventStore(*db));
+  // A 202 tells the sender it need not deliver again: each commit of notices is synced
+  // (the WAL fsynced), not just written, before the answer goes out.
+  if (Status st = Exec(*db, "PRAGMA synchronous=FULL"); !st.ok()) return st.error();
   if (Status st = Exec(*db, kSchema); !st.ok()) return st.error();
   return store;
 }

@@ -1,26 +1,34 @@
-"""A fault-injecting HTTP proxy for integration tests, on 127.0.0.1 at a free port.
+"""A fault-injecting HTTP proxy for integration tests, on 127.0.0.1 at a port it binds.
 
 It forwards every request to a real S3 server and can, per rule, answer with an S3
-error instead, flip a byte in the body (headers untouched), cut the body short, or
-run a callback before forwarding (to replace an object mid-download). It logs each
-request and counts the body bytes it served, so tests can say what was fetched.
-Signatures are forwarded untouched: use it in front of moto, which does not check them.
+error instead (with a Retry-After if asked), answer 200 with an S3 error body, flip a
+byte in the response or the request body, cut the body short, reset the connection
+mid-body (a real TCP RST), stall, or run a callback before forwarding (to replace an
+object mid-download). It logs each request with its time and counts the body bytes it
+served, so tests can say what was fetched and when.
+
+Requests are forwarded with their headers untouched, Host included, so a SigV4
+signature still holds at the server: s3rver checks it and accepts it, moto does not
+check. riptide signs UNSIGNED-PAYLOAD and sends Content-MD5, so a request body the
+proxy corrupts is caught by the server's digest check, as it would be in the wild;
+nothing here needs re-signing.
 """
 import http.client
 import http.server
+import socket
+import struct
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
-from support import free_port
-
 
 @dataclass
 class Rule:
     match: Callable[[str, str, dict], bool]  # (method, path, headers) -> applies?
-    action: str                              # "status", "flip", "truncate", "before", "delay", "header",
-                                             # "body" (transform it), "trickle" (slow it down)
+    action: str                              # "status", "error200", "flip", "truncate", "before", "delay",
+                                             # "header", "body" (transform it), "trickle" (slow it down),
+                                             # "reset" (RST after half the body), "flip_request"
     times: int = 1                           # how many matching requests it applies to
     status: int = 503
     code: str = "SlowDown"
@@ -29,6 +37,7 @@ class Rule:
     header: tuple = ()                       # for "header": (name, value) to set; (name,) removes it
     transform: Optional[Callable[[bytes], bytes]] = None  # for "body": the new body from the old
     chunk: int = 65536                       # for "trickle": send this many bytes, then sleep `seconds`
+    retry_after: Optional[str] = None        # for "status": the Retry-After header to send
     used: int = 0
 
 
@@ -40,13 +49,12 @@ class Logged:
     status: int = 0
     body_bytes: int = 0
     access_key: str = ""  # the key id the request was signed with (Credential=…)
+    time: float = 0.0     # time.monotonic() when the request arrived
 
 
 class FaultProxy:
     def __init__(self, upstream_port):
         self.upstream_port = upstream_port
-        self.port = free_port()
-        self.endpoint = f"http://127.0.0.1:{self.port}"
         self.rules = []
         self.log = []
         self.lock = threading.Lock()
@@ -61,18 +69,20 @@ class FaultProxy:
             def handle_one(self):
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else None
-                entry = Logged(self.command, self.path, self.headers.get("Range"))
+                entry = Logged(self.command, self.path, self.headers.get("Range"), time=time.monotonic())
                 auth = self.headers.get("Authorization") or ""
                 if "Credential=" in auth:
                     entry.access_key = auth.split("Credential=", 1)[1].split("/", 1)[0]
                 with proxy.lock:
                     proxy.log.append(entry)
                     rule = proxy._take_rule(self.command, self.path, dict(self.headers))
-                if rule and rule.action == "status":
+                if rule and rule.action in ("status", "error200"):
                     payload = (f'<?xml version="1.0"?><Error><Code>{rule.code}</Code>'
                                f"<Message>injected by the test proxy</Message></Error>").encode()
-                    entry.status = rule.status
-                    self.send_response(rule.status)
+                    entry.status = rule.status if rule.action == "status" else 200
+                    self.send_response(entry.status)
+                    if rule.retry_after is not None:
+                        self.send_header("Retry-After", rule.retry_after)
                     self.send_header("Content-Type", "application/xml")
                     self.send_header("Content-Length", str(len(payload)))
                     self.end_headers()
@@ -82,6 +92,8 @@ class FaultProxy:
                     rule.callback()
                 if rule and rule.action == "delay":
                     time.sleep(rule.seconds)
+                if rule and rule.action == "flip_request" and body:
+                    body = body[:-1] + bytes([body[-1] ^ 0xFF])
                 conn = http.client.HTTPConnection("127.0.0.1", proxy.upstream_port, timeout=60)
                 headers = {k: v for k, v in self.headers.items()}
                 conn.request(self.command, self.path, body=body, headers=headers)
@@ -105,6 +117,15 @@ class FaultProxy:
                     self.send_header(*rule.header)
                 self.end_headers()
                 if self.command == "HEAD":
+                    return
+                if rule and rule.action == "reset":
+                    self.wfile.write(data[: len(data) // 2])
+                    self.wfile.flush()
+                    entry.body_bytes += len(data) // 2
+                    # SO_LINGER with a zero timeout: close() sends RST, not FIN.
+                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    self.connection.close()
+                    self.close_connection = True
                     return
                 if rule and rule.action == "truncate":
                     self.wfile.write(data[: len(data) // 2])
@@ -130,7 +151,9 @@ class FaultProxy:
             def handle_error(self, request, client_address):
                 pass  # a client killed mid-request (the crash tests do that on purpose)
 
-        self.server = Server(("127.0.0.1", self.port), Handler)
+        self.server = Server(("127.0.0.1", 0), Handler)  # the port is the kernel's choice, read back
+        self.port = self.server.server_address[1]
+        self.endpoint = f"http://127.0.0.1:{self.port}"
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
@@ -142,10 +165,11 @@ class FaultProxy:
                 return rule
         return None
 
-    def clear(self):
+    def clear(self, keep_log=False):
         with self.lock:
             self.rules.clear()
-            self.log.clear()
+            if not keep_log:
+                self.log.clear()
 
     def add(self, rule):
         with self.lock:

@@ -245,7 +245,6 @@ class KeyListTest(CommandTestCase):
         self.assertIn("cannot read --keys-file", p.stderr)
 
 
-@unittest.skipUnless(SERVER == "moto", "requests are counted by the fault proxy, in front of moto")
 class KeyListRequestsTest(CommandTestCase):
     def test_a_key_list_never_lists_the_bucket(self):
         proxy = FaultProxy(self.server.port)

@@ -34,7 +34,8 @@ def http(method, url, token=None, body=None, timeout=10):
 class Service:
     """One `riptide serve` process on a free loopback port."""
 
-    def __init__(self, case, config_text, env=None, listen="127.0.0.1", keys_in_env=True):
+    def __init__(self, case, config_text, env=None, listen="127.0.0.1", keys_in_env=True, wrapper=()):
+        """wrapper: a command line to run riptide under (strace, for one)."""
         self.case = case
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -47,7 +48,7 @@ class Service:
             self.env.update(AWS_ACCESS_KEY_ID=case.server.access_key, AWS_SECRET_ACCESS_KEY=case.server.secret_key)
         self.env.update(env or {})
         self.log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen([BIN, "serve", "--config", self.config, "--listen", f"{listen}:{self.port}"],
+        self.proc = subprocess.Popen([*wrapper, BIN, "serve", "--config", self.config, "--listen", f"{listen}:{self.port}"],
                                      stdout=self.log, stderr=subprocess.STDOUT, env=self.env)
         deadline = time.time() + 30
         while True:

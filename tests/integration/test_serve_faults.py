@@ -7,12 +7,10 @@ import time
 import unittest
 
 from fault_proxy import FaultProxy, Rule
-from support import SERVER, tree
+from support import tree
 from test_serve import HOSTILE_KEY, ServeTestCase
 
 
-@unittest.skipUnless(SERVER == "moto", "slow runs come from the fault proxy, whose forwarded signatures only "
-                                       "moto accepts")
 class SlowRunTest(ServeTestCase):
     def slow_proxy(self, seconds=0.5):
         proxy = FaultProxy(self.server.port)

@@ -51,7 +51,9 @@ bool EtagsAreMd5(const http::HeaderMap& headers) {
 Status EtagIsMd5(const http::Response& r, const std::string& md5_hex) {
   const std::string etag = StripQuotes(r.Header("etag"));
   if (EtagsAreMd5(r.headers) && IsPlainMd5Etag(etag) && etag != md5_hex) {
-    return MakeError(ErrorCode::kIntegrity, "the destination stored MD5 " + etag + " for bytes whose MD5 is " + md5_hex);
+    // The bytes changed on the way: sent again, they most likely arrive whole.
+    return MakeError(ErrorCode::kIntegrity, "the destination stored MD5 " + etag + " for bytes whose MD5 is " + md5_hex,
+                     true);
   }
   return OkStatus();
 }

@@ -41,7 +41,8 @@ std::optional<FullChecksum> FullObjectChecksum(const http::HeaderMap& headers);
 /// ETag is then no MD5 of the content, whatever it looks like.
 bool EtagsAreMd5(const http::HeaderMap& headers);
 
-/// A PUT's answer must name the MD5 of what was sent, when its ETag is an MD5 at all.
+/// A PUT's answer must name the MD5 of what was sent, when its ETag is an MD5 at all;
+/// a mismatch is retryable: the body was damaged on the way.
 Status EtagIsMd5(const http::Response& r, const std::string& md5_hex);
 
 /// The headers that describe an object (Content-Type, Cache-Control, …, x-amz-meta-*),

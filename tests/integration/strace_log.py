@@ -1,0 +1,77 @@
+"""Reads what `strace -f -y -s N -o FILE` recorded into ordered system calls, for tests
+that check the order of renames, syncs and state writes.
+
+Each call is one Call with the thread id, the name, the argument text (buffers decoded
+to bytes where strace printed them), the path of its first descriptor (from -y), and the
+positions of its start and its end in the log: a call split over two lines by another
+thread (`<unfinished ...>` / `<... resumed>`) starts at the first and ends at the second,
+so "A ended before B started" is a fact of the trace.
+"""
+import codecs
+import re
+import shutil
+from dataclasses import dataclass
+
+STRACE = shutil.which("strace")
+LINE = re.compile(r"^(\d+)\s+(.*)$")
+START = re.compile(r"^(\w+)\((.*)$")
+RESUMED = re.compile(r"^<\.\.\. (\w+) resumed>(.*)$")
+FIRST_FD = re.compile(r"^\d+<([^>]*)>")
+STRING = re.compile(r'"((?:[^"\\]|\\.)*)"')
+
+
+@dataclass
+class Call:
+    tid: int
+    name: str
+    args: str
+    start: int
+    end: int = -1
+
+    @property
+    def path(self):
+        """The path of the first argument's descriptor, "" when it is not one."""
+        m = FIRST_FD.match(self.args)
+        return m.group(1) if m else ""
+
+    def strings(self):
+        """The string arguments, as bytes (strace escapes decoded)."""
+        return [codecs.escape_decode(s.encode("latin-1"))[0] for s in STRING.findall(self.args)]
+
+    def wrote(self, data: bytes):
+        return any(data in s for s in self.strings())
+
+
+def parse(path):
+    calls, open_calls = [], {}
+    with open(path, encoding="latin-1") as f:
+        for index, line in enumerate(f):
+            m = LINE.match(line.rstrip("\n"))
+            if not m:
+                continue
+            tid, rest = int(m.group(1)), m.group(2)
+            resumed = RESUMED.match(rest)
+            if resumed:
+                call = open_calls.pop(tid, None)
+                if call is not None:
+                    call.args += resumed.group(2)
+                    call.end = index
+                continue
+            started = START.match(rest)
+            if not started:
+                continue  # signals, exits
+            call = Call(tid, started.group(1), started.group(2), index)
+            calls.append(call)
+            if rest.endswith("<unfinished ...>"):
+                call.args = call.args[: -len("<unfinished ...>")]
+                open_calls[tid] = call
+            else:
+                call.end = index
+    for call in open_calls.values():
+        call.end = 10**12  # never finished: the process was killed inside it
+    return calls
+
+
+def command(trace_file, syscalls, strings=1 << 20):
+    """The strace prefix for a command line."""
+    return [STRACE, "-f", "-qq", "-y", "-s", str(strings), "-e", "trace=" + ",".join(syscalls), "-o", trace_file]
