@@ -28,7 +28,8 @@ class Rule:
     match: Callable[[str, str, dict], bool]  # (method, path, headers) -> applies?
     action: str                              # "status", "error200", "flip", "truncate", "before", "delay",
                                              # "header", "body" (transform it), "trickle" (slow it down),
-                                             # "reset" (RST after half the body), "flip_request"
+                                             # "reset" (RST after half the body), "flip_request",
+                                             # "respond" (ask `respond` for an error to answer)
     times: int = 1                           # how many matching requests it applies to
     status: int = 503
     code: str = "SlowDown"
@@ -38,6 +39,7 @@ class Rule:
     transform: Optional[Callable[[bytes], bytes]] = None  # for "body": the new body from the old
     chunk: int = 65536                       # for "trickle": send this many bytes, then sleep `seconds`
     retry_after: Optional[str] = None        # for "status": the Retry-After header to send
+    respond: Optional[Callable[[dict], Optional[tuple]]] = None  # for "respond": headers -> (status, code) or None
     used: int = 0
 
 
@@ -76,6 +78,10 @@ class FaultProxy:
                 with proxy.lock:
                     proxy.log.append(entry)
                     rule = proxy._take_rule(self.command, self.path, dict(self.headers))
+                if rule and rule.action == "respond":
+                    answer = rule.respond(dict(self.headers))
+                    if answer:
+                        rule = Rule(rule.match, "status", status=answer[0], code=answer[1])
                 if rule and rule.action in ("status", "error200"):
                     payload = (f'<?xml version="1.0"?><Error><Code>{rule.code}</Code>'
                                f"<Message>injected by the test proxy</Message></Error>").encode()

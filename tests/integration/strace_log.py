@@ -10,9 +10,20 @@ so "A ended before B started" is a fact of the trace.
 import codecs
 import re
 import shutil
+import subprocess
 from dataclasses import dataclass
 
-STRACE = shutil.which("strace")
+
+def usable_strace():
+    """strace's path when it is installed and may trace here (a container without
+    CAP_SYS_PTRACE may not), else None."""
+    path = shutil.which("strace")
+    if path and subprocess.run([path, "-f", "-o", "/dev/null", "true"], capture_output=True).returncode == 0:
+        return path
+    return None
+
+
+STRACE = usable_strace()
 LINE = re.compile(r"^(\d+)\s+(.*)$")
 START = re.compile(r"^(\w+)\((.*)$")
 RESUMED = re.compile(r"^<\.\.\. (\w+) resumed>(.*)$")

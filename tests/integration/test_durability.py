@@ -25,7 +25,8 @@ def is_state_write(call, db):
         call.name in ("pwrite64", "write") and call.path.endswith(f"/{db}-wal"))
 
 
-@unittest.skipUnless(STRACE, "strace is not installed (scripts/setup.sh --test-tools installs it)")
+@unittest.skipUnless(STRACE, "strace is not installed (scripts/setup.sh --test-tools installs it) or may not "
+                             "trace on this machine (no CAP_SYS_PTRACE)")
 class DurabilityTest(ServerTestCase):
     def traced(self, *args):
         trace = os.path.join(self.tmp, "trace")

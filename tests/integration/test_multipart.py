@@ -4,6 +4,9 @@ import json
 import random
 import unittest
 
+import boto3
+from botocore.config import Config
+
 from fault_proxy import FaultProxy, Rule
 from support import BIN, SERVER, ServerTestCase, manifest_rows, md5, riptide, tree
 
@@ -38,9 +41,9 @@ class ProxyTestCase(ServerTestCase):
     @classmethod
     def setUpClass(cls):
         if SERVER != "moto":
-            # The proxy forwards signatures untouched, which s3rver rejects (Host differs),
-            # and s3rver's multipart ETags are plain MD5s: moto covers these cases.
-            raise unittest.SkipTest("fault-proxy and md5-N cases run on moto")
+            # s3rver's multipart ETags are plain MD5s of the whole object and it knows no
+            # partNumber: the md5-N cases these classes share run on moto.
+            raise unittest.SkipTest("md5-N ETags and partNumber: moto only")
         super().setUpClass()
 
     def setUp(self):
@@ -95,6 +98,22 @@ class MultipartEtagTest(ProxyTestCase):
         self.assertEqual(tree(self.dataset), {"flip.bin": data, "small-flip.txt": b"small object content"})
         self.assertEqual(len(self.proxy.requests_for("/m/flip.bin")), 2)
         self.assertEqual(manifest_rows(self.dataset)["m/flip.bin"][2], "md5-parts")
+
+    def test_an_object_whose_etag_is_the_only_proof_is_checked_by_it(self):
+        # Uploaded without an additional checksum (boto3 adds CRC32 unless told not to):
+        # the MD5 in the ETag is all that can catch a flipped byte.
+        bare = boto3.client("s3", endpoint_url=self.server.endpoint, region_name="us-east-1",
+                            aws_access_key_id=self.server.access_key, aws_secret_access_key=self.server.secret_key,
+                            config=Config(s3={"addressing_style": "path"}, request_checksum_calculation="when_required"))
+        bare.put_object(Bucket=self.bucket, Key="m/etag-only.txt", Body=b"only the ETag vouches for this")
+        head = self.s3.head_object(Bucket=self.bucket, Key="m/etag-only.txt", ChecksumMode="ENABLED")
+        self.assertFalse([k for k in head if k.startswith("Checksum") and k != "ChecksumType"], head)
+        self.proxy.add(Rule(lambda m, path, h: m == "GET" and "etag-only" in path, "flip"))
+        p = self.run_sync()
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(tree(self.dataset), {"etag-only.txt": b"only the ETag vouches for this"})
+        self.assertEqual(len(self.proxy.requests_for("/m/etag-only.txt")), 2)
+        self.assertEqual(manifest_rows(self.dataset)["m/etag-only.txt"][2], "md5")
 
     def test_always_corrupt_object_fails_and_never_lands(self):
         self.put({"m/bad.txt": b"will always arrive corrupted", "m/good.txt": b"fine"})
