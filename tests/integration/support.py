@@ -137,6 +137,32 @@ def manifest_rows(dataset):
         db.close()
 
 
+def journalled_parts(dataset, key=None):
+    """How many parts the part journal records (of `key`, or of every object): read-only,
+    beside a riptide that may be writing it."""
+    db = os.path.join(dataset, ".riptide", "manifest.db")
+    if not os.path.exists(db):
+        return 0
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
+    try:
+        if key is None:
+            return conn.execute("SELECT count(*) FROM partial_parts").fetchone()[0]
+        return conn.execute("SELECT count(*) FROM partial_parts WHERE key = ?", (key,)).fetchone()[0]
+    except sqlite3.OperationalError:  # the table is not there yet
+        return 0
+    finally:
+        conn.close()
+
+
+def wait_until(condition, what, timeout=60):
+    """Polls `condition` (observable state, never a fixed sleep) until it holds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"waited {timeout} s for {what}")
+        time.sleep(0.01)
+
+
 def md5(data):
     return hashlib.md5(data).hexdigest()
 

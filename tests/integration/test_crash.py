@@ -10,11 +10,10 @@ import random
 import signal
 import sqlite3
 import subprocess
-import time
 import unittest
 
 from fault_proxy import FaultProxy, Rule
-from support import BIN, ServerTestCase, riptide, tree
+from support import BIN, ServerTestCase, journalled_parts, riptide, tree, wait_until
 
 KiB, MiB = 1 << 10, 1 << 20
 PART = 256 * KiB
@@ -27,14 +26,6 @@ def mixed_objects(rng):
     for i in range(4):
         objects[f"mix/large-{i}.bin"] = rng.randbytes(rng.randrange(5 * MiB, 9 * MiB))
     return objects
-
-
-def wait_for(condition, what, timeout=60):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"waited {timeout} s for {what}")
-        time.sleep(0.01)
 
 
 class KillNineTest(ServerTestCase):
@@ -56,11 +47,11 @@ class KillNineTest(ServerTestCase):
         for kill in range(KILLS):
             proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             if kill % 2:
-                parts = self.journalled_parts()
-                wait_for(lambda: self.journalled_parts() > parts or proc.poll() is not None, "a part journalled")
+                parts = journalled_parts(self.dataset)
+                wait_until(lambda: journalled_parts(self.dataset) > parts or proc.poll() is not None, "a part journalled")
             else:
                 target = served() + rng.randrange(64 * KiB, 1 * MiB)
-                wait_for(lambda: served() >= target or proc.poll() is not None, "large-object bytes")
+                wait_until(lambda: served() >= target or proc.poll() is not None, "large-object bytes")
             if proc.poll() is not None:
                 self.fail(f"the sync finished after {kill} kills: the workload is too small to kill {KILLS} times")
             proc.send_signal(signal.SIGKILL)
@@ -91,23 +82,13 @@ class KillNineTest(ServerTestCase):
         for name in journalled:  # a part of it was on record: the last run fetched less than all of it
             self.assertLess(in_last[name], large[name], f"{name} was fetched whole again")
 
-    def journal(self, query):
+    def journalled_keys(self):
         db = os.path.join(self.dataset, ".riptide", "manifest.db")
-        if not os.path.exists(db):
-            return []
         conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
         try:
-            return conn.execute(query).fetchall()
-        except sqlite3.OperationalError:  # the table is not there yet
-            return []
+            return {key for (key,) in conn.execute("SELECT DISTINCT key FROM partial_parts")}
         finally:
             conn.close()
-
-    def journalled_parts(self):
-        return len(self.journal("SELECT key FROM partial_parts"))
-
-    def journalled_keys(self):
-        return {key for (key,) in self.journal("SELECT DISTINCT key FROM partial_parts")}
 
     def assert_only_whole_objects(self, objects):
         """Every file under its final name is its object, byte for byte; every manifest
@@ -118,7 +99,6 @@ class KillNineTest(ServerTestCase):
             self.assertEqual(data, objects.get("mix/" + rel), f"{rel} is not its object's content")
         db = os.path.join(self.dataset, ".riptide", "manifest.db")
         if os.path.exists(db):
-            import sqlite3
             conn = sqlite3.connect(db)
             try:
                 for key, path, size in conn.execute("SELECT key, path, size FROM objects"):

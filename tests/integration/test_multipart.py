@@ -8,7 +8,7 @@ import boto3
 from botocore.config import Config
 
 from fault_proxy import FaultProxy, Rule
-from support import BIN, SERVER, ServerTestCase, manifest_rows, md5, riptide, tree
+from support import BIN, SERVER, ServerTestCase, journalled_parts, manifest_rows, md5, riptide, tree, wait_until
 
 MiB = 1 << 20
 
@@ -189,7 +189,7 @@ class ResumeTest(ProxyTestCase):
                 break
             time.sleep(0.05)
         self.assertGreaterEqual(len(done), 4, "the first parts never arrived")
-        time.sleep(1.0)  # the journal records a part once it is durable
+        wait_until(lambda: journalled_parts(self.dataset, "m/big.bin") >= 4, "four parts journalled", 30)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         self.assertFalse(os.path.exists(os.path.join(self.dataset, "big.bin")))
@@ -254,7 +254,7 @@ class SignalTest(ProxyTestCase):
         deadline = time.time() + 30
         while time.time() < deadline and len([e for e in self.proxy.requests_for("big.bin") if e.body_bytes == MiB]) < 4:
             time.sleep(0.05)
-        time.sleep(1.0)  # let the first four parts reach the journal
+        wait_until(lambda: journalled_parts(self.dataset, "m/big.bin") >= 4, "four parts journalled", 30)
         started = time.time()
         proc.send_signal(sig)
         self.assertEqual(proc.wait(timeout=15), expected_code)
