@@ -92,9 +92,8 @@ void ObjectSink::Handle(std::vector<engine::ObjectEvent>& batch) {
     ObjectOutcome outcome{"done", e.bytes, {}};
     EventStore::FileUpdate f{key, std::nullopt, std::nullopt};
     if (!e.ok) {
-      const bool gone = e.reason.rfind("NoSuchKey", 0) == 0;
-      outcome = {gone ? "gone" : "failed", 0, e.reason};
-      if (gone) f.source = FileSide{0, -1, now};
+      outcome = {e.gone ? "gone" : "failed", 0, e.reason};
+      if (e.gone) f.source = FileSide{0, -1, now};
     } else {
       f.destination = FileSide{1, static_cast<int64_t>(e.bytes), now};
       f.source = FileSide{1, static_cast<int64_t>(e.bytes), now};

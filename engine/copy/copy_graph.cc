@@ -76,7 +76,7 @@ void Report(CopyRun& run, const CopyTaskPtr& t) {
   run.Release(*t);
   if (t->error) {
     if (t->error->code != ErrorCode::kCancelled) {
-      run.ctx.stats.AddFailure(t->dst_key, t->error->ToString(), t->source.info.key);
+      run.ctx.stats.AddFailure(t->dst_key, *t->error, t->source.info.key);
     }
     return;
   }

@@ -225,26 +225,14 @@ Status KeyListStream::HeadChunk() {
                                  keys_.begin() + static_cast<std::ptrdiff_t>(end));
   next_key_ = end;
   const RetryScope scope{target_.retry, target_.stop, target_.stats};
-  auto answers = HeadKeys(target_.transport, target_.requests, target_.bucket, chunk, scope);
+  auto found = HeadKeyChunk(target_.transport, target_.requests, target_.bucket, chunk, scope, target_.stats);
+  if (!found.ok()) return found.error();
   ready_.clear();
   next_ready_ = 0;
-  for (size_t i = 0; i < chunk.size(); ++i) {
-    if (!answers[i].ok()) {
-      Error e = answers[i].error();
-      if (StopsAKeyList(e)) {
-        e.message = "cannot read s3://" + target_.bucket + "/" + chunk[i] + ": " + e.message;
-        return e;
-      }
-      if (target_.stats) {
-        target_.stats->AddFailure(chunk[i], e.code == ErrorCode::kNotFound ? "NoSuchKey: no such key in s3://" +
-                                                                                 target_.bucket
-                                                                           : e.ToString());
-      }
-      continue;
-    }
+  for (auto& info : *found) {
     StreamEntry entry;
-    entry.rel = chunk[i].substr(std::min(prefix_.size(), chunk[i].size()));
-    entry.info = std::move(*answers[i]);
+    entry.rel = info.key.substr(std::min(prefix_.size(), info.key.size()));
+    entry.info = std::move(info);
     ready_.push_back(std::move(entry));
   }
   return OkStatus();

@@ -40,8 +40,32 @@ std::vector<Result<s3::ObjectInfo>> HeadKeys(http::Transport& transport, const s
   return answers;
 }
 
-bool StopsAKeyList(const Error& e) {
-  return e.code == ErrorCode::kCredentials || e.code == ErrorCode::kInvalidArgument || e.s3_code == "NoSuchBucket";
+Result<std::vector<s3::ObjectInfo>> HeadKeyChunk(http::Transport& transport, const s3::RequestFactory& requests,
+                                                 const std::string& bucket, const std::vector<std::string>& keys,
+                                                 const RetryScope& scope, Stats* stats,
+                                                 const std::string& missing_hint) {
+  auto answers = HeadKeys(transport, requests, bucket, keys, scope);
+  std::vector<s3::ObjectInfo> found;
+  found.reserve(keys.size());
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (answers[i].ok()) {
+      found.push_back(std::move(*answers[i]));
+      continue;
+    }
+    Error e = answers[i].error();
+    // Errors that say no key of the list can work, not that this one is missing.
+    if (e.code == ErrorCode::kCredentials || e.code == ErrorCode::kInvalidArgument || e.s3_code == "NoSuchBucket") {
+      e.message = "cannot read s3://" + bucket + "/" + keys[i] + ": " + e.message;
+      return e;
+    }
+    if (!stats) continue;
+    if (e.code == ErrorCode::kNotFound) {
+      stats->AddFailure(keys[i], "NoSuchKey: no such key in s3://" + bucket + missing_hint, {}, true);
+    } else {
+      stats->AddFailure(keys[i], e.ToString());
+    }
+  }
+  return found;
 }
 
 }  // namespace riptide::engine

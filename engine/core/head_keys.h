@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "engine/core/async_call.h"
+#include "engine/core/stats.h"
 #include "transport/s3/object_info.h"
 #include "transport/s3/requests.h"
 
@@ -18,7 +19,13 @@ std::vector<Result<s3::ObjectInfo>> HeadKeys(http::Transport& transport, const s
                                              const std::string& bucket, const std::vector<std::string>& keys,
                                              const RetryScope& scope);
 
-/// Errors that say no key of the list can work, not that one key is missing.
-bool StopsAKeyList(const Error& e);
+/// One chunk of a key list (--key, --keys-file, an event run), HEADed and judged: the
+/// objects found, in order. A key that is not there, or fails on its own, is a failure of
+/// that key in `stats` (marked gone when missing; `missing_hint` ends its reason); an
+/// error no key could escape (credentials, the bucket) is returned instead.
+Result<std::vector<s3::ObjectInfo>> HeadKeyChunk(http::Transport& transport, const s3::RequestFactory& requests,
+                                                 const std::string& bucket, const std::vector<std::string>& keys,
+                                                 const RetryScope& scope, Stats* stats,
+                                                 const std::string& missing_hint = {});
 
 }  // namespace riptide::engine

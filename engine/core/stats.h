@@ -27,6 +27,7 @@ struct ObjectEvent {
   std::string source_key;  // the object read (empty for local files)
   std::string etag;        // the source object's ETag, as listed or HEADed
   bool unchanged = false;  // already in place: nothing was transferred
+  bool gone = false;       // failed because the source object does not exist (NoSuchKey)
 };
 using ObjectFn = std::function<void(const ObjectEvent&)>;
 
@@ -104,11 +105,17 @@ class Stats {
   }
 
   /// `source_key`: the object read, when it is not `key` (copies name the destination).
-  void AddFailure(std::string key, std::string reason, const std::string& source_key = {}) {
+  /// `gone`: the source object does not exist.
+  void AddFailure(std::string key, std::string reason, const std::string& source_key = {}, bool gone = false) {
     failed.fetch_add(1, std::memory_order_relaxed);
-    if (on_object_) on_object_({key, 0, false, reason, source_key.empty() ? key : source_key, {}, false});
+    if (on_object_) on_object_({key, 0, false, reason, source_key.empty() ? key : source_key, {}, false, gone});
     std::lock_guard<std::mutex> lock(mu_);
     if (failures_.size() < kMaxKept) failures_.push_back({std::move(key), std::move(reason)});
+  }
+
+  /// A transfer that failed with `e`; a NoSuchKey marks the object gone.
+  void AddFailure(std::string key, const Error& e, const std::string& source_key = {}) {
+    AddFailure(std::move(key), e.ToString(), source_key, e.s3_code == "NoSuchKey");
   }
   std::vector<ObjectFailure> Failures() const {
     std::lock_guard<std::mutex> lock(mu_);

@@ -60,7 +60,7 @@ void CommitStage::Commit(const TransferPtr& t) {
     if (!resumable) ctx_.dataset.Discard(t->temp);
     // Objects cut short by a stop are not failures: the next run takes them up.
     if (t->error->code != ErrorCode::kCancelled) {
-      ctx_.stats.AddFailure(t->object.key, t->error->ToString());
+      ctx_.stats.AddFailure(t->object.key, *t->error);
       spdlog::info("failed: {}: {}", t->object.key, t->error->ToString());
     }
     if (IsFatal(*t->error)) ctx_.Fail(*t->error);

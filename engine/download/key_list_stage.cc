@@ -4,8 +4,6 @@
 #include "engine/core/listing.h"
 #include "engine/download/stages.h"
 #include "engine/core/head_keys.h"
-#include "transport/s3/errors.h"
-#include "transport/s3/responses.h"
 #include "transport/strings.h"
 
 namespace riptide::engine {
@@ -46,24 +44,10 @@ Result<PagePtr> KeyListStage::HeadChunk() {
   auto page = std::make_shared<s3::ListPage>();
   page->is_truncated = !keys.empty();  // the end shows as an empty, final page
   const RetryScope scope{ctx_.options.retry, &ctx_.stop, &ctx_.stats};
-  auto answers = HeadKeys(ctx_.transport, ctx_.requests, ctx_.options.bucket, keys, scope);
-  for (size_t i = 0; i < keys.size(); ++i) {
-    if (answers[i].ok()) {
-      page->objects.push_back(std::move(*answers[i]));
-      continue;
-    }
-    Error e = answers[i].error();
-    if (StopsAKeyList(e)) {
-      e.message = "cannot read s3://" + ctx_.options.bucket + "/" + keys[i] + ": " + e.message;
-      return e;
-    }
-    if (e.code == ErrorCode::kNotFound) {
-      ctx_.stats.AddFailure(keys[i], "NoSuchKey: no such key in s3://" + ctx_.options.bucket +
-                                         " (a key list names whole keys: check that the prefix is part of it)");
-    } else {
-      ctx_.stats.AddFailure(keys[i], e.ToString());
-    }
-  }
+  auto found = HeadKeyChunk(ctx_.transport, ctx_.requests, ctx_.options.bucket, keys, scope, &ctx_.stats,
+                            " (a key list names whole keys: check that the prefix is part of it)");
+  if (!found.ok()) return found.error();
+  page->objects = std::move(*found);
   return page;
 }
 
