@@ -80,11 +80,19 @@ Status Inside(const std::string& root, const std::string& rel) {
   }
 }
 
-}  // namespace
+// Opens `name` under `dir_fd` (never through a symlink) and takes `op` on it without
+// waiting: a lock another riptide holds is the one clear error `held`.
+Result<Fd> TakeLock(int dir_fd, const std::string& name, const std::string& path, int op, const std::string& held) {
+  Fd lock(::openat(dir_fd, name.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644));
+  if (!lock.valid()) return IoError("cannot open", path, errno);
+  if (::flock(lock.get(), op | LOCK_NB) == 0) return lock;
+  if (errno == EWOULDBLOCK) return MakeError(ErrorCode::kInvalidArgument, held);
+  return IoError("cannot lock", path, errno);
+}
 
 // The dataset's own lock, in ROOT/.riptide whatever --state-dir says: exclusive, or
 // shared among the shards of one plan (each also holds its state directory's lock).
-static Result<Fd> LockDataset(const Fd& root_fd, const std::string& root, bool shard) {
+Result<Fd> LockDataset(const Fd& root_fd, const std::string& root, bool shard) {
   const std::string dir(planner::kStateDirName);
   if (::mkdirat(root_fd.get(), dir.c_str(), 0755) != 0 && errno != EEXIST) {
     return IoError("cannot create", root + "/" + dir, errno);
@@ -92,18 +100,12 @@ static Result<Fd> LockDataset(const Fd& root_fd, const std::string& root, bool s
   Fd state(::openat(root_fd.get(), dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (!state.valid()) return IoError("cannot open (a real directory is needed)", root + "/" + dir, errno);
   const std::string path = root + "/" + dir + "/dataset.lock";
-  Fd lock(::openat(state.get(), "dataset.lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644));
-  if (!lock.valid()) return IoError("cannot open", path, errno);
-  if (::flock(lock.get(), (shard ? LOCK_SH : LOCK_EX) | LOCK_NB) != 0) {
-    if (errno == EWOULDBLOCK) {
-      return MakeError(ErrorCode::kInvalidArgument,
-                       "another riptide is already working on " + root + " (lock " + path +
-                           "; shards of a plan may share a dataset, other runs may not)");
-    }
-    return IoError("cannot lock", path, errno);
-  }
-  return lock;
+  return TakeLock(state.get(), "dataset.lock", path, shard ? LOCK_SH : LOCK_EX,
+                  "another riptide is already working on " + root + " (lock " + path +
+                      "; shards of a plan may share a dataset, other runs may not)");
 }
+
+}  // namespace
 
 Result<std::unique_ptr<Dataset>> Dataset::Open(const std::string& root, const std::string& state_dir, bool shard) {
   if (Status st = MakeDirs(root); !st.ok()) return st.error();
@@ -120,22 +122,16 @@ Result<std::unique_ptr<Dataset>> Dataset::Open(const std::string& root, const st
   if (!root_fd.valid()) return IoError("cannot open", root, errno);
   auto dataset_lock = LockDataset(root_fd, root, shard);
   if (!dataset_lock.ok()) return dataset_lock.error();
-  std::string lock_path = state_dir + "/lock";
-  Fd lock_fd(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644));
-  if (!lock_fd.valid()) return IoError("cannot open", lock_path, errno);
-  if (::flock(lock_fd.get(), LOCK_EX | LOCK_NB) != 0) {
-    if (errno == EWOULDBLOCK) {
-      return MakeError(ErrorCode::kInvalidArgument,
-                       "another riptide is already working on " + root + " (lock " + lock_path + ")");
-    }
-    return IoError("cannot lock", lock_path, errno);
-  }
+  const std::string lock_path = state_dir + "/lock";
+  auto lock_fd = TakeLock(AT_FDCWD, lock_path, lock_path, LOCK_EX,
+                          "another riptide is already working on " + root + " (lock " + lock_path + ")");
+  if (!lock_fd.ok()) return lock_fd.error();
   // Probe writability now, so a read-only destination is one clear error, not N failures.
   if (::faccessat(root_fd.get(), ".", W_OK, AT_EACCESS) != 0) {
     return IoError("cannot write to", root, errno);
   }
   return std::unique_ptr<Dataset>(
-      new Dataset(root, state_dir, std::move(root_fd), std::move(*dataset_lock), std::move(lock_fd)));
+      new Dataset(root, state_dir, std::move(root_fd), std::move(*dataset_lock), std::move(*lock_fd)));
 }
 
 Result<std::shared_ptr<Fd>> Dataset::OpenDir(const std::string& rel, bool create) {
