@@ -16,6 +16,7 @@
 
 #include "apps/serve/schedule.h"
 #include "apps/serve/serve_config.h"
+#include "transport/byte_size.h"
 
 namespace riptide::serve::config {
 
@@ -131,7 +132,7 @@ class Fields {
     std::string v;
     String(key, &v);
     if (v.empty()) return;
-    auto size = ParseSize(v);
+    auto size = ParseByteSize(v);
     if (!size.ok() || *size < lo || *size > hi) {
       return problems_.Add(MarkOf(key), key + " must be a size from " + std::to_string(lo) + " to " +
                                             std::to_string(hi) + " bytes (e.g. 16M), not '" + v + "'");

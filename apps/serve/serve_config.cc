@@ -218,23 +218,6 @@ const ServeJob* ServeConfig::Find(const std::string& name) const {
   return nullptr;
 }
 
-Result<uint64_t> ParseSize(const std::string& text) {
-  size_t i = 0;
-  uint64_t n = 0;
-  while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) {
-    if (n > (uint64_t{1} << 50)) return MakeError(ErrorCode::kInvalidArgument, "too large");
-    n = n * 10 + static_cast<uint64_t>(text[i++] - '0');
-  }
-  if (i == 0) return MakeError(ErrorCode::kInvalidArgument, "not a size");
-  std::string unit = text.substr(i);
-  static const std::map<std::string, int> shifts = {{"", 0},     {"B", 0},    {"K", 10},   {"KB", 10}, {"KiB", 10},
-                                                    {"M", 20},   {"MB", 20},  {"MiB", 20}, {"G", 30},  {"GB", 30},
-                                                    {"GiB", 30}, {"T", 40},   {"TB", 40},  {"TiB", 40}, {"k", 10}};
-  auto it = shifts.find(unit);
-  if (it == shifts.end()) return MakeError(ErrorCode::kInvalidArgument, "unknown unit '" + unit + "'");
-  return n << it->second;
-}
-
 Result<ServeConfig> ParseServeConfig(const std::string& text, const std::string& path,
                                      const s3::ConfigSources& sources) {
   Problems problems(path);

@@ -59,7 +59,4 @@ struct ServeConfig {
 Result<ServeConfig> ParseServeConfig(const std::string& text, const std::string& path,
                                      const s3::ConfigSources& sources);
 
-/// "64", "16M", "16MiB", "1G": bytes.
-Result<uint64_t> ParseSize(const std::string& text);
-
 }  // namespace riptide::serve

@@ -1,9 +1,10 @@
 #include "transport/http/rate_limit.h"
 
 #include <algorithm>
-#include <cctype>
 #include <ctime>
 #include <sstream>
+
+#include "transport/byte_size.h"
 
 namespace riptide::http {
 namespace {
@@ -15,23 +16,10 @@ Error Bad(const std::string& text, const std::string& why) {
 // "10M", "512K", "1.5G", "100" (bytes per second), "off" or "0" (no limit).
 Result<uint64_t> ParseRate(const std::string& text, const std::string& whole) {
   if (text == "off" || text == "0") return uint64_t{0};
-  size_t used = 0;
-  double value = 0;
-  try {
-    value = std::stod(text, &used);
-  } catch (...) {
-    return Bad(whole, "'" + text + "' is not a rate (e.g. 10M, 512K, off)");
-  }
-  std::string unit = text.substr(used);
-  if (!unit.empty() && (unit.back() == 'B' || unit.back() == 'b')) unit.pop_back();
-  if (unit.size() > 1 && unit.back() == 'i') unit.pop_back();
-  double scale = 1;
-  if (unit == "K" || unit == "k") scale = 1024.0;
-  else if (unit == "M" || unit == "m") scale = 1024.0 * 1024;
-  else if (unit == "G" || unit == "g") scale = 1024.0 * 1024 * 1024;
-  else if (!unit.empty()) return Bad(whole, "unknown unit in '" + text + "'");
-  if (value <= 0 || value * scale < 1024) return Bad(whole, "a limit below 1K/s is no limit anyone wants");
-  return static_cast<uint64_t>(value * scale);
+  auto rate = ParseByteSize(text);
+  if (!rate.ok()) return Bad(whole, "'" + text + "' is not a rate (" + rate.error().message + "; e.g. 10M, 512K, off)");
+  if (*rate < 1024) return Bad(whole, "a limit below 1K/s is no limit anyone wants");
+  return *rate;
 }
 
 }  // namespace

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "transport/byte_size.h"
+
 namespace riptide::serve {
 namespace {
 
@@ -143,12 +145,12 @@ TEST(ServeConfig, EventJobsAndTheirCommand) {
 }
 
 TEST(ServeConfig, SizesAndLoopback) {
-  EXPECT_EQ(*ParseSize("64"), 64u);
-  EXPECT_EQ(*ParseSize("16M"), 16u << 20);
-  EXPECT_EQ(*ParseSize("16MiB"), 16u << 20);
-  EXPECT_EQ(*ParseSize("1G"), 1u << 30);
-  EXPECT_FALSE(ParseSize("M").ok());
-  EXPECT_FALSE(ParseSize("12Q").ok());
+  EXPECT_EQ(*ParseByteSize("64"), 64u);
+  EXPECT_EQ(*ParseByteSize("16M"), 16u << 20);
+  EXPECT_EQ(*ParseByteSize("16MiB"), 16u << 20);
+  EXPECT_EQ(*ParseByteSize("1G"), 1u << 30);
+  EXPECT_FALSE(ParseByteSize("M").ok());
+  EXPECT_FALSE(ParseByteSize("12Q").ok());
   ServeConfig c;
   for (const char* host : {"127.0.0.1", "127.0.0.2", "localhost", "::1"}) {
     c.listen_host = host;
