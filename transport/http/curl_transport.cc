@@ -262,14 +262,12 @@ struct CurlTransport::Impl {
   Clock::time_point ResumePaused() {
     auto next = Clock::time_point::max();
     const auto now = Clock::now();
-    for (size_t i = 0; i < running.size(); ++i) {
-      Transfer& t = *running[i];
-      if (!t.paused) continue;
-      if (t.resume_at <= now) {
-        t.paused = false;
-        curl_easy_pause(t.easy.get(), CURLPAUSE_CONT);
+    for (auto& t : running) {
+      if (t->paused && t->resume_at <= now) {
+        t->paused = false;
+        curl_easy_pause(t->easy.get(), CURLPAUSE_CONT);
       }
-      if (i < running.size() && running[i].get() == &t && t.paused) next = std::min(next, t.resume_at);
+      if (t->paused) next = std::min(next, t->resume_at);
     }
     return next;
   }
