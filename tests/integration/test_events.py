@@ -14,7 +14,7 @@ import urllib.parse
 import urllib.request
 
 from support import SERVER, ServerTestCase
-from test_serve import Service, http
+from test_serve import Service, http, kill_services
 
 KEYS = ["incoming/plain.txt", "incoming/with space.txt", "incoming/a+b.txt", "incoming/ünï/cödé.txt",
         "incoming/deep/x.bin"]
@@ -76,10 +76,7 @@ class EventsTestCase(ServerTestCase):
         self.put(self.bodies)
 
     def tearDown(self):
-        for s in self.services:
-            if s.proc.poll() is None:
-                s.proc.kill()
-                s.proc.wait()
+        kill_services(self.services)
         super().tearDown()
 
     def start(self, job_extra="", destination=None):

@@ -98,6 +98,14 @@ class Service:
         return self.proc.returncode
 
 
+def kill_services(services):
+    """Ends every service a test started that is still running."""
+    for s in services:
+        if s.proc.poll() is None:
+            s.proc.kill()
+            s.proc.wait()
+
+
 class ServeTestCase(ServerTestCase):
     def setUp(self):
         super().setUp()
@@ -106,10 +114,7 @@ class ServeTestCase(ServerTestCase):
         self.put({"data/a.txt": b"alpha", "data/b/c.bin": os.urandom(70000), HOSTILE_KEY: b"evil"})
 
     def tearDown(self):
-        for s in self.services:
-            if s.proc.poll() is None:
-                s.proc.kill()
-                s.proc.wait()
+        kill_services(self.services)
         super().tearDown()
 
     def config(self, extra_job="", extra_top="", endpoint=None, bucket=None):
