@@ -4,7 +4,7 @@
 #   scripts/mutants.sh            every mutant in scripts/mutants/list
 #   scripts/mutants.sh NAME...    only these
 # Each mutant is scripts/mutants/NAME.patch, applied to a copy of the tree (the tracked
-# files as they are in the working tree) in $RIPTIDE_MUTANTS_DIR (default
+# and new files as they are in the working tree) in $RIPTIDE_MUTANTS_DIR (default
 # /tmp/riptide-mutants), built there with ccache, its tests run against moto_server;
 # the copy is restored before the next mutant. A patch that no longer applies fails the
 # run: update it with the code. A new promise adds a line to the list and its patch.
@@ -26,7 +26,10 @@ fi
 
 rm -rf "$src"
 mkdir -p "$src"
-git ls-files -z | tar --null -T - -cf - | tar -xf - -C "$src"
+# The tree as it is: tracked and new files, those deleted in the working tree left out.
+git ls-files -z --cached --others --exclude-standard |
+  while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done |
+  tar --null -T - -cf - | tar -xf - -C "$src"
 started=$SECONDS
 # shellcheck disable=SC2086
 cmake -S "$src" -B "$src/build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo ${RIPTIDE_CMAKE_ARGS:-} >/dev/null

@@ -126,6 +126,13 @@ class CommandLineTest(ServerTestCase):
             plan = os.path.join(self.tmp, "plan.json")
             self.assertEqual(riptide("shard", "plan", f"s3://{self.bucket}/l", "--shards", "2", "--out", plan,
                                      "--endpoint", self.server.endpoint, server=self.server).returncode, 0)
+            shard_state = os.path.join(self.dataset, ".riptide", "shards", "0-of-2")
+            os.makedirs(shard_state)
+            with open(os.path.join(shard_state, "lock"), "w") as same:
+                fcntl.flock(same, fcntl.LOCK_EX)  # the same shard already at work: its state is taken
+                p = self.run_sync(*args, "--shard-plan", plan, "--shard", "0", server=self.server)
+                self.assertEqual(p.returncode, 2, p.stderr)
+                self.assertIn("another riptide is already working", p.stderr)
             p = self.run_sync(*args, "--shard-plan", plan, "--shard", "0", server=self.server)
             self.assertEqual(p.returncode, 0, p.stderr)  # another shard may join
         self.assertEqual(tree(self.dataset), {"a": b"a"})
