@@ -31,10 +31,6 @@ std::vector<std::string> CleanEnvironment(const std::string& bucket, const std::
           "RIPTIDE_KEY=" + key};
 }
 
-bool PlainMd5(const std::string& etag) {
-  return etag.size() == 32 && etag.find_first_not_of("0123456789abcdef") == std::string::npos;
-}
-
 class Processor {
  public:
   Processor(const ProcessOptions& o, const JobHost& host, Stats& stats)
@@ -82,7 +78,7 @@ class Processor {
  private:
   // The source object in ranged GETs (each If-Match its ETag), written to the command.
   std::string Feed(const StreamEntry& e, int fd) {
-    DigestState digest(PlainMd5(e.info.etag), {});
+    DigestState digest(s3::IsPlainMd5Etag(e.info.etag), {});
     const RetryScope scope{o_.retry, nullptr, &stats_};
     for (uint64_t off = 0; off < e.info.size; off += o_.part_size) {
       const uint64_t last = std::min(e.info.size, off + o_.part_size) - 1;
@@ -99,7 +95,9 @@ class Processor {
         done += static_cast<size_t>(n);
       }
     }
-    if (PlainMd5(e.info.etag) && digest.Finish().md5 != e.info.etag) return "the source bytes do not match its ETag";
+    if (s3::IsPlainMd5Etag(e.info.etag) && digest.Finish().md5 != e.info.etag) {
+      return "the source bytes do not match its ETag";
+    }
     return "";
   }
 
