@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "transport/strings.h"
+
 namespace riptide::serve {
 namespace {
 
@@ -13,11 +15,6 @@ using nlohmann::json;
 constexpr size_t kMaxKeyBytes = 1024;  // S3's own limit
 
 Error Bad(const std::string& message) { return MakeError(ErrorCode::kInvalidArgument, message); }
-
-std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
 
 // A string (or number) member, "" when absent or of another type.
 std::string Str(const json& j, const char* name) {
@@ -34,11 +31,6 @@ const json& Obj(const json& j, const char* name) {
   if (!j.is_object()) return kEmpty;
   auto it = j.find(name);
   return it != j.end() && it->is_object() ? *it : kEmpty;
-}
-
-std::string Unquote(std::string etag) {
-  if (etag.size() >= 2 && etag.front() == '"' && etag.back() == '"') etag = etag.substr(1, etag.size() - 2);
-  return etag;
 }
 
 int64_t Size(const std::string& text) {
@@ -71,7 +63,7 @@ Status FromRecords(const json& records, std::vector<Notice>& out) {
     auto key = DecodeNotificationKey(Str(object, "key"));
     if (!key.ok()) return Bad("Records[" + std::to_string(i) + "]: " + key.error().message);
     n.key = std::move(*key);
-    n.etag = Unquote(Str(object, "eTag"));
+    n.etag = StripQuotes(Str(object, "eTag"));
     n.sequencer = Str(object, "sequencer");
     n.size = object.contains("size") && object["size"].is_number_unsigned() ? object["size"].get<int64_t>() : -1;
     n.id = Str(Obj(r, "responseElements"), "x-amz-request-id");
@@ -87,7 +79,7 @@ struct Envelope {
 };
 
 bool Removal(const std::string& operation) {
-  const std::string op = Lower(operation);
+  const std::string op = AsciiLower(operation);
   return op.find("delete") != std::string::npos || op.find("removed") != std::string::npos;
 }
 
@@ -111,8 +103,8 @@ Status FromCos(const json& payload, const Envelope& envelope, std::vector<Notice
   if (operation.empty()) operation = Str(note, "event_type");
   if (operation.empty()) operation = envelope.type;
   n.removed = Removal(operation);
-  n.etag = Unquote(Str(note, "object_etag"));
-  if (n.etag.empty()) n.etag = Unquote(Str(payload, "etag"));
+  n.etag = StripQuotes(Str(note, "object_etag"));
+  if (n.etag.empty()) n.etag = StripQuotes(Str(payload, "etag"));
   n.size = Size(Str(note, "object_length"));
   n.id = envelope.id.empty() ? Str(note, "request_id") : envelope.id;
   if (Status st = Check(n, "the notification"); !st.ok()) return st;
@@ -130,12 +122,12 @@ Status FromPayload(const json& payload, const Envelope& envelope, bool cloudeven
     n.format = "plain";
     n.bucket = Str(payload, "bucket");
     n.key = Str(payload, "key");
-    const std::string event = Lower(Str(payload, "event"));
+    const std::string event = AsciiLower(Str(payload, "event"));
     if (!event.empty() && event != "created" && event != "removed") {
       return Bad("\"event\" is \"created\" or \"removed\", not \"" + event + "\"");
     }
     n.removed = event == "removed";
-    n.etag = Unquote(Str(payload, "etag"));
+    n.etag = StripQuotes(Str(payload, "etag"));
     if (Status st = Check(n, "the event"); !st.ok()) return st;
     out.push_back(std::move(n));
     return OkStatus();
