@@ -19,15 +19,13 @@ import math
 import os
 import random
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
-RIPTIDE = os.path.join(ROOT, "build", "riptide")
-S3RVER = os.path.join(ROOT, "scripts", "s3rver", "node_modules", ".bin", "s3rver")
+sys.path.insert(0, os.path.dirname(__file__))
+from processes import RIPTIDE, ROOT, S3RVER, start_s3rver  # noqa: E402,F401
 KEY = SECRET = "S3RVER"
 BUCKET = "bench"
 
@@ -88,12 +86,6 @@ def _seed_slice(store, objects, salt, first, step):
             f.write('{"content-type": "application/octet-stream"}')
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def timed(cmd, env=None, cwd=None, stdout=subprocess.DEVNULL):
     """Runs cmd under /usr/bin/time: (wall s, cpu s, peak RSS MiB, exit code)."""
     out = tempfile.mktemp()
@@ -150,8 +142,7 @@ class Bench:
         self.prefix = self.objects[0][0].split("/")[0]
         self.total = sum(s for _, s in self.objects)
         self.store = os.path.join(workdir, "store")
-        self.port = free_port()
-        self.endpoint = f"http://127.0.0.1:{self.port}"
+        self.endpoint = None  # once start() has the server listening
         self.rows = []
         self.riptide_args = []
         self.bin, self.bin_label = RIPTIDE, "riptide"  # --baseline swaps these per row
@@ -163,16 +154,7 @@ class Bench:
         subprocess.run(["sync"])
         print(f"seeded {len(self.objects)} objects, {self.total / 2**20:.0f} MiB in {time.time() - t0:.1f} s",
               file=sys.stderr)
-        env = dict(os.environ, NODE_OPTIONS="--openssl-legacy-provider")
-        self.log = open(os.path.join(self.workdir, "s3rver.log"), "wb")
-        self.server = subprocess.Popen([S3RVER, "-d", self.store, "-a", "127.0.0.1", "-p", str(self.port), "-s"],
-                                       env=env, stdout=self.log, stderr=subprocess.STDOUT)
-        for _ in range(300):
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.1)
+        self.server, self.endpoint = start_s3rver(self.store, os.path.join(self.workdir, "s3rver.log"))
         self.listing_s = 0
         if self.workload != "huge":  # a million keys through boto3 would take longer than the runs
             self.check_listing()
@@ -285,7 +267,7 @@ class Bench:
 
     def run_s3cmd(self):
         d = self.dest("s3cmd")
-        host = f"127.0.0.1:{self.port}"
+        host = self.endpoint.split("://", 1)[1]
         wall, cpu, rss, _ = timed(["s3cmd", "sync", "--no-ssl", f"--host={host}", f"--host-bucket={host}",
                                    f"--access_key={KEY}", f"--secret_key={SECRET}", "--no-check-md5",
                                    "--quiet", f"s3://{BUCKET}/{self.prefix}/", d + "/"])

@@ -22,17 +22,9 @@ import time
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(__file__))
-from bench import BUCKET, KEY, RIPTIDE, S3RVER, SECRET, free_port, seed_store  # noqa: E402
+from bench import BUCKET, KEY, SECRET, seed_store  # noqa: E402
+from processes import start_s3rver, start_serve  # noqa: E402
 from serve_bench import proc_figures, request, stop_all  # noqa: E402
-
-
-def wait_port(url):
-    for _ in range(300):
-        try:
-            return request("GET", url)
-        except OSError:
-            time.sleep(0.1)
-    raise SystemExit(f"nothing answers {url}")
 
 
 def notification(key):
@@ -51,23 +43,17 @@ def main():
     work = tempfile.mkdtemp(prefix="riptide-events-bench-")
     keys = [f"incoming/{i // 1000:02d}/obj-{i:05d}.bin" for i in range(args.events)]
     seed_store(os.path.join(work, "store"), [(k, 1024) for k in keys])
-    port = free_port()
-    server = subprocess.Popen([S3RVER, "-d", os.path.join(work, "store"), "-a", "127.0.0.1", "-p", str(port), "-s"],
-                              env=dict(os.environ, NODE_OPTIONS="--openssl-legacy-provider"),
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    service = None
+    server, service = None, None
     try:
+        server, endpoint = start_s3rver(os.path.join(work, "store"), os.path.join(work, "s3rver.log"))
         config = os.path.join(work, "serve.yaml")
         with open(config, "w") as f:
             f.write(f"state_dir: {work}/state\njobs:\n  - name: incoming\n    source: s3://{BUCKET}/incoming/\n"
-                    f"    destination: {work}/data\n    endpoint: http://127.0.0.1:{port}\n    path_style: true\n"
+                    f"    destination: {work}/data\n    endpoint: {endpoint}\n    path_style: true\n"
                     f"    on_event: true\n")
-        sport = free_port()
-        base = f"http://127.0.0.1:{sport}"
-        service = subprocess.Popen([RIPTIDE, "serve", "--config", config, "--listen", f"127.0.0.1:{sport}"],
-                                   env=dict(os.environ, AWS_ACCESS_KEY_ID=KEY, AWS_SECRET_ACCESS_KEY=SECRET),
-                                   stdout=subprocess.DEVNULL, stderr=open(os.path.join(work, "serve.log"), "w"))
-        wait_port(base + "/healthz")
+        service, base = start_serve(config, os.path.join(work, "serve.log"),
+                                    dict(os.environ, AWS_ACCESS_KEY_ID=KEY, AWS_SECRET_ACCESS_KEY=SECRET))
+        request("GET", base + "/healthz")
         idle_rss, _, cpu0 = proc_figures(service.pid)
 
         def post(key):

@@ -5,12 +5,12 @@ riptide's server-side copy against its streamed copy. One row per run: MB/s, CPU
 """
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
 
-from bench import BUCKET, KEY, RIPTIDE, S3RVER, SECRET, free_port, seed_store, timed_json, timed
+from bench import BUCKET, KEY, RIPTIDE, SECRET, seed_store, timed_json, timed
+from processes import start_s3rver
 
 DEST_BUCKET = "dest"
 
@@ -22,19 +22,8 @@ def objects(scale):
 
 
 class Server:
-    def __init__(self, store, log):
-        self.port = free_port()
-        self.endpoint = f"http://127.0.0.1:{self.port}"
-        env = dict(os.environ, NODE_OPTIONS="--openssl-legacy-provider")
-        self.proc = subprocess.Popen([S3RVER, "-d", store, "-a", "127.0.0.1", "-p", str(self.port), "-s"],
-                                     env=env, stdout=log, stderr=subprocess.STDOUT)
-        for _ in range(300):
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                return
-            except OSError:
-                time.sleep(0.1)
-        raise SystemExit("s3rver did not start")
+    def __init__(self, store, log_path):
+        self.proc, self.endpoint = start_s3rver(store, log_path)
 
     def client(self):
         import boto3
@@ -64,8 +53,7 @@ def run(workdir, scale, riptide_args, bins=None, rounds=1):
     seed_store(src_store, objs)
     subprocess.run(["sync"])
     print(f"seeded {len(objs)} objects, {total / 2**20:.0f} MiB in {time.time() - t0:.1f} s", file=sys.stderr)
-    log = open(os.path.join(workdir, "s3rver.log"), "wb")
-    src, dst = Server(src_store, log), Server(dst_store, log)
+    src, dst = Server(src_store, os.path.join(workdir, "src.log")), Server(dst_store, os.path.join(workdir, "dst.log"))
     conf = os.path.join(workdir, "rclone.conf")
     with open(conf, "w") as f:
         for name, server in (("src", src), ("dst", dst)):

@@ -15,7 +15,6 @@ import concurrent.futures
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -23,7 +22,8 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
-from bench import BUCKET, KEY, RIPTIDE, S3RVER, SECRET, free_port, seed_store  # noqa: E402
+from bench import BUCKET, KEY, SECRET, seed_store  # noqa: E402
+from processes import start_s3rver, start_serve  # noqa: E402
 
 
 def request(method, url, body=None):
@@ -73,36 +73,18 @@ def main():
     store = os.path.join(work, "store")
     objects = [(f"job-{j:03d}/obj-{i}.bin", 4096) for j in range(args.jobs) for i in range(args.objects)]
     seed_store(store, objects)
-    port = free_port()
-    env = dict(os.environ, NODE_OPTIONS="--openssl-legacy-provider")
-    server = subprocess.Popen([S3RVER, "-d", store, "-a", "127.0.0.1", "-p", str(port), "-s"], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    service = None
+    server, service = None, None
     try:
-        for _ in range(300):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.1)
+        server, endpoint = start_s3rver(store, os.path.join(work, "s3rver.log"))
         config = os.path.join(work, "serve.yaml")
         with open(config, "w") as f:
             f.write(f"state_dir: {work}/state\nmax_parallel_jobs: 8\njobs:\n")
             for j in range(args.jobs):
                 f.write(f"  - name: job-{j:03d}\n    source: s3://{BUCKET}/job-{j:03d}\n"
-                        f"    destination: {work}/data/job-{j:03d}\n    endpoint: http://127.0.0.1:{port}\n"
+                        f"    destination: {work}/data/job-{j:03d}\n    endpoint: {endpoint}\n"
                         f"    path_style: true\n")
-        sport = free_port()
-        base = f"http://127.0.0.1:{sport}"
         senv = dict(os.environ, AWS_ACCESS_KEY_ID=KEY, AWS_SECRET_ACCESS_KEY=SECRET)
-        service = subprocess.Popen([RIPTIDE, "serve", "--config", config, "--listen", f"127.0.0.1:{sport}"],
-                                   env=senv, stdout=subprocess.DEVNULL, stderr=open(os.path.join(work, "serve.log"), "w"))
-        for _ in range(300):
-            try:
-                request("GET", base + "/healthz")
-                break
-            except OSError:
-                time.sleep(0.1)
+        service, base = start_serve(config, os.path.join(work, "serve.log"), senv)
         t0 = time.time()
         wait_idle(base)
         startup_s = time.time() - t0

@@ -7,7 +7,7 @@ import socket
 import subprocess
 import time
 
-from support import free_port
+from support import unused_port
 
 TOOLS = ["slurmctld", "slurmd", "sbatch", "scontrol", "sinfo", "squeue", "munged", "munge", "unmunge"]
 
@@ -60,8 +60,8 @@ class SlurmCluster:
         with open(self.conf, "w") as f:
             f.write(f"""ClusterName=riptide
 SlurmctldHost={host}
-SlurmctldPort={free_port()}
-SlurmdPort={free_port()}
+SlurmctldPort={unused_port()}
+SlurmdPort={unused_port()}
 SlurmUser=root
 SlurmdUser=root
 StateSaveLocation={w}/state

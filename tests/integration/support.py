@@ -7,6 +7,7 @@ start fails the test loudly: nothing here is mocked.
 import hashlib
 import json
 import os
+import re
 import shutil
 import socket
 import sqlite3
@@ -24,10 +25,42 @@ SERVER = os.environ.get("RIPTIDE_TEST_SERVER", "moto")
 S3RVER = os.path.join(ROOT, "scripts", "s3rver", "node_modules", ".bin", "s3rver")
 
 
-def free_port():
+def unused_port():
+    """A port nothing listens on now. Racy (another process may take it before its user
+    binds it): only for daemons that cannot bind port 0 and report it (Slurm's)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+class RefusedPort:
+    """A loopback port bound but not listening while the `with` lasts: a connection to it is
+    refused, and no other process can take it meanwhile."""
+
+    def __enter__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        return self.sock.getsockname()[1]
+
+    def __exit__(self, *exc):
+        self.sock.close()
+
+
+def bound_port(proc, log_path, pattern, what, timeout=60):
+    """The port a process started with port 0 reports in its log (the first group of
+    `pattern`), read once it says so: no port is chosen before the process binds it."""
+    deadline = time.monotonic() + timeout
+    regex = re.compile(pattern)
+    while True:
+        with open(log_path, "rb") as f:
+            m = regex.search(f.read().decode(errors="replace"))
+        if m:
+            return int(m.group(1))
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited ({proc.returncode}) before it listened; see {log_path}")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{what} did not report a listening port within {timeout} s; see {log_path}")
+        time.sleep(0.02)
 
 
 class S3Server:
@@ -36,39 +69,35 @@ class S3Server:
     def __init__(self, kind, env=None, tls=None):
         """tls: (certificate file, key file) to serve HTTPS (moto only)."""
         self.kind = kind
-        self.port = free_port()
-        self.endpoint = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
         self.tmp = tempfile.mkdtemp(prefix=f"riptide-{kind}-")
         self.log = open(os.path.join(self.tmp, "server.log"), "wb")
         full_env = dict(os.environ, **(env or {}))
         if kind == "moto":
-            cmd = [shutil.which("moto_server") or "moto_server", "-H", "127.0.0.1", "-p", str(self.port)]
+            cmd = [shutil.which("moto_server") or "moto_server", "-H", "127.0.0.1", "-p", "0"]
             if tls:
                 cmd += ["-s", "-c", tls[0], "-k", tls[1]]
             self.access_key, self.secret_key = "riptide-test", "riptide-test-secret"
+            listening = r"Running on https?://127\.0\.0\.1:(\d+)"
         elif kind == "s3rver":
             if not os.path.exists(S3RVER):
                 raise RuntimeError(f"s3rver is not installed at {S3RVER}: run scripts/setup.sh")
             # s3rver encrypts continuation tokens with DES, which Node 20 hides behind this flag.
             full_env["NODE_OPTIONS"] = "--openssl-legacy-provider"
-            cmd = [S3RVER, "-d", os.path.join(self.tmp, "store"), "-a", "127.0.0.1", "-p", str(self.port), "-s"]
+            cmd = [S3RVER, "-d", os.path.join(self.tmp, "store"), "-a", "127.0.0.1", "-p", "0", "-s"]
             self.access_key, self.secret_key = "S3RVER", "S3RVER"
+            listening = r"S3rver listening on 127\.0\.0\.1:(\d+)"
         else:
             raise RuntimeError(f"unknown server kind {kind}")
         os.makedirs(os.path.join(self.tmp, "store"), exist_ok=True)
+        # Port 0: the server binds a port of the kernel's choosing and prints it, so two
+        # suites started at once (ctest -j) can never race for the same one.
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, env=full_env)
-        deadline = time.time() + 60
-        while True:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"{kind} exited at start; see {self.log.name}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
-                    break
-            except OSError:
-                if time.time() > deadline:
-                    self.stop()
-                    raise RuntimeError(f"{kind} did not listen on port {self.port} within 60 s")
-                time.sleep(0.1)
+        try:
+            self.port = bound_port(self.proc, self.log.name, listening, kind)
+        except RuntimeError:
+            self.stop()
+            raise
+        self.endpoint = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
 
     def seed_store(self, bucket, objects):
         """s3rver only: writes objects the way a PUT stores them, far faster than PUTs.

@@ -10,15 +10,14 @@ import time
 import unittest
 
 from fault_proxy import FaultProxy, Rule
-from support import SERVER, ServerTestCase, free_port, riptide, tree
+from support import SERVER, RefusedPort, ServerTestCase, riptide, tree
 
 
 def serve(handler):
-    """Starts `handler` on 127.0.0.1 at a free port; (server, port)."""
-    port = free_port()
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+    """Starts `handler` on 127.0.0.1 at a port of the kernel's choosing; (server, port)."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, port
+    return server, server.server_address[1]
 
 
 class ContainerEndpoint:
@@ -207,11 +206,11 @@ class TemporaryCredentialsTest(ServerTestCase):
         self.assertEqual(retried, ["ASIATEST1", "ASIATEST2"])
 
     def test_an_unreachable_credentials_endpoint_is_one_line_exit_2(self):
-        url = f"http://127.0.0.1:{free_port()}/v2/credentials/x"
-        env = self.environment(AWS_CONTAINER_CREDENTIALS_FULL_URI=url,
-                               AWS_CONTAINER_AUTHORIZATION_TOKEN="Bearer very-secret-token")
-        p = riptide("sync", f"s3://{self.bucket}", self.dataset, "--endpoint", self.server.endpoint,
-                    env=env, clean_env=True, timeout=60)
+        with RefusedPort() as port:
+            env = self.environment(AWS_CONTAINER_CREDENTIALS_FULL_URI=f"http://127.0.0.1:{port}/v2/credentials/x",
+                                   AWS_CONTAINER_AUTHORIZATION_TOKEN="Bearer very-secret-token")
+            p = riptide("sync", f"s3://{self.bucket}", self.dataset, "--endpoint", self.server.endpoint,
+                        env=env, clean_env=True, timeout=60)
         self.assertEqual(p.returncode, 2)
         self.assertEqual(len(p.stderr.strip().splitlines()), 1, p.stderr)
         self.assertIn("container credentials endpoint", p.stderr)

@@ -13,7 +13,7 @@ import unittest
 
 import yaml
 
-from support import BIN, ROOT, ServerTestCase, free_port, tree
+from support import BIN, ROOT, ServerTestCase, bound_port, tree
 from test_serve import http
 
 DEPLOY = os.path.join(ROOT, "deploy")
@@ -147,9 +147,9 @@ class DeployTest(ServerTestCase):
 
     def test_the_service_deployment_and_its_trigger_cronjob_work_here(self):
         [container] = pod_spec(self.docs[("Deployment", "riptide")])["containers"]
-        port = free_port()
         config = self.local(self.docs[("ConfigMap", "riptide-config")]["data"]["serve.yaml"])
-        config = config.replace("0.0.0.0:8080", f"0.0.0.0:{port}")
+        self.assertIn("0.0.0.0:8080", config)
+        config = config.replace("0.0.0.0:8080", "0.0.0.0:0")
         config_path = os.path.join(self.tmp, "serve.yaml")
         with open(config_path, "w") as f:
             f.write(config)
@@ -158,6 +158,7 @@ class DeployTest(ServerTestCase):
         log = open(os.path.join(self.tmp, "serve.log"), "wb")
         proc = subprocess.Popen([BIN, *args], env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
+            port = bound_port(proc, log.name, r"listening on http://\S+:(\d+) with", "riptide serve", 30)
             base = f"http://127.0.0.1:{port}"
             live = container["livenessProbe"]["httpGet"]["path"]
             ready = container["readinessProbe"]["httpGet"]["path"]

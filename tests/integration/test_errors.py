@@ -4,7 +4,7 @@ import os
 import shutil
 import unittest
 
-from support import SERVER, S3Server, ServerTestCase, riptide, tree, free_port
+from support import SERVER, RefusedPort, S3Server, ServerTestCase, riptide, tree
 
 SECRET = "s3cr3t-VALUE-that-must-never-be-printed"
 TOKEN = "session-TOKEN-that-must-never-be-printed"
@@ -48,8 +48,9 @@ class CommandLineTest(ServerTestCase):
         self.assertIn("'absent'", p.stderr)
 
     def test_endpoint_that_does_not_answer_exits_2(self):
-        p = self.run_sync(f"s3://{self.bucket}", self.dataset, "--endpoint", f"http://127.0.0.1:{free_port()}",
-                          "--retries", "1", server=self.server)
+        with RefusedPort() as port:
+            p = self.run_sync(f"s3://{self.bucket}", self.dataset, "--endpoint", f"http://127.0.0.1:{port}",
+                              "--retries", "1", server=self.server)
         self.assertEqual(p.returncode, 2)
         self.assertIn("cannot list", p.stderr)
         self.assertIn("onnect", p.stderr)  # "Couldn't connect" / "Connection refused"

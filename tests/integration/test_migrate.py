@@ -10,7 +10,7 @@ import time
 from boto3.s3.transfer import TransferConfig
 
 from fault_proxy import FaultProxy, Rule
-from support import BIN, SERVER, S3Server, ServerTestCase, md5, riptide
+from support import BIN, SERVER, S3Server, ServerTestCase, md5, riptide, wait_until
 
 MiB = 1024 * 1024
 
@@ -291,10 +291,11 @@ class InjectedFailureTest(MigrateTestCase):
         env = dict(os.environ, AWS_ACCESS_KEY_ID=self.server.access_key,
                    AWS_SECRET_ACCESS_KEY=self.server.secret_key, XDG_STATE_HOME=os.path.join(self.tmp, "state"))
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        deadline = time.time() + 20
-        while not any("partNumber=2" in e.path for e in self.proxy.log) and time.time() < deadline:
-            time.sleep(0.05)
-        time.sleep(0.3)
+        def only_part_2_outstanding():
+            parts = {e.path.split("partNumber=")[1].split("&")[0]: e.status
+                     for e in list(self.proxy.log) if e.method == "PUT" and "partNumber=" in e.path}
+            return "2" in parts and parts.get("1") and parts.get("3")
+        wait_until(only_part_2_outstanding, "parts 1 and 3 answered, part 2 held at the proxy", 20)
         return proc, cmd, env
 
     def finish_cleanly(self):

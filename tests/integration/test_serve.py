@@ -12,7 +12,7 @@ import unittest
 import urllib.error
 import urllib.request
 
-from support import BIN, ServerTestCase, free_port, riptide, tree
+from support import BIN, ServerTestCase, bound_port, riptide, tree, wait_until
 
 HOSTILE_KEY = "data/<img src=x onerror=alert(1)>.txt"
 
@@ -32,36 +32,39 @@ def http(method, url, token=None, body=None, timeout=10):
 
 
 class Service:
-    """One `riptide serve` process on a free loopback port."""
+    """One `riptide serve` process on a loopback port of the kernel's choosing."""
+
+    started = 0
 
     def __init__(self, case, config_text, env=None, listen="127.0.0.1", keys_in_env=True, wrapper=()):
         """wrapper: a command line to run riptide under (strace, for one)."""
         self.case = case
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
         self.config = os.path.join(case.tmp, "serve.yaml")
         with open(self.config, "w") as f:
             f.write(config_text)
-        self.log_path = os.path.join(case.tmp, f"serve-{self.port}.log")
+        Service.started += 1
+        self.log_path = os.path.join(case.tmp, f"serve-{Service.started}.log")
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
         if keys_in_env:
             self.env.update(AWS_ACCESS_KEY_ID=case.server.access_key, AWS_SECRET_ACCESS_KEY=case.server.secret_key)
         self.env.update(env or {})
         self.log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen([*wrapper, BIN, "serve", "--config", self.config, "--listen", f"{listen}:{self.port}"],
+        self.proc = subprocess.Popen([*wrapper, BIN, "serve", "--config", self.config, "--listen", f"{listen}:0"],
                                      stdout=self.log, stderr=subprocess.STDOUT, env=self.env)
-        deadline = time.time() + 30
-        while True:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"riptide serve exited with {self.proc.returncode}: {self.output()}")
-            try:
-                if http("GET", self.url + "/healthz", timeout=2)[0] == 200:
-                    break
-            except OSError:
-                pass
-            if time.time() > deadline:
-                raise AssertionError("riptide serve did not answer /healthz within 30 s")
-            time.sleep(0.05)
+        try:
+            self.port = bound_port(self.proc, self.log_path, r"listening on http://\S+:(\d+) with", "riptide serve", 30)
+        except RuntimeError as e:
+            raise AssertionError(f"{e}: {self.output()}") from None
+        self.url = f"http://127.0.0.1:{self.port}"
+        wait_until(self.healthy, "riptide serve to answer /healthz", 30)
+
+    def healthy(self):
+        if self.proc.poll() is not None:
+            raise AssertionError(f"riptide serve exited with {self.proc.returncode}: {self.output()}")
+        try:
+            return http("GET", self.url + "/healthz", timeout=2)[0] == 200
+        except OSError:
+            return False
 
     def output(self):
         if not self.log.closed:
