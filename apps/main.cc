@@ -1,5 +1,6 @@
 // riptide: mirror S3-compatible buckets into local datasets, verified.
 #include <CLI/CLI.hpp>
+#include <sys/prctl.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -65,6 +66,10 @@ int RunChosen(Commands&... commands) {
 }
 
 int main(int argc, char** argv) {
+  // Keys, session tokens and bearer tokens live in this process's memory from here on: no
+  // core file, no ptrace by another process of the same user, and /proc/PID/environ and
+  // /proc/PID/mem readable by root alone.
+  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   const riptide::engine::ProcessRuntime runtime;
   CLI::App app{"riptide: fast, verified mirrors of S3-compatible buckets into local datasets"};
   app.set_version_flag("--version", "riptide 0.1.0");

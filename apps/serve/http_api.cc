@@ -1,12 +1,11 @@
 #include "apps/serve/http_api.h"
 
-#include <dirent.h>
 #include <httplib.h>
-#include <netinet/in.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
-#include <cstdlib>
+#include <cerrno>
+#include <cstring>
 
 #include "apps/serve/event_views.h"
 #include "apps/serve/views.h"
@@ -38,30 +37,6 @@ bool ParseId(const std::string& text, int64_t* id) {
   return true;
 }
 
-// Debian's cpp-httplib is built with a listen backlog of 5: a burst of connections (a
-// hundred CronJobs at the top of the hour) would see SYNs dropped and retried a second
-// later. listen() again on the bound socket raises it; the socket is found by its port.
-void RaiseBacklog(int port) {
-  DIR* dir = ::opendir("/proc/self/fd");
-  if (!dir) return;
-  while (dirent* entry = ::readdir(dir)) {
-    const int fd = std::atoi(entry->d_name);
-    if (fd <= 2) continue;
-    sockaddr_storage addr{};
-    socklen_t len = sizeof addr;
-    int listening = 0;
-    socklen_t optlen = sizeof listening;
-    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) continue;
-    const int bound = addr.ss_family == AF_INET    ? ntohs(reinterpret_cast<sockaddr_in*>(&addr)->sin_port)
-                      : addr.ss_family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port)
-                                                   : -1;
-    if (bound == port && ::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &optlen) == 0 && listening) {
-      ::listen(fd, 1024);
-    }
-  }
-  ::closedir(dir);
-}
-
 }  // namespace
 
 bool BearerMatches(const std::string& header, const std::string& token) {
@@ -77,10 +52,26 @@ bool BearerMatches(const std::string& header, const std::string& token) {
 }
 
 struct HttpApi::Impl {
-  Impl(Service& s, Readiness& r) : service(s), readiness(r) {}
+  Impl(Service& s, Readiness& r) : service(s), readiness(r) {
+    // cpp-httplib's default sets SO_REUSEPORT, which lets a second service bind the same
+    // port and take half the requests. SO_REUSEADDR alone restarts past TIME_WAIT.
+    server.set_socket_options([this](socket_t fd) {
+      int yes = 1;
+      ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+      listen_fd = fd;
+    });
+  }
   Service& service;
   Readiness& readiness;
   httplib::Server server;
+  int listen_fd = -1;  // the listening socket, once bound
+
+  // Debian's cpp-httplib listens with a backlog of 5: a burst of connections (a hundred
+  // CronJobs at the top of the hour) would see SYNs dropped and retried a second later.
+  // listen() again on the bound socket raises it.
+  void RaiseBacklog() const {
+    if (listen_fd >= 0) ::listen(listen_fd, 1024);
+  }
 
   void Routes();
   void JobRoutes();    // triggers and jobs
@@ -334,12 +325,12 @@ Status HttpApi::Bind(const std::string& host, int port) {
   if (port == 0) {
     port_ = impl_->server.bind_to_any_port(host);
     if (port_ > 0) {
-      RaiseBacklog(port_);
+      impl_->RaiseBacklog();
       return OkStatus();
     }
   } else if (impl_->server.bind_to_port(host, port)) {
     port_ = port;
-    RaiseBacklog(port_);
+    impl_->RaiseBacklog();
     return OkStatus();
   }
   return MakeError(ErrorCode::kInvalidArgument,

@@ -2,9 +2,12 @@
 import fcntl
 import os
 import shutil
+import subprocess
+import tempfile
 import unittest
 
-from support import SERVER, RefusedPort, S3Server, ServerTestCase, riptide, tree
+from fault_proxy import FaultProxy, Rule
+from support import BIN, SERVER, RefusedPort, S3Server, ServerTestCase, riptide, tree, wait_until
 
 SECRET = "s3cr3t-VALUE-that-must-never-be-printed"
 TOKEN = "session-TOKEN-that-must-never-be-printed"
@@ -97,6 +100,38 @@ class CommandLineTest(ServerTestCase):
             self.assertEqual(p.returncode, 2, p.stderr)
             self.assertIn("credentials do not belong in the URL", p.stdout + p.stderr)
             self.assertNotIn(SECRET, p.stdout + p.stderr)
+
+    def test_a_running_riptide_is_closed_to_its_own_user(self):
+        """PR_SET_DUMPABLE: while riptide holds keys, its /proc files (environ, mem) belong to
+        root, so no other process of its user reads or traces them, and no core file is made."""
+        self.put({"d/a": b"a"})
+        proxy = FaultProxy(self.server.port)
+        self.addCleanup(proxy.stop)
+        proxy.add(Rule(lambda m, path, h: "list-type=2" in path, "delay", seconds=30))
+        # Run as a user other than root (nobody, when the tests run as root): root owns every
+        # process's /proc files anyway. The binary is copied where that user can run it.
+        home = tempfile.mkdtemp(prefix="riptide-nobody-")
+        self.addCleanup(shutil.rmtree, home, ignore_errors=True)
+        os.chmod(home, 0o777)
+        binary = shutil.copy(BIN, os.path.join(home, "riptide"))
+        who = {"user": 65534, "group": 65534, "extra_groups": []} if os.getuid() == 0 else {}
+        env = {"PATH": os.environ.get("PATH", ""), "HOME": home, "AWS_ACCESS_KEY_ID": self.server.access_key,
+               "AWS_SECRET_ACCESS_KEY": self.server.secret_key}
+        procs = [subprocess.Popen([binary, "sync", f"s3://{self.bucket}/d", os.path.join(home, "data"),
+                                   "--endpoint", proxy.endpoint], env=env, stderr=subprocess.PIPE, **who),
+                 subprocess.Popen(["sleep", "60"], **who)]  # the same user's process, dumpable
+        try:
+            wait_until(lambda: proxy.requests_for("list-type=2") or procs[0].poll() is not None,
+                       "riptide's listing at the proxy", 30)
+            owners = [os.stat(f"/proc/{p.pid}/environ").st_uid for p in procs]
+            # Still running after the look (a process that exited has root's /proc files too).
+            if procs[0].poll() is not None:
+                self.fail(f"riptide exited ({procs[0].returncode}): {procs[0].communicate()[1].decode()}")
+            self.assertEqual(owners, [0, who.get("user", os.getuid())])
+        finally:
+            for p in procs:
+                p.kill()
+                p.communicate()
 
     def test_second_riptide_on_the_same_dataset_is_refused(self):
         self.put({"l/a": b"a"})

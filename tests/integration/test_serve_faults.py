@@ -1,14 +1,30 @@
 """`riptide serve` when runs are slow or throttled, through the fault proxy in front of
 moto: triggers that coalesce during a run, cancel and SIGTERM mid-run, one shared limit
 of requests in flight, SlowDowns counted."""
+import os
 import re
 import signal
 import time
 import unittest
 
 from fault_proxy import FaultProxy, Rule
-from support import tree
+from support import riptide, tree, wait_until
 from test_serve import HOSTILE_KEY, ServeTestCase
+
+
+class ListenerTest(ServeTestCase):
+    def test_a_port_another_service_holds_is_refused(self):
+        """cpp-httplib's default SO_REUSEPORT would let a second service share the port and
+        take half of the first one's triggers."""
+        svc = self.start(self.config())
+        other = self.config().replace(self.state, os.path.join(self.tmp, "other-state"))
+        with open(os.path.join(self.tmp, "other.yaml"), "w") as f:
+            f.write(other)
+        p = riptide("serve", "--config", f.name, "--listen", f"127.0.0.1:{svc.port}", server=self.server, timeout=60)
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertIn(f"cannot listen on 127.0.0.1:{svc.port}", p.stderr)
+        self.assertEqual(svc.get("/healthz")[0], 200)
+        self.assertEqual(svc.stop(), 0)
 
 
 class SlowRunTest(ServeTestCase):
@@ -90,7 +106,7 @@ class SlowRunTest(ServeTestCase):
     def test_sigterm_mid_run_records_it_and_the_next_start_resumes(self):
         proxy = self.slow_proxy(3)
         svc = self.start(self.config(endpoint=proxy.endpoint))
-        time.sleep(0.5)
+        wait_until(lambda: proxy.requests_for("/data/"), "the startup run's first GET at the proxy", 20)
         run_id = svc.get("/jobs/datasets")[1]["running_run"]
         self.assertTrue(run_id)
         started = time.time()
