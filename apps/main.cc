@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <exception>
 #include <string>
 #include <vector>
 
@@ -117,5 +118,10 @@ int main(int argc, char** argv) {
     return 2;
   }
   riptide::app::SetUpLogging(global.verbosity, global.log_format);
-  return RunChosen(sync, plan, cp, ls, tree, map, cleanup, status, verify, exporter, serve, shard);
+  try {
+    return RunChosen(sync, plan, cp, ls, tree, map, cleanup, status, verify, exporter, serve, shard);
+  } catch (const std::exception& e) {  // std::bad_alloc, say: one line, not an abort
+    std::fprintf(stderr, "riptide: internal error: %s\n", e.what());
+    return 2;
+  }
 }

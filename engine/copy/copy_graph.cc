@@ -100,11 +100,7 @@ void RunCopyGraph(CopyRun& run) {
   arena.Execute([&] {
     flow::graph g;
     TransferNode transfer(g, flow::unlimited, [&](const CopyTaskPtr& t, TransferNode::gateway_type& gw) {
-      gw.reserve_wait();
-      StartCopy(run.ctx, t, [&gw](CopyTaskPtr done) {
-        gw.try_put(std::move(done));
-        gw.release_wait();
-      });
+      StartThroughGateway(t, gw, [&](const CopyTaskPtr& item, auto done) { StartCopy(run.ctx, item, std::move(done)); });
     });
     flow::function_node<CopyTaskPtr> report(g, flow::serial, [&](const CopyTaskPtr& t) { Report(run, t); });
     using Admitted = FeedBatch<CopyTaskPtr>::Batch;
@@ -113,7 +109,7 @@ void RunCopyGraph(CopyRun& run) {
     });
     flow::make_edge(transfer, report);
     // Merge and plan on the feeder: they wait on the listings and on the budgets.
-    FeedGraph(g, [&] {
+    Status fed = FeedGraph(g, [&] {
       FeedBatch<CopyTaskPtr> admitted(fan_out);
       while (!run.shell.stop()) {
         auto batch = run.merger.Next();
@@ -126,6 +122,7 @@ void RunCopyGraph(CopyRun& run) {
         admitted.Flush();
       }
     });
+    if (!fed.ok()) run.shell.Fail(fed.error());
   });
   arena.WaitForBackground();
 }

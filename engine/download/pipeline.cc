@@ -23,15 +23,12 @@ Status RunPipeline(RunContext& ctx, PageSource& pages) {
 
   // Background work (hashing ranges as they land) runs in the graph's arena.
   WorkArena arena;
+  Status fed = OkStatus();
   ctx.schedule_background = [&arena](std::function<void()> task) { arena.Enqueue(std::move(task)); };
   arena.Execute([&] {
     flow::graph g;
     FetchNode fetch(g, flow::unlimited, [&](const TransferPtr& t, FetchNode::gateway_type& gw) {
-      gw.reserve_wait();
-      StartFetch(ctx, t, [&gw](TransferPtr done) {
-        gw.try_put(std::move(done));
-        gw.release_wait();
-      });
+      StartThroughGateway(t, gw, [&](const TransferPtr& item, auto done) { StartFetch(ctx, item, std::move(done)); });
     });
     VerifyNode verify(g, static_cast<size_t>(verifiers),
                       [&](const TransferPtr& t, VerifyNode::output_ports_type& out) {
@@ -55,7 +52,7 @@ Status RunPipeline(RunContext& ctx, PageSource& pages) {
     flow::make_edge(flow::output_port<0>(verify), commit);
     flow::make_edge(flow::output_port<1>(verify), fetch);
     // List and plan on the feeder: they wait on the network and on the budget.
-    FeedGraph(g, [&] {
+    fed = FeedGraph(g, [&] {
       FeedBatch<TransferPtr> admitted(fan_out);
       while (PagePtr page = pages.Next()) {
         planner.Plan(*page, [&](TransferPtr t) { admitted.Add(std::move(t)); }, [&] { admitted.Flush(); });
@@ -64,7 +61,8 @@ Status RunPipeline(RunContext& ctx, PageSource& pages) {
     });
   });
   arena.WaitForBackground();
-  return committer.Finish();
+  Status finished = committer.Finish();  // what was verified is committed either way
+  return fed.ok() ? finished : fed;
 }
 
 }  // namespace riptide::engine
