@@ -17,7 +17,8 @@ void ClientFlags::Add(CLI::App* cmd) {
   cmd->add_option("--connect-timeout", spec_.connect_timeout_s, "seconds to wait for a connection")
       ->check(CLI::Range(1, 3600))
       ->capture_default_str();
-  cmd->add_option("--stall-timeout", spec_.stall_timeout_s, "seconds without a byte before a request is retried")
+  cmd->add_option("--stall-timeout", spec_.stall_timeout_s,
+                  "seconds without a byte before a request is retried (a listing page or HEAD gets 5x that in all)")
       ->check(CLI::Range(1, 3600))
       ->capture_default_str();
   cmd->add_option("--ca-bundle", spec_.ca_bundle, "PEM file of CAs to trust for HTTPS (env AWS_CA_BUNDLE)");

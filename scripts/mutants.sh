@@ -39,7 +39,7 @@ echo "mutants: the unmutated copy built in $((SECONDS - started)) s"
 run_test() {  # unit:FILTER or moto:module.Class.test; returns the test's status
   local kind=${1%%:*} what=${1#*:}
   if [ "$kind" = unit ]; then
-    "$src/build/tests/unit_tests" --gtest_brief=1 --gtest_filter="$what" >>"$work/log" 2>&1
+    timeout 60 "$src/build/tests/unit_tests" --gtest_brief=1 --gtest_filter="$what" >>"$work/log" 2>&1
   else
     (cd "$root/tests/integration" && RIPTIDE_BIN="$src/build/riptide" RIPTIDE_TEST_SERVER="$kind" \
       RIPTIDE_ROOT="$root" timeout 300 python3 -m unittest -q "$what") >>"$work/log" 2>&1

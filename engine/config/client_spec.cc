@@ -74,6 +74,7 @@ http::TransportOptions ClientResolver::Transport(int connections) const {
   t.max_total_connections = connections;
   t.connect_timeout_ms = spec_.connect_timeout_s * 1000L;
   t.low_speed_time_s = spec_.stall_timeout_s;
+  t.prompt_timeout_s = 5L * spec_.stall_timeout_s;  // a listing page or HEAD, start to end
   t.verify_tls = !spec_.no_verify_ssl && (!remote_ || remote_->verify_tls);
   if (!t.verify_tls) {
     WarnOnce(g_no_verify_warned, "TLS certificates are not verified (--no-verify-ssl): whoever sits between "

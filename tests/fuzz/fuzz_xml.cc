@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "transport/s3/object_info.h"
 #include "transport/s3/xml.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -12,6 +13,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (page.ok()) {
     // A page that parsed is self-consistent: a truncated one always says where to go on.
     if (page->is_truncated && page->next_continuation_token.empty()) __builtin_trap();
+    // Nor does it hold more than S3's 1,000 entries, or a size beyond S3's largest object.
+    if (page->objects.size() + page->common_prefixes.size() > riptide::s3::kMaxListEntries) __builtin_trap();
+    for (const auto& o : page->objects) {
+      if (o.size > riptide::s3::kMaxObjectBytes) __builtin_trap();
+    }
   }
   auto uploads = riptide::s3::ParseListMultipartUploads(xml);
   if (uploads.ok() && uploads->is_truncated && uploads->next_key_marker.empty() &&

@@ -223,6 +223,7 @@ struct CurlTransport::Impl {
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, options.connect_timeout_ms);
     curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, options.low_speed_limit_bytes);
     curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, options.low_speed_time_s);
+    if (r.prompt && options.prompt_timeout_s > 0) curl_easy_setopt(e, CURLOPT_TIMEOUT, options.prompt_timeout_s);
     curl_easy_setopt(e, CURLOPT_USERAGENT, options.user_agent.c_str());
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, options.verify_tls ? 1L : 0L);

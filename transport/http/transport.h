@@ -28,6 +28,9 @@ struct Request {
   /// A large body (an upload part) shared with its sender, so a retry resends it without
   /// a copy; when set, it is sent instead of `body`.
   std::shared_ptr<const std::string> shared_body;
+  /// Answered at once by any S3 (a listing page, a HEAD): the whole exchange must end
+  /// within TransportOptions::prompt_timeout_s, however steadily bytes trickle in.
+  bool prompt = false;
 
   const std::string& Body() const { return shared_body ? *shared_body : body; }
 };
@@ -69,6 +72,7 @@ struct TransportOptions {
   long connect_timeout_ms = 10000;    // per connection attempt
   long low_speed_limit_bytes = 1;     // abort when slower than this ...
   long low_speed_time_s = 60;         // ... for this long (a stalled response)
+  long prompt_timeout_s = 300;        // the whole of a prompt request (0 = no deadline)
   bool verify_tls = true;             // --no-verify-ssl turns it off
   std::string ca_bundle;              // --ca-bundle; empty = system store
   std::string user_agent = "riptide/0.1";

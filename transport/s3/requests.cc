@@ -33,6 +33,15 @@ void AddCopySource(RequestFactory::Headers& headers, const CopySource& source) {
   if (!source.if_match.empty()) headers.emplace_back("x-amz-copy-source-if-match", "\"" + source.if_match + "\"");
 }
 
+// Calls every S3 answers at once, from its index (a listing page, a HEAD): the whole
+// exchange gets a deadline, so a server that trickles a byte a second cannot hold a run.
+// Not CopyObject or CompleteMultipartUpload, which S3 keeps alive with whitespace for
+// minutes while it works.
+http::Request Prompt(http::Request request) {
+  request.prompt = true;
+  return request;
+}
+
 }  // namespace
 
 bool RequestFactory::UsesPathStyle(const std::string& bucket) const {
@@ -87,7 +96,7 @@ http::Request RequestFactory::ListObjectsV2(const std::string& bucket, const Lis
   AddParam(query, "max-keys", std::to_string(params.max_keys));
   if (!params.prefix.empty()) AddParam(query, "prefix", params.prefix);
   if (!params.start_after.empty()) AddParam(query, "start-after", params.start_after);
-  return Make("GET", bucket, "", query);
+  return Prompt(Make("GET", bucket, "", query));
 }
 
 http::Request RequestFactory::HeadObject(const std::string& bucket, const std::string& key,
@@ -97,7 +106,7 @@ http::Request RequestFactory::HeadObject(const std::string& bucket, const std::s
   // Ask for the object's additional checksums (CRC32C, SHA-256, …), if it has any.
   extra.emplace_back("x-amz-checksum-mode", "ENABLED");
   std::string query = part_number > 0 ? "partNumber=" + std::to_string(part_number) : std::string();
-  return Make("HEAD", bucket, key, query, std::move(extra));
+  return Prompt(Make("HEAD", bucket, key, query, std::move(extra)));
 }
 
 http::Request RequestFactory::GetObject(const std::string& bucket, const std::string& key,
@@ -123,7 +132,7 @@ http::Request RequestFactory::ListMultipartUploads(const std::string& bucket, co
   if (!prefix.empty()) AddParam(query, "prefix", prefix);
   if (!upload_id_marker.empty()) AddParam(query, "upload-id-marker", upload_id_marker);
   AddParam(query, "uploads", "");
-  return Make("GET", bucket, "", query);
+  return Prompt(Make("GET", bucket, "", query));
 }
 
 http::Request RequestFactory::AbortMultipartUpload(const std::string& bucket, const std::string& key,
@@ -199,7 +208,7 @@ http::Request RequestFactory::DeleteObjects(const std::string& bucket, const std
   return r;
 }
 
-http::Request RequestFactory::ListBuckets() const { return Make("GET", "", "", ""); }
+http::Request RequestFactory::ListBuckets() const { return Prompt(Make("GET", "", "", "")); }
 
 http::Request RequestFactory::DeleteObject(const std::string& bucket, const std::string& key,
                                            const std::string& if_match) const {
