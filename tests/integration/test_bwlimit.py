@@ -6,7 +6,7 @@ import time
 import unittest
 
 from support import ServerTestCase, riptide, tree
-from test_serve import Service
+from serve_support import Service
 
 MiB = 1 << 20
 

@@ -14,7 +14,7 @@ import unittest
 import yaml
 
 from support import BIN, ROOT, ServerTestCase, bound_port, tree
-from test_serve import http
+from serve_support import http
 
 DEPLOY = os.path.join(ROOT, "deploy")
 # In debian:12-slim already (apt itself needs them).

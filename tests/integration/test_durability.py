@@ -13,7 +13,7 @@ import urllib.request
 from strace_log import STRACE, command, parse
 from support import BIN, ServerTestCase
 from test_events import s3_records
-from test_serve import Service
+from serve_support import Service
 
 MiB = 1 << 20
 PART = 512 * 1024

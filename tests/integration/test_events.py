@@ -14,7 +14,7 @@ import urllib.parse
 import urllib.request
 
 from support import SERVER, ServerTestCase
-from test_serve import Service, http, kill_services
+from serve_support import Service, http, kill_services
 
 KEYS = ["incoming/plain.txt", "incoming/with space.txt", "incoming/a+b.txt", "incoming/ünï/cödé.txt",
         "incoming/deep/x.bin"]

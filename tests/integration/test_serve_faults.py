@@ -9,7 +9,7 @@ import unittest
 
 from fault_proxy import FaultProxy, Rule
 from support import riptide, tree, wait_until
-from test_serve import HOSTILE_KEY, ServeTestCase
+from serve_support import HOSTILE_KEY, ServeTestCase
 
 
 class ListenerTest(ServeTestCase):
