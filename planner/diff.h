@@ -31,6 +31,10 @@ class ManifestCursor {
   virtual void Next() = 0;
   /// A point look-up, for keys a server lists out of order.
   virtual std::optional<ManifestEntry> Find(const std::string& key) = 0;
+  /// Once a listing went out of order: remembers a key it named (on disk, not in memory).
+  virtual void MarkListed(const std::string& key) = 0;
+  /// Puts the cursor on the rows after `after` that no MarkListed named, in key order.
+  virtual void RewindUnlisted(const std::string& after) = 0;
 };
 
 struct Decision {
@@ -38,6 +42,9 @@ struct Decision {
   Action action;
   s3::ObjectInfo object;  // kGone: only `key` is set
   ManifestEntry known;    // the manifest's row (kChanged, kUnchanged, kGone)
+  /// An object listed out of order that an earlier kGone decision named: that decision
+  /// was wrong and is taken back.
+  bool retracts_gone = false;
 };
 
 struct DiffOptions {
@@ -57,15 +64,19 @@ class Differ {
   void Feed(const std::vector<s3::ObjectInfo>& page, std::vector<Decision>* out);
   /// After the last page: manifest rows never listed are kGone.
   void Finish(std::vector<Decision>* out);
-  /// False once the listing went out of key order: kGone decisions are then unreliable
-  /// and must not drive deletes.
+  /// False once the listing went out of key order. The diff stays exact: keys out of
+  /// order are looked up (a kGone decided before for one is retracted), keys listed from
+  /// then on are marked in the manifest's store, and the rest of the kGone decisions
+  /// come from the rows no key named, in Finish.
   bool listing_sorted() const { return sorted_; }
 
  private:
   Decision Compare(const s3::ObjectInfo& listed, const std::optional<ManifestEntry>& known) const;
+  void FeedOne(const s3::ObjectInfo& obj, std::vector<Decision>* out);
   ManifestCursor& manifest_;
   DiffOptions options_;
   std::string last_key_;
+  std::string sorted_until_;  // the last key listed in order before the first out of order
   bool any_ = false;
   bool sorted_ = true;
 };

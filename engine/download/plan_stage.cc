@@ -1,5 +1,7 @@
 #include <oneapi/tbb/parallel_for.h>
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 
 #include "engine/state/inspect.h"
@@ -26,6 +28,10 @@ void PlanStage::Decide(const s3::ListPage& page) {
   if (!page.is_truncated) {
     differ_.Finish(&decisions_);
     ctx_.listing_complete = true;
+  }
+  if (ctx_.listing_sorted && !differ_.listing_sorted()) {
+    spdlog::warn("the server lists keys out of order: each key is looked up instead, and what left the bucket "
+                 "is found from the keys listed");
   }
   ctx_.listing_sorted = differ_.listing_sorted();
   local_changed_.assign(decisions_.size(), 0);
@@ -56,6 +62,12 @@ TransferPtr PlanStage::ToTransfer(size_t i) {
       !ctx_.options.filter.Included(std::string_view(d.object.key).substr(ctx_.prefix.size()))) {
     ctx_.stats.excluded++;  // neither fetched nor, with --delete, deleted
     return nullptr;
+  }
+  if (d.retracts_gone) {
+    // Listed out of order after its row was passed over: it did not leave the bucket.
+    ctx_.stats.gone--;
+    if (ctx_.options.delete_extraneous) ctx_.gone_retracted.insert(d.object.key);
+    if (ctx_.plan_out) ctx_.plan_out->Retract(PlanWriter::Kind::kDelete, d.object.key, d.known.size);
   }
   if (d.action == Action::kGone) {
     ctx_.stats.gone++;

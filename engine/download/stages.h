@@ -17,6 +17,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "engine/core/budget.h"
@@ -66,7 +67,8 @@ struct RunContext {
 
   // Written by the plan stage only, read once the graph is done.
   std::vector<planner::ManifestEntry> gone;  // rows whose keys left the bucket (--delete)
-  bool listing_sorted = true;                // false: `gone` cannot be trusted
+  std::unordered_set<std::string> gone_retracted;  // of those, keys listed later, out of order
+  bool listing_sorted = true;                // false: the server listed out of key order
   bool listing_complete = false;             // the last page was planned
 
   /// The run's first fatal error wins; the run stops and the plan stage wakes.

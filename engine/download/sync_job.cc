@@ -36,11 +36,10 @@ class ScratchDir {
 };
 
 // --delete: local files whose keys left the bucket go, with their manifest rows; only
-// after a complete listing in key order, and never more than --max-delete.
+// after a complete listing, and never more than --max-delete.
 Result<uint64_t> DeleteGone(RunContext& ctx, const SyncOptions& options) {
-  if (!ctx.listing_sorted) {
-    return MakeError(ErrorCode::kProtocol,
-                     "the server listed keys out of order, so what left the bucket is unknown: nothing deleted");
+  if (!ctx.gone_retracted.empty()) {
+    std::erase_if(ctx.gone, [&](const planner::ManifestEntry& row) { return ctx.gone_retracted.count(row.key) > 0; });
   }
   if (options.max_delete >= 0 && ctx.gone.size() > static_cast<uint64_t>(options.max_delete)) {
     return MakeError(ErrorCode::kInvalidArgument,

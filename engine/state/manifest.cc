@@ -71,6 +71,25 @@ class ChunkedCursor final : public planner::ManifestCursor {
     if (sqlite3_step(s.get()) != SQLITE_ROW) return std::nullopt;
     return Row(s);
   }
+  // The keys a listing out of order named, in a temporary table (a file SQLite removes
+  // when the connection closes): memory stays bounded however many there are.
+  void MarkListed(const std::string& key) override {
+    if (!listed_table_) {
+      (void)Exec(db_, "CREATE TEMP TABLE IF NOT EXISTS listed(key TEXT PRIMARY KEY) WITHOUT ROWID; DELETE FROM listed;");
+      listed_table_ = true;
+    }
+    Stmt s(db_, "INSERT OR IGNORE INTO temp.listed(key) VALUES(?)");
+    s.Text(1, key);
+    sqlite3_step(s.get());
+  }
+  void RewindUnlisted(const std::string& after) override {
+    unlisted_ = listed_table_;
+    rows_.clear();
+    rows_.emplace_back().key = after;  // Load() goes on after the last row
+    started_ = true;
+    done_ = false;
+    Load();
+  }
 
  private:
   static constexpr int kChunk = 2000;
@@ -80,10 +99,11 @@ class ChunkedCursor final : public planner::ManifestCursor {
     started_ = true;
     rows_.clear();
     pos_ = 0;
-    Stmt s(db_, first ? "SELECT " ENTRY_COLUMNS " FROM objects "
-                        "ORDER BY key LIMIT ?2"
-                      : "SELECT " ENTRY_COLUMNS " FROM objects "
-                        "WHERE key > ?1 ORDER BY key LIMIT ?2");
+    const char* sql = first       ? "SELECT " ENTRY_COLUMNS " FROM objects ORDER BY key LIMIT ?2"
+                      : unlisted_ ? "SELECT " ENTRY_COLUMNS " FROM objects WHERE key > ?1 AND "
+                                    "key NOT IN (SELECT key FROM temp.listed) ORDER BY key LIMIT ?2"
+                                  : "SELECT " ENTRY_COLUMNS " FROM objects WHERE key > ?1 ORDER BY key LIMIT ?2";
+    Stmt s(db_, sql);
     if (!first) s.Text(1, after);
     s.Int(2, kChunk);
     while (sqlite3_step(s.get()) == SQLITE_ROW) rows_.push_back(Row(s));
@@ -94,6 +114,8 @@ class ChunkedCursor final : public planner::ManifestCursor {
   size_t pos_ = 0;
   bool done_ = false;
   bool started_ = false;
+  bool listed_table_ = false;
+  bool unlisted_ = false;
 };
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 namespace riptide::engine {
@@ -47,6 +48,28 @@ void PlanWriter::Add(Kind kind, const std::string& key, uint64_t size, bool drif
   std::fputc('\n', l.file);
 }
 
+void PlanWriter::Retract(Kind kind, const std::string& key, uint64_t size) {
+  List& l = lists_[static_cast<int>(kind)];
+  if (!l.retracted.insert(key).second) return;
+  l.objects--;
+  l.bytes -= size;
+}
+
+// Rewrites a closed list without its retracted keys (rare: a server listing out of order).
+Status PlanWriter::DropRetracted(int index) {
+  List& l = lists_[index];
+  if (l.retracted.empty()) return OkStatus();
+  const std::string path = dir_ + "/" + kNames[index], temp = path + ".tmp";
+  std::ifstream in(path);
+  std::ofstream out(temp, std::ios::trunc);
+  for (std::string line; std::getline(in, line);) {
+    if (!l.retracted.count(line)) out << line << '\n';
+  }
+  out.flush();
+  if (!out || std::rename(temp.c_str(), path.c_str()) != 0) return WriteError(path, errno ? errno : EIO);
+  return OkStatus();
+}
+
 Status PlanWriter::Finish(const Summary& summary) {
   for (int i = 0; i < 3; ++i) {
     List& l = lists_[i];
@@ -57,6 +80,7 @@ Status PlanWriter::Finish(const Summary& summary) {
       return WriteError(dir_ + "/" + kNames[i], err ? err : EIO);
     }
     l.file = nullptr;
+    if (Status st = DropRetracted(i); !st.ok()) return st;
   }
   auto list = [](const List& l) { return nlohmann::json{{"objects", l.objects}, {"bytes", l.bytes}}; };
   nlohmann::json j;

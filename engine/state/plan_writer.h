@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <unordered_set>
 
 #include "transport/result.h"
 
@@ -22,6 +23,9 @@ class PlanWriter {
   /// One key per line in the list of `kind`. `drift`: modified because the local copy
   /// changed, not the object. Called from the plan thread only.
   void Add(Kind kind, const std::string& key, uint64_t size, bool drift = false);
+  /// Takes back a key Add put in the list of `kind` (a server listing out of order named
+  /// it after all); Finish leaves it out of the file.
+  void Retract(Kind kind, const std::string& key, uint64_t size);
 
   struct Summary {
     std::string source;       // s3://bucket/prefix/
@@ -38,7 +42,9 @@ class PlanWriter {
     std::FILE* file = nullptr;
     uint64_t objects = 0;
     uint64_t bytes = 0;
+    std::unordered_set<std::string> retracted;
   };
+  Status DropRetracted(int index);
   explicit PlanWriter(std::string dir) : dir_(std::move(dir)) {}
   std::string dir_;
   List lists_[3];

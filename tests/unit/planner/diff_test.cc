@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <set>
 #include <random>
 
 namespace riptide::planner {
@@ -11,8 +12,8 @@ namespace {
 
 class VectorCursor final : public ManifestCursor {
  public:
-  explicit VectorCursor(std::vector<ManifestEntry> rows) : rows_(std::move(rows)) {}
-  const ManifestEntry* Current() override { return pos_ < rows_.size() ? &rows_[pos_] : nullptr; }
+  explicit VectorCursor(std::vector<ManifestEntry> rows) : rows_(std::move(rows)), view_(rows_) {}
+  const ManifestEntry* Current() override { return pos_ < view_.size() ? &view_[pos_] : nullptr; }
   void Next() override { ++pos_; }
   std::optional<ManifestEntry> Find(const std::string& key) override {
     for (const auto& r : rows_) {
@@ -20,9 +21,19 @@ class VectorCursor final : public ManifestCursor {
     }
     return std::nullopt;
   }
+  void MarkListed(const std::string& key) override { listed_.insert(key); }
+  void RewindUnlisted(const std::string& after) override {
+    view_.clear();
+    for (const auto& r : rows_) {
+      if (r.key > after && !listed_.count(r.key)) view_.push_back(r);
+    }
+    pos_ = 0;
+  }
 
  private:
   std::vector<ManifestEntry> rows_;
+  std::vector<ManifestEntry> view_;
+  std::set<std::string> listed_;
   size_t pos_ = 0;
 };
 
@@ -36,8 +47,11 @@ s3::ObjectInfo Obj(std::string key, uint64_t size, std::string etag) {
 
 using Action = Decision::Action;
 
-TEST(Differ, RandomStreamsMatchNaiveSetDifference) {
-  std::mt19937 rng(42);
+// A random bucket and manifest, the bucket listed in key order or shuffled (as servers
+// that list in file-system order do), against a naive set difference. What a consumer
+// keeps is each kGone not retracted later.
+void CheckAgainstSetDifference(bool shuffled) {
+  std::mt19937 rng(shuffled ? 7 : 42);
   for (int round = 0; round < 50; ++round) {
     std::map<std::string, std::pair<uint64_t, std::string>> bucket, manifest;
     for (int i = 0; i < 400; ++i) {
@@ -53,6 +67,11 @@ TEST(Differ, RandomStreamsMatchNaiveSetDifference) {
     Differ differ(cursor);
     std::vector<s3::ObjectInfo> listing;
     for (const auto& [k, v] : bucket) listing.push_back(Obj(k, v.first, v.second));
+    if (shuffled) {  // runs in order, with some keys moved far back or forward
+      for (size_t i = 0; i < listing.size() / 5; ++i) {
+        std::swap(listing[rng() % listing.size()], listing[rng() % listing.size()]);
+      }
+    }
     std::vector<Decision> out;
     // Pages of random sizes.
     for (size_t i = 0; i < listing.size();) {
@@ -62,7 +81,17 @@ TEST(Differ, RandomStreamsMatchNaiveSetDifference) {
     }
     differ.Finish(&out);
     std::map<std::string, Action> got;
-    for (const auto& d : out) EXPECT_TRUE(got.emplace(d.object.key, d.action).second) << d.object.key;
+    std::set<std::string> gone;
+    for (const auto& d : out) {
+      if (d.retracts_gone) {
+        EXPECT_EQ(gone.erase(d.object.key), 1u) << d.object.key;
+      }
+      if (d.action == Action::kGone) {
+        EXPECT_TRUE(gone.insert(d.object.key).second) << d.object.key;
+      } else {
+        EXPECT_TRUE(got.emplace(d.object.key, d.action).second) << d.object.key;
+      }
+    }
     for (const auto& [k, v] : bucket) {
       auto it = manifest.find(k);
       Action want = it == manifest.end() ? Action::kNew
@@ -70,19 +99,19 @@ TEST(Differ, RandomStreamsMatchNaiveSetDifference) {
                                         : Action::kChanged;
       EXPECT_EQ(got[k], want) << k;
     }
+    std::set<std::string> want_gone;
     for (const auto& [k, v] : manifest) {
-      if (!bucket.count(k)) {
-        EXPECT_EQ(got[k], Action::kGone) << k;
-      }
+      if (!bucket.count(k)) want_gone.insert(k);
     }
-    EXPECT_EQ(got.size(), bucket.size() + [&] {
-      size_t gone = 0;
-      for (const auto& [k, v] : manifest) gone += !bucket.count(k);
-      return gone;
-    }());
-    EXPECT_TRUE(differ.listing_sorted());
+    EXPECT_EQ(gone, want_gone);
+    EXPECT_EQ(got.size(), bucket.size());
+    EXPECT_EQ(differ.listing_sorted(), !shuffled);
   }
 }
+
+TEST(Differ, RandomStreamsMatchNaiveSetDifference) { CheckAgainstSetDifference(false); }
+
+TEST(Differ, ListingsOutOfOrderStillGiveExactlyTheGoneRows) { CheckAgainstSetDifference(true); }
 
 TEST(Differ, SizeChangeIsAChange) {
   VectorCursor cursor({{"a", 1, "e", 0, "a", 0, ""}});
