@@ -2,8 +2,10 @@
 
 #include <unistd.h>
 
+#include <cstdio>
 #include <variant>
 
+#include "apps/format.h"
 #include "apps/signals.h"
 #include "apps/summary.h"
 #include "engine/copy/copy_job.h"
@@ -32,8 +34,20 @@ int RunJobCommand(const engine::JobSpec& spec, const s3::ConfigSources& sources,
   }
   InstallSignalHandlers();
   const bool show_progress = !no_progress && !global.json && ::isatty(STDERR_FILENO);
-  const engine::JobHost host =
+  engine::JobHost host =
       global.runtime->Host(engine::CancelToken(&StopFlag()), show_progress ? engine::ProgressFn(PrintProgress) : nullptr);
+  // --dry-run: one line per object it would move or delete (the lists of `plan --out` go
+  // to files instead, and --json has the counts).
+  if (spec.dry_run && spec.plan_dir.empty() && !global.json) {
+    host.on_planned = [show_progress](const engine::PlannedAction& a) {
+      if (show_progress) EndProgress();
+      if (a.from.empty()) {
+        std::printf("(dry run) %s %s\n", a.verb, Printable(a.to).c_str());
+      } else {
+        std::printf("(dry run) %s %s → %s\n", a.verb, Printable(a.from).c_str(), Printable(a.to).c_str());
+      }
+    };
+  }
   auto report = RunResolved(*options, host);
   if (show_progress) EndProgress();
   if (!report.ok()) {

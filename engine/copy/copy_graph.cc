@@ -51,7 +51,15 @@ void PlanBatch(CopyRun& run, const Batch& batch, Emit&& emit, Flush&& flush) {
     stats.planned++;
     if (t->is_new) stats.planned_new++;
     stats.bytes_planned += t->source.info.size;
-    if (options.dry_run) continue;
+    if (options.dry_run) {  // counted and told, never copied
+      const std::string to = "s3://" + options.destination.bucket + "/" + t->dst_key;
+      if (options.source) {
+        stats.Planned("copy", "s3://" + options.source->bucket + "/" + t->source.info.key, to);
+      } else {
+        stats.Planned("upload", t->source.path, to);
+      }
+      continue;
+    }
     t->slots = static_cast<int>(std::min<uint64_t>(shape.parts, std::min(8, run.slots.total())));
     if (shape.holds_bodies) {
       const uint64_t part_mib = std::max<uint64_t>(1, (shape.part_bytes + kMiB - 1) / kMiB);

@@ -295,6 +295,7 @@ Result<SyncReport> RunCopy(const CopyOptions& options, const JobHost& host) {
   http::Transport& src_transport = src_transport_own ? *src_transport_own : *dst_transport;
   Stats stats;
   stats.WatchObjects(host.on_object, host.report_unchanged);
+  stats.WatchPlanned(host.on_planned);
   RunShell shell(host, stats);
 
   // The source stream; its first page doubles as the check of bucket and credentials.

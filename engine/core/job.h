@@ -43,6 +43,7 @@ struct JobHost {
   Budget* shared_requests = nullptr;    // requests in flight
   Budget* shared_memory_mib = nullptr;  // MiB of part bodies held (copies and uploads)
   bool report_unchanged = false;        // on_object hears of objects already in place too
+  PlannedFn on_planned = nullptr;       // may be empty: --dry-run's actions, as planned
 };
 
 struct SyncReport {

@@ -31,6 +31,14 @@ struct ObjectEvent {
 };
 using ObjectFn = std::function<void(const ObjectEvent&)>;
 
+/// --dry-run: one thing the run would do ("download", "copy", "upload", "delete"), from
+/// where to where ("" for a delete's source).
+struct PlannedAction {
+  const char* verb;
+  std::string from, to;
+};
+using PlannedFn = std::function<void(const PlannedAction&)>;
+
 /// Adds the time from construction to destruction to a counter.
 class ScopedTimer {
  public:
@@ -90,6 +98,13 @@ class Stats {
     watch_unchanged_ = with_unchanged;
   }
 
+  /// Set before the run starts; called from the plan thread only.
+  void WatchPlanned(PlannedFn fn) { on_planned_ = std::move(fn); }
+  /// --dry-run: an action the run would take, as it is planned.
+  void Planned(const char* verb, std::string from, std::string to) {
+    if (on_planned_) on_planned_({verb, std::move(from), std::move(to)});
+  }
+
   /// One object is in place (downloaded, copied or uploaded) and proven. Its bytes are
   /// counted as they land (bytes_committed), part by part for copies.
   void AddTransferred(const std::string& key, uint64_t bytes, const std::string& source_key = {},
@@ -125,6 +140,7 @@ class Stats {
  private:
   static constexpr size_t kMaxKept = 10000;  // the rest are counted only
   ObjectFn on_object_;
+  PlannedFn on_planned_;
   bool watch_unchanged_ = false;
   mutable std::mutex mu_;
   std::vector<ObjectFailure> failures_;

@@ -164,7 +164,11 @@ void PlanStage::Plan(const s3::ListPage& page, Emit&& emit, Flush&& flush) {
     if (ctx_.stop) return;
     if (TransferPtr t = ToTransfer(i)) {
       ctx_.stats.bytes_planned += t->object.size;
-      if (ctx_.options.dry_run) continue;  // counted, never fetched
+      if (ctx_.options.dry_run) {  // counted and told, never fetched
+        ctx_.stats.Planned("download", "s3://" + ctx_.options.bucket + "/" + t->object.key,
+                           ctx_.options.dataset_dir + "/" + t->path);
+        continue;
+      }
       bool acquired;
       {
         ScopedTimer timer(ctx_.stats.ns_budget_wait);

@@ -35,12 +35,19 @@ class ScratchDir {
   std::string path_;
 };
 
+// The rows whose keys left the bucket, without those a listing out of order named later.
+std::vector<planner::ManifestEntry>& GoneRows(RunContext& ctx) {
+  if (!ctx.gone_retracted.empty()) {
+    std::erase_if(ctx.gone, [&](const planner::ManifestEntry& row) { return ctx.gone_retracted.count(row.key) > 0; });
+    ctx.gone_retracted.clear();
+  }
+  return ctx.gone;
+}
+
 // --delete: local files whose keys left the bucket go, with their manifest rows; only
 // after a complete listing, and never more than --max-delete.
 Result<uint64_t> DeleteGone(RunContext& ctx, const SyncOptions& options) {
-  if (!ctx.gone_retracted.empty()) {
-    std::erase_if(ctx.gone, [&](const planner::ManifestEntry& row) { return ctx.gone_retracted.count(row.key) > 0; });
-  }
+  GoneRows(ctx);
   if (options.max_delete >= 0 && ctx.gone.size() > static_cast<uint64_t>(options.max_delete)) {
     return MakeError(ErrorCode::kInvalidArgument,
                      std::to_string(ctx.gone.size()) + " local files are no longer in the bucket, more than "
@@ -149,6 +156,9 @@ SyncReport Finish(RunContext& ctx, const std::string& source, Status result, Pla
   report.drifted = stats.drifted;
   report.deleted = deleted;
   report.requests = requests;
+  if (options.dry_run && options.delete_extraneous) {
+    for (const auto& row : GoneRows(ctx)) ctx.stats.Planned("delete", "", options.dataset_dir + "/" + row.path);
+  }
   if (options.dry_run) report.would_delete = options.delete_extraneous ? ctx.gone.size() : 0;
   return report;
 }
@@ -175,6 +185,7 @@ Result<SyncReport> RunSync(const SyncOptions& options, const JobHost& host) {
   std::unique_ptr<http::Transport> transport = host.transports(options.transport);
   Stats stats;
   stats.WatchObjects(host.on_object, host.report_unchanged);
+  stats.WatchPlanned(host.on_planned);
   Budget budget(std::max(1, options.concurrency), host.shared_requests);
   RunShell shell(host, stats);
   RunContext ctx(options, prefix, *transport, requests, *state.dataset, *state.manifest, *state.journal, stats,

@@ -6,7 +6,7 @@ import random
 import time
 import unittest
 
-from support import ServerTestCase, manifest_rows, md5, tree
+from support import ServerTestCase, manifest_rows, md5, riptide, tree
 
 ODD_NAMES = ["plain-", "with space ", "unicodé-ß-", "plus+", "percent%25-", "eq=", "amp&", "emoji-🚀-"]
 
@@ -339,6 +339,24 @@ class FilterAndDryRunTest(ServerTestCase):
         self.assertEqual((summary["would_transfer"], summary["would_delete"]), (1, 1))
         self.assertEqual(tree(self.dataset)["a.txt"], b"a")
         self.assertIn("b.bin", tree(self.dataset))
+        # Without --json: one line per object it would move or delete, then the counts.
+        p = riptide("sync", f"s3://{self.bucket}/p", self.dataset, "--endpoint", self.server.endpoint,
+                    "--dry-run", "--delete", server=self.server)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        lines = p.stdout.splitlines()
+        self.assertEqual(lines[:2], [f"(dry run) download s3://{self.bucket}/p/a.txt → {self.dataset}/a.txt",
+                                     f"(dry run) delete {self.dataset}/b.bin"])
+        self.assertEqual(len(lines), 3, p.stdout)
+        # Uploads and copies say the same of theirs.
+        p = riptide("sync", self.dataset, f"s3://{self.bucket}/up", "--endpoint", self.server.endpoint,
+                    "--dry-run", server=self.server)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn(f"(dry run) upload {self.dataset}/sub/c.txt → s3://{self.bucket}/up/sub/c.txt", p.stdout)
+        p = riptide("cp", f"s3://{self.bucket}/p/", f"s3://{self.bucket}/copy/", "--endpoint", self.server.endpoint,
+                    "--dry-run", server=self.server)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn(f"(dry run) copy s3://{self.bucket}/p/sub/d.bin → s3://{self.bucket}/copy/sub/d.bin", p.stdout)
+        self.assertEqual(self.s3.list_objects_v2(Bucket=self.bucket, Prefix="copy/")["KeyCount"], 0)
 
 
 class ExportTest(ServerTestCase):
