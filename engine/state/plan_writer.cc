@@ -1,10 +1,9 @@
 #include "engine/state/plan_writer.h"
 
-#include <sys/stat.h>
-
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -22,7 +21,9 @@ Error WriteError(const std::string& path, int err) {
 }  // namespace
 
 Result<std::unique_ptr<PlanWriter>> PlanWriter::Open(const std::string& dir) {
-  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) return WriteError(dir, errno);
+  std::error_code ec;  // DIR and any folder above it that is missing, as mkdir -p
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return WriteError(dir, ec.value());
   std::unique_ptr<PlanWriter> w(new PlanWriter(dir));
   for (int i = 0; i < 3; ++i) {
     const std::string path = dir + "/" + kNames[i];

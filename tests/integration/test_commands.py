@@ -31,7 +31,7 @@ class CommandTestCase(ServerTestCase):
 
 class PlanTest(CommandTestCase):
     def test_plan_lists_what_sync_would_do_and_touches_nothing(self):
-        out = os.path.join(self.tmp, "plan")
+        out = os.path.join(self.tmp, "plans", "today")  # created, with the folder above it
         # A plan for a dataset that does not exist yet creates no dataset.
         p = self.run_riptide("plan", f"s3://{self.bucket}/p", self.dataset, "--out", out)
         self.assertEqual(p.returncode, 0, p.stderr)
