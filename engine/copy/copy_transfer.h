@@ -59,6 +59,8 @@ struct CopyContext {
   /// Hands back an object's budget (slots, memory) once its last part is sent: while the
   /// destination assembles a large upload, the next objects can already stream.
   std::function<void(CopyTask&)> release;
+  /// The destination answered UploadPartCopy with 501: later objects go whole (CopyObject).
+  std::atomic<bool> part_copy_unsupported{false};
 };
 
 /// One object to copy, and what became of it.

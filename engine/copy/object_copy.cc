@@ -20,6 +20,7 @@ namespace riptide::engine::copy_internal {
 void ObjectCopy::Start() {
   const StreamEntry& src = t_->source;
   from_ = !src.path.empty() ? From::kLocal : ctx_.server_side ? From::kServer : From::kStream;
+  if (from_ == From::kServer && ctx_.part_copy_unsupported) return CopyWholeInstead();
   const CopyShape shape = ShapeOf(ctx_, src);
   if (shape.parts == 1 && s3::MultipartEtagParts(src.info.etag) == 0) {
     switch (from_) {
@@ -119,22 +120,48 @@ void ObjectCopy::Landed(const std::string& etag, const std::string& expected, bo
   Finish();
 }
 
+// The destination implements no UploadPartCopy (s3rver, some gateways): this object's
+// upload is aborted and it is copied whole, and so are the objects after it.
+void ObjectCopy::PartCopyUnsupported(const Error& e) {
+  if (!ctx_.part_copy_unsupported.exchange(true)) {
+    spdlog::warn("the destination does not implement UploadPartCopy ({}): objects up to 5 GiB are copied whole "
+                 "with CopyObject, which does not keep their part layout",
+                 e.ToString());
+  }
+  AbortUpload([s = self()] { s->CopyWholeInstead(); });
+}
+
+void ObjectCopy::CopyWholeInstead() {
+  if (t_->source.info.size > kMaxCopyObjectBytes) {
+    t_->error = MakeError(ErrorCode::kProtocol,
+                          "the destination implements no UploadPartCopy and CopyObject takes at most 5 GiB: copy "
+                          "this object with --copy-mode streamed");
+    return Finish();
+  }
+  CopyWhole();
+}
+
 // The object failed for good: its multipart upload, if any, is aborted first.
 void ObjectCopy::Fail(Error e) {
   t_->error = std::move(e);
-  if (upload_id_.empty()) return Finish();
-  const std::string id = upload_id_;
+  AbortUpload([s = self()] { s->Finish(); });
+}
+
+// Aborts the object's open multipart upload, if any, then runs `then`.
+void ObjectCopy::AbortUpload(std::function<void()> then) {
+  if (upload_id_.empty()) return then();
+  const std::string id = std::exchange(upload_id_, std::string());
   Call(
       ctx_, DstTransport(), [s = self(), id] { return s->Dst().AbortMultipartUpload(s->DstBucket(), s->t_->dst_key, id); },
       nullptr,
-      [s = self(), id](Result<http::Response> r) {
+      [s = self(), id, then = std::move(then)](Result<http::Response> r) {
         // A stopped run's cancelled abort is tried again at the end, on a fresh transport.
         if (r.ok() || r.error().code != ErrorCode::kCancelled) s->ctx_.uploads.Remove(id);
         if (!r.ok() && r.error().s3_code != "NoSuchUpload" && r.error().code != ErrorCode::kCancelled) {
           spdlog::warn("could not abort the upload of {} ({}): {}; `riptide cleanup` removes it later",
                        s->t_->dst_key, id, r.error().ToString());
         }
-        s->Finish();
+        then();
       });
 }
 

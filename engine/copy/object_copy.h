@@ -17,6 +17,7 @@ namespace riptide::engine::copy_internal {
 
 using Headers = s3::RequestFactory::Headers;
 inline constexpr uint64_t kMiB = 1ull << 20;
+inline constexpr uint64_t kMaxCopyObjectBytes = 5ull << 30;  // S3's limit for one CopyObject
 
 // Every call of a copy retries by the run's policy and stops with the run.
 inline void Call(CopyContext& ctx, http::Transport& transport, AsyncCall::Make make, AsyncCall::Check check,
@@ -89,8 +90,16 @@ class ObjectCopy : public std::enable_shared_from_this<ObjectCopy> {
   // parts were cut as the source's were, the source's own ETag.
   void Completed(const std::string& etag, bool md5);
 
+  // The destination answered UploadPartCopy with 501: the upload is aborted and the
+  // object (and every one after it) copied whole.
+  void PartCopyUnsupported(const Error& e);
+  // CopyObject, for objects up to 5 GiB; larger ones fail naming --copy-mode streamed.
+  void CopyWholeInstead();
+
   // The object failed for good: its multipart upload, if any, is aborted first.
   void Fail(Error e);
+  // Aborts the open multipart upload, if any (a failure to abort is warned about), then `then`.
+  void AbortUpload(std::function<void()> then);
 
   // Reports the object (once).
   void Finish();

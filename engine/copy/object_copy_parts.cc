@@ -106,6 +106,7 @@ void ObjectCopy::BeginParts() {
       std::move(parts), width, ctx_.stop, [s = self()](size_t i) { s->RunPart(i); },
       [s = self()](std::optional<Error> error) {
         s->window_.reset();  // breaks the cycle copy → window → callbacks → copy
+        if (error && s->from_ == From::kServer && s3::IsNotImplemented(*error)) return s->PartCopyUnsupported(*error);
         if (error) return s->Fail(*error);
         s->Complete();
       });

@@ -153,8 +153,6 @@ class BucketToBucketTest(MigrateTestCase):
         self.assertEqual(sorted(self.objects(self.dst, "q/")), sorted(self.objects(self.bucket, "p/")))
 
     def test_server_side_multipart_copy_above_threshold(self):
-        if SERVER == "s3rver":
-            self.skipTest("s3rver implements no UploadPartCopy")
         # A plain object above the threshold is copied part by part (UploadPartCopy), as
         # a > 5 GiB object would be.
         data = body(12 * MiB + 1, 3)
@@ -166,6 +164,32 @@ class BucketToBucketTest(MigrateTestCase):
         self.assertEqual(self.content(self.dst, "q/plain-big"), data)
         if SERVER == "moto":
             self.assertTrue(self.objects(self.dst, "q/")["plain-big"]["ETag"].endswith('-3"'))
+            self.assertEqual(self.uploads(self.dst), [])
+        else:  # s3rver answers UploadPartCopy with 501: the object was copied whole instead
+            self.assertIn("does not implement UploadPartCopy", p.stderr)
+
+    def test_a_destination_without_upload_part_copy_gets_whole_copies(self):
+        """A server answering 501 NotImplemented to UploadPartCopy (s3rver, some gateways):
+        the first object's upload is aborted and it is copied with CopyObject, and the
+        objects after it go straight to CopyObject; one warning says so."""
+        blobs = {f"p/big-{i}": body(7 * MiB, i) for i in range(3)}
+        for key, data in blobs.items():
+            self.s3.put_object(Bucket=self.bucket, Key=key, Body=data)
+        proxy = FaultProxy(self.server.port)
+        self.addCleanup(proxy.stop)
+        is_part_copy = lambda m, path, h: (m == "PUT" and "partNumber=" in path  # noqa: E731
+                                           and any(k.lower() == "x-amz-copy-source" for k in h))
+        proxy.add(Rule(is_part_copy, "status", times=10**9, status=501, code="NotImplemented"))
+        p, s = self.run_riptide("sync", f"s3://{self.bucket}/p", f"s3://{self.dst}/q", "--copy-mode", "server-side",
+                                "--multipart-threshold", "6M", "--part-size", "5M", "--concurrency", "2",
+                                endpoint=proxy.endpoint)
+        self.assertEqual((p.returncode, s["transferred"]), (0, 3), p.stderr)
+        self.assertEqual(p.stderr.count("does not implement UploadPartCopy"), 1, p.stderr)
+        for key, data in blobs.items():
+            self.assertEqual(self.content(self.dst, "q/" + key[2:]), data)
+        part_copies = [e for e in proxy.log if e.status == 501]
+        self.assertLessEqual(len(part_copies), 4, "no more than the first objects' parts were tried")
+        if SERVER == "moto":
             self.assertEqual(self.uploads(self.dst), [])
 
     def test_cp_object_prefix_and_errors(self):

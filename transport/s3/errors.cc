@@ -41,12 +41,16 @@ constexpr Rule kRules[] = {
      "the region is probably wrong: set --region"},
     {"PreconditionFailed", ErrorCode::kPrecondition, false, "the object changed during the transfer"},
     {"InvalidRange", ErrorCode::kProtocol, false, ""},
+    // What the server does not implement (UploadPartCopy on some): asking again is no use.
+    {"NotImplemented", ErrorCode::kProtocol, false, ""},
 };
 
 Error FromStatus(int status) {
   Error e;
   e.http_status = status;
-  if (status >= 500 || status == 429) {
+  if (status == 501) {
+    e.code = ErrorCode::kProtocol;  // Not Implemented: the same answer every time
+  } else if (status >= 500 || status == 429) {
     e.code = ErrorCode::kServer;
     e.retryable = true;
   } else if (status == 401) {

@@ -16,4 +16,7 @@ Error ErrorFromResponse(const http::Response& response);
 /// The same from the parts a streaming handler kept.
 Error ErrorFromParts(int status, const http::HeaderMap& headers, std::string_view body);
 
+/// The server does not implement what was asked (HTTP 501, NotImplemented).
+inline bool IsNotImplemented(const Error& e) { return e.http_status == 501 || e.s3_code == "NotImplemented"; }
+
 }  // namespace riptide::s3

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "transport/s3/errors.h"
+
 namespace riptide::s3 {
 namespace {
 
@@ -40,6 +42,25 @@ TEST(Responses, CompositeEtagFromDigestsAndHexAgree) {
   const std::string a = Md5Hex("a"), b = Md5Hex("b");
   EXPECT_EQ(CompositeEtag(std::vector<std::string>{a, b}), CompositeEtag(std::vector<Md5Digest>{Md5("a"), Md5("b")}));
   EXPECT_EQ(CompositeEtag(std::vector<std::string>{a, "zz"}), "");
+}
+
+}  // namespace
+}  // namespace riptide::s3
+
+namespace riptide::s3 {
+namespace {
+
+TEST(Errors, NotImplementedIsNeitherRetriedNorMistakenForAnOutage) {
+  const Error by_code = ErrorFromParts(
+      501, {}, "<?xml version=\"1.0\"?><Error><Code>NotImplemented</Code><Message>no</Message></Error>");
+  const Error by_status = ErrorFromParts(501, {}, "");
+  const Error outage = ErrorFromParts(503, {}, "");
+  for (const Error& e : {by_code, by_status}) {
+    EXPECT_TRUE(IsNotImplemented(e));
+    EXPECT_FALSE(e.retryable);
+  }
+  EXPECT_FALSE(IsNotImplemented(outage));
+  EXPECT_TRUE(outage.retryable);
 }
 
 }  // namespace
