@@ -22,7 +22,9 @@ void ObjectCopy::Start() {
   from_ = !src.path.empty() ? From::kLocal : ctx_.server_side ? From::kServer : From::kStream;
   if (from_ == From::kServer && ctx_.part_copy_unsupported) return CopyWholeInstead();
   const CopyShape shape = ShapeOf(ctx_, src);
-  if (shape.parts == 1 && s3::MultipartEtagParts(src.info.etag) == 0) {
+  const uint64_t cap = ctx_.body_cap;
+  const bool fits = from_ == From::kServer || cap == 0 || src.info.size <= cap;
+  if (shape.parts == 1 && s3::MultipartEtagParts(src.info.etag) == 0 && fits) {
     switch (from_) {
       case From::kServer: return CopyWhole();
       case From::kStream: return StreamWhole();
@@ -31,7 +33,7 @@ void ObjectCopy::Start() {
   }
   if (from_ == From::kLocal) {
     metadata_ = {{"Content-Type", ContentTypeFor(src.path)}};
-    lengths_ = planner::CutParts(src.info.size, planner::UploadPartSize(src.info.size, ctx_.options.part_size));
+    lengths_ = planner::CutParts(src.info.size, PartSize());
     return Create();
   }
   Describe();
@@ -101,7 +103,8 @@ void ObjectCopy::PutWhole(std::shared_ptr<std::string> body, Headers headers) {
         return s->Dst().PutObject(s->DstBucket(), s->t_->dst_key, shared, s3::HexMd5ToBase64(md5), headers);
       },
       [md5](const http::Response& r) { return s3::EtagIsMd5(r, md5); },
-      [s = self(), md5](Result<http::Response> r) {
+      [s = self(), md5, length = shared->size()](Result<http::Response> r) {
+        if (!r.ok() && r.error().http_status == 413) return s->BodyTooLarge(r.error(), length);
         if (!r.ok()) return s->Fail(r.error());
         s->Landed(StripQuotes(r->Header("etag")), md5, s3::EtagsAreMd5(r->headers));
       });
@@ -139,6 +142,30 @@ void ObjectCopy::CopyWholeInstead() {
     return Finish();
   }
   CopyWhole();
+}
+
+uint64_t ObjectCopy::PartSize() const {
+  const uint64_t cap = ctx_.body_cap;
+  const uint64_t preferred = cap ? std::min<uint64_t>(ctx_.options.part_size, cap) : ctx_.options.part_size;
+  return planner::UploadPartSize(t_->source.info.size, preferred);
+}
+
+void ObjectCopy::BodyTooLarge(const Error& e, uint64_t length) {
+  if (length <= planner::kMinUploadPart) {
+    return Fail(MakeError(ErrorCode::kProtocol,
+                          "the destination refuses a body of " + std::to_string(length) + " bytes (" + e.ToString() +
+                              "), and S3 parts cannot be smaller than 5 MiB (--part-size)"));
+  }
+  const uint64_t cap = std::max(planner::kMinUploadPart, length / 2);
+  uint64_t seen = ctx_.body_cap;
+  while ((seen == 0 || cap < seen) && !ctx_.body_cap.compare_exchange_weak(seen, cap)) {
+  }
+  if (seen == 0 || cap < seen) {
+    spdlog::warn("the destination refuses a body of {} bytes ({}): bodies of at most {} bytes from now on",
+                 length, e.ToString(), cap);
+  }
+  // The object starts over, whole, as a new copy with the same task and report.
+  AbortUpload([s = self()] { std::make_shared<ObjectCopy>(s->ctx_, s->t_, std::move(s->done_))->Start(); });
 }
 
 // The object failed for good: its multipart upload, if any, is aborted first.

@@ -96,6 +96,12 @@ class ObjectCopy : public std::enable_shared_from_this<ObjectCopy> {
   // CopyObject, for objects up to 5 GiB; larger ones fail naming --copy-mode streamed.
   void CopyWholeInstead();
 
+  // The part size to cut this object with: --part-size, below a 413's cap, within S3's limits.
+  uint64_t PartSize() const;
+  // A body of `length` bytes was refused with 413: later bodies stay at most half as big
+  // (not below S3's 5 MiB parts), and the object starts over in parts of that size.
+  void BodyTooLarge(const Error& e, uint64_t length);
+
   // The object failed for good: its multipart upload, if any, is aborted first.
   void Fail(Error e);
   // Aborts the open multipart upload, if any (a failure to abort is warned about), then `then`.

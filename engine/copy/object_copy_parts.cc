@@ -37,7 +37,7 @@ void ObjectCopy::Describe() {
         s->metadata_ = s3::MetadataOf(r->headers);
         s->source_md5_ = s3::EtagsAreMd5(r->headers);
         if (s3::MultipartEtagParts(info.etag) > 0) return s->ProbeLayout();
-        s->lengths_ = planner::CutParts(info.size, planner::UploadPartSize(info.size, s->ctx_.options.part_size));
+        s->lengths_ = planner::CutParts(info.size, s->PartSize());
         s->Create();
       });
 }
@@ -58,13 +58,14 @@ void ObjectCopy::ProbeLayout() {
         // big enough for S3 (every part but the last ≥ 5 MiB).
         if (auto first = r.ok() ? s3::FirstPartSize(info.etag, r->headers) : std::nullopt) {
           auto layout = planner::UniformUploadParts(info.size, *first, parts);
-          if (!layout.empty() && (parts == 1 || *first >= planner::kMinUploadPart)) {
+          const uint64_t cap = s->ctx_.body_cap;
+          if (!layout.empty() && (parts == 1 || *first >= planner::kMinUploadPart) && (cap == 0 || *first <= cap)) {
             s->lengths_ = std::move(layout);
             s->same_layout_ = true;
           }
         }
         if (s->lengths_.empty()) {
-          s->lengths_ = planner::CutParts(info.size, planner::UploadPartSize(info.size, s->ctx_.options.part_size));
+          s->lengths_ = planner::CutParts(info.size, s->PartSize());
         }
         s->Create();
       });
@@ -107,6 +108,9 @@ void ObjectCopy::BeginParts() {
       [s = self()](std::optional<Error> error) {
         s->window_.reset();  // breaks the cycle copy → window → callbacks → copy
         if (error && s->from_ == From::kServer && s3::IsNotImplemented(*error)) return s->PartCopyUnsupported(*error);
+        if (error && error->http_status == 413) {
+          return s->BodyTooLarge(*error, *std::max_element(s->lengths_.begin(), s->lengths_.end()));
+        }
         if (error) return s->Fail(*error);
         s->Complete();
       });

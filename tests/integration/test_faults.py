@@ -8,7 +8,7 @@ import subprocess
 import time
 
 from fault_proxy import FaultProxy, Rule
-from support import BIN, ServerTestCase, tree
+from support import BIN, SERVER, ServerTestCase, tree
 
 MiB = 1 << 20
 SMALL = {f"f/small-{i}.bin": bytes([65 + i]) * (2000 + i) for i in range(6)}
@@ -138,6 +138,32 @@ class UploadFaultTest(FaultTestCase):
             statuses = [e.status for e in self.requests(fragment, "PUT")]
             self.assertEqual(len(statuses), 2, f"{fragment}: the corrupt body was not sent again: {statuses}")
         self.assertGreaterEqual(summary["retries"], 2)
+
+    def test_a_body_size_cap_413_is_met_with_smaller_parts(self):
+        """A gateway that refuses bodies above 6 MiB (413): the 11 MiB file, sent whole
+        under the threshold, starts over in parts of at most half the refused size, down to
+        5 MiB; a cap below S3's smallest part fails the object naming --part-size."""
+        def over(cap):
+            return lambda m, path, h: m == "PUT" and int(h.get("Content-Length", 0)) > cap
+        self.proxy.add(Rule(over(6 * MiB), "status", times=10**9, status=413, code="EntityTooLarge"))
+        p, summary = self.run_riptide("sync", self.root, f"s3://{self.bucket}/up", "--part-size", "16M",
+                                      "--multipart-threshold", "32M")
+        self.assert_uploaded(p)
+        self.assertIn("refuses a body of", p.stderr)
+        refused = [e for e in self.proxy.log if e.status == 413]
+        self.assertTrue(refused, "the cap was never met")
+        self.assertLessEqual(len(refused), 2)  # 11 MiB whole, then (maybe) 5.5 MiB parts
+        etag = self.s3.head_object(Bucket=self.bucket, Key="up/big")["ETag"]
+        if SERVER == "moto":
+            self.assertTrue(etag.endswith('-2"') or etag.endswith('-3"'), etag)
+        # Below 5 MiB nothing can be done: the object fails, saying what to change.
+        self.proxy.clear()
+        self.proxy.add(Rule(over(4 * MiB), "status", times=10**9, status=413, code="EntityTooLarge"))
+        self.s3.delete_object(Bucket=self.bucket, Key="up/big")
+        p, summary = self.run_riptide("sync", self.root, f"s3://{self.bucket}/up", "--part-size", "16M",
+                                      "--multipart-threshold", "32M")
+        self.assertEqual((p.returncode, summary["failed"]), (1, 1), p.stderr)
+        self.assertIn("--part-size", summary["failures"][0]["reason"])
 
     def test_complete_answering_200_with_an_error_is_retried(self):
         rule = self.proxy.add(Rule(lambda m, path, h: m == "POST" and "uploadId=" in path, "error200",
