@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "apps/cp_download.h"
 #include "apps/run_job.h"
 #include "apps/summary.h"
 
@@ -54,13 +55,14 @@ void TransferFlags::ApplyTo(engine::JobSpec& spec) const {
 
 CpCommand::CpCommand(CLI::App& app, GlobalOptions& global) : global_(global) {
   cmd_ = app.add_subcommand("cp", "Copy one object, one file, a prefix (SRC ending in /) or a directory into a "
-                                  "bucket, everything named, no diff");
+                                  "bucket, or objects out of one into local files: everything named, no diff");
   cmd_->add_option("source", spec_.source,
                    "s3://BUCKET/KEY, s3://BUCKET/PREFIX/, REMOTE:BUCKET/…, a local file or a local directory")
       ->required();
   cmd_->add_option("destination", spec_.destination,
                    "s3://BUCKET/KEY or s3://BUCKET/PREFIX/ (or REMOTE:…): one object lands at KEY, or under "
-                   "PREFIX/ by its base name")
+                   "PREFIX/ by its base name; or a local FILE or DIR/ for a download (verified, renamed into "
+                   "place whole, no manifest)")
       ->required();
   client_.Add(cmd_);
   transfer_.Add(cmd_);
@@ -81,18 +83,22 @@ CpCommand::CpCommand(CLI::App& app, GlobalOptions& global) : global_(global) {
       ->trigger_on_parse();
   AddGlobalFlags(cmd_, global);
   cmd_->footer("Exit status: 0 all copied, 1 some objects failed (each listed), 2 usage, configuration,\n"
-               "credential or bucket errors, 130/143 interrupted. Downloads: use `riptide sync s3://… DIR`.");
+               "credential or bucket errors, 130/143 interrupted. To mirror a bucket into a directory again and again\n"
+               "(only what changed, with a manifest), use `riptide sync s3://… DIR`.");
 }
 
 int CpCommand::Run() {
   spec_.compare = false;
-  if (!engine::NamesBucket(spec_.destination)) {
-    PrintFatal("cp copies into a bucket (DST s3://… or REMOTE:…); to download into a directory use riptide sync",
-               global_.json, 2);
-    return 2;
-  }
   spec_.client = client_.spec();
   transfer_.ApplyTo(spec_);
+  if (!engine::NamesBucket(spec_.destination)) {
+    if (!engine::NamesBucket(spec_.source)) {
+      PrintFatal("cp needs a bucket on one side (s3://… or REMOTE:…); between local folders use cp or rsync",
+                 global_.json, 2);
+      return 2;
+    }
+    return RunCpDownload(spec_, s3::LoadConfigSources(), transfer_.no_progress, global_);
+  }
   return RunJobCommand(spec_, s3::LoadConfigSources(), transfer_.no_progress, global_);
 }
 

@@ -26,7 +26,7 @@ Result<engine::SyncReport> RunResolved(const engine::JobOptions& options, const 
 }
 
 int RunJobCommand(const engine::JobSpec& spec, const s3::ConfigSources& sources, bool no_progress,
-                  const GlobalOptions& global) {
+                  const GlobalOptions& global, const JobHooks& hooks) {
   auto options = engine::ResolveJob(spec, sources, global.runtime->Host().transports);
   if (!options.ok()) {
     PrintFatal(options.error().message, global.json, 2);
@@ -39,12 +39,13 @@ int RunJobCommand(const engine::JobSpec& spec, const s3::ConfigSources& sources,
   // --dry-run: one line per object it would move or delete (the lists of `plan --out` go
   // to files instead, and --json has the counts).
   if (spec.dry_run && spec.plan_dir.empty() && !global.json) {
-    host.on_planned = [show_progress](const engine::PlannedAction& a) {
+    host.on_planned = [show_progress, &hooks](const engine::PlannedAction& a) {
       if (show_progress) EndProgress();
+      const std::string to = Printable(hooks.shown_path ? hooks.shown_path(a.to) : a.to);
       if (a.from.empty()) {
-        std::printf("(dry run) %s %s\n", a.verb, Printable(a.to).c_str());
+        std::printf("(dry run) %s %s\n", a.verb, to.c_str());
       } else {
-        std::printf("(dry run) %s %s → %s\n", a.verb, Printable(a.from).c_str(), Printable(a.to).c_str());
+        std::printf("(dry run) %s %s → %s\n", a.verb, Printable(a.from).c_str(), to.c_str());
       }
     };
   }
@@ -54,6 +55,7 @@ int RunJobCommand(const engine::JobSpec& spec, const s3::ConfigSources& sources,
     PrintFatal(report.error().ToString(), global.json, 2);
     return 2;
   }
+  if (hooks.after) hooks.after(*report);
   const int code = ExitCodeFor(*report, SignalNumber());
   PrintSummary(*report, global.json, code);
   return code;
