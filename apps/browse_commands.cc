@@ -61,8 +61,10 @@ BrowseCommand::BrowseCommand(CLI::App& app, GlobalOptions& global, Kind kind) : 
       cmd_ = app.add_subcommand("tree",
                                 "Show s3://BUCKET[/PREFIX] as a tree: each folder with the count and size of the "
                                 "objects under it");
-      cmd_->add_option("--depth", depth_, "levels to show (deeper objects are counted in their folder)")
-          ->check(CLI::Range(0, 4096));
+      cmd_->add_option("--depth", depth_,
+                       "levels to show (deeper objects are counted in their folder; a large --depth shows all)")
+          ->check(CLI::Range(0, 4096))
+          ->capture_default_str();
       break;
     case Kind::kMap:
       cmd_ = app.add_subcommand("map",

@@ -33,7 +33,7 @@ class BrowseCommand {
   std::string source_;
   std::string destination_;  // map
   bool recursive_ = false;   // ls
-  int depth_ = -1;           // tree
+  int depth_ = 3;            // tree: a bucket of millions of keys is not printed whole by default
   int page_size_ = 1000;
   Selection selection_;      // map
 };

@@ -88,6 +88,11 @@ class BrowseTest(CommandTestCase):
                          "    ├── c.txt  3 B\n"
                          "    └── deep/  (1 object, 4 B)\n"
                          "        └── d.bin  4 B\n")
+        # Three levels by default: below them, objects are counted in their folder.
+        self.put({"p/sub/deep/er/est/e.bin": b"e"})
+        p = self.run_riptide("tree", f"s3://{self.bucket}/p/sub")
+        self.assertEqual(p.stdout.splitlines()[-1], "        └── est/  (1 object, 1 B)")
+        self.s3.delete_object(Bucket=self.bucket, Key="p/sub/deep/er/est/e.bin")
         p = self.run_riptide("tree", f"s3://{self.bucket}", "--depth", "1", "--page-size", "2")
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertEqual(p.stdout,
