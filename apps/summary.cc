@@ -104,11 +104,25 @@ void PrintSummary(const engine::SyncReport& r, bool json, int exit_code) {
 void PrintProgress(const engine::Stats& s, double seconds) {
   // Downloads receive every byte; server-side copies receive none but land them all.
   const uint64_t bytes = std::max(s.bytes_received.load(), s.bytes_committed.load());
+  std::string totals = HumanBytes(static_cast<double>(bytes));
+  // Once everything to transfer is planned: the share done and, at the pace so far, the time left.
+  const uint64_t planned_bytes = s.bytes_planned.load(), resumed = s.bytes_resumed.load();
+  if (s.listing_done && planned_bytes > 0) {
+    const uint64_t done = std::min(planned_bytes, s.bytes_committed.load() + resumed);
+    totals += " of " + HumanBytes(static_cast<double>(planned_bytes)) + " (" +
+              std::to_string(done * 100 / planned_bytes) + "%)";
+    const double rate = seconds > 0 ? static_cast<double>(bytes) / seconds : 0;
+    if (rate > 0 && done < planned_bytes) {
+      const auto left = static_cast<long long>(static_cast<double>(planned_bytes - done) / rate + 0.5);
+      char eta[32];
+      std::snprintf(eta, sizeof eta, "  ETA %lld:%02lld", left / 60, left % 60);
+      totals += eta;
+    }
+  }
   std::fprintf(stderr, "\r\033[K  listed %llu  done %llu/%llu  %s  %s  failed %llu",
                static_cast<unsigned long long>(s.listed.load()),
                static_cast<unsigned long long>(s.transferred.load()),
-               static_cast<unsigned long long>(s.planned.load()),
-               HumanBytes(static_cast<double>(bytes)).c_str(), HumanRate(bytes, seconds).c_str(),
+               static_cast<unsigned long long>(s.planned.load()), totals.c_str(), HumanRate(bytes, seconds).c_str(),
                static_cast<unsigned long long>(s.failed.load()));
   std::fflush(stderr);
 }

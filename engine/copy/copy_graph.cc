@@ -124,6 +124,7 @@ void RunCopyGraph(CopyRun& run) {
         if (!batch.ok()) return run.shell.Fail(batch.error());
         if (!*batch) {
           run.merged_all = !run.shell.stop();
+          run.ctx.stats.listing_done = run.merged_all;
           return;
         }
         PlanBatch(run, *batch, [&](const CopyTaskPtr& t) { admitted.Add(t); }, [&] { admitted.Flush(); });

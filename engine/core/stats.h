@@ -74,6 +74,7 @@ class Stats {
   std::atomic<uint64_t> bytes_received{0};  // every body byte, retries included
   std::atomic<uint64_t> bytes_committed{0};
   std::atomic<uint64_t> bytes_resumed{0};   // found on disk from an interrupted run
+  std::atomic<bool> listing_done{false};    // every object to transfer is planned: totals are final
 
   // Time spent per stage, summed over threads (ns): where a slow run spends itself.
   std::atomic<uint64_t> ns_budget_wait{0};  // plan waiting for a free slot

@@ -28,6 +28,7 @@ void PlanStage::Decide(const s3::ListPage& page) {
   if (!page.is_truncated) {
     differ_.Finish(&decisions_);
     ctx_.listing_complete = true;
+    ctx_.stats.listing_done = true;
   }
   if (ctx_.listing_sorted && !differ_.listing_sorted()) {
     spdlog::warn("the server lists keys out of order: each key is looked up instead, and what left the bucket "
