@@ -4,9 +4,29 @@
 
 #include <CLI/CLI.hpp>
 
+#include <string>
+
 #include "engine/config/client_spec.h"
 
 namespace riptide::app {
+
+/// Puts the options `add` adds to `cmd` under the help heading `group` ("Connection",
+/// "Performance", "Selection", "Safety", "Output"): --help reads by purpose.
+template <typename Add>
+void InGroup(CLI::App* cmd, const std::string& group, Add&& add) {
+  const size_t before = cmd->get_options().size();
+  add();
+  auto options = cmd->get_options([](const CLI::Option*) { return true; });
+  for (size_t i = before; i < options.size(); ++i) options[i]->group(group);
+}
+
+/// Help that reads as the command is typed: "Usage: riptide sync [OPTIONS] SRC DST".
+class HelpFormatter : public CLI::Formatter {
+ public:
+  std::string make_usage(const CLI::App* app, std::string name) const override {
+    return CLI::Formatter::make_usage(app, app->get_parent() ? "riptide " + name : name);
+  }
+};
 
 class ClientFlags {
  public:

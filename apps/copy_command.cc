@@ -12,35 +12,41 @@
 
 namespace riptide::app {
 void TransferFlags::Add(CLI::App* cmd) {
-  cmd->add_option("--concurrency", concurrency, "requests in flight")->check(CLI::Range(1, 4096))->capture_default_str();
-  cmd->add_option("--part-size", part_size,
-                  "bytes per part (e.g. 8M, 64MiB): ranged GETs of large objects; upload parts (raised to S3's "
-                  "5 MiB minimum and to stay within 10,000 parts). Objects uploaded in parts (ETag …-N) keep "
-                  "their own parts")
-      ->transform(CLI::AsSizeValue(false))
-      ->check(CLI::Range(uint64_t{64} << 10, uint64_t{5} << 30))
-      ->default_str("16MiB");
-  cmd->add_option("--multipart-threshold", multipart_threshold,
-                  "objects larger than this go in parts (default: the part size; server-side copies: 5 GiB)")
-      ->transform(CLI::AsSizeValue(false));
-  cmd->add_option("--memory-limit", memory_limit,
-                  "cap on riptide's own memory: downloads lower --concurrency to fit; copies and uploads "
-                  "hold part bodies in a quarter of it")
-      ->transform(CLI::AsSizeValue(false))
-      ->check(CLI::Range(uint64_t{32} << 20, uint64_t{1} << 40))
-      ->default_str("256MiB");
-  cmd->add_option("--page-size", page_size, "keys per listing request (max-keys)")
-      ->check(CLI::Range(1, 1000))
-      ->capture_default_str();
-  cmd->add_option("--bwlimit", bwlimit,
-                  "bytes per second for all transfers together: 10M; UP:DOWN as rclone writes it (1M:10M, "
-                  "off for either); or a schedule by local time, \"08:00,512K:10M 19:00,off\"");
-  cmd->add_option("--copy-mode", copy_mode,
-                  "bucket to bucket: server-side (the server copies; one endpoint and one set of credentials), "
-                  "streamed (ranged GETs piped into uploads), or auto")
-      ->check(CLI::IsMember({"auto", "server-side", "streamed"}))
-      ->capture_default_str();
-  cmd->add_flag("--no-progress", no_progress, "no live progress line, even on a terminal");
+  InGroup(cmd, "Performance", [&] {
+    cmd->add_option("--concurrency", concurrency, "requests in flight")->check(CLI::Range(1, 4096))->capture_default_str();
+    // Sizes read as a person writes them (SIZE: 16MiB, 8M, 1G), their bounds in the text.
+    cmd->add_option("--part-size", part_size,
+                    "bytes per part, 64KiB to 5GiB (e.g. 8M, 64MiB): ranged GETs of large objects; upload parts "
+                    "(raised to S3's 5 MiB minimum and to stay within 10,000 parts). Objects uploaded in parts "
+                    "(ETag …-N) keep their own parts")
+        ->transform(CLI::AsSizeValue(false).description(""))
+        ->check(CLI::Range(uint64_t{64} << 10, uint64_t{5} << 30).description(""))
+        ->type_name("SIZE")
+        ->default_str("16MiB");
+    cmd->add_option("--multipart-threshold", multipart_threshold,
+                    "objects larger than this go in parts (default: the part size; server-side copies: 5 GiB)")
+        ->transform(CLI::AsSizeValue(false).description(""))
+        ->type_name("SIZE");
+    cmd->add_option("--memory-limit", memory_limit,
+                    "cap on riptide's own memory, 32MiB to 1TiB: downloads lower --concurrency to fit; copies "
+                    "and uploads hold part bodies in a quarter of it")
+        ->transform(CLI::AsSizeValue(false).description(""))
+        ->check(CLI::Range(uint64_t{32} << 20, uint64_t{1} << 40).description(""))
+        ->type_name("SIZE")
+        ->default_str("256MiB");
+    cmd->add_option("--page-size", page_size, "keys per listing request (max-keys)")
+        ->check(CLI::Range(1, 1000))
+        ->capture_default_str();
+    cmd->add_option("--bwlimit", bwlimit,
+                    "bytes per second for all transfers together: 10M; UP:DOWN as rclone writes it (1M:10M, "
+                    "off for either); or a schedule by local time, \"08:00,512K:10M 19:00,off\"");
+    cmd->add_option("--copy-mode", copy_mode,
+                    "bucket to bucket: server-side (the server copies; one endpoint and one set of credentials), "
+                    "streamed (ranged GETs piped into uploads), or auto")
+        ->check(CLI::IsMember({"auto", "server-side", "streamed"}))
+        ->capture_default_str();
+    cmd->add_flag("--no-progress", no_progress, "no live progress line, even on a terminal");
+  });
 }
 
 void TransferFlags::ApplyTo(engine::JobSpec& spec) const {
@@ -56,10 +62,10 @@ void TransferFlags::ApplyTo(engine::JobSpec& spec) const {
 CpCommand::CpCommand(CLI::App& app, GlobalOptions& global) : global_(global) {
   cmd_ = app.add_subcommand("cp", "Copy one object, one file, a prefix (SRC ending in /) or a directory into a "
                                   "bucket, or objects out of one into local files: everything named, no diff");
-  cmd_->add_option("source", spec_.source,
+  cmd_->add_option("SRC", spec_.source,
                    "s3://BUCKET/KEY, s3://BUCKET/PREFIX/, REMOTE:BUCKET/…, a local file or a local directory")
       ->required();
-  cmd_->add_option("destination", spec_.destination,
+  cmd_->add_option("DST", spec_.destination,
                    "s3://BUCKET/KEY or s3://BUCKET/PREFIX/ (or REMOTE:…): one object lands at KEY, or under "
                    "PREFIX/ by its base name; or a local FILE or DIR/ for a download (verified, renamed into "
                    "place whole, no manifest)")

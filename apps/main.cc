@@ -10,6 +10,7 @@
 
 #include "apps/browse_commands.h"
 #include "apps/cleanup_command.h"
+#include "apps/client_flags.h"
 #include "apps/copy_command.h"
 #include "apps/inspect_commands.h"
 #include "apps/logging.h"
@@ -75,6 +76,7 @@ int main(int argc, char** argv) {
   CLI::App app{"riptide: fast, verified mirrors of S3-compatible buckets into local datasets"};
   app.set_version_flag("--version", "riptide 0.1.0");
   app.require_subcommand(1);
+  app.formatter(std::make_shared<riptide::app::HelpFormatter>());  // before the subcommands, which inherit it
   app.footer("--mode sync|tree|map runs that command (for jobs configured by COS_* and DATASET_DIR).");
   riptide::app::GlobalOptions global;
   global.runtime = &runtime;

@@ -12,34 +12,46 @@
 
 namespace riptide::app {
 
+constexpr const char* kFooter =
+    "Exit status: 0 all objects in place, 1 some objects failed (each listed), 2 usage,\n"
+    "configuration, credential or bucket errors, 130/143 interrupted.\n"
+    "Credentials: flags > AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN > profile.\n"
+    "Environment job (no SRC, no DST): COS_ENDPOINT, COS_ACCESS_KEY_ID, COS_SECRET_ACCESS_KEY,\n"
+    "COS_BUCKET_NAME, and one of COS_PREFIX, COS_OBJECT_KEYS (comma-separated), COS_KEYS_FILE;\n"
+    "DATASET_DIR.";
+
 void AddGlobalFlags(CLI::App* cmd, GlobalOptions& global) {
-  cmd->add_flag("-v,--verbose", global.verbosity, "more log output on stderr (-v info, -vv debug)");
-  cmd->add_option("--log-format", global.log_format, "log lines as text or json")
-      ->check(CLI::IsMember({"text", "json"}))
-      ->capture_default_str();
-  cmd->add_flag("--json", global.json, "print the result as one JSON document on stdout");
+  InGroup(cmd, "Output", [&] {
+    cmd->add_flag("-v,--verbose", global.verbosity, "more log output on stderr (-v info, -vv debug)");
+    cmd->add_option("--log-format", global.log_format, "log lines as text or json")
+        ->check(CLI::IsMember({"text", "json"}))
+        ->capture_default_str();
+    cmd->add_flag("--json", global.json, "print the result as one JSON document on stdout");
+  });
 }
 
 void AddSelectionFlags(CLI::App* cmd, Selection& selection) {
-  // Kept in command-line order: the last matching rule decides.
-  cmd->add_option_function<std::vector<std::string>>(
-         "--include", [&selection](const std::vector<std::string>& v) {
-           for (const auto& p : v) selection.filters.emplace_back(true, p);
-         },
-         "GLOB: consider keys (relative to the prefix) that match; rules apply in order, the last "
-         "match wins; '*' stays within a folder, '**' crosses folders")
-      ->trigger_on_parse();
-  cmd->add_option_function<std::vector<std::string>>(
-         "--exclude", [&selection](const std::vector<std::string>& v) {
-           for (const auto& p : v) selection.filters.emplace_back(false, p);
-         },
-         "GLOB: leave out keys that match (never fetched, never deleted)")
-      ->trigger_on_parse();
-  auto* key = cmd->add_option("--key", selection.keys,
-                              "KEY: exactly this object (repeatable), no listing; a whole key, so SRC "
-                              "names only the bucket");
-  cmd->add_option("--keys-file", selection.keys_file, "FILE: exactly the keys it lists, one per line")
-      ->excludes(key);
+  InGroup(cmd, "Selection", [&] {
+    // Kept in command-line order: the last matching rule decides.
+    cmd->add_option_function<std::vector<std::string>>(
+           "--include", [&selection](const std::vector<std::string>& v) {
+             for (const auto& p : v) selection.filters.emplace_back(true, p);
+           },
+           "GLOB: consider keys (relative to the prefix) that match; rules apply in order, the last "
+           "match wins; '*' stays within a folder, '**' crosses folders")
+        ->trigger_on_parse();
+    cmd->add_option_function<std::vector<std::string>>(
+           "--exclude", [&selection](const std::vector<std::string>& v) {
+             for (const auto& p : v) selection.filters.emplace_back(false, p);
+           },
+           "GLOB: leave out keys that match (never fetched, never deleted)")
+        ->trigger_on_parse();
+    auto* key = cmd->add_option("--key", selection.keys,
+                                "KEY: exactly this object (repeatable), no listing; a whole key, so SRC "
+                                "names only the bucket");
+    cmd->add_option("--keys-file", selection.keys_file, "FILE: exactly the keys it lists, one per line")
+        ->excludes(key);
+  });
 }
 
 Status TakeCosJob(std::map<std::string, std::string>& env, std::string* source, std::string* destination,
@@ -67,23 +79,29 @@ SyncCommand::SyncCommand(CLI::App& app, GlobalOptions& global, Kind kind) : glob
     cmd_->add_option("--out", plan_out_,
                      "DIR to write new.txt, modified.txt, delete.txt (one key per line) and plan.json");
   }
-  cmd_->add_option("source", source_,
+  cmd_->add_option("SRC", source_,
                    "s3://BUCKET[/PREFIX] or REMOTE:BUCKET[/PREFIX] (a remote of --config or --rclone-config): what "
                    "to mirror (key PREFIX/a/b → DIR/a/b), or a local directory to upload; with neither SRC nor DST "
                    "the job comes from COS_* and DATASET_DIR");
-  cmd_->add_option("destination", destination_,
+  cmd_->add_option("DST", destination_,
                    "DIR: the dataset directory (created if missing), or s3://BUCKET[/PREFIX] / REMOTE:BUCKET[/PREFIX] "
                    "to copy into");
   client_.Add(cmd_);
   transfer_.Add(cmd_);
+  AddSelectionFlags(cmd_, selection_);
+  InGroup(cmd_, "Scale-out", [&] { AddShardFlags(); });
+  InGroup(cmd_, "Safety", [&] { AddSafetyFlags(kind); });
+  AddGlobalFlags(cmd_, global);
+  cmd_->footer(kFooter);
+}
+
+void SyncCommand::AddSafetyFlags(Kind kind) {
   cmd_->add_option("--state-dir", state_dir_,
                    "where the manifest lives (default DIR/.riptide); for a bucket DST, the journal of open "
                    "multipart uploads (default ~/.local/state/riptide)");
   if (kind == Kind::kSync) {
-    cmd_->add_flag("--dry-run", dry_run_, "plan only: count what would be transferred and deleted, touch nothing");
+    cmd_->add_flag("--dry-run", dry_run_, "plan only: say what would be transferred and deleted, touch nothing");
   }
-  AddSelectionFlags(cmd_, selection_);
-  AddShardFlags();
   cmd_->add_flag("--checksum", checksum_,
                  "re-hash local files (XXH3) against the manifest instead of trusting size and mtime");
   cmd_->add_flag("--newer", newer_,
@@ -102,14 +120,6 @@ SyncCommand::SyncCommand(CLI::App& app, GlobalOptions& global, Kind kind) : glob
                        : "must be a whole number, 0 or more, not '" + v + "'";
           },
           "N"));
-  AddGlobalFlags(cmd_, global);
-  cmd_->footer(
-      "Exit status: 0 all objects in place, 1 some objects failed (each listed), 2 usage,\n"
-      "configuration, credential or bucket errors, 130/143 interrupted.\n"
-      "Credentials: flags > AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN > profile.\n"
-      "Environment job (no SRC, no DST): COS_ENDPOINT, COS_ACCESS_KEY_ID, COS_SECRET_ACCESS_KEY,\n"
-      "COS_BUCKET_NAME, and one of COS_PREFIX, COS_OBJECT_KEYS (comma-separated), COS_KEYS_FILE;\n"
-      "DATASET_DIR.");
 }
 
 void SyncCommand::AddShardFlags() {

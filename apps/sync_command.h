@@ -66,7 +66,8 @@ class SyncCommand {
   int Run();
 
  private:
-  void AddShardFlags();  // --shard-plan, --shard
+  void AddShardFlags();            // --shard-plan, --shard
+  void AddSafetyFlags(Kind kind);  // --state-dir, --dry-run, --checksum, --newer, --delete, --max-delete
   GlobalOptions& global_;
   Kind kind_;
   CLI::App* cmd_ = nullptr;

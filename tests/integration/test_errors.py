@@ -82,6 +82,13 @@ class CommandLineTest(ServerTestCase):
                      "--no-sign-request", "--concurrency", "--json", "--verbose", "--state-dir"]:
             self.assertIn(flag, p.stdout)
         self.assertEqual(riptide("--help").returncode, 0)
+        # Read as it is typed, grouped by purpose, sizes as a person writes them.
+        self.assertIn("Usage: riptide sync [OPTIONS] [SRC] [DST]", p.stdout)
+        headings = [line[:-1] for line in p.stdout.splitlines() if line.endswith(":") and not line.startswith(" ")]
+        self.assertEqual(headings, ["Positionals", "Options", "Connection", "Performance", "Selection", "Scale-out",
+                                    "Safety", "Output"])
+        self.assertIn("--part-size SIZE=16MiB", p.stdout)
+        self.assertIn("Usage: riptide cp [OPTIONS] SRC DST", riptide("cp", "--help").stdout)
 
     def test_secrets_never_printed(self):
         self.put({"s/a": b"a", "s/b": b"b"})
