@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <variant>
 
+#include <spdlog/spdlog.h>
+
 #include "apps/format.h"
 #include "apps/signals.h"
 #include "apps/summary.h"
@@ -36,6 +38,16 @@ int RunJobCommand(const engine::JobSpec& spec, const s3::ConfigSources& sources,
   const bool show_progress = !no_progress && !global.json && ::isatty(STDERR_FILENO);
   engine::JobHost host =
       global.runtime->Host(engine::CancelToken(&StopFlag()), show_progress ? engine::ProgressFn(PrintProgress) : nullptr);
+  // -v: each object as it lands (or fails), from the stages' threads (spdlog is thread-safe).
+  if (global.verbosity >= 1) {
+    host.on_object = [](const engine::ObjectEvent& e) {
+      if (e.ok) {
+        spdlog::info("transferred {} ({})", Printable(e.key), HumanBytes(static_cast<double>(e.bytes)));
+      } else {
+        spdlog::info("failed {}: {}", Printable(e.key), e.reason);
+      }
+    };
+  }
   // --dry-run: one line per object it would move or delete (the lists of `plan --out` go
   // to files instead, and --json has the counts).
   if (spec.dry_run && spec.plan_dir.empty() && !global.json) {

@@ -202,6 +202,7 @@ class OutputTest(ServerTestCase):
         p, _ = self.sync("/v", "-v")
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertIn(f"mirroring s3://{self.bucket}/v/", p.stderr)
+        self.assertIn("transferred v/a (1 B)", p.stderr)  # each object as it lands
         p, _ = self.sync("/v", "-v", "--log-format", "json")
         lines = [json.loads(l) for l in p.stderr.splitlines() if l.startswith("{")]
         self.assertTrue(any("mirroring" in l["msg"] for l in lines), p.stderr)
