@@ -8,6 +8,7 @@
 #include "engine/download/stages.h"
 #include "planner/key_mapping.h"
 #include "planner/part_plan.h"
+#include "transport/strings.h"
 
 namespace riptide::engine {
 namespace {
@@ -84,6 +85,12 @@ TransferPtr PlanStage::ToTransfer(size_t i) {
       m.reason = std::move(why);
     }
   }
+  if (m.kind != planner::KeyMapping::Kind::kRefused && ctx_.dataset.folds_case()) {
+    if (std::string why = CaseConflict(m.path); !why.empty()) {
+      m.kind = planner::KeyMapping::Kind::kRefused;
+      m.reason = std::move(why);
+    }
+  }
   const bool refused = m.kind == planner::KeyMapping::Kind::kRefused;
   const bool drift = d.action == Action::kUnchanged && !refused && LocalCopyDrifted(i);
   if (d.action == Action::kUnchanged && !refused && !drift) {
@@ -140,6 +147,21 @@ std::string PlanStage::FolderConflict(const planner::Decision& d, const planner:
     file_keys_.push_back({key, m.path, on_disk ? State::kFile : State::kUnchecked});
   }
   return {};
+}
+
+// "README" and "readme", or "Dir/a" and "dir/b", are one name where case folds: the key
+// listed first keeps it and a later one is refused, never written over it. Each folder on
+// the path and the path itself are checked; ASCII letters fold (what S3 keys mostly use).
+std::string PlanStage::CaseConflict(const std::string& path) {
+  for (size_t end = path.find('/');; end = path.find('/', end + 1)) {
+    std::string part = end == std::string::npos ? path : path.substr(0, end);
+    auto [it, fresh] = folded_.emplace(AsciiLower(part), part);
+    if (!fresh && it->second != part) {
+      return "'" + part + "' and '" + it->second + "' are one name on this case-insensitive file system: the key "
+             "listed first keeps it";
+    }
+    if (end == std::string::npos) return {};
+  }
 }
 
 void PlanStage::PrepareTemp(const TransferPtr& t) {

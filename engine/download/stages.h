@@ -17,6 +17,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -155,6 +156,9 @@ class PlanStage {
     enum class State { kFile, kUnchecked, kFolder } state;  // kUnchecked: new this run
   };
   std::vector<FileKey> file_keys_;
+  // On a file system that folds case: each path and folder taken so far, by its folded form.
+  std::string CaseConflict(const std::string& path);
+  std::unordered_map<std::string, std::string> folded_;
 };
 
 template <typename Emit, typename Flush>

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "planner/key_mapping.h"
+#include "transport/strings.h"
 
 namespace riptide::engine {
 
@@ -105,6 +106,20 @@ Result<Fd> LockDataset(const Fd& root_fd, const std::string& root, bool shard) {
                       "; shards of a plan may share a dataset, other runs may not)");
 }
 
+// Whether names differing only in case are one name here (exFAT, FAT, most SMB shares):
+// a probe file made in ROOT/.riptide and looked up in the other case.
+bool FoldsCase(const Fd& root_fd) {
+  const std::string dir(planner::kStateDirName);
+  Fd state(::openat(root_fd.get(), dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!state.valid()) return false;
+  const std::string upper = "CaseProbe-" + std::to_string(::getpid()), lower = AsciiLower(upper);
+  Fd probe(::openat(state.get(), upper.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (!probe.valid()) return false;
+  const bool folds = ::faccessat(state.get(), lower.c_str(), F_OK, AT_SYMLINK_NOFOLLOW) == 0;
+  ::unlinkat(state.get(), upper.c_str(), 0);
+  return folds;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Dataset>> Dataset::Open(const std::string& root, const std::string& state_dir, bool shard) {
@@ -130,8 +145,11 @@ Result<std::unique_ptr<Dataset>> Dataset::Open(const std::string& root, const st
   if (::faccessat(root_fd.get(), ".", W_OK, AT_EACCESS) != 0) {
     return IoError("cannot write to", root, errno);
   }
-  return std::unique_ptr<Dataset>(
+  const bool folds = FoldsCase(root_fd);
+  auto dataset = std::unique_ptr<Dataset>(
       new Dataset(root, state_dir, std::move(root_fd), std::move(*dataset_lock), std::move(*lock_fd)));
+  dataset->folds_case_ = folds;
+  return dataset;
 }
 
 Result<std::shared_ptr<Fd>> Dataset::OpenDir(const std::string& rel, bool create) {

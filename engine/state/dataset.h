@@ -65,6 +65,8 @@ class Dataset {
 
   const std::string& root() const { return root_; }
   const std::string& state_dir() const { return state_dir_; }
+  /// Names differing only in case are one name on this file system (exFAT, FAT, SMB).
+  bool folds_case() const { return folds_case_; }
 
   /// Creates the folder `rel` (and its parents).
   Status MakeFolder(const std::string& rel);
@@ -103,6 +105,7 @@ class Dataset {
         dataset_lock_fd_(std::move(dataset_lock_fd)), lock_fd_(std::move(lock_fd)) {}
   Result<std::shared_ptr<Fd>> OpenDir(const std::string& rel, bool create);
   std::optional<struct stat> Lstat(const std::string& rel);
+  bool folds_case_ = false;
   // Calls `on_entry` for every entry that is not a folder, below the root.
   void Walk(const std::function<void(int dir_fd, const std::string& prefix, const dirent& entry)>& on_entry);
   // Opens `rel` below an already-open ancestor, creating segments as needed.

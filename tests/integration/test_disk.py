@@ -2,6 +2,7 @@
 and the next run with space finishes the job. Needs root (it mounts a small tmpfs)."""
 import json
 import os
+import shutil
 import subprocess
 import unittest
 
@@ -72,6 +73,43 @@ class ReadOnlyTest(ServerTestCase):
             self.assertEqual(tree(self.dataset), {"a": b"a"})
         finally:
             subprocess.run(["umount", "-l", mnt])
+
+
+class CaseFoldingTest(ServerTestCase):
+    """exFAT (case-insensitive, case-preserving) on a loop device through FUSE: keys that
+    differ only in case are one name there, so the first listed keeps it."""
+
+    def setUp(self):
+        super().setUp()
+        if os.geteuid() != 0:
+            self.skipTest("a loop device and a FUSE mount need root (CI runs as root)")
+        missing = [t for t in ("mkfs.exfat", "mount.exfat-fuse", "losetup") if not shutil.which(t)]
+        if missing:
+            self.fail(f"{missing} missing: scripts/setup.sh --test-tools installs exfatprogs and exfat-fuse")
+        image, self.mnt = os.path.join(self.tmp, "exfat.img"), os.path.join(self.tmp, "exfat")
+        os.makedirs(self.mnt)
+        with open(image, "wb") as f:
+            f.truncate(64 << 20)
+        subprocess.run(["mkfs.exfat", image], check=True, capture_output=True)
+        dev = subprocess.run(["losetup", "-f", "--show", image], capture_output=True, text=True)
+        if dev.returncode != 0:
+            self.skipTest(f"no loop device here: {dev.stderr.strip()}")
+        self.addCleanup(subprocess.run, ["losetup", "-d", dev.stdout.strip()])
+        mount = subprocess.run(["mount.exfat-fuse", dev.stdout.strip(), self.mnt], capture_output=True, text=True)
+        if mount.returncode != 0:
+            self.skipTest(f"no FUSE mount here: {mount.stderr.strip()}")
+        self.addCleanup(subprocess.run, ["umount", "-l", self.mnt])
+        self.dataset = os.path.join(self.mnt, "dataset")
+
+    def test_keys_differing_only_in_case_are_refused_not_written_over_each_other(self):
+        objects = {"c/README": b"upper", "c/readme": b"lower", "c/Dir/a": b"a", "c/dir/b": b"b", "c/ok": b"ok"}
+        self.put(objects)
+        for _ in range(2):  # the same decision every run
+            p, summary = self.sync("/c")
+            self.assertEqual(p.returncode, 1, p.stderr)
+            self.assertEqual(sorted(f["key"] for f in summary["failures"]), ["c/dir/b", "c/readme"])
+            self.assertIn("one name on this case-insensitive file system", summary["failures"][0]["reason"])
+            self.assertEqual(tree(self.dataset), {"README": b"upper", "Dir/a": b"a", "ok": b"ok"})
 
 
 class SymlinkTest(ServerTestCase):
