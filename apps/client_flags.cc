@@ -5,9 +5,9 @@ namespace riptide::app {
 void ClientFlags::Add(CLI::App* cmd) {
   InGroup(cmd, "Connection", [&] {
     cmd->add_option("--endpoint", spec_.endpoint,
-                    "S3 endpoint URL, e.g. http://127.0.0.1:9000 (env AWS_ENDPOINT_URL; default AWS for the region)");
-    cmd->add_option("--region", spec_.region, "signing region (env AWS_REGION / AWS_DEFAULT_REGION; default us-east-1)");
-    cmd->add_option("--profile", spec_.profile, "profile in ~/.aws/credentials and ~/.aws/config (env AWS_PROFILE)");
+                    "URL: the S3 endpoint, e.g. http://127.0.0.1:9000 (env AWS_ENDPOINT_URL; default AWS for the region)");
+    cmd->add_option("--region", spec_.region, "REGION: signing region (env AWS_REGION / AWS_DEFAULT_REGION; default us-east-1)");
+    cmd->add_option("--profile", spec_.profile, "NAME: profile in ~/.aws/credentials and ~/.aws/config (env AWS_PROFILE)");
     auto* path = cmd->add_flag("--path-style", spec_.path_style,
                                "address buckets as ENDPOINT/BUCKET (default for IP and localhost endpoints)");
     cmd->add_flag("--virtual-host", spec_.virtual_host, "address buckets as BUCKET.ENDPOINT")->excludes(path);
@@ -22,12 +22,12 @@ void ClientFlags::Add(CLI::App* cmd) {
                     "seconds without a byte before a request is retried (a listing page or HEAD gets 5x that in all)")
         ->check(CLI::Range(1, 3600))
         ->capture_default_str();
-    cmd->add_option("--ca-bundle", spec_.ca_bundle, "PEM file of CAs to trust for HTTPS (env AWS_CA_BUNDLE)");
+    cmd->add_option("--ca-bundle", spec_.ca_bundle, "FILE: PEM file of CAs to trust for HTTPS (env AWS_CA_BUNDLE)");
     cmd->add_flag("--no-verify-ssl", spec_.no_verify_ssl, "do not verify TLS certificates (unsafe)");
     cmd->add_option("--config", spec_.config_file,
-                    "riptide.conf naming remotes for NAME:bucket/prefix (default ~/.config/riptide/riptide.conf)");
+                    "FILE: riptide.conf naming remotes for NAME:bucket/prefix (default ~/.config/riptide/riptide.conf)");
     cmd->add_option("--rclone-config", spec_.rclone_config_file,
-                    "an rclone.conf whose S3 remotes NAME:bucket/prefix may name (env RCLONE_CONFIG)");
+                    "FILE: an rclone.conf whose S3 remotes NAME:bucket/prefix may name (env RCLONE_CONFIG)");
   });
 }
 

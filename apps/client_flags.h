@@ -12,12 +12,23 @@ namespace riptide::app {
 
 /// Puts the options `add` adds to `cmd` under the help heading `group` ("Connection",
 /// "Performance", "Selection", "Safety", "Output"): --help reads by purpose.
+/// A description that starts with its value's name ("GLOB: keys that match") gives the
+/// option that type name: the help reads "--include GLOB  keys that match", not "TEXT".
 template <typename Add>
 void InGroup(CLI::App* cmd, const std::string& group, Add&& add) {
   const size_t before = cmd->get_options().size();
   add();
   auto options = cmd->get_options([](const CLI::Option*) { return true; });
-  for (size_t i = before; i < options.size(); ++i) options[i]->group(group);
+  for (size_t i = before; i < options.size(); ++i) {
+    CLI::Option* o = options[i];
+    o->group(group);
+    const std::string text = o->get_description();
+    const size_t colon = text.find(": ");
+    if (colon == 0 || colon > 8 || colon == std::string::npos) continue;
+    if (text.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ") < colon) continue;
+    o->type_name(text.substr(0, colon));
+    o->description(text.substr(colon + 2));
+  }
 }
 
 /// Help that reads as the command is typed: "Usage: riptide sync [OPTIONS] SRC DST".

@@ -38,7 +38,7 @@ void TransferFlags::Add(CLI::App* cmd) {
         ->check(CLI::Range(1, 1000))
         ->capture_default_str();
     cmd->add_option("--bwlimit", bwlimit,
-                    "bytes per second for all transfers together: 10M; UP:DOWN as rclone writes it (1M:10M, "
+                    "RATE: bytes per second for all transfers together: 10M; UP:DOWN as rclone writes it (1M:10M, "
                     "off for either); or a schedule by local time, \"08:00,512K:10M 19:00,off\"");
     cmd->add_option("--copy-mode", copy_mode,
                     "bucket to bucket: server-side (the server copies; one endpoint and one set of credentials), "
@@ -73,20 +73,22 @@ CpCommand::CpCommand(CLI::App& app, GlobalOptions& global) : global_(global) {
   client_.Add(cmd_);
   transfer_.Add(cmd_);
   cmd_->add_flag("--dry-run", spec_.dry_run, "count what would be copied, copy nothing");
-  cmd_->add_option("--state-dir", spec_.state_dir,
-                   "where the journal of open multipart uploads lives (default ~/.local/state/riptide)");
-  cmd_->add_option_function<std::vector<std::string>>(
-         "--include", [this](const std::vector<std::string>& v) {
-           for (const auto& p : v) spec_.filters.emplace_back(true, p);
-         },
-         "GLOB: copy only keys (relative to the prefix) that match; the last matching rule wins")
-      ->trigger_on_parse();
-  cmd_->add_option_function<std::vector<std::string>>(
-         "--exclude", [this](const std::vector<std::string>& v) {
-           for (const auto& p : v) spec_.filters.emplace_back(false, p);
-         },
-         "GLOB: leave out keys that match")
-      ->trigger_on_parse();
+  InGroup(cmd_, "Selection", [&] {
+    cmd_->add_option("--state-dir", spec_.state_dir,
+                     "DIR: where the journal of open multipart uploads lives (default ~/.local/state/riptide)");
+    cmd_->add_option_function<std::vector<std::string>>(
+           "--include", [this](const std::vector<std::string>& v) {
+             for (const auto& p : v) spec_.filters.emplace_back(true, p);
+           },
+           "GLOB: copy only keys (relative to the prefix) that match; the last matching rule wins")
+        ->trigger_on_parse();
+    cmd_->add_option_function<std::vector<std::string>>(
+           "--exclude", [this](const std::vector<std::string>& v) {
+             for (const auto& p : v) spec_.filters.emplace_back(false, p);
+           },
+           "GLOB: leave out keys that match")
+        ->trigger_on_parse();
+  });
   AddGlobalFlags(cmd_, global);
   cmd_->footer("Exit status: 0 all copied, 1 some objects failed (each listed), 2 usage, configuration,\n"
                "credential or bucket errors, 130/143 interrupted. To mirror a bucket into a directory again and again\n"

@@ -97,7 +97,7 @@ SyncCommand::SyncCommand(CLI::App& app, GlobalOptions& global, Kind kind) : glob
 
 void SyncCommand::AddSafetyFlags(Kind kind) {
   cmd_->add_option("--state-dir", state_dir_,
-                   "where the manifest lives (default DIR/.riptide); for a bucket DST, the journal of open "
+                   "DIR: where the manifest lives (default DIR/.riptide); for a bucket DST, the journal of open "
                    "multipart uploads (default ~/.local/state/riptide)");
   if (kind == Kind::kSync) {
     cmd_->add_flag("--dry-run", dry_run_, "plan only: say what would be transferred and deleted, touch nothing");
@@ -124,7 +124,7 @@ void SyncCommand::AddSafetyFlags(Kind kind) {
 
 void SyncCommand::AddShardFlags() {
   cmd_->add_option("--shard-plan", shard_plan_,
-                   "FILE from `riptide shard plan`: list, transfer and delete only one shard's key range, with "
+                   "FILE: a plan from `riptide shard plan`: list, transfer and delete only one shard's key range, with "
                    "that shard's own manifest (DIR/.riptide/shards/I-of-N)");
   cmd_->add_option("--shard", shard_, "I: which shard of --shard-plan (default SLURM_ARRAY_TASK_ID, then "
                                       "JOB_COMPLETION_INDEX)")

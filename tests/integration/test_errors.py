@@ -88,6 +88,9 @@ class CommandLineTest(ServerTestCase):
         self.assertEqual(headings, ["Positionals", "Options", "Connection", "Performance", "Selection", "Scale-out",
                                     "Safety", "Output"])
         self.assertIn("--part-size SIZE=16MiB", p.stdout)
+        for typed in ("--endpoint URL", "--include GLOB", "--keys-file FILE", "--bwlimit RATE", "--state-dir DIR",
+                      "--shard-plan FILE"):
+            self.assertIn(typed, p.stdout)
         self.assertIn("Usage: riptide cp [OPTIONS] SRC DST", riptide("cp", "--help").stdout)
 
     def test_secrets_never_printed(self):
