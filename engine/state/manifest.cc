@@ -73,17 +73,18 @@ class ChunkedCursor final : public planner::ManifestCursor {
   }
   // The keys a listing out of order named, in a temporary table (a file SQLite removes
   // when the connection closes): memory stays bounded however many there are.
+  // One insert per key listed once order broke: prepared once, reset per key.
   void MarkListed(const std::string& key) override {
-    if (!listed_table_) {
+    if (!mark_) {
       (void)Exec(db_, "CREATE TEMP TABLE IF NOT EXISTS listed(key TEXT PRIMARY KEY) WITHOUT ROWID; DELETE FROM listed;");
-      listed_table_ = true;
+      mark_ = std::make_unique<Stmt>(db_, "INSERT OR IGNORE INTO temp.listed(key) VALUES(?)");
     }
-    Stmt s(db_, "INSERT OR IGNORE INTO temp.listed(key) VALUES(?)");
-    s.Text(1, key);
-    sqlite3_step(s.get());
+    sqlite3_reset(mark_->get());
+    mark_->Text(1, key);
+    sqlite3_step(mark_->get());
   }
   void RewindUnlisted(const std::string& after) override {
-    unlisted_ = listed_table_;
+    unlisted_ = mark_ != nullptr;
     rows_.clear();
     rows_.emplace_back().key = after;  // Load() goes on after the last row
     started_ = true;
@@ -114,7 +115,7 @@ class ChunkedCursor final : public planner::ManifestCursor {
   size_t pos_ = 0;
   bool done_ = false;
   bool started_ = false;
-  bool listed_table_ = false;
+  std::unique_ptr<Stmt> mark_;  // the temp table exists once this does
   bool unlisted_ = false;
 };
 
