@@ -11,28 +11,32 @@
 #include "apps/summary.h"
 
 namespace riptide::app {
+namespace {
+
+// An option taking a byte count written as a person writes it: "SIZE", 16MiB, 8M.
+template <typename T>
+CLI::Option* SizeOption(CLI::App* cmd, const std::string& name, T& value, const std::string& help) {
+  return cmd->add_option(name, value, help)->transform(CLI::AsSizeValue(false).description(""))->type_name("SIZE");
+}
+
+}  // namespace
+
 void TransferFlags::Add(CLI::App* cmd) {
   InGroup(cmd, "Performance", [&] {
     cmd->add_option("--concurrency", concurrency, "requests in flight")->check(CLI::Range(1, 4096))->capture_default_str();
     // Sizes read as a person writes them (SIZE: 16MiB, 8M, 1G), their bounds in the text.
-    cmd->add_option("--part-size", part_size,
-                    "bytes per part, 64KiB to 5GiB (e.g. 8M, 64MiB): ranged GETs of large objects; upload parts "
-                    "(raised to S3's 5 MiB minimum and to stay within 10,000 parts). Objects uploaded in parts "
-                    "(ETag …-N) keep their own parts")
-        ->transform(CLI::AsSizeValue(false).description(""))
+    SizeOption(cmd, "--part-size", part_size,
+               "bytes per part, 64KiB to 5GiB (e.g. 8M, 64MiB): ranged GETs of large objects; upload parts "
+               "(raised to S3's 5 MiB minimum and to stay within 10,000 parts). Objects uploaded in parts "
+               "(ETag …-N) keep their own parts")
         ->check(CLI::Range(uint64_t{64} << 10, uint64_t{5} << 30).description(""))
-        ->type_name("SIZE")
         ->default_str("16MiB");
-    cmd->add_option("--multipart-threshold", multipart_threshold,
-                    "objects larger than this go in parts (default: the part size; server-side copies: 5 GiB)")
-        ->transform(CLI::AsSizeValue(false).description(""))
-        ->type_name("SIZE");
-    cmd->add_option("--memory-limit", memory_limit,
-                    "cap on riptide's own memory, 32MiB to 1TiB: downloads lower --concurrency to fit; copies "
-                    "and uploads hold part bodies in a quarter of it")
-        ->transform(CLI::AsSizeValue(false).description(""))
+    SizeOption(cmd, "--multipart-threshold", multipart_threshold,
+               "objects larger than this go in parts (default: the part size; server-side copies: 5 GiB)");
+    SizeOption(cmd, "--memory-limit", memory_limit,
+               "cap on riptide's own memory, 32MiB to 1TiB: downloads lower --concurrency to fit; copies "
+               "and uploads hold part bodies in a quarter of it")
         ->check(CLI::Range(uint64_t{32} << 20, uint64_t{1} << 40).description(""))
-        ->type_name("SIZE")
         ->default_str("256MiB");
     cmd->add_option("--page-size", page_size, "keys per listing request (max-keys)")
         ->check(CLI::Range(1, 1000))
