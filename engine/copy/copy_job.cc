@@ -115,8 +115,8 @@ uint64_t DeleteBatches(http::Transport& transport, const s3::RequestFactory& req
     keys.clear();
     return OkStatus();
   };
-  Status st = spool.ForEach([&](const std::string& key, uint64_t) -> Status {
-    keys.push_back(key);
+  Status st = spool.ForEach([&](StreamEntry& e) -> Status {
+    keys.push_back(e.info.key);
     return keys.size() == kCopyBatch ? send() : OkStatus();
   });
   if (st.ok() && !keys.empty()) st = send();
@@ -182,17 +182,14 @@ void AbortLeftovers(const CopyOptions& options, const JobHost& host, const s3::R
   }
 }
 
-// --delete, after a complete merge of sorted listings with no failure: DeleteObjects.
-uint64_t DeleteExtraneous(const CopyOptions& options, CopyRun& run, DeleteSpool& deletes, bool sorted) {
+// --delete, after a complete merge with no failure: DeleteObjects.
+uint64_t DeleteExtraneous(const CopyOptions& options, CopyRun& run, DeleteSpool& deletes) {
   const uint64_t extraneous = deletes.count();
   RunShell& shell = run.shell;
   if (!options.delete_extraneous || options.dry_run || !run.merged_all || shell.stopping() || extraneous == 0) {
     return 0;
   }
-  if (!sorted) {
-    shell.Fail(MakeError(ErrorCode::kProtocol,
-                         "a server listed keys out of order, so what the source lacks is unknown: nothing deleted"));
-  } else if (run.ctx.stats.failed > 0) {
+  if (run.ctx.stats.failed > 0) {
     spdlog::warn("{} objects failed: no destination object deleted this run", run.ctx.stats.failed.load());
   } else if (options.max_delete >= 0 && extraneous > static_cast<uint64_t>(options.max_delete)) {
     shell.Fail(MakeError(ErrorCode::kInvalidArgument,
@@ -207,8 +204,8 @@ uint64_t DeleteExtraneous(const CopyOptions& options, CopyRun& run, DeleteSpool&
 
 // `riptide plan --out`: the deletes, then the summary.
 void FinishPlan(const CopyOptions& options, CopyRun& run, DeleteSpool& deletes, const std::string& from) {
-  Status listed = deletes.ForEach([&](const std::string& key, uint64_t size) {
-    run.plan_out->Add(PlanWriter::Kind::kDelete, key, size);
+  Status listed = deletes.ForEach([&](StreamEntry& e) {
+    run.plan_out->Add(PlanWriter::Kind::kDelete, e.info.key, e.info.size);
     return OkStatus();
   });
   if (!listed.ok()) run.shell.Fail(listed.error());
@@ -249,13 +246,9 @@ Result<DestinationState> OpenDestinationState(const CopyOptions& options, http::
 
 // After the graph: leftovers aborted, deletes, the plan's summary, the report.
 SyncReport Conclude(const CopyOptions& options, const JobHost& host, CopyRun& run, DeleteSpool& deletes,
-                    bool sorted, const std::string& from) {
+                    const std::string& from) {
   AbortLeftovers(options, host, run.ctx.destination_requests, run.ctx.uploads);
-  if (!sorted) {
-    spdlog::warn("a server listed keys out of byte order: objects it listed late may have been copied again, "
-                 "and nothing is deleted");
-  }
-  const uint64_t deleted = DeleteExtraneous(options, run, deletes, sorted);
+  const uint64_t deleted = DeleteExtraneous(options, run, deletes);
   if (run.plan_out) FinishPlan(options, run, deletes, from);
   SyncReport report;
   report.dry_run = options.dry_run;
@@ -330,8 +323,7 @@ Result<SyncReport> RunCopy(const CopyOptions& options, const JobHost& host) {
     if (src_transport_own) src_transport_own->CancelAll();
   });
   shell.Run([&] { RunCopyGraph(run); });
-  const bool sorted = (*source)->sorted() && (!*dst_stream || (*dst_stream)->sorted());
-  SyncReport report = Conclude(options, host, run, deletes, sorted, from);
+  SyncReport report = Conclude(options, host, run, deletes, from);
   report.requests = dst_transport->requests_started() + (src_transport_own ? src_transport_own->requests_started() : 0);
   if (state->log) state->log->runs().Record(state->run_id, report);
   return report;

@@ -1,39 +1,10 @@
 #include "engine/copy/copy_merge.h"
 
+#include <spdlog/spdlog.h>
+
 #include "planner/copy_plan.h"
 
 namespace riptide::engine {
-
-DeleteSpool::~DeleteSpool() {
-  if (file_) std::fclose(file_);
-}
-
-Status DeleteSpool::Add(const std::string& key, uint64_t size) {
-  const uint32_t n = static_cast<uint32_t>(key.size());
-  if (!file_ || std::fwrite(&size, sizeof size, 1, file_) != 1 || std::fwrite(&n, sizeof n, 1, file_) != 1 ||
-      std::fwrite(key.data(), 1, n, file_) != n) {
-    return MakeError(ErrorCode::kIo, "cannot spool the keys to delete to a temp file");
-  }
-  ++count_;
-  return OkStatus();
-}
-
-Status DeleteSpool::ForEach(const std::function<Status(const std::string& key, uint64_t size)>& fn) {
-  if (count_ == 0) return OkStatus();
-  std::rewind(file_);
-  std::string key;
-  for (uint64_t i = 0; i < count_; ++i) {
-    uint64_t size = 0;
-    uint32_t n = 0;
-    if (std::fread(&size, sizeof size, 1, file_) != 1 || std::fread(&n, sizeof n, 1, file_) != 1) {
-      return MakeError(ErrorCode::kIo, "the delete spool is short");
-    }
-    key.resize(n);
-    if (n > 0 && std::fread(key.data(), 1, n, file_) != n) return MakeError(ErrorCode::kIo, "the delete spool is short");
-    if (Status st = fn(key, size); !st.ok()) return st;
-  }
-  return OkStatus();
-}
 
 Result<Batch> Merger::Next() {
   auto batch = std::make_shared<std::vector<CopyTaskPtr>>();
@@ -43,6 +14,10 @@ Result<Batch> Merger::Next() {
     if (auto st = AdvanceDestination(); !st.ok()) return st.error();
   }
   while ((have_src_ || have_dst_) && batch->size() < kCopyBatch) {
+    if (!resorted_ && (!src_->sorted() || (dst_ && !dst_->sorted()))) {
+      if (Status st = Resort(); !st.ok()) return st.error();
+      continue;
+    }
     const bool take_src = have_src_ && (!have_dst_ || src_entry_.rel < dst_entry_.rel);
     const bool take_dst = have_dst_ && (!have_src_ || dst_entry_.rel < src_entry_.rel);
     if (take_src) {
@@ -50,7 +25,7 @@ Result<Batch> Merger::Next() {
       if (auto st = AdvanceSource(); !st.ok()) return st.error();
     } else if (take_dst) {
       if (Included(dst_entry_.rel)) {
-        if (Status st = deletes_.Add(dst_entry_.info.key, dst_entry_.info.size); !st.ok()) return st.error();
+        if (Status st = DestinationOnly(); !st.ok()) return st.error();
       }
       if (auto st = AdvanceDestination(); !st.ok()) return st.error();
     } else {
@@ -78,8 +53,54 @@ bool Merger::Included(const std::string& rel) {
   return false;
 }
 
+Status Merger::DestinationOnly() {
+  if (resorted_ && any_src_decided_ && dst_entry_.rel <= src_decided_) {
+    auto there = source_.Contains(dst_entry_.rel);
+    if (!there.ok()) return there.error();
+    if (*there) return OkStatus();  // copied before the disorder showed
+  }
+  return deletes_.Add(dst_entry_);
+}
+
+Status Merger::Resort() {
+  spdlog::warn("the server lists keys out of order: the rest of both listings is sorted on disk before they are "
+               "compared");
+  resorted_ = true;
+  sorted_src_ = std::make_unique<SortedSpool>(sort_budget_);
+  if (have_src_) stats_.listed--;  // counted again when the spool hands it out
+  for (bool more = have_src_; more;) {
+    if (Status st = sorted_src_->Add(std::move(src_entry_)); !st.ok()) return st;
+    auto r = src_->Next(&src_entry_);
+    if (!r.ok()) return r.error();
+    more = *r;
+  }
+  if (Status st = sorted_src_->Seal(); !st.ok()) return st;
+  src_ = sorted_src_.get();
+  if (dst_) {
+    sorted_dst_ = std::make_unique<SortedSpool>(sort_budget_);
+    for (bool more = have_dst_; more;) {
+      if (Status st = sorted_dst_->Add(std::move(dst_entry_)); !st.ok()) return st;
+      auto r = dst_->Next(&dst_entry_);
+      if (!r.ok()) return r.error();
+      more = *r;
+    }
+    // Deletes decided so far go back into the walk: the source may list them late.
+    Status st = deletes_.ForEach([&](StreamEntry& e) { return sorted_dst_->Add(std::move(e)); });
+    if (st.ok()) st = deletes_.Clear();
+    if (st.ok()) st = sorted_dst_->Seal();
+    if (!st.ok()) return st;
+    dst_ = sorted_dst_.get();
+  }
+  if (Status st = AdvanceSource(); !st.ok()) return st;
+  return AdvanceDestination();
+}
+
 Status Merger::AdvanceSource() {
-  auto r = src_.Next(&src_entry_);
+  if (have_src_ && !resorted_) {
+    src_decided_ = src_entry_.rel;
+    any_src_decided_ = true;
+  }
+  auto r = src_->Next(&src_entry_);
   if (!r.ok()) return r.error();
   have_src_ = *r;
   if (have_src_) stats_.listed++;

@@ -21,6 +21,10 @@ void ObjectStream::Saw(const std::string& rel) {
   any_ = true;
 }
 
+Result<bool> ObjectStream::Contains(const std::string& rel) {
+  return MakeError(ErrorCode::kInternal, "this source cannot look up '" + rel + "'");
+}
+
 namespace {
 
 s3::ListParams PrefixParams(std::string prefix, int page_size) {
@@ -33,7 +37,8 @@ s3::ListParams PrefixParams(std::string prefix, int page_size) {
 }  // namespace
 
 BucketStream::BucketStream(ListTarget target, std::string prefix, int page_size)
-    : bucket_(target.bucket), prefix_(prefix), reader_(std::move(target), PrefixParams(std::move(prefix), page_size)) {}
+    : target_(target), bucket_(target.bucket), prefix_(prefix),
+      reader_(std::move(target), PrefixParams(std::move(prefix), page_size)) {}
 
 Status BucketStream::Start() {
   if (Status st = reader_.Start(); !st.ok()) {
@@ -58,6 +63,7 @@ Result<bool> BucketStream::Next(StreamEntry* out) {
     }
     page_ = std::move(*page);
     index_ = 0;
+    CheckPageOrder();
   }
   s3::ObjectInfo& o = page_->objects[index_++];
   if (o.key.compare(0, prefix_.size(), prefix_) != 0) {
@@ -68,6 +74,25 @@ Result<bool> BucketStream::Next(StreamEntry* out) {
   out->path.clear();
   Saw(out->rel);
   return true;
+}
+
+void BucketStream::CheckPageOrder() {
+  const auto& objects = page_->objects;
+  if (objects.empty()) return;
+  const std::string* previous = any_ ? &last_ : nullptr;  // last_ is relative, keys are whole
+  const std::string first = objects.front().key.substr(std::min(prefix_.size(), objects.front().key.size()));
+  bool in_order = !previous || *previous < first;
+  for (size_t i = 1; in_order && i < objects.size(); ++i) in_order = objects[i - 1].key < objects[i].key;
+  if (!in_order) sorted_ = false;
+}
+
+Result<bool> BucketStream::Contains(const std::string& rel) {
+  auto answers = HeadKeys(target_.transport, target_.requests, bucket_, {prefix_ + rel}, target_.Scope());
+  if (answers[0].ok()) return true;
+  if (answers[0].error().code == ErrorCode::kNotFound) return false;
+  Error e = answers[0].error();
+  e.message = "cannot look up s3://" + bucket_ + "/" + prefix_ + rel + ": " + e.message;
+  return e;
 }
 
 Result<int> OpenListedFile(const StreamEntry& file) {
@@ -201,6 +226,27 @@ Result<bool> LocalTreeStream::Next(StreamEntry* out) {
   }
   complete_ = true;
   return false;
+}
+
+Result<bool> LocalTreeStream::Contains(const std::string& rel) {
+  if (rel.empty() || rel.back() == '/' || rel == ".riptide" || rel.rfind(".riptide/", 0) == 0) return false;
+  std::string path = root_;
+  for (size_t start = 0;;) {
+    const size_t slash = rel.find('/', start);
+    const std::string name = rel.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
+    if (name.empty() || name == "." || name == "..") return false;  // no file the walk could list
+    path += "/" + name;
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) != 0) {
+      if (errno == ENOENT || errno == ENOTDIR) return false;
+      Error e = MakeError(ErrorCode::kIo, "cannot look up " + path + ": " + std::strerror(errno));
+      e.os_errno = errno;
+      return e;
+    }
+    if (slash == std::string::npos) return S_ISREG(st.st_mode);
+    if (!S_ISDIR(st.st_mode)) return false;  // a symlink or a file where a folder would be
+    start = slash + 1;
+  }
 }
 
 Result<bool> EntryStream::Next(StreamEntry* out) {

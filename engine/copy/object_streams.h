@@ -38,6 +38,9 @@ class ObjectStream {
   bool sorted() const { return sorted_; }
   /// The stream was read to its end.
   bool complete() const { return complete_; }
+  /// Whether the source holds `rel` now: a point look-up, for keys a walk out of order
+  /// passed over. A stream that cannot look up says so as an error.
+  virtual Result<bool> Contains(const std::string& rel);
 
  protected:
   // Records the order of `rel` against the previous entry.
@@ -56,9 +59,15 @@ class BucketStream final : public ObjectStream {
   /// Reads the first page: errors here (bucket, credentials) mean nothing can start.
   Status Start();
   Result<bool> Next(StreamEntry* out) override;
+  /// A HEAD of the key.
+  Result<bool> Contains(const std::string& rel) override;
 
  private:
   std::string Where() const { return "s3://" + bucket_ + "/" + prefix_; }
+  // A new page out of order within itself or against the last: known before any of it
+  // is handed out, so a merge can stop trusting the order before it decides on its keys.
+  void CheckPageOrder();
+  ListTarget target_;
   std::string bucket_;
   std::string prefix_;
   PageReader reader_;
@@ -75,6 +84,8 @@ class LocalTreeStream final : public ObjectStream {
   ~LocalTreeStream() override;
   Status Start();
   Result<bool> Next(StreamEntry* out) override;
+  /// A regular file at `rel`, reached from the root without a symlink, outside .riptide.
+  Result<bool> Contains(const std::string& rel) override;
   uint64_t skipped() const { return skipped_; }
 
  private:
