@@ -7,6 +7,7 @@
 #include "engine/state/inspect.h"
 #include "engine/download/stages.h"
 #include "planner/key_mapping.h"
+#include "planner/name_form.h"
 #include "planner/part_plan.h"
 #include "transport/strings.h"
 
@@ -85,8 +86,8 @@ TransferPtr PlanStage::ToTransfer(size_t i) {
       m.reason = std::move(why);
     }
   }
-  if (m.kind != planner::KeyMapping::Kind::kRefused && ctx_.dataset.folds_case()) {
-    if (std::string why = CaseConflict(m.path); !why.empty()) {
+  if (m.kind != planner::KeyMapping::Kind::kRefused && (ctx_.dataset.folds_case() || ctx_.dataset.normalizes_names())) {
+    if (std::string why = NameConflict(m.path); !why.empty()) {
       m.kind = planner::KeyMapping::Kind::kRefused;
       m.reason = std::move(why);
     }
@@ -149,16 +150,20 @@ std::string PlanStage::FolderConflict(const planner::Decision& d, const planner:
   return {};
 }
 
-// "README" and "readme", or "Dir/a" and "dir/b", are one name where case folds: the key
-// listed first keeps it and a later one is refused, never written over it. Each folder on
-// the path and the path itself are checked; ASCII letters fold (what S3 keys mostly use).
-std::string PlanStage::CaseConflict(const std::string& path) {
+// "README" and "readme", or "Dir/a" and "dir/b", are one name where case folds, as are
+// the NFC and NFD spellings of "é" where names are normalised: the key listed first keeps
+// the name and a later one is refused, never written over it. Each folder on the path and
+// the path itself are checked.
+std::string PlanStage::NameConflict(const std::string& path) {
+  const bool folds = ctx_.dataset.folds_case(), normalizes = ctx_.dataset.normalizes_names();
   for (size_t end = path.find('/');; end = path.find('/', end + 1)) {
     std::string part = end == std::string::npos ? path : path.substr(0, end);
-    auto [it, fresh] = folded_.emplace(AsciiLower(part), part);
+    auto [it, fresh] = name_forms_.emplace(planner::NameForm(part, folds, normalizes), part);
     if (!fresh && it->second != part) {
-      return "'" + part + "' and '" + it->second + "' are one name on this case-insensitive file system: the key "
-             "listed first keeps it";
+      const char* what = folds && normalizes ? "case-insensitive file system, which normalises Unicode names"
+                         : folds             ? "case-insensitive file system"
+                                             : "file system, which normalises Unicode names";
+      return "'" + part + "' and '" + it->second + "' are one name on this " + what + ": the key listed first keeps it";
     }
     if (end == std::string::npos) return {};
   }

@@ -156,9 +156,10 @@ class PlanStage {
     enum class State { kFile, kUnchecked, kFolder } state;  // kUnchecked: new this run
   };
   std::vector<FileKey> file_keys_;
-  // On a file system that folds case: each path and folder taken so far, by its folded form.
-  std::string CaseConflict(const std::string& path);
-  std::unordered_map<std::string, std::string> folded_;
+  // On a file system that folds case or normalises names: each path and folder taken so
+  // far, by the form it has there.
+  std::string NameConflict(const std::string& path);
+  std::unordered_map<std::string, std::string> name_forms_;
 };
 
 template <typename Emit, typename Flush>

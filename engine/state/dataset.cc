@@ -106,18 +106,30 @@ Result<Fd> LockDataset(const Fd& root_fd, const std::string& root, bool shard) {
                       "; shards of a plan may share a dataset, other runs may not)");
 }
 
-// Whether names differing only in case are one name here (exFAT, FAT, most SMB shares):
-// a probe file made in ROOT/.riptide and looked up in the other case.
-bool FoldsCase(const Fd& root_fd) {
+// Whether a probe file made in ROOT/.riptide as `made` is found as `sought`, another
+// spelling of its name.
+bool FoundAs(const Fd& root_fd, const std::string& made, const std::string& sought) {
   const std::string dir(planner::kStateDirName);
   Fd state(::openat(root_fd.get(), dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (!state.valid()) return false;
-  const std::string upper = "CaseProbe-" + std::to_string(::getpid()), lower = AsciiLower(upper);
-  Fd probe(::openat(state.get(), upper.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+  Fd probe(::openat(state.get(), made.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
   if (!probe.valid()) return false;
-  const bool folds = ::faccessat(state.get(), lower.c_str(), F_OK, AT_SYMLINK_NOFOLLOW) == 0;
-  ::unlinkat(state.get(), upper.c_str(), 0);
-  return folds;
+  const bool found = ::faccessat(state.get(), sought.c_str(), F_OK, AT_SYMLINK_NOFOLLOW) == 0;
+  ::unlinkat(state.get(), made.c_str(), 0);
+  return found;
+}
+
+// Names differing only in case are one name here (exFAT, FAT, most SMB shares).
+bool FoldsCase(const Fd& root_fd) {
+  const std::string upper = "CaseProbe-" + std::to_string(::getpid());
+  return FoundAs(root_fd, upper, AsciiLower(upper));
+}
+
+// The NFC and NFD spellings of a name are one name here (APFS, HFS+, ext4 and others
+// with casefold): "é" as one code point, looked up as "e" and a combining accent.
+bool NormalizesNames(const Fd& root_fd) {
+  const std::string stem = "NormProbe-" + std::to_string(::getpid()) + "-";
+  return FoundAs(root_fd, stem + "\xC3\xA9", stem + "e\xCC\x81");
 }
 
 }  // namespace
@@ -145,10 +157,11 @@ Result<std::unique_ptr<Dataset>> Dataset::Open(const std::string& root, const st
   if (::faccessat(root_fd.get(), ".", W_OK, AT_EACCESS) != 0) {
     return IoError("cannot write to", root, errno);
   }
-  const bool folds = FoldsCase(root_fd);
+  const bool folds = FoldsCase(root_fd), normalizes = NormalizesNames(root_fd);
   auto dataset = std::unique_ptr<Dataset>(
       new Dataset(root, state_dir, std::move(root_fd), std::move(*dataset_lock), std::move(*lock_fd)));
   dataset->folds_case_ = folds;
+  dataset->normalizes_names_ = normalizes;
   return dataset;
 }
 

@@ -67,6 +67,8 @@ class Dataset {
   const std::string& state_dir() const { return state_dir_; }
   /// Names differing only in case are one name on this file system (exFAT, FAT, SMB).
   bool folds_case() const { return folds_case_; }
+  /// The NFC and NFD spellings of a name are one name here (APFS, HFS+, casefolded ext4).
+  bool normalizes_names() const { return normalizes_names_; }
 
   /// Creates the folder `rel` (and its parents).
   Status MakeFolder(const std::string& rel);
@@ -106,6 +108,7 @@ class Dataset {
   Result<std::shared_ptr<Fd>> OpenDir(const std::string& rel, bool create);
   std::optional<struct stat> Lstat(const std::string& rel);
   bool folds_case_ = false;
+  bool normalizes_names_ = false;
   // Calls `on_entry` for every entry that is not a folder, below the root.
   void Walk(const std::function<void(int dir_fd, const std::string& prefix, const dirent& entry)>& on_entry);
   // Opens `rel` below an already-open ancestor, creating segments as needed.

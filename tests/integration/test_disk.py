@@ -4,9 +4,10 @@ import json
 import os
 import shutil
 import subprocess
+import unicodedata
 import unittest
 
-from support import ServerTestCase, manifest_rows, tree
+from support import ServerTestCase, manifest_rows, tree, wait_until
 
 
 @unittest.skipUnless(os.geteuid() == 0, "mounting a small tmpfs needs root (CI runs as root)")
@@ -102,14 +103,53 @@ class CaseFoldingTest(ServerTestCase):
         self.dataset = os.path.join(self.mnt, "dataset")
 
     def test_keys_differing_only_in_case_are_refused_not_written_over_each_other(self):
-        objects = {"c/README": b"upper", "c/readme": b"lower", "c/Dir/a": b"a", "c/dir/b": b"b", "c/ok": b"ok"}
+        objects = {"c/README": b"upper", "c/readme": b"lower", "c/Dir/a": b"a", "c/dir/b": b"b", "c/ok": b"ok",
+                   "c/\u00c9T\u00c9": b"E", "c/\u00e9t\u00e9": b"e"}  # beyond ASCII: ÉTÉ and été
         self.put(objects)
         for _ in range(2):  # the same decision every run
             p, summary = self.sync("/c")
             self.assertEqual(p.returncode, 1, p.stderr)
-            self.assertEqual(sorted(f["key"] for f in summary["failures"]), ["c/dir/b", "c/readme"])
+            self.assertEqual(sorted(f["key"] for f in summary["failures"]), ["c/dir/b", "c/readme", "c/\u00e9t\u00e9"])
             self.assertIn("one name on this case-insensitive file system", summary["failures"][0]["reason"])
-            self.assertEqual(tree(self.dataset), {"README": b"upper", "Dir/a": b"a", "ok": b"ok"})
+            self.assertEqual(tree(self.dataset), {"README": b"upper", "Dir/a": b"a", "ok": b"ok", "\u00c9T\u00c9": b"E"})
+
+
+class NormalizingTest(ServerTestCase):
+    """A file system that normalises Unicode names (as APFS and casefolded ext4 do), made
+    with FUSE (tests/integration/normalizing_fs.py): the NFC and NFD spellings of a key are
+    one name there, so the key listed first keeps it and the other is refused."""
+
+    def setUp(self):
+        super().setUp()
+        if os.geteuid() != 0:
+            self.skipTest("a FUSE mount needs root (CI runs as root)")
+        if subprocess.run(["/usr/bin/python3", "-c", "import fusepy"], capture_output=True).returncode != 0:
+            self.fail("Debian's python3-fusepy is missing: scripts/setup.sh --test-tools installs it")
+        backing, self.mnt = os.path.join(self.tmp, "backing"), os.path.join(self.tmp, "nfc")
+        os.makedirs(backing)
+        os.makedirs(self.mnt)
+        fs = subprocess.Popen(["/usr/bin/python3", os.path.join(os.path.dirname(__file__), "normalizing_fs.py"),
+                               backing, self.mnt], stderr=subprocess.PIPE)
+        self.addCleanup(fs.wait, 10)
+        self.addCleanup(subprocess.run, ["umount", "-l", self.mnt])
+        wait_until(lambda: os.path.ismount(self.mnt) or fs.poll() is not None, "the FUSE mount")
+        if fs.poll() is not None:
+            self.skipTest(f"no FUSE mount here: {fs.stderr.read().decode().strip()}")
+        self.dataset = os.path.join(self.mnt, "dataset")
+
+    def test_nfc_and_nfd_spellings_of_a_key_are_refused_not_written_over_each_other(self):
+        nfc, nfd = "caf\u00e9", "cafe\u0301"
+        self.put({f"n/{nfd}": b"nfd", f"n/{nfc}": b"nfc", "n/ok": b"ok",
+                  f"n/d\u00e9j\u00e0/a": b"a", "n/de\u0301ja\u0300/b": b"b"})
+        for _ in range(2):  # the same decision every run
+            p, summary = self.sync("/n")
+            self.assertEqual(p.returncode, 1, p.stderr)
+            # UTF-8 byte order lists "e" + accent before "é": the NFD spelling keeps the name.
+            refused = sorted(f["key"] for f in summary["failures"])
+            self.assertEqual(refused, sorted([f"n/{nfc}", f"n/d\u00e9j\u00e0/a"]), summary["failures"])
+            self.assertIn("one name on this file system, which normalises Unicode names", summary["failures"][0]["reason"])
+            got = {unicodedata.normalize("NFC", k): v for k, v in tree(self.dataset).items()}
+            self.assertEqual(got, {nfc: b"nfd", "ok": b"ok", unicodedata.normalize("NFC", "de\u0301ja\u0300/b"): b"b"})
 
 
 class SymlinkTest(ServerTestCase):
