@@ -39,12 +39,12 @@ void ObjectCopy::Start() {
   Describe();
 }
 
-// Server-side, one request: CopyObject carries the metadata along (directive COPY).
-void ObjectCopy::CopyWhole() {
+void ObjectCopy::CopyWhole(std::function<bool(const Error&)> refused) {
   Call(
       ctx_, DstTransport(), [s = self()] { return s->Dst().CopyObject(s->DstBucket(), s->t_->dst_key, s->Source()); },
       EtagInBody,
-      [s = self()](Result<http::Response> r) {
+      [s = self(), refused = std::move(refused)](Result<http::Response> r) {
+        if (!r.ok() && refused && refused(r.error())) return;
         if (!r.ok()) return s->Fail(r.error());
         s->Landed(*s3::ParseResultEtag(r->body), s->t_->source.info.etag, s3::EtagsAreMd5(r->headers));
       });
@@ -135,13 +135,23 @@ void ObjectCopy::PartCopyUnsupported(const Error& e) {
 }
 
 void ObjectCopy::CopyWholeInstead() {
-  if (t_->source.info.size > kMaxCopyObjectBytes) {
-    t_->error = MakeError(ErrorCode::kProtocol,
-                          "the destination implements no UploadPartCopy and CopyObject takes at most 5 GiB: copy "
-                          "this object with --copy-mode streamed");
-    return Finish();
-  }
-  CopyWhole();
+  if (t_->source.info.size > kMaxCopyObjectBytes) return StreamInstead();
+  CopyWhole([s = self()](const Error& e) {
+    if (!s3::IsCopySourceTooLarge(e)) return false;
+    s->StreamInstead();
+    return true;
+  });
+}
+
+// Neither UploadPartCopy nor CopyObject can copy this object on the server: its bytes
+// stream through riptide in parts (GET ranges → UploadPart), checked as any streamed copy.
+void ObjectCopy::StreamInstead() {
+  spdlog::warn("{}: too large for CopyObject without UploadPartCopy, so its bytes stream through riptide",
+               t_->source.info.key);
+  from_ = From::kStream;
+  lengths_.clear();
+  same_layout_ = false;
+  Describe();
 }
 
 uint64_t ObjectCopy::PartSize() const {

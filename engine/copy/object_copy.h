@@ -44,7 +44,8 @@ class ObjectCopy : public std::enable_shared_from_this<ObjectCopy> {
   std::shared_ptr<ObjectCopy> self() { return shared_from_this(); }
 
   // Server-side, one request: CopyObject carries the metadata along (directive COPY).
-  void CopyWhole();
+  // `refused`, when set, may take an error over (true) instead of failing the object.
+  void CopyWhole(std::function<bool(const Error&)> refused = nullptr);
 
   // Streamed, one request each way: GET (the source's metadata in its headers), then PUT.
   void StreamWhole();
@@ -93,8 +94,10 @@ class ObjectCopy : public std::enable_shared_from_this<ObjectCopy> {
   // The destination answered UploadPartCopy with 501: the upload is aborted and the
   // object (and every one after it) copied whole.
   void PartCopyUnsupported(const Error& e);
-  // CopyObject, for objects up to 5 GiB; larger ones fail naming --copy-mode streamed.
+  // CopyObject, for objects up to 5 GiB; larger ones, and those CopyObject refuses for
+  // their size, stream through riptide instead.
   void CopyWholeInstead();
+  void StreamInstead();
 
   // The part size to cut this object with: --part-size, below a 413's cap, within S3's limits.
   uint64_t PartSize() const;

@@ -33,6 +33,7 @@ class Rule:
     times: int = 1                           # how many matching requests it applies to
     status: int = 503
     code: str = "SlowDown"
+    message: str = "injected by the test proxy"  # for "status": the <Message> of the error
     callback: Optional[Callable[[], None]] = None
     seconds: float = 0.0                     # for "delay"
     header: tuple = ()                       # for "header": (name, value) to set; (name,) removes it
@@ -84,7 +85,7 @@ class FaultProxy:
                         rule = Rule(rule.match, "status", status=answer[0], code=answer[1])
                 if rule and rule.action in ("status", "error200"):
                     payload = (f'<?xml version="1.0"?><Error><Code>{rule.code}</Code>'
-                               f"<Message>injected by the test proxy</Message></Error>").encode()
+                               f"<Message>{rule.message}</Message></Error>").encode()
                     entry.status = rule.status if rule.action == "status" else 200
                     self.send_response(entry.status)
                     if rule.retry_after is not None:

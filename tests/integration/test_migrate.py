@@ -189,6 +189,35 @@ class BucketToBucketTest(MigrateTestCase):
         if SERVER == "moto":
             self.assertEqual(self.uploads(self.dst), [])
 
+    def test_an_object_too_large_for_copy_object_streams_through_riptide(self):
+        """No UploadPartCopy, and CopyObject refusing an object for its size (AWS does above
+        5 GiB): that object's bytes stream through riptide in ranged parts instead, checked
+        as any streamed copy; a smaller one is still copied on the server."""
+        blobs = {"p/huge": body(12 * MiB, 1), "p/small": body(7 * MiB, 2)}
+        for key, data in blobs.items():
+            self.s3.put_object(Bucket=self.bucket, Key=key, Body=data)
+        proxy = FaultProxy(self.server.port)
+        self.addCleanup(proxy.stop)
+        copies = lambda m, h: m == "PUT" and any(k.lower() == "x-amz-copy-source" for k in h)  # noqa: E731
+        proxy.add(Rule(lambda m, path, h: copies(m, h) and "partNumber=" in path, "status", times=10**9,
+                       status=501, code="NotImplemented"))
+        proxy.add(Rule(lambda m, path, h: copies(m, h) and path.split("?")[0].endswith("/q/huge"), "status",
+                       times=10**9, status=400, code="InvalidRequest",
+                       message="The specified copy source is larger than the maximum allowable size for a copy "
+                               "source: 5368709120"))
+        p, s = self.run_riptide("sync", f"s3://{self.bucket}/p", f"s3://{self.dst}/q", "--copy-mode", "server-side",
+                                "--multipart-threshold", "6M", "--part-size", "5M", "--concurrency", "2",
+                                endpoint=proxy.endpoint)
+        self.assertEqual((p.returncode, s["transferred"]), (0, 2), p.stderr)
+        self.assertIn("huge: too large for CopyObject without UploadPartCopy", p.stderr)
+        for key, data in blobs.items():
+            self.assertEqual(self.content(self.dst, "q/" + key[2:]), data)
+        ranged = [e for e in proxy.log if e.method == "GET" and e.path.split("?")[0].endswith("/p/huge") and e.range]
+        self.assertGreaterEqual(len(ranged), 3, "the huge object was read in parts")
+        self.assertFalse([e for e in proxy.log if e.method == "GET" and "/p/small" in e.path])
+        if SERVER == "moto":
+            self.assertEqual(self.uploads(self.dst), [])
+
     def test_cp_object_prefix_and_errors(self):
         self.seed()
         p, s = self.run_riptide("cp", f"s3://{self.bucket}/p/docs/01.txt", f"s3://{self.dst}/one/")

@@ -19,4 +19,12 @@ Error ErrorFromParts(int status, const http::HeaderMap& headers, std::string_vie
 /// The server does not implement what was asked (HTTP 501, NotImplemented).
 inline bool IsNotImplemented(const Error& e) { return e.http_status == 501 || e.s3_code == "NotImplemented"; }
 
+/// CopyObject refused for the size of its source: AWS answers 400 InvalidRequest "The
+/// specified copy source is larger than the maximum allowable size for a copy source"
+/// above 5 GiB; other servers EntityTooLarge, some at a lower size.
+inline bool IsCopySourceTooLarge(const Error& e) {
+  return e.http_status == 400 && (e.s3_code == "EntityTooLarge" ||
+                                  (e.s3_code == "InvalidRequest" && e.message.find("copy source is larger") != std::string::npos));
+}
+
 }  // namespace riptide::s3
