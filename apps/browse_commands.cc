@@ -80,6 +80,7 @@ BrowseCommand::BrowseCommand(CLI::App& app, GlobalOptions& global, Kind kind) : 
   cmd_->add_option("--page-size", page_size_, "keys per listing request (max-keys)")
       ->check(CLI::Range(1, 1000))
       ->capture_default_str();
+  ListConcurrencyOption(cmd_, list_concurrency_);
   client_.Add(cmd_);
   AddGlobalFlags(cmd_, global);
 }
@@ -114,7 +115,7 @@ int BrowseCommand::Run() {
   if (kind_ != Kind::kMap || !selection_.key_list()) {
     auto client = resolver.Client();
     if (!client.ok()) return fail(client.error().message);
-    t.transport = global_.runtime->Host().transports(resolver.Transport(8));
+    t.transport = global_.runtime->Host().transports(resolver.Transport(std::max(8, list_concurrency_)));
     t.requests = std::make_unique<s3::RequestFactory>(std::move(*client));
     t.retry = resolver.Retry();
   }
@@ -187,7 +188,7 @@ int BrowseCommand::Ls(Target& t) {
       }
     }
     return OkStatus();
-  });
+  }, list_concurrency_);
   if (!st.ok()) {
     if (json) json->End();
     return Refuse("cannot list " + t.Url() + ": " + st.error().ToString(), json.has_value());
@@ -212,7 +213,7 @@ int BrowseCommand::Tree(Target& t) {
       if (obj.key.size() >= t.prefix.size()) tree.Add(std::string_view(obj.key).substr(t.prefix.size()), obj.size);
     }
     return OkStatus();
-  });
+  }, list_concurrency_);
   if (!st.ok()) return Refuse("cannot list " + t.Url() + ": " + st.error().ToString());
   std::fputs((global_.json ? tree.Json(t.Url()) : tree.Render(t.Url())).c_str(), stdout);
   return 0;
@@ -285,7 +286,7 @@ int BrowseCommand::Map(Target& t) {
     Status st = engine::ForEachListPage(t.Lister(), params, [&](const s3::ListPage& page) -> Status {
       for (const auto& obj : page.objects) one(obj.key);
       return OkStatus();
-    });
+    }, list_concurrency_);
     if (!st.ok()) {
       if (json) json->End();
       return Refuse("cannot list " + t.Url() + ": " + st.error().ToString(), json.has_value());

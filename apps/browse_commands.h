@@ -35,6 +35,7 @@ class BrowseCommand {
   bool recursive_ = false;   // ls
   int depth_ = 3;            // tree: a bucket of millions of keys is not printed whole by default
   int page_size_ = 1000;
+  int list_concurrency_ = engine::kDefaultListConcurrency;
   Selection selection_;      // map
 };
 

@@ -31,4 +31,15 @@ void ClientFlags::Add(CLI::App* cmd) {
   });
 }
 
+CLI::Option* ListConcurrencyOption(CLI::App* cmd, int& value) {
+  return cmd
+      ->add_option(
+          "--list-concurrency", value,
+          "key ranges of one listing fetched at once (1: one page after another); ranges split "
+          "as they go, pages still come in key order")
+      ->type_name("N")
+      ->check(CLI::Range(1, 256).description(""))
+      ->capture_default_str();
+}
+
 }  // namespace riptide::app

@@ -31,6 +31,9 @@ void InGroup(CLI::App* cmd, const std::string& group, Add&& add) {
   }
 }
 
+/// --list-concurrency N: how many key ranges of one listing are fetched at once.
+CLI::Option* ListConcurrencyOption(CLI::App* cmd, int& value);
+
 /// Help that reads as the command is typed: "Usage: riptide sync [OPTIONS] SRC DST".
 class HelpFormatter : public CLI::Formatter {
  public:

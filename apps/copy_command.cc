@@ -41,6 +41,7 @@ void TransferFlags::Add(CLI::App* cmd) {
     cmd->add_option("--page-size", page_size, "keys per listing request (max-keys)")
         ->check(CLI::Range(1, 1000))
         ->capture_default_str();
+    ListConcurrencyOption(cmd, list_concurrency);
     cmd->add_option("--bwlimit", bwlimit,
                     "RATE: bytes per second for all transfers together: 10M; UP:DOWN as rclone writes it (1M:10M, "
                     "off for either); or a schedule by local time, \"08:00,512K:10M 19:00,off\"");
@@ -59,6 +60,7 @@ void TransferFlags::ApplyTo(engine::JobSpec& spec) const {
   spec.multipart_threshold = multipart_threshold;
   spec.memory_limit = memory_limit;
   spec.page_size = page_size;
+  spec.list_concurrency = list_concurrency;
   spec.copy_mode = copy_mode;
   spec.bwlimit = bwlimit;
 }

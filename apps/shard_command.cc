@@ -55,6 +55,7 @@ ShardCommand::ShardCommand(CLI::App& app, GlobalOptions& global) : global_(globa
   plan_->add_option("--page-size", page_size_, "keys per listing request (max-keys)")
       ->check(CLI::Range(1, 1000))
       ->capture_default_str();
+  ListConcurrencyOption(plan_, list_concurrency_);
   client_.Add(plan_);
   AddGlobalFlags(plan_, global);
 }
@@ -71,7 +72,7 @@ int ShardCommand::Run() {
   if (!url.ok()) return fail(url.error().message);
   auto client = resolver.Client();
   if (!client.ok()) return fail(client.error().message);
-  auto transport = global_.runtime->Host().transports(resolver.Transport(8));
+  auto transport = global_.runtime->Host().transports(resolver.Transport(std::max(8, list_concurrency_)));
   s3::RequestFactory requests(std::move(*client));
   engine::ShardPlan plan;
   plan.bucket = url->bucket;
@@ -84,7 +85,8 @@ int ShardCommand::Run() {
                                           params, [&](const s3::ListPage& page) {
                                             for (const auto& o : page.objects) sampler.Add(o.key, o.size);
                                             return OkStatus();
-                                          });
+                                          },
+                                          list_concurrency_);
   if (!listed.ok()) return fail("cannot list s3://" + plan.bucket + "/" + plan.prefix + ": " + listed.error().message);
   plan.shards = sampler.Split(shards_);
   plan.objects = sampler.objects();

@@ -25,6 +25,7 @@ class ShardCommand {
   std::string out_;
   int shards_ = 0;
   int page_size_ = 1000;
+  int list_concurrency_ = engine::kDefaultListConcurrency;
 };
 
 }  // namespace riptide::app

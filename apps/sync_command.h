@@ -48,6 +48,7 @@ struct TransferFlags {
   uint64_t multipart_threshold = 0;  // 0: the part size (server-side copies: 5 GiB)
   uint64_t memory_limit = 256u << 20;
   int page_size = 1000;
+  int list_concurrency = engine::kDefaultListConcurrency;
   std::string copy_mode = "auto";
   std::string bwlimit;
   bool no_progress = false;

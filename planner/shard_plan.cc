@@ -47,4 +47,54 @@ std::vector<KeyRange> ShardSampler::Split(int n) const {
   return ranges;
 }
 
+namespace {
+
+bool Continuation(unsigned char c) { return (c & 0xC0) == 0x80; }
+
+}  // namespace
+
+// The cut is a prefix of `after` that ends on a character boundary, then one printable
+// ASCII character between the two keys' next bytes: always valid UTF-8 (servers decode
+// start-after as text, and one that mangled a stray byte would skip keys).
+std::string MidKey(const std::string& after, const std::string& last, const std::string& prefix) {
+  const std::string& lo = after < prefix ? prefix : after;
+  bool bounded = !last.empty();
+  if (bounded && !(lo < last)) return "";
+  size_t i = prefix.size();
+  if (bounded) {
+    while (i < lo.size() && i < last.size() && lo[i] == last[i]) ++i;
+    while (i > prefix.size() && i < lo.size() && Continuation(static_cast<unsigned char>(lo[i])))
+      --i;
+  }
+  std::string out = lo.substr(0, i);
+  for (;;) {
+    const int c_lo = i < lo.size() ? static_cast<unsigned char>(lo[i]) : -1;
+    const int c_hi = !bounded ? 0x100 : i < last.size() ? static_cast<unsigned char>(last[i]) : -1;
+    const int from = std::max(c_lo + 1, 0x21), to = std::min(c_hi - 1, 0x7E);
+    if (from <= to) {
+      out.push_back(static_cast<char>((from + to) / 2));
+      break;
+    }
+    if (c_lo < 0) return "";  // `after` ends here, and nothing fits below `last`
+    // No room at this character: follow `after`'s, and cut below it.
+    size_t end = i + 1;
+    while (end < lo.size() && Continuation(static_cast<unsigned char>(lo[end]))) ++end;
+    bounded = bounded && last.compare(i, end - i, lo, i, end - i) == 0;
+    out.append(lo, i, end - i);
+    i = end;
+  }
+  if (!(after < out) || (!last.empty() && !(out < last)) ||
+      out.compare(0, prefix.size(), prefix) != 0)
+    return "";
+  return out;
+}
+
+double KeyPosition(const std::string& key, const std::string& prefix) {
+  double position = 0, scale = 1.0 / 256;
+  for (size_t i = prefix.size(); i < key.size() && i < prefix.size() + 6; ++i, scale /= 256) {
+    position += static_cast<unsigned char>(key[i]) * scale;
+  }
+  return position;
+}
+
 }  // namespace riptide::planner

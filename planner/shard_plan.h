@@ -45,4 +45,15 @@ class ShardSampler {
   Sample last_;
 };
 
+/// A key strictly between `after` and `last`, near the middle of the byte-string space
+/// between them: where a range being listed is split in two. Keys outside `prefix` are
+/// never meant: `after` counts as at least `prefix`, and an empty `last` (no bound above)
+/// as `prefix` followed by 0xFF bytes. "" when no key lies strictly between.
+std::string MidKey(const std::string& after, const std::string& last, const std::string& prefix);
+
+/// Where `key` lies in the key space below `prefix`, in [0, 1): its first bytes after
+/// the prefix read as a fraction. Compares the widths of ranges ("" counts as 0, an
+/// empty `last` as 1).
+double KeyPosition(const std::string& key, const std::string& prefix);
+
 }  // namespace riptide::planner

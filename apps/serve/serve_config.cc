@@ -85,6 +85,7 @@ void ReadJobFields(Fields& f, ServeJob& job, std::string* every, std::string* cr
   f.Size("multipart_threshold", &spec.multipart_threshold, 0, uint64_t{5} << 40);
   f.Size("memory_limit", &spec.memory_limit, uint64_t{32} << 20, uint64_t{1} << 40);
   f.Int("page_size", &spec.page_size, 1, 1000);
+  f.Int("list_concurrency", &spec.list_concurrency, 1, 256);
   f.String("copy_mode", &spec.copy_mode);
   // Per-job connection settings over the service's.
   f.String("endpoint", &spec.client.endpoint);

@@ -101,6 +101,7 @@ Result<JobOptions> ResolveDownload(const JobSpec& spec, const s3::ConfigSources&
   if (std::string tmp = Env(sources, "TMPDIR"); !tmp.empty()) o.scratch_dir = tmp;
   o.concurrency = AffordableConcurrency(spec);
   o.list_page_size = spec.page_size;
+  o.list_concurrency = spec.list_concurrency;
   o.delete_extraneous = spec.delete_extraneous;
   o.max_delete = spec.max_delete;
   o.dry_run = spec.dry_run;
@@ -114,7 +115,7 @@ Result<JobOptions> ResolveDownload(const JobSpec& spec, const s3::ConfigSources&
   o.parts.threshold_bytes = spec.multipart_threshold ? spec.multipart_threshold : spec.part_size;
   o.retry = resolver.Retry();
   RefreshOnExpiry(o.retry, {&o.client});
-  o.transport = resolver.Transport(o.concurrency + 4);
+  o.transport = resolver.Transport(o.concurrency + o.list_concurrency + 4);
   if (Status st = ApplyShard(spec, sources, o); !st.ok()) return st.error();
   return JobOptions(std::move(o));
 }
@@ -143,7 +144,7 @@ Status ResolveCopySource(const JobSpec& spec, const ClientResolver& resolver, Co
     return std::exchange(dst_prefix, std::string());
   };
   if (NamesBucket(spec.source)) {
-    auto src = resolver.Side(spec.source, spec.concurrency + 4);
+    auto src = resolver.Side(spec.source, spec.concurrency + spec.list_concurrency + 4);
     if (!src.ok()) return src.error();
     o.source = std::move(*src);
     const std::string key = o.source->prefix;
@@ -183,7 +184,7 @@ Result<JobOptions> ResolveCopy(const JobSpec& spec, const s3::ConfigSources& sou
   if (!spec.shard_plan.empty()) return Invalid("--shard-plan applies to downloads into a directory, not to a bucket DST");
   ClientResolver resolver(spec.client, sources, transports);
   CopyOptions o;
-  auto dst = resolver.Side(spec.destination, spec.concurrency + 4);
+  auto dst = resolver.Side(spec.destination, spec.concurrency + spec.list_concurrency + 4);
   if (!dst.ok()) return dst.error();
   o.destination = std::move(*dst);
   if (Status st = ResolveCopySource(spec, resolver, o); !st.ok()) return st.error();
@@ -209,6 +210,7 @@ Result<JobOptions> ResolveCopy(const JobSpec& spec, const s3::ConfigSources& sou
   o.multipart_threshold = spec.multipart_threshold ? spec.multipart_threshold : spec.part_size;
   if (spec.multipart_threshold) o.copy_threshold = spec.multipart_threshold;
   o.list_page_size = spec.page_size;
+  o.list_concurrency = spec.list_concurrency;
   o.retry = resolver.Retry();
   RefreshOnExpiry(o.retry, {&o.destination.client, o.source ? &o.source->client : nullptr});
   return JobOptions(std::move(o));

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "engine/config/client_spec.h"
+#include "engine/core/listing.h"
 #include "engine/copy/copy_options.h"
 #include "engine/download/sync_options.h"
 
@@ -45,6 +46,7 @@ struct JobSpec {
   uint64_t multipart_threshold = 0;      // 0: the part size (server-side copies: 5 GiB)
   uint64_t memory_limit = 256u << 20;    // downloads lower concurrency to fit; copies hold bodies in a quarter
   int page_size = 1000;                  // max-keys per listing request
+  int list_concurrency = kDefaultListConcurrency;  // key ranges listed at once
   std::string copy_mode = "auto";        // bucket to bucket: auto, server-side, streamed
   std::string bwlimit;                   // bytes per second, UP:DOWN or a schedule (see BandwidthLimit)
 };

@@ -83,7 +83,7 @@ Result<std::unique_ptr<ObjectStream>> OpenSource(const CopyOptions& options, htt
   if (options.source) {
     auto s = std::make_unique<BucketStream>(
         ListTarget{src_transport, *src_requests, options.source->bucket, options.retry, &stop, &stats},
-        options.source->prefix, options.list_page_size);
+        options.source->prefix, options.list_page_size, options.list_concurrency);
     if (Status st = s->Start(); !st.ok()) return st.error();
     return std::unique_ptr<ObjectStream>(std::move(s));
   }
@@ -129,7 +129,7 @@ uint64_t DeleteBatches(http::Transport& transport, const s3::RequestFactory& req
 Result<std::unique_ptr<BucketStream>> OpenDestination(const CopyOptions& options, const ListTarget& target) {
   const BucketSide& dst = options.destination;
   if (options.compare) {
-    auto stream = std::make_unique<BucketStream>(target, dst.prefix, options.list_page_size);
+    auto stream = std::make_unique<BucketStream>(target, dst.prefix, options.list_page_size, options.list_concurrency);
     if (Status st = stream->Start(); !st.ok()) return st.error();
     return stream;
   }

@@ -47,6 +47,7 @@ struct CopyOptions {
   uint64_t multipart_threshold = 16ull << 20;    // streamed copies and uploads above this go in parts
   uint64_t copy_threshold = 5ull << 30;          // server-side: CopyObject up to this, UploadPartCopy above
   int list_page_size = 1000;
+  int list_concurrency = 1;  // key ranges listed at once, per listing
   RetryPolicy retry;
 };
 

@@ -1,49 +1,41 @@
 #include "engine/copy/entry_spool.h"
 
 #include <algorithm>
-#include <queue>
+#include <cstring>
 #include <string>
+
+#include "engine/core/info_codec.h"
 
 namespace riptide::engine {
 namespace {
 
-bool PutU64(std::FILE* f, uint64_t v) { return std::fwrite(&v, sizeof v, 1, f) == 1; }
-
-bool PutString(std::FILE* f, const std::string& s) {
-  const uint32_t n = static_cast<uint32_t>(s.size());
-  return std::fwrite(&n, sizeof n, 1, f) == 1 && (n == 0 || std::fwrite(s.data(), 1, n, f) == n);
-}
-
-bool GetU64(std::FILE* f, uint64_t* v) { return std::fread(v, sizeof *v, 1, f) == 1; }
-
-bool GetString(std::FILE* f, std::string* s) {
-  uint32_t n = 0;
-  if (std::fread(&n, sizeof n, 1, f) != 1) return false;
-  s->resize(n);
-  return n == 0 || std::fread(s->data(), 1, n, f) == n;
-}
-
+// A record: its length, then the entry's fields.
 bool WriteEntry(std::FILE* f, const StreamEntry& e) {
-  const s3::ObjectInfo& i = e.info;
-  return PutString(f, e.rel) && PutString(f, i.key) && PutU64(f, i.size) && PutString(f, i.etag) &&
-         PutU64(f, static_cast<uint64_t>(i.last_modified_ms)) && PutString(f, i.storage_class) &&
-         PutString(f, i.checksum_algorithm) && PutString(f, e.path) && PutU64(f, e.dev) && PutU64(f, e.ino);
+  std::string rec(sizeof(uint32_t), '\0');
+  codec::PutString(&rec, e.rel);
+  codec::PutInfo(&rec, e.info);
+  codec::PutString(&rec, e.path);
+  codec::PutU64(&rec, e.dev);
+  codec::PutU64(&rec, e.ino);
+  const uint32_t n = static_cast<uint32_t>(rec.size() - sizeof n);
+  std::memcpy(rec.data(), &n, sizeof n);
+  return std::fwrite(rec.data(), 1, rec.size(), f) == rec.size();
 }
 
 // False at a clean end of the file; an entry cut short is an error.
 Result<bool> ReadEntry(std::FILE* f, StreamEntry* e) {
-  s3::ObjectInfo& i = e->info;
-  if (!GetString(f, &e->rel)) {
+  uint32_t n = 0;
+  if (std::fread(&n, sizeof n, 1, f) != 1) {
     if (std::feof(f) && !std::ferror(f)) return false;
     return MakeError(ErrorCode::kIo, "cannot read back the spooled listing");
   }
-  uint64_t modified = 0;
-  if (!GetString(f, &i.key) || !GetU64(f, &i.size) || !GetString(f, &i.etag) || !GetU64(f, &modified) ||
-      !GetString(f, &i.storage_class) || !GetString(f, &i.checksum_algorithm) || !GetString(f, &e->path) ||
-      !GetU64(f, &e->dev) || !GetU64(f, &e->ino)) {
+  std::string rec(n, '\0');
+  std::string_view in(rec);
+  if ((n > 0 && std::fread(rec.data(), 1, n, f) != n) || !codec::TakeString(&in, &e->rel) ||
+      !codec::TakeInfo(&in, &e->info) || !codec::TakeString(&in, &e->path) || !codec::TakeU64(&in, &e->dev) ||
+      !codec::TakeU64(&in, &e->ino)) {
     return MakeError(ErrorCode::kIo, "the spooled listing is short");
   }
-  i.last_modified_ms = static_cast<int64_t>(modified);
   return true;
 }
 

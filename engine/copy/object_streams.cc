@@ -36,9 +36,9 @@ s3::ListParams PrefixParams(std::string prefix, int page_size) {
 
 }  // namespace
 
-BucketStream::BucketStream(ListTarget target, std::string prefix, int page_size)
+BucketStream::BucketStream(ListTarget target, std::string prefix, int page_size, int list_concurrency)
     : target_(target), bucket_(target.bucket), prefix_(prefix),
-      reader_(std::move(target), PrefixParams(std::move(prefix), page_size)) {}
+      reader_(std::move(target), PrefixParams(std::move(prefix), page_size), list_concurrency) {}
 
 Status BucketStream::Start() {
   if (Status st = reader_.Start(); !st.ok()) {

@@ -55,7 +55,7 @@ class ObjectStream {
 /// is consumed.
 class BucketStream final : public ObjectStream {
  public:
-  BucketStream(ListTarget target, std::string prefix, int page_size);
+  BucketStream(ListTarget target, std::string prefix, int page_size, int list_concurrency = 1);
   /// Reads the first page: errors here (bucket, credentials) mean nothing can start.
   Status Start();
   Result<bool> Next(StreamEntry* out) override;

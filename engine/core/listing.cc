@@ -4,6 +4,7 @@
 #include <string_view>
 #include <thread>
 
+#include "engine/core/range_listing.h"
 #include "transport/s3/errors.h"
 #include "transport/strings.h"
 #include "transport/s3/xml.h"
@@ -133,7 +134,17 @@ Status AbortUpload(const ListTarget& target, const s3::UploadInfo& upload) {
 }
 
 Status ForEachListPage(const ListTarget& target, s3::ListParams params,
-                       const std::function<Status(const s3::ListPage&)>& fn) {
+                       const std::function<Status(const s3::ListPage&)>& fn, int concurrency) {
+  if (concurrency > 1 && params.delimiter.empty()) {
+    PageReader reader(target, std::move(params), concurrency);
+    if (Status st = reader.Start(); !st.ok()) return st;
+    for (;;) {
+      auto page = reader.Next();
+      if (!page.ok()) return page.error();
+      if (!*page) return OkStatus();
+      if (Status st = fn(**page); !st.ok()) return st;
+    }
+  }
   ListingProgress progress;
   for (;;) {
     auto page = ListOnePage(target, params);
@@ -145,11 +156,20 @@ Status ForEachListPage(const ListTarget& target, s3::ListParams params,
   }
 }
 
+PageReader::PageReader(ListTarget target, s3::ListParams params, int concurrency,
+                       std::string last_key)
+    : target_(std::move(target)), params_(std::move(params)) {
+  if (concurrency > 1 && params_.delimiter.empty()) {
+    ranges_ = std::make_unique<RangeLister>(target_, params_, concurrency, std::move(last_key));
+  }
+}
+
 PageReader::~PageReader() {
   if (next_ && next_->valid()) next_->wait();
 }
 
 Status PageReader::Start() {
+  if (ranges_) return ranges_->Start();
   auto first = ListOnePage(target_, params_);
   if (!first.ok()) return first.error();
   pending_ = std::make_shared<s3::ListPage>(std::move(*first));
@@ -179,6 +199,7 @@ Status PageReader::PrefetchAfter(const s3::ListPage& page) {
 }
 
 Result<std::shared_ptr<s3::ListPage>> PageReader::Next() {
+  if (ranges_) return ranges_->Next();
   if (pending_) return std::move(pending_);
   if (done_ || !next_ || (target_.stop && *target_.stop)) return std::shared_ptr<s3::ListPage>();
   auto page = next_->get();

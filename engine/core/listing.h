@@ -22,6 +22,11 @@
 
 namespace riptide::engine {
 
+class RangeLister;
+
+/// Key ranges of one listing fetched at once unless a command says otherwise.
+inline constexpr int kDefaultListConcurrency = 8;
+
 struct ListTarget {
   http::Transport& transport;
   const s3::RequestFactory& requests;
@@ -56,14 +61,16 @@ Result<s3::ListPage> ListOnePage(const ListTarget& target, const s3::ListParams&
 /// Every page under `params` in order; `fn` may stop the walk by returning an error.
 /// Memory: one page at a time.
 Status ForEachListPage(const ListTarget& target, s3::ListParams params,
-                       const std::function<Status(const s3::ListPage&)>& fn);
+                       const std::function<Status(const s3::ListPage&)>& fn, int concurrency = 1);
 
 /// ListObjectsV2 pages under a prefix, in order, the next one requested on the transport
 /// (no thread of its own) while this one is used; a failed prefetch is retried in the
 /// foreground. Memory: two pages.
 class PageReader {
  public:
-  PageReader(ListTarget target, s3::ListParams params) : target_(std::move(target)), params_(std::move(params)) {}
+  /// `concurrency` > 1 (and no delimiter): the listing is a RangeLister's, pages still in
+  /// key order; `last_key` ends it there (a shard's range).
+  PageReader(ListTarget target, s3::ListParams params, int concurrency = 1, std::string last_key = {});
   /// Waits for a prefetch still in flight: its retries read this reader's policy and the
   /// run's stop flag. A stopped run has cancelled its transport, so the wait is short.
   ~PageReader();
@@ -83,6 +90,7 @@ class PageReader {
   std::shared_ptr<s3::ListPage> pending_;  // the first page, handed out once
   std::optional<std::future<Result<std::shared_ptr<s3::ListPage>>>> next_;  // retried on the transport
   bool done_ = false;
+  std::unique_ptr<RangeLister> ranges_;
 };
 
 /// For a folder prefix that listed nothing ("dat/"): the names beside it that are most

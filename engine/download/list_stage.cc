@@ -20,7 +20,7 @@ ListStage::ListStage(RunContext& ctx)
     : ctx_(ctx),
       reader_(ListTarget{ctx.transport, ctx.requests, ctx.options.bucket, ctx.options.retry, &ctx.stop,
                          &ctx.stats},
-              Params(ctx)) {}
+              Params(ctx), ctx.options.list_concurrency, ctx.options.range_last) {}
 
 Status ListStage::Start() {
   if (Status st = reader_.Start(); !st.ok()) {

@@ -22,6 +22,7 @@ struct SyncOptions {
   int concurrency = 64;          // requests in flight; also bounds objects and open files
   planner::PartPolicy parts;     // --part-size, --multipart-threshold
   int list_page_size = 1000;     // max-keys per ListObjectsV2 page (tests use small pages)
+  int list_concurrency = 1;      // key ranges listed at once (RangeLister)
   int verify_threads = 0;        // 0: one per core
   bool delete_extraneous = false;  // --delete: remove local files whose keys left the bucket
   int64_t max_delete = -1;         // --max-delete: refuse (and delete nothing) above this; -1 none

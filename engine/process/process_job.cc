@@ -143,7 +143,8 @@ Result<std::unique_ptr<ObjectStream>> OpenSource(const ProcessOptions& o, http::
     return std::unique_ptr<ObjectStream>(
         std::make_unique<KeyListStream>(target, o.source.prefix, o.keys, o.list_page_size));
   }
-  auto s = std::make_unique<BucketStream>(target, o.source.prefix, o.list_page_size);
+  auto s =
+      std::make_unique<BucketStream>(target, o.source.prefix, o.list_page_size, o.list_concurrency);
   if (Status st = s->Start(); !st.ok()) return st.error();
   return std::unique_ptr<ObjectStream>(std::move(s));
 }
@@ -159,6 +160,8 @@ Result<ProcessOptions> ProcessOptionsOf(const JobOptions& resolved, ProcessComma
     o.keys = sync->keys;
     o.filter = sync->filter;
     o.retry = sync->retry;
+    o.list_page_size = sync->list_page_size;
+    o.list_concurrency = sync->list_concurrency;
     o.workers = std::max(1, std::min(16, sync->concurrency / 4));
     return o;
   }
@@ -169,6 +172,8 @@ Result<ProcessOptions> ProcessOptionsOf(const JobOptions& resolved, ProcessComma
   o.keys = copy.keys;
   o.filter = copy.filter;
   o.retry = copy.retry;
+  o.list_page_size = copy.list_page_size;
+  o.list_concurrency = copy.list_concurrency;
   o.part_size = std::max<uint64_t>(5ull << 20, copy.part_size);
   o.workers = std::max(1, std::min(16, copy.concurrency / 4));
   return o;

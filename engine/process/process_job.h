@@ -31,6 +31,7 @@ struct ProcessOptions {
   int workers = 8;                        // objects (commands) at once
   uint64_t part_size = 16ull << 20;       // upload parts, and ranged GETs of the source
   int list_page_size = 1000;
+  int list_concurrency = 1;
   RetryPolicy retry;
 };
 

@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <random>
 
 #include "engine/config/shard_file.h"
 
@@ -77,6 +78,78 @@ TEST(ShardFile, RoundTripAndTheIndexFromTheScheduler) {
   std::ofstream(path) << "[]";
   EXPECT_FALSE(engine::ReadShardPlan(path).ok());
   std::remove(path.c_str());
+}
+
+// Where a range being listed is cut: strictly inside it, inside the prefix, and valid
+// UTF-8 when the keys are (a prefix of `after` on a character boundary, then one
+// printable ASCII character).
+TEST(MidKey, LiesStrictlyBetweenInsideThePrefixAndIsText) {
+  std::mt19937 rng(3);
+  const std::string prefix = "data/";
+  const std::vector<std::string> chars = {"a",
+                                          "b",
+                                          "m",
+                                          "z",
+                                          "0",
+                                          "9",
+                                          "-",
+                                          "~",
+                                          "\x21",
+                                          "\xc3\xa9",
+                                          "\xc3\xa8",
+                                          "\xe4\xb8\xad",
+                                          "\xf0\x9f\x98\x80"};
+  for (int i = 0; i < 5000; ++i) {
+    auto key = [&] {
+      std::string k = prefix;
+      for (int n = static_cast<int>(rng() % 5); n >= 0; --n) k += chars[rng() % chars.size()];
+      return k;
+    };
+    std::string a = key(), b = key();
+    if (b < a) std::swap(a, b);
+    const std::string last = rng() % 4 == 0 ? "" : b;
+    const std::string mid = MidKey(a, last, prefix);
+    if (mid.empty()) {
+      EXPECT_FALSE(last.empty()) << "an open end always has room";
+      continue;
+    }
+    EXPECT_LT(a, mid);
+    if (!last.empty()) {
+      EXPECT_LT(mid, last);
+    }
+    const size_t k = mid.size() - 1;
+    ASSERT_GE(k, prefix.size());
+    EXPECT_TRUE(mid[k] >= 0x21 && mid[k] <= 0x7e) << "ends in printable ASCII";
+    EXPECT_EQ(mid.compare(0, k, a, 0, k), 0) << "the rest is a prefix of after";
+    EXPECT_TRUE(k == a.size() || (static_cast<unsigned char>(a[k]) & 0xC0) != 0x80)
+        << "on a character boundary";
+  }
+  EXPECT_EQ(MidKey("data/a", "data/m", prefix), "data/g");
+  EXPECT_EQ(MidKey("data/a", "data/b", prefix), "data/aO");
+  EXPECT_EQ(MidKey("data/a", "data/a\x01", prefix), "");
+  EXPECT_EQ(MidKey("data/b", "data/a", prefix), "");
+  EXPECT_EQ(MidKey("", "data/m", prefix), "data/F") << "the prefix is the floor";
+  EXPECT_EQ(MidKey("data/a", "", prefix), "data/p");
+  EXPECT_EQ(MidKey("data/\xc3\xa9", "", prefix), "data/\xc3\xa9O");
+  EXPECT_EQ(MidKey("data/\xc3\xa8x", "data/\xc3\xa9", prefix), "data/\xc3\xa8{")
+      << "è below é: after è's x";
+}
+
+TEST(MidKey, HalvingAnOpenRangeReachesTheKeys) {
+  // A range at "data/file-000500" with no end: cut after cut (each empty upper half
+  // given up) lands below the keys a sequential listing would still reach.
+  std::string after = "data/file-000500", last;
+  int cuts = 0;
+  for (; cuts < 60; ++cuts) {
+    const std::string mid = MidKey(after, last, "data/");
+    ASSERT_FALSE(mid.empty());
+    if (mid < "data/file-999999") break;
+    last = mid;  // nothing above it: the next cut is below
+  }
+  EXPECT_LT(cuts, 40);
+  EXPECT_GT(KeyPosition("data/z", "data/"), KeyPosition("data/a", "data/"));
+  EXPECT_DOUBLE_EQ(KeyPosition("data/", "data/"), 0.0);
+  EXPECT_LT(KeyPosition("data/\xff\xff\xff\xff\xff\xff\xff\xff\xff", "data/"), 1.0);
 }
 
 }  // namespace

@@ -27,6 +27,7 @@ jobs:
     include: ["*.parquet", "**/*.parquet"]
     exclude: tmp/**
     concurrency: 32
+    list_concurrency: 16
     part_size: 32M
   - name: nightly
     source: /srv/export
@@ -47,6 +48,8 @@ jobs:
   EXPECT_TRUE(job.spec.delete_extraneous);
   EXPECT_EQ(job.spec.max_delete, 1000);
   EXPECT_EQ(job.spec.concurrency, 32);
+  EXPECT_EQ(job.spec.list_concurrency, 16);
+  EXPECT_EQ(config->jobs[1].spec.list_concurrency, engine::kDefaultListConcurrency);
   EXPECT_EQ(job.spec.part_size, 32u << 20);
   EXPECT_EQ(job.schedule.Describe(), "every 5m");
   // Everything else out, the includes in, the excludes out again: the last match decides.
@@ -110,6 +113,11 @@ TEST(ServeConfig, RefusesWhatCannotBeAServiceConfig) {
       "  - {name: a, source: s3://b/q, destination: /e}\n",
       "c.yaml", Env());
   EXPECT_EQ(twice.error().message, "c.yaml:4: a second job called 'a'");
+  auto ranges = ParseServeConfig(
+      "state_dir: /s\njobs:\n  - {name: a, source: s3://b/p, destination: /d, list_concurrency: "
+      "0}\n",
+      "c.yaml", Env());
+  EXPECT_FALSE(ranges.ok());
 }
 
 TEST(ServeConfig, EventJobsAndTheirCommand) {

@@ -36,7 +36,8 @@ TEST(ResolveJob, ABucketIntoADirectoryIsADownload) {
   EXPECT_EQ(o->scratch_dir, "/scratch");
   EXPECT_EQ(o->client.credentials.access_key_id, "AKID");
   EXPECT_EQ(o->parts.threshold_bytes, 8u << 20);  // the part size when no threshold is given
-  EXPECT_EQ(o->transport.max_total_connections, o->concurrency + 4);
+  // Connections for the transfers, and for the key ranges listed beside them.
+  EXPECT_EQ(o->transport.max_total_connections, o->concurrency + o->list_concurrency + 4);
 }
 
 TEST(ResolveJob, TheMemoryLimitLowersDownloadConcurrency) {
