@@ -24,8 +24,10 @@ namespace riptide::engine {
 
 class RangeLister;
 
-/// Key ranges of one listing fetched at once unless a command says otherwise.
-inline constexpr int kDefaultListConcurrency = 8;
+/// Key ranges of one listing fetched at once unless a command says otherwise: 4 lists a
+/// far server's prefix ~3x faster, and costs a single-threaded local one (s3rver, which
+/// spends its CPU on each page) at most a tenth (perf/list_bench.py).
+inline constexpr int kDefaultListConcurrency = 4;
 
 struct ListTarget {
   http::Transport& transport;

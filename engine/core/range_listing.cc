@@ -60,7 +60,8 @@ struct RangeLister::Range {
   std::string token;   // where the listing resumes (the first range, after Start)
   std::string cursor;  // the last key kept
   bool claimed = false, done = false, more = false;  // more: its last page said more follow
-  uint64_t pages = 0;
+  uint64_t pages = 0, pages_since_split = 0;
+  uint64_t keys = 0;  // kept so far
   std::optional<Error> error;
   std::FILE* file = nullptr;
   uint64_t written = 0, read = 0;
@@ -109,8 +110,41 @@ Status RangeLister::Start() {
   }
   r.done = !more;
   r.token = first->next_continuation_token;
+  if (more && !disordered_) SeedRanges(r);  // out of order, ranges would each list to the end
   for (int i = 0; i < concurrency_; ++i) workers_.emplace_back([this] { Work(); });
   return OkStatus();
+}
+
+// The bucket's own folders are the best first cuts: one delimiter listing after the first
+// page names them, and the rest of the prefix starts as up to a range per worker, cut at
+// folders spread evenly among them (each range costs a partial page; stealing evens out
+// the rest) (a folder "p/05/" is a cut: "p/05" and what sorts
+// before it stay below, everything under it goes above). Without folders the first range
+// is split as it lists. A failed look is no error: the listing works without it.
+void RangeLister::SeedRanges(Range& first) {
+  s3::ListParams folders = params_;
+  folders.delimiter = "/";
+  folders.start_after = first.cursor;
+  folders.continuation_token.clear();
+  auto page = ListOnePage(target_, folders);
+  if (!page.ok()) return;
+  std::vector<std::string> cuts;
+  for (const auto& p : page->common_prefixes) {
+    if (p > first.cursor && (first.last.empty() || p < first.last)) cuts.push_back(p);
+  }
+  const size_t want = static_cast<size_t>(concurrency_);
+  const size_t step = std::max<size_t>(1, (cuts.size() + want - 1) / want);
+  std::string end = first.last;
+  auto at = ranges_.end();
+  for (size_t i = step; i <= cuts.size(); i += step) {
+    auto upper = std::make_unique<Range>();
+    upper->after = upper->cursor = cuts[i - 1];
+    upper->last = i + step <= cuts.size() ? cuts[i + step - 1] : end;
+    at = ranges_.insert(at, std::move(upper));
+    ++at;
+    ++split_count_;
+  }
+  if (split_count_ > 0) first.last = cuts[step - 1];
 }
 
 void RangeLister::Work() {
@@ -140,8 +174,23 @@ RangeLister::Range* RangeLister::Claim() {
   return Split();
 }
 
-// The widest range still listing (by where its cursor and end lie in the key space) is
-// cut at the middle of what it has left; the upper half becomes a new range after it.
+// How many keys a range has left, guessed from how densely its keys so far filled the
+// key space it covered: positions are read below the longest prefix its start and
+// cursor share, where the keys differ. An open end counts as the end of that subtree.
+double RangeLister::KeysLeft(const Range& r) const {
+  const std::string& from_key = r.after < params_.prefix ? params_.prefix : r.after;
+  size_t common = 0;
+  while (common < from_key.size() && common < r.cursor.size() && from_key[common] == r.cursor[common]) ++common;
+  const std::string base = r.cursor.substr(0, common);
+  const double from = planner::KeyPosition(from_key, base), at = planner::KeyPosition(r.cursor, base);
+  const bool bounded = !r.last.empty() && r.last.compare(0, base.size(), base) == 0;
+  const double end = bounded ? planner::KeyPosition(r.last, base) : 1.0;
+  if (at <= from) return 0;
+  return static_cast<double>(r.keys) * (end - at) / (at - from);
+}
+
+// The range with the most keys left (two pages at least) is cut at the middle of the
+// key space it has left; the upper half becomes a new range after it.
 RangeLister::Range* RangeLister::Split() {
   if (ranges_.size() >= kMaxRanges || disordered_)
     return nullptr;  // out of order, a cursor means nothing
@@ -149,10 +198,11 @@ RangeLister::Range* RangeLister::Split() {
   double widest = 0;
   for (auto it = ranges_.begin(); it != ranges_.end(); ++it) {
     const Range& r = **it;
-    if (r.done || !r.claimed || r.pages == 0 || !r.more) continue;  // a range unseen may be small
-    const double end = r.last.empty() ? 1.0 : planner::KeyPosition(r.last, params_.prefix);
-    const double width = end - planner::KeyPosition(r.cursor, params_.prefix);
-    if (victim == ranges_.end() || width > widest) victim = it, widest = width;
+    // A range unseen may be small; one just cut has to list a page at its new size first.
+    if (r.done || !r.claimed || r.pages_since_split == 0 || !r.more) continue;
+    const double left = KeysLeft(r);
+    if (left < 2.0 * params_.max_keys) continue;  // a split would cost more requests than it saves
+    if (victim == ranges_.end() || left > widest) victim = it, widest = left;
   }
   if (victim == ranges_.end()) return nullptr;
   Range& v = **victim;
@@ -163,6 +213,7 @@ RangeLister::Range* RangeLister::Split() {
   upper->last = v.last;
   upper->claimed = true;
   v.last = mid;
+  v.pages_since_split = 0;
   ++split_count_;
   return ranges_.insert(std::next(victim), std::move(upper))->get();
 }
@@ -192,8 +243,10 @@ bool RangeLister::Keep(Range& range, s3::ListPage& page, std::string* record) {
   if (n > 0) {
     *record = Record(objects, n);
     range.cursor = std::max(range.cursor, objects[n - 1].key);
+    range.keys += n;
   }
   ++range.pages;
+  ++range.pages_since_split;
   const bool cut = !disordered_ && n < objects.size();
   range.more = page.is_truncated && !cut && !page.next_continuation_token.empty();
   return range.more;

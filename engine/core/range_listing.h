@@ -55,6 +55,9 @@ class RangeLister {
   // listed; nullptr when there is none now.
   Range* Claim();
   Range* Split();
+  double KeysLeft(const Range& r) const;
+  // After the first page: the rest of `first` cut at the prefix's folders.
+  void SeedRanges(Range& first);
   void ListRange(Range& range);
   // Under the lock: takes the keys of `page` still inside `range` (whose end a split may
   // have moved) and serialises them; false once the range is finished.

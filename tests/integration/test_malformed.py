@@ -143,7 +143,7 @@ class MalformedResponseTest(ServerTestCase):
             self.assertEqual(p.returncode, code, (args, p.stdout[-500:], p.stderr))
             self.assertIn("repeated a continuation token", p.stderr, args)
             self.assertEqual(len(p.stderr.strip().splitlines()), 1, p.stderr)
-            # A page or two for each key range being listed (8 by default), then it stops.
+            # A page or two for each key range being listed (4 by default), then it stops.
             self.assertLess(len([e for e in self.proxy.log if "list-type" in e.path]) - before, 20, args)
         for path, data in tree(self.dataset).items():
             self.assertEqual(data, OBJECTS["m/" + path])
