@@ -1,0 +1,91 @@
+"""A proxy that makes a local S3 server look far away: every request waits a fixed
+latency before it is forwarded (a cross-region round trip), and each response body can
+be capped to a rate per connection. Everything else passes through byte for byte, so
+signatures still check.
+
+    python3 perf/delay_proxy.py UPSTREAM_PORT [--latency-ms 30] [--rate BYTES_PER_S]
+
+prints "listening on PORT" once it accepts connections; or use DelayProxy from Python."""
+import argparse
+import http.client
+import http.server
+import socketserver
+import threading
+import time
+
+HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade"}
+
+
+class DelayProxy:
+    def __init__(self, upstream_port, latency_ms=30.0, rate=0):
+        proxy = self
+        self.upstream_port, self.latency, self.rate = upstream_port, latency_ms / 1000.0, rate
+        self.requests = 0
+        self.lock = threading.Lock()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def forward(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else None
+                with proxy.lock:
+                    proxy.requests += 1
+                time.sleep(proxy.latency)
+                if not hasattr(self, "upstream"):
+                    self.upstream = http.client.HTTPConnection("127.0.0.1", proxy.upstream_port, timeout=300)
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP}
+                self.upstream.request(self.command, self.path, body=body, headers=headers)
+                r = self.upstream.getresponse()
+                data = r.read()
+                self.send_response(r.status)
+                for k, v in r.getheaders():
+                    if k.lower() not in HOP and k.lower() != "content-length":
+                        self.send_header(k, v)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                if self.command == "HEAD":
+                    return
+                proxy.send_body(self.wfile, data)
+
+            do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = forward
+
+        class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+            daemon_threads = True
+            request_queue_size = 256
+
+        self.server = Server(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def send_body(self, out, data):
+        if not self.rate:
+            out.write(data)
+            return
+        chunk = max(1, self.rate // 20)  # 50 ms worth at a time
+        start = time.monotonic()
+        for sent in range(0, len(data), chunk):
+            out.write(data[sent:sent + chunk])
+            ahead = (sent + chunk) / self.rate - (time.monotonic() - start)
+            if ahead > 0:
+                time.sleep(ahead)
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("upstream_port", type=int)
+    ap.add_argument("--latency-ms", type=float, default=30.0)
+    ap.add_argument("--rate", type=int, default=0, help="bytes per second per connection (0: no cap)")
+    args = ap.parse_args()
+    p = DelayProxy(args.upstream_port, args.latency_ms, args.rate)
+    print(f"listening on {p.port}", flush=True)
+    p.thread.join()
