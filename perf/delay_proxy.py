@@ -9,9 +9,10 @@ prints "listening on PORT" once it accepts connections; or use DelayProxy from P
 import argparse
 import http.client
 import http.server
-import socketserver
 import threading
 import time
+
+from processes import serve_http
 
 HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade"}
 
@@ -53,15 +54,7 @@ class DelayProxy:
 
             do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = forward
 
-        class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
-            daemon_threads = True
-            request_queue_size = 256
-
-        self.server = Server(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        self.endpoint = f"http://127.0.0.1:{self.port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+        self.server, self.port, self.endpoint, self.thread = serve_http(Handler)
 
     def send_body(self, out, data):
         if not self.rate:

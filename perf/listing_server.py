@@ -8,9 +8,9 @@ Answers GET /BUCKET?list-type=2 with prefix, delimiter, start-after, continuatio
 max-keys and encoding-type=url; anything else is 501."""
 import bisect
 import http.server
-import socketserver
-import threading
 import urllib.parse
+
+from processes import serve_http
 
 ETAG = '"0123456789abcdef0123456789abcdef"'
 STAMP = "2026-11-29T00:00:00.000Z"
@@ -41,14 +41,7 @@ class ListingServer:
                 self.end_headers()
                 self.wfile.write(body)
 
-        class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
-            daemon_threads = True
-            request_queue_size = 256
-
-        self.server = Server(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        self.endpoint = f"http://127.0.0.1:{self.port}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server, self.port, self.endpoint, _ = serve_http(Handler)
 
     def page(self, q):
         prefix, delimiter = q.get("prefix", ""), q.get("delimiter", "")

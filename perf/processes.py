@@ -1,8 +1,11 @@
 """Starting the processes a benchmark measures against: s3rver and `riptide serve`, each
 on a port of the kernel's choosing (port 0), read back from what the process prints."""
+import http.server
 import os
 import re
+import socketserver
 import subprocess
+import threading
 import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
@@ -22,6 +25,21 @@ def reported_port(proc, log_path, pattern, what, timeout=60):
             raise SystemExit(f"{what} exited ({proc.returncode}) before it listened; see {log_path}")
         time.sleep(0.05)
     raise SystemExit(f"{what} did not listen within {timeout} s; see {log_path}")
+
+
+class ThreadedServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    daemon_threads = True
+    request_queue_size = 256
+
+
+def serve_http(handler):
+    """(server, port, endpoint, thread) of `handler` served on 127.0.0.1 at a port of the
+    kernel's choosing, a thread per connection."""
+    server = ThreadedServer(("127.0.0.1", 0), handler)
+    port = server.server_address[1]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    return server, port, f"http://127.0.0.1:{port}", thread
 
 
 def start_s3rver(store, log_path):
