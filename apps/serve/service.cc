@@ -171,7 +171,8 @@ void Service::Dispatch() {
       }
       if (slot.next && (!wake || *slot.next < *wake)) wake = slot.next;
     }
-    for (auto& [name, slot] : slots_) {
+    for (auto& item : slots_) {  // not a structured binding: clang before 16 cannot capture one
+      auto& slot = item.second;
       if (running_ >= config_.max_parallel_jobs) break;
       if (slot.queued == 0 || slot.running) continue;
       if (slot.worker.joinable()) slot.worker.join();  // the last run's thread, already ending
