@@ -118,9 +118,9 @@ Status RangeLister::Start() {
 // The bucket's own folders are the best first cuts: one delimiter listing after the first
 // page names them, and the rest of the prefix starts as up to a range per worker, cut at
 // folders spread evenly among them (each range costs a partial page; stealing evens out
-// the rest) (a folder "p/05/" is a cut: "p/05" and what sorts
-// before it stay below, everything under it goes above). Without folders the first range
-// is split as it lists. A failed look is no error: the listing works without it.
+// the rest). A folder "p/05/" is a cut: "p/05" and what sorts before it stay below,
+// everything under it goes above. Without folders the first range is split as it lists.
+// A failed look is no error: the listing works without it.
 void RangeLister::SeedRanges(Range& first) {
   s3::ListParams folders = params_;
   folders.delimiter = "/";
