@@ -49,7 +49,7 @@ size_t Footprint(const StreamEntry& e) {
 
 }  // namespace
 
-EntrySpool::EntrySpool() : file_(std::tmpfile()) {}
+EntrySpool::EntrySpool() : file_(codec::SpoolFile()) {}
 
 EntrySpool::~EntrySpool() {
   if (file_) std::fclose(file_);
@@ -78,7 +78,7 @@ Status EntrySpool::ForEach(const std::function<Status(StreamEntry& entry)>& fn) 
 
 Status EntrySpool::Clear() {
   if (file_) std::fclose(file_);
-  file_ = std::tmpfile();
+  file_ = codec::SpoolFile();
   count_ = 0;
   return file_ ? OkStatus() : SpoolError();
 }
@@ -115,7 +115,7 @@ Status SortedSpool::Add(StreamEntry entry) {
 Status SortedSpool::Spill() {
   std::stable_sort(held_.begin(), held_.end(), [](const StreamEntry& a, const StreamEntry& b) { return a.rel < b.rel; });
   auto run = std::make_unique<Run>();
-  run->file = std::tmpfile();
+  run->file = codec::SpoolFile();
   if (!run->file) return SpoolError();
   for (const StreamEntry& e : held_) {
     if (!WriteEntry(run->file, e)) return SpoolError();
@@ -132,7 +132,7 @@ Status SortedSpool::Spill() {
 // Every run merged into one, which keeps the first place: equal keys stay in order.
 Status SortedSpool::MergeRuns() {
   auto merged = std::make_unique<Run>();
-  merged->file = std::tmpfile();
+  merged->file = codec::SpoolFile();
   if (!merged->file) return SpoolError();
   for (auto& run : runs_) {
     if (Status st = run->Advance(); !st.ok()) return st;

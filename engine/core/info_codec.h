@@ -3,12 +3,18 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdio>
 #include <string>
 #include <string_view>
 
 #include "transport/s3/object_info.h"
 
 namespace riptide::engine::codec {
+
+/// An anonymous temp file for a spool, in $TMPDIR (else /tmp), gone when closed; nullptr
+/// when none can be made. (std::tmpfile ignores TMPDIR, so a full /tmp could not be
+/// avoided.)
+std::FILE* SpoolFile();
 
 void PutU64(std::string* out, uint64_t v);
 void PutString(std::string* out, std::string_view s);

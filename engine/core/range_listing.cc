@@ -16,6 +16,10 @@ namespace {
 
 constexpr size_t kMaxRanges = 512;  // each range not yet read back may hold a temp file open
 
+Error SpoolError() {
+  return MakeError(ErrorCode::kIo, "cannot spool the listing to a temp file in $TMPDIR (is the disk full?)");
+}
+
 // A record of kept keys: its length, the count, then each ObjectInfo.
 std::string Record(const std::vector<s3::ObjectInfo>& objects, size_t n) {
   std::string rec(2 * sizeof(uint32_t), '\0');
@@ -34,6 +38,23 @@ bool PreadAll(int fd, char* data, size_t size, uint64_t offset) {
     data += n;
     size -= static_cast<size_t>(n);
     offset += static_cast<uint64_t>(n);
+  }
+  return true;
+}
+
+// The record at `offset` of a range's spool as a page; false when it cannot be read back.
+bool ReadRecord(int fd, uint64_t offset, uint32_t* length, s3::ListPage* page) {
+  uint32_t count = 0;
+  if (!PreadAll(fd, reinterpret_cast<char*>(length), sizeof *length, offset)) return false;
+  std::string body(*length, '\0');
+  if (!PreadAll(fd, body.data(), *length, offset + sizeof *length)) return false;
+  std::string_view in(body);
+  if (in.size() < sizeof count) return false;
+  std::memcpy(&count, in.data(), sizeof count);
+  in.remove_prefix(sizeof count);
+  page->objects.resize(count);
+  for (auto& o : page->objects) {
+    if (!codec::TakeInfo(&in, &o)) return false;
   }
   return true;
 }
@@ -62,7 +83,6 @@ struct RangeLister::Range {
   bool claimed = false, done = false, more = false;  // more: its last page said more follow
   uint64_t pages = 0, pages_since_split = 0;
   uint64_t keys = 0;  // kept so far
-  std::optional<Error> error;
   std::FILE* file = nullptr;
   uint64_t written = 0, read = 0;
 };
@@ -84,11 +104,6 @@ RangeLister::~RangeLister() {
   for (auto& w : workers_) w.join();
 }
 
-uint64_t RangeLister::ranges() const {
-  std::lock_guard lk(mu_);
-  return split_count_ + 1;
-}
-
 Status RangeLister::Start() {
   auto first = ListOnePage(target_, params_);
   if (!first.ok()) return first.error();
@@ -101,11 +116,8 @@ Status RangeLister::Start() {
   std::string record;
   const bool more = Keep(r, *first, &record);
   if (!record.empty()) {
-    r.file = std::tmpfile();
-    if (!r.file || !PwriteAll(fileno(r.file), record, 0)) {
-      return MakeError(ErrorCode::kIo,
-                       "cannot spool the listing to a temp file (is the disk full?)");
-    }
+    r.file = codec::SpoolFile();
+    if (!r.file || !PwriteAll(fileno(r.file), record, 0)) return SpoolError();
     r.written = spooled_ = record.size();
   }
   r.done = !more;
@@ -134,17 +146,14 @@ void RangeLister::SeedRanges(Range& first) {
   }
   const size_t want = static_cast<size_t>(concurrency_);
   const size_t step = std::max<size_t>(1, (cuts.size() + want - 1) / want);
-  std::string end = first.last;
-  auto at = ranges_.end();
+  const std::string end = first.last;
   for (size_t i = step; i <= cuts.size(); i += step) {
     auto upper = std::make_unique<Range>();
     upper->after = upper->cursor = cuts[i - 1];
     upper->last = i + step <= cuts.size() ? cuts[i + step - 1] : end;
-    at = ranges_.insert(at, std::move(upper));
-    ++at;
-    ++split_count_;
+    ranges_.push_back(std::move(upper));  // `first` is the only range so far
   }
-  if (split_count_ > 0) first.last = cuts[step - 1];
+  if (step <= cuts.size()) first.last = cuts[step - 1];
 }
 
 void RangeLister::Work() {
@@ -214,7 +223,6 @@ RangeLister::Range* RangeLister::Split() {
   upper->claimed = true;
   v.last = mid;
   v.pages_since_split = 0;
-  ++split_count_;
   return ranges_.insert(std::next(victim), std::move(upper))->get();
 }
 
@@ -252,6 +260,15 @@ bool RangeLister::Keep(Range& range, s3::ListPage& page, std::string* record) {
   return range.more;
 }
 
+// Under the lock: the listing cannot be whole, so no range is worth another request, and
+// Next hands out this error in place of whatever the ranges still hold.
+void RangeLister::Fail(Range& range, Error e) {
+  range.done = true;
+  stopping_ = true;
+  if (!first_error_) first_error_ = std::move(e);
+  changed_.notify_all();
+}
+
 bool RangeLister::MayRunAhead(const Range& range) const {
   return spooled_ < spool_limit_ || (!ranges_.empty() && ranges_.front().get() == &range);
 }
@@ -273,27 +290,18 @@ void RangeLister::ListRange(Range& range) {
         page.ok() ? progress.Advance(page->is_truncated, page->next_continuation_token) : OkStatus();
     std::string record;
     std::unique_lock lk(mu_);
-    if (!page.ok() || !advanced.ok()) {
-      range.error = page.ok() ? advanced.error() : page.error();
-      range.done = true;
-      stopping_ = true;  // the listing cannot be whole: no range is worth another request
-      if (!first_error_) first_error_ = range.error;
-      changed_.notify_all();
-      return;
-    }
+    if (!page.ok() || !advanced.ok()) return Fail(range, page.ok() ? advanced.error() : page.error());
     const bool more = Keep(range, *page, &record);
     const uint64_t offset = range.written;
-    if (!record.empty() && !range.file) range.file = std::tmpfile();
+    if (!record.empty() && !range.file) range.file = codec::SpoolFile();
     std::FILE* file = range.file;
     lk.unlock();
     const bool wrote = record.empty() || (file && PwriteAll(fileno(file), record, offset));
     lk.lock();
-    range.written += wrote ? record.size() : 0;
-    spooled_ += wrote ? record.size() : 0;
-    if (!wrote)
-      range.error =
-          MakeError(ErrorCode::kIo, "cannot spool the listing to a temp file (is the disk full?)");
-    range.done = !more || range.error.has_value();
+    if (!wrote) return Fail(range, SpoolError());
+    range.written += record.size();
+    spooled_ += record.size();
+    range.done = !more;
     changed_.notify_all();
     if (range.done) return;
     params.continuation_token = page->next_continuation_token;
@@ -320,23 +328,11 @@ Result<std::shared_ptr<s3::ListPage>> RangeLister::Next() {
       const uint64_t offset = r.read;
       const int fd = fileno(r.file);
       lk.unlock();
-      uint32_t length = 0, count = 0;
-      std::string body;
-      bool ok = PreadAll(fd, reinterpret_cast<char*>(&length), sizeof length, offset);
-      if (ok) {
-        body.resize(length);
-        ok = PreadAll(fd, body.data(), length, offset + sizeof length);
-      }
+      uint32_t length = 0;
       auto page = std::make_shared<s3::ListPage>();
-      std::string_view in(body);
-      ok = ok && in.size() >= sizeof count;
-      if (ok) {
-        std::memcpy(&count, in.data(), sizeof count);
-        in.remove_prefix(sizeof count);
-        page->objects.resize(count);
-        for (auto& o : page->objects) ok = ok && codec::TakeInfo(&in, &o);
+      if (!ReadRecord(fd, offset, &length, page.get())) {
+        return MakeError(ErrorCode::kIo, "cannot read back the spooled listing");
       }
-      if (!ok) return MakeError(ErrorCode::kIo, "cannot read back the spooled listing");
       lk.lock();
       r.read += sizeof length + length;
       spooled_ -= sizeof length + length;

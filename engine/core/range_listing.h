@@ -44,8 +44,6 @@ class RangeLister {
   /// after it or once the target's stop flag is set; an error is a range whose listing
   /// failed after its retries.
   Result<std::shared_ptr<s3::ListPage>> Next();
-  /// How many ranges the key space was listed as (splits + 1).
-  uint64_t ranges() const;
 
  private:
   struct Range;
@@ -63,7 +61,7 @@ class RangeLister {
   // have moved) and serialises them; false once the range is finished.
   bool Keep(Range& range, s3::ListPage& page, std::string* record);
   bool MayRunAhead(const Range& range) const;
-  Status Failed(Range& range, Error e);
+  void Fail(Range& range, Error e);
 
   ListTarget target_;
   s3::ListParams params_;
@@ -74,7 +72,6 @@ class RangeLister {
   std::condition_variable changed_;
   RangeList ranges_;      // in key order; the front is the one `Next` reads
   uint64_t spooled_ = 0;  // bytes written and not yet read back
-  uint64_t split_count_ = 0;
   bool stopping_ = false;
   std::optional<Error> first_error_;  // a range failed: every worker stops, Next returns it
   bool failed_ = false;               // ... once; then nothing more

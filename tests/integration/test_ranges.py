@@ -5,6 +5,8 @@ must stay exact with it. Small pages (--page-size 20) make many ranges out of a 
 of 900 keys."""
 import json
 import os
+import subprocess
+import unittest
 import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 
@@ -99,3 +101,15 @@ class RangeListingTest(ServerTestCase):
         self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
         self.assertIn("AccessDenied (HTTP 403): listing failed part-way", json.loads(p.stdout)["error"])
         self.assertEqual(len(tree(self.dataset)), len(KEYS), "nothing deleted on a partial listing")
+
+    @unittest.skipUnless(os.geteuid() == 0, "mounting a small tmpfs for TMPDIR needs root (CI runs as root)")
+    def test_a_listing_that_cannot_be_spooled_fails_instead_of_losing_keys(self):
+        tmp = os.path.join(self.tmp, "tiny-tmp")
+        os.makedirs(tmp)
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8k", "tmpfs", tmp], check=True)
+        self.addCleanup(subprocess.run, ["umount", "-l", tmp])
+        p = riptide("ls", "-r", f"s3://{self.bucket}/r/", "--endpoint", self.server.endpoint, "--page-size", "20",
+                    "--list-concurrency", "4", server=self.server, env={"TMPDIR": tmp})
+        self.assertEqual(p.returncode, 2, p.stdout[-300:] + p.stderr)
+        self.assertIn("cannot spool the listing to a temp file in $TMPDIR", p.stderr)
+        self.assertEqual(len(p.stderr.strip().splitlines()), 1, p.stderr)
