@@ -135,33 +135,33 @@ Status AbortUpload(const ListTarget& target, const s3::UploadInfo& upload) {
 
 Status ForEachListPage(const ListTarget& target, s3::ListParams params,
                        const std::function<Status(const s3::ListPage&)>& fn, int concurrency) {
-  if (concurrency > 1 && params.delimiter.empty()) {
-    PageReader reader(target, std::move(params), concurrency);
-    if (Status st = reader.Start(); !st.ok()) return st;
-    for (;;) {
-      auto page = reader.Next();
-      if (!page.ok()) return page.error();
-      if (!*page) return OkStatus();
-      if (Status st = fn(**page); !st.ok()) return st;
-    }
-  }
-  ListingProgress progress;
+  PageReader reader(target, std::move(params), concurrency);
+  if (Status st = reader.Start(); !st.ok()) return st;
   for (;;) {
-    auto page = ListOnePage(target, params);
+    auto page = reader.Next();
     if (!page.ok()) return page.error();
-    if (Status st = fn(*page); !st.ok()) return st;
-    if (Status st = progress.Advance(page->is_truncated, page->next_continuation_token); !st.ok()) return st;
-    if (!page->is_truncated) return OkStatus();
-    params.continuation_token = page->next_continuation_token;
+    if (!*page) return OkStatus();
+    if (Status st = fn(**page); !st.ok()) return st;
   }
 }
 
 PageReader::PageReader(ListTarget target, s3::ListParams params, int concurrency,
                        std::string last_key)
-    : target_(std::move(target)), params_(std::move(params)) {
+    : target_(std::move(target)), params_(std::move(params)), last_key_(std::move(last_key)) {
   if (concurrency > 1 && params_.delimiter.empty()) {
-    ranges_ = std::make_unique<RangeLister>(target_, params_, concurrency, std::move(last_key));
+    ranges_ = std::make_unique<RangeLister>(target_, params_, concurrency, last_key_);
   }
+}
+
+bool PageReader::CutAtLastKey(s3::ListPage& page) {
+  if (last_key_.empty()) return false;
+  auto beyond = std::find_if(page.objects.begin(), page.objects.end(),
+                             [&](const s3::ObjectInfo& o) { return o.key > last_key_; });
+  if (beyond == page.objects.end()) return false;
+  page.objects.erase(beyond, page.objects.end());
+  page.is_truncated = false;
+  done_ = true;
+  return true;
 }
 
 PageReader::~PageReader() {
@@ -173,6 +173,7 @@ Status PageReader::Start() {
   auto first = ListOnePage(target_, params_);
   if (!first.ok()) return first.error();
   pending_ = std::make_shared<s3::ListPage>(std::move(*first));
+  if (CutAtLastKey(*pending_)) return OkStatus();
   return PrefetchAfter(*pending_);
 }
 
@@ -208,6 +209,7 @@ Result<std::shared_ptr<s3::ListPage>> PageReader::Next() {
     done_ = true;
     return page.error();
   }
+  if (CutAtLastKey(**page)) return page;
   if (Status st = PrefetchAfter(**page); !st.ok()) return st.error();
   return page;
 }

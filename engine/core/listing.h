@@ -60,8 +60,9 @@ class ListingProgress {
 /// One page, retried while the error is retryable and attempts are left.
 Result<s3::ListPage> ListOnePage(const ListTarget& target, const s3::ListParams& params);
 
-/// Every page under `params` in order; `fn` may stop the walk by returning an error.
-/// Memory: one page at a time.
+/// Every page under `params` in order, through a PageReader (`concurrency` key ranges at
+/// once); `fn` may stop the walk by returning an error. Memory: two pages, or a page per
+/// range worker.
 Status ForEachListPage(const ListTarget& target, s3::ListParams params,
                        const std::function<Status(const s3::ListPage&)>& fn, int concurrency = 1);
 
@@ -86,12 +87,16 @@ class PageReader {
 
  private:
   Status PrefetchAfter(const s3::ListPage& page);
+  // A listing that ends at last_key_: the page is cut after it, marked the last, and
+  // nothing more is asked for. False when the page lies wholly before it.
+  bool CutAtLastKey(s3::ListPage& page);
   ListTarget target_;
   ListingProgress progress_;
   s3::ListParams params_;  // continuation_token: the page being prefetched
   std::shared_ptr<s3::ListPage> pending_;  // the first page, handed out once
   std::optional<std::future<Result<std::shared_ptr<s3::ListPage>>>> next_;  // retried on the transport
   bool done_ = false;
+  std::string last_key_;
   std::unique_ptr<RangeLister> ranges_;
 };
 

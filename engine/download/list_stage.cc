@@ -32,20 +32,7 @@ Status ListStage::Start() {
 }
 
 PagePtr ListStage::Next() {
-  if (past_range_) return nullptr;
-  auto page = reader_.Next();
-  const std::string& last = ctx_.options.range_last;
-  if (page.ok() && *page && !last.empty()) {
-    // A shard ends at its last key: the page is cut there and the listing stops.
-    const auto& objects = (*page)->objects;
-    auto beyond = std::find_if(objects.begin(), objects.end(), [&](const s3::ObjectInfo& o) { return o.key > last; });
-    if (beyond != objects.end()) {
-      auto cut = std::make_shared<s3::ListPage>();
-      cut->objects.assign(objects.begin(), beyond);
-      past_range_ = true;
-      return cut;
-    }
-  }
+  auto page = reader_.Next();  // a shard's pages end at its last key (the reader cuts them)
   if (page.ok()) return *page;
   if (ctx_.stop) return nullptr;  // cancelled by a stop, not a failure
   Error e = page.error();

@@ -101,7 +101,6 @@ class ListStage final : public PageSource {
  private:
   RunContext& ctx_;
   PageReader reader_;
-  bool past_range_ = false;  // a shard's listing reached its last key
 };
 
 /// --key / --keys-file: pages of HeadObject answers for the named keys, no listing.

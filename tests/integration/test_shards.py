@@ -67,7 +67,9 @@ class PlanTest(ShardTestCase):
 class WorkersTest(ShardTestCase):
     def test_four_workers_fill_one_dataset_then_status_verify_and_delete(self):
         self.make_plan()
-        workers = [self.worker(i, "--json") for i in range(4)]  # at once, into one directory
+        # At once, into one directory; half list one page after another, half by key range:
+        # both listings must end at the shard's last key.
+        workers = [self.worker(i, "--json", "--list-concurrency", "1" if i % 2 == 0 else "4") for i in range(4)]
         outs = [w.communicate(timeout=300) for w in workers]
         for w, (out, err) in zip(workers, outs):
             self.assertEqual(w.returncode, 0, err)
