@@ -54,7 +54,7 @@ bool Merger::Included(const std::string& rel) {
 }
 
 Status Merger::DestinationOnly() {
-  if (resorted_ && any_src_decided_ && dst_entry_.rel <= src_decided_) {
+  if (resorted_ && src_decided_ && dst_entry_.rel <= *src_decided_) {
     auto there = source_.Contains(dst_entry_.rel);
     if (!there.ok()) return there.error();
     if (*there) return OkStatus();  // copied before the disorder showed
@@ -62,30 +62,36 @@ Status Merger::DestinationOnly() {
   return deletes_.Add(dst_entry_);
 }
 
+namespace {
+
+// The entry in hand (when `have`) and the rest of `stream`, into `spool`.
+Status DrainInto(ObjectStream& stream, StreamEntry& head, bool have, SortedSpool& spool) {
+  for (bool more = have; more;) {
+    if (Status st = spool.Add(std::move(head)); !st.ok()) return st;
+    auto r = stream.Next(&head);
+    if (!r.ok()) return r.error();
+    more = *r;
+  }
+  return OkStatus();
+}
+
+}  // namespace
+
 Status Merger::Resort() {
   spdlog::warn("the server lists keys out of order: the rest of both listings is sorted on disk before they are "
                "compared");
   resorted_ = true;
   sorted_src_ = std::make_unique<SortedSpool>(sort_budget_);
   if (have_src_) stats_.listed--;  // counted again when the spool hands it out
-  for (bool more = have_src_; more;) {
-    if (Status st = sorted_src_->Add(std::move(src_entry_)); !st.ok()) return st;
-    auto r = src_->Next(&src_entry_);
-    if (!r.ok()) return r.error();
-    more = *r;
-  }
-  if (Status st = sorted_src_->Seal(); !st.ok()) return st;
+  Status st = DrainInto(*src_, src_entry_, have_src_, *sorted_src_);
+  if (st.ok()) st = sorted_src_->Seal();
+  if (!st.ok()) return st;
   src_ = sorted_src_.get();
   if (dst_) {
     sorted_dst_ = std::make_unique<SortedSpool>(sort_budget_);
-    for (bool more = have_dst_; more;) {
-      if (Status st = sorted_dst_->Add(std::move(dst_entry_)); !st.ok()) return st;
-      auto r = dst_->Next(&dst_entry_);
-      if (!r.ok()) return r.error();
-      more = *r;
-    }
+    st = DrainInto(*dst_, dst_entry_, have_dst_, *sorted_dst_);
     // Deletes decided so far go back into the walk: the source may list them late.
-    Status st = deletes_.ForEach([&](StreamEntry& e) { return sorted_dst_->Add(std::move(e)); });
+    if (st.ok()) st = deletes_.ForEach([&](StreamEntry& e) { return sorted_dst_->Add(std::move(e)); });
     if (st.ok()) st = deletes_.Clear();
     if (st.ok()) st = sorted_dst_->Seal();
     if (!st.ok()) return st;
@@ -96,10 +102,7 @@ Status Merger::Resort() {
 }
 
 Status Merger::AdvanceSource() {
-  if (have_src_ && !resorted_) {
-    src_decided_ = src_entry_.rel;
-    any_src_decided_ = true;
-  }
+  if (have_src_ && !resorted_) src_decided_ = src_entry_.rel;
   auto r = src_->Next(&src_entry_);
   if (!r.ok()) return r.error();
   have_src_ = *r;

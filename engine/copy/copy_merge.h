@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -73,8 +74,7 @@ class Merger {
   size_t sort_budget_;
   std::unique_ptr<SortedSpool> sorted_src_, sorted_dst_;
   bool resorted_ = false;
-  std::string src_decided_;  // the last source key decided before the walk was resorted
-  bool any_src_decided_ = false;
+  std::optional<std::string> src_decided_;  // the last source key decided before the walk was resorted
   bool started_ = false;
   bool have_src_ = false, have_dst_ = false;
   StreamEntry src_entry_, dst_entry_;

@@ -39,12 +39,12 @@ void ObjectCopy::Start() {
   Describe();
 }
 
-void ObjectCopy::CopyWhole(std::function<bool(const Error&)> refused) {
+void ObjectCopy::CopyWhole() {
   Call(
       ctx_, DstTransport(), [s = self()] { return s->Dst().CopyObject(s->DstBucket(), s->t_->dst_key, s->Source()); },
       EtagInBody,
-      [s = self(), refused = std::move(refused)](Result<http::Response> r) {
-        if (!r.ok() && refused && refused(r.error())) return;
+      [s = self()](Result<http::Response> r) {
+        if (!r.ok() && s3::IsCopySourceTooLarge(r.error())) return s->StreamInstead();
         if (!r.ok()) return s->Fail(r.error());
         s->Landed(*s3::ParseResultEtag(r->body), s->t_->source.info.etag, s3::EtagsAreMd5(r->headers));
       });
@@ -136,15 +136,12 @@ void ObjectCopy::PartCopyUnsupported(const Error& e) {
 
 void ObjectCopy::CopyWholeInstead() {
   if (t_->source.info.size > kMaxCopyObjectBytes) return StreamInstead();
-  CopyWhole([s = self()](const Error& e) {
-    if (!s3::IsCopySourceTooLarge(e)) return false;
-    s->StreamInstead();
-    return true;
-  });
+  CopyWhole();
 }
 
-// Neither UploadPartCopy nor CopyObject can copy this object on the server: its bytes
-// stream through riptide in parts (GET ranges → UploadPart), checked as any streamed copy.
+// CopyObject cannot copy this object (too large for it, and no UploadPartCopy when that
+// was the fallback): its bytes stream through riptide in parts (GET ranges →
+// UploadPart), checked as any streamed copy.
 void ObjectCopy::StreamInstead() {
   spdlog::warn("{}: too large for CopyObject without UploadPartCopy, so its bytes stream through riptide",
                t_->source.info.key);

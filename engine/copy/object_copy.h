@@ -43,9 +43,9 @@ class ObjectCopy : public std::enable_shared_from_this<ObjectCopy> {
   http::Transport& DstTransport() { return ctx_.destination_transport; }
   std::shared_ptr<ObjectCopy> self() { return shared_from_this(); }
 
-  // Server-side, one request: CopyObject carries the metadata along (directive COPY).
-  // `refused`, when set, may take an error over (true) instead of failing the object.
-  void CopyWhole(std::function<bool(const Error&)> refused = nullptr);
+  // Server-side, one request: CopyObject carries the metadata along (directive COPY); an
+  // object it refuses for its size streams instead.
+  void CopyWhole();
 
   // Streamed, one request each way: GET (the source's metadata in its headers), then PUT.
   void StreamWhole();

@@ -23,8 +23,9 @@ inline bool IsNotImplemented(const Error& e) { return e.http_status == 501 || e.
 /// specified copy source is larger than the maximum allowable size for a copy source"
 /// above 5 GiB; other servers EntityTooLarge, some at a lower size.
 inline bool IsCopySourceTooLarge(const Error& e) {
-  return e.http_status == 400 && (e.s3_code == "EntityTooLarge" ||
-                                  (e.s3_code == "InvalidRequest" && e.message.find("copy source is larger") != std::string::npos));
+  if (e.http_status != 400) return false;
+  return e.s3_code == "EntityTooLarge" ||
+         (e.s3_code == "InvalidRequest" && e.message.find("copy source is larger") != std::string::npos);
 }
 
 }  // namespace riptide::s3
