@@ -1,5 +1,9 @@
 #include "apps/client_flags.h"
 
+#include <cstdlib>
+
+#include "engine/config/job_spec.h"
+
 namespace riptide::app {
 
 void ClientFlags::Add(CLI::App* cmd) {
@@ -29,6 +33,29 @@ void ClientFlags::Add(CLI::App* cmd) {
     cmd->add_option("--rclone-config", spec_.rclone_config_file,
                     "FILE: an rclone.conf whose S3 remotes NAME:bucket/prefix may name (env RCLONE_CONFIG)");
   });
+}
+
+CLI::Option* ConcurrencyOption(CLI::App* cmd, int& value) {
+  // "auto" reads as kAutoConcurrency; a number is a fixed count.
+  CLI::Validator auto_or_count(
+      [](std::string& text) -> std::string {
+        if (text == "auto") {
+          text = std::to_string(engine::kAutoConcurrency);
+          return {};
+        }
+        char* end = nullptr;
+        const long n = std::strtol(text.c_str(), &end, 10);
+        if (text.empty() || *end || n < 1 || n > 4096) return "must be auto or a whole number from 1 to 4096";
+        return {};
+      },
+      "", "");
+  return cmd
+      ->add_option("--concurrency", value,
+                   "requests in flight: a number, exactly that many; auto: start low and find the most that "
+                   "still pays while the run goes (backs off on SlowDown, timeouts and latency)")
+      ->type_name("N|auto")
+      ->transform(auto_or_count)
+      ->capture_default_str();
 }
 
 CLI::Option* ListConcurrencyOption(CLI::App* cmd, int& value) {

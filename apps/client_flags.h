@@ -31,6 +31,9 @@ void InGroup(CLI::App* cmd, const std::string& group, Add&& add) {
   }
 }
 
+/// --concurrency N|auto: requests in flight, fixed or found while running.
+CLI::Option* ConcurrencyOption(CLI::App* cmd, int& value);
+
 /// --list-concurrency N: how many key ranges of one listing are fetched at once.
 CLI::Option* ListConcurrencyOption(CLI::App* cmd, int& value);
 

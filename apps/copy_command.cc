@@ -23,7 +23,7 @@ CLI::Option* SizeOption(CLI::App* cmd, const std::string& name, T& value, const 
 
 void TransferFlags::Add(CLI::App* cmd) {
   InGroup(cmd, "Performance", [&] {
-    cmd->add_option("--concurrency", concurrency, "requests in flight")->check(CLI::Range(1, 4096))->capture_default_str();
+    ConcurrencyOption(cmd, concurrency);
     // Sizes read as a person writes them (SIZE: 16MiB, 8M, 1G), their bounds in the text.
     SizeOption(cmd, "--part-size", part_size,
                "bytes per part, 64KiB to 5GiB (e.g. 8M, 64MiB): ranged GETs of large objects; upload parts "

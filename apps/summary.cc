@@ -37,6 +37,12 @@ nlohmann::json SummaryJson(const engine::SyncReport& r, int exit_code, double mb
   j["retries"] = r.retries;
   j["throttled"] = r.throttled;  // of the retries, answers to slow down (503 SlowDown, 429)
   j["requests"] = r.requests;
+  // Requests allowed in flight at the end; with --concurrency auto, as found while running.
+  j["concurrency"] = r.concurrency;
+  if (r.concurrency_auto) {
+    j["concurrency_auto"] = true;
+    j["concurrency_peak"] = r.concurrency_peak;
+  }
   j["bytes"] = r.bytes;
   j["bytes_resumed"] = r.bytes_resumed;
   j["seconds"] = r.seconds;
@@ -119,11 +125,13 @@ void PrintProgress(const engine::Stats& s, double seconds) {
       totals += eta;
     }
   }
-  std::fprintf(stderr, "\r\033[K  listed %llu  done %llu/%llu  %s  %s  failed %llu",
+  // --concurrency auto: the number in flight as the tuner moves it.
+  const std::string in_flight = s.concurrency_auto ? "  " + std::to_string(s.concurrency.load()) + " in flight" : "";
+  std::fprintf(stderr, "\r\033[K  listed %llu  done %llu/%llu  %s  %s%s  failed %llu",
                static_cast<unsigned long long>(s.listed.load()),
                static_cast<unsigned long long>(s.transferred.load()),
                static_cast<unsigned long long>(s.planned.load()), totals.c_str(), HumanRate(bytes, seconds).c_str(),
-               static_cast<unsigned long long>(s.failed.load()));
+               in_flight.c_str(), static_cast<unsigned long long>(s.failed.load()));
   std::fflush(stderr);
 }
 

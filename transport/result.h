@@ -35,6 +35,7 @@ struct Error {
   std::string request_id;  // x-amz-request-id, when the server gave one
   double retry_after_s = 0;  // Retry-After, when the server gave one
   int os_errno = 0;          // errno of a local file-system failure
+  bool timed_out = false;    // the exchange ran past a timeout (or stalled below the low-speed limit)
 
   /// "NoSuchBucket (HTTP 404): The specified bucket does not exist".
   std::string ToString() const;

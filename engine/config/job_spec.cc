@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "engine/config/shard_file.h"
+#include "engine/core/concurrency_control.h"
 #include "planner/key_mapping.h"
 #include "transport/s3/uri.h"
 
@@ -23,16 +24,23 @@ Error Invalid(std::string message) { return MakeError(ErrorCode::kInvalidArgumen
 
 // What one request in flight costs riptide at most: a curl handle with its 16 KiB
 // receive buffer, TLS state, the transfer's bookkeeping (measured: ~25 MiB RSS at 64).
+// Requests a job may have in flight: --concurrency, or what auto may reach.
+int MostInFlight(const JobSpec& spec) {
+  return spec.concurrency == kAutoConcurrency ? kAutoMaxConcurrency : spec.concurrency;
+}
+
+// With --concurrency auto, the most the tuner may reach.
 int AffordableConcurrency(const JobSpec& spec) {
   constexpr uint64_t kBytesPerRequest = 256u << 10;
   constexpr uint64_t kBaseBytes = 24u << 20;  // listing pages, manifest cursor, threads
   const uint64_t limit = spec.memory_limit;
   const uint64_t affordable = (limit - std::min(limit, kBaseBytes)) / kBytesPerRequest;
-  if (affordable < static_cast<uint64_t>(spec.concurrency)) {
-    spdlog::info("--memory-limit {} MiB allows {} requests in flight, not {}", limit >> 20, affordable,
-                 spec.concurrency);
+  const bool adaptive = spec.concurrency == kAutoConcurrency;
+  const auto asked = static_cast<uint64_t>(MostInFlight(spec));
+  if (affordable < asked && !adaptive) {
+    spdlog::info("--memory-limit {} MiB allows {} requests in flight, not {}", limit >> 20, affordable, asked);
   }
-  return static_cast<int>(std::max<uint64_t>(1, std::min<uint64_t>(affordable, spec.concurrency)));
+  return static_cast<int>(std::max<uint64_t>(1, std::min<uint64_t>(affordable, asked)));
 }
 
 // An ExpiredToken answer makes the temporary credentials of these clients refresh now.
@@ -100,6 +108,7 @@ Result<JobOptions> ResolveDownload(const JobSpec& spec, const s3::ConfigSources&
   o.state_dir = spec.state_dir;
   if (std::string tmp = Env(sources, "TMPDIR"); !tmp.empty()) o.scratch_dir = tmp;
   o.concurrency = AffordableConcurrency(spec);
+  o.adaptive_concurrency = spec.concurrency == kAutoConcurrency;
   o.list_page_size = spec.page_size;
   o.list_concurrency = spec.list_concurrency;
   o.delete_extraneous = spec.delete_extraneous;
@@ -144,7 +153,7 @@ Status ResolveCopySource(const JobSpec& spec, const ClientResolver& resolver, Co
     return std::exchange(dst_prefix, std::string());
   };
   if (NamesBucket(spec.source)) {
-    auto src = resolver.Side(spec.source, spec.concurrency + spec.list_concurrency + 4);
+    auto src = resolver.Side(spec.source, MostInFlight(spec) + spec.list_concurrency + 4);
     if (!src.ok()) return src.error();
     o.source = std::move(*src);
     const std::string key = o.source->prefix;
@@ -184,7 +193,7 @@ Result<JobOptions> ResolveCopy(const JobSpec& spec, const s3::ConfigSources& sou
   if (!spec.shard_plan.empty()) return Invalid("--shard-plan applies to downloads into a directory, not to a bucket DST");
   ClientResolver resolver(spec.client, sources, transports);
   CopyOptions o;
-  auto dst = resolver.Side(spec.destination, spec.concurrency + spec.list_concurrency + 4);
+  auto dst = resolver.Side(spec.destination, MostInFlight(spec) + spec.list_concurrency + 4);
   if (!dst.ok()) return dst.error();
   o.destination = std::move(*dst);
   if (Status st = ResolveCopySource(spec, resolver, o); !st.ok()) return st.error();
@@ -203,7 +212,8 @@ Result<JobOptions> ResolveCopy(const JobSpec& spec, const s3::ConfigSources& sou
   o.dry_run = spec.dry_run;
   o.plan_dir = spec.plan_dir;
   o.state_dir = DefaultCopyStateDir(spec.state_dir, sources);
-  o.concurrency = spec.concurrency;
+  o.adaptive_concurrency = spec.concurrency == kAutoConcurrency;
+  o.concurrency = MostInFlight(spec);
   // Part bodies get a quarter of the limit; buffers, TLS, listings and bookkeeping the rest.
   o.memory_limit = spec.memory_limit / 4;
   o.part_size = spec.part_size;

@@ -16,6 +16,9 @@
 
 namespace riptide::engine {
 
+/// JobSpec::concurrency for --concurrency auto.
+inline constexpr int kAutoConcurrency = 0;
+
 struct JobSpec {
   std::string source;       // s3://BUCKET[/PREFIX], REMOTE:BUCKET[/PREFIX], or a local directory
   std::string destination;  // a dataset directory, or a bucket
@@ -41,7 +44,7 @@ struct JobSpec {
   std::string plan_dir;            // write the plan's lists here
 
   // How much at once.
-  int concurrency = 64;                  // requests in flight
+  int concurrency = 64;                  // requests in flight; kAutoConcurrency: found while running
   uint64_t part_size = 16u << 20;
   uint64_t multipart_threshold = 0;      // 0: the part size (server-side copies: 5 GiB)
   uint64_t memory_limit = 256u << 20;    // downloads lower concurrency to fit; copies hold bodies in a quarter

@@ -60,7 +60,7 @@ void PlanBatch(CopyRun& run, const Batch& batch, Emit&& emit, Flush&& flush) {
       }
       continue;
     }
-    t->slots = static_cast<int>(std::min<uint64_t>(shape.parts, std::min(8, run.slots.total())));
+    t->slots = static_cast<int>(std::min<uint64_t>(shape.parts, std::min(8, run.slots.limit())));
     if (shape.holds_bodies) {
       const uint64_t part_mib = std::max<uint64_t>(1, (shape.part_bytes + kMiB - 1) / kMiB);
       t->memory_mib = static_cast<int>(std::min<uint64_t>(part_mib * static_cast<uint64_t>(t->slots),

@@ -15,6 +15,7 @@
 #include <thread>
 #include <utility>
 
+#include "engine/core/concurrency_control.h"
 #include "engine/copy/copy_graph.h"
 #include "engine/copy/copy_support.h"
 #include "engine/state/run_log.h"
@@ -304,8 +305,9 @@ Result<SyncReport> RunCopy(const CopyOptions& options, const JobHost& host) {
     plan_out = std::move(*w);
   }
   const std::string from = options.source ? Describe(*options.source) : options.source_dir;
-  spdlog::info("copying {} to {} ({}, {} requests in flight)", from, Describe(dst_side),
-               !options.source ? "upload" : *server_side ? "server-side" : "streamed", options.concurrency);
+  spdlog::info("copying {} to {} ({}, {})", from, Describe(dst_side),
+               !options.source ? "upload" : *server_side ? "server-side" : "streamed",
+               DescribeConcurrency(options.adaptive_concurrency, options.concurrency));
   auto state = OpenDestinationState(options, *dst_transport, dst_requests, from);
   if (!state.ok()) return state.error();
 
@@ -316,6 +318,11 @@ Result<SyncReport> RunCopy(const CopyOptions& options, const JobHost& host) {
                   dst_requests, *server_side, stats, shell.stop(), uploads, nullptr, nullptr};
   CopyRun run(ctx, merger, shell, plan_out.get(), std::max(1, options.concurrency),
               static_cast<int>(std::max<uint64_t>(1, options.memory_limit / kMiB)), host);
+  // Bytes landed (part by part) is the work for every kind of copy, server-side included.
+  auto tuner = TuneConcurrency(
+      options.adaptive_concurrency, run.slots, stats, shell,
+      [&] { return dst_transport->requests_started() + (src_transport_own ? src_transport_own->requests_started() : 0); },
+      [&] { return stats.bytes_committed.load(); });
   shell.OnStop([&] {
     run.slots.Cancel();
     run.memory.Cancel();

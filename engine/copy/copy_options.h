@@ -42,6 +42,7 @@ struct CopyOptions {
   std::string state_dir;             // where the journal of open uploads lives ("" for none)
 
   int concurrency = 64;                          // requests in flight
+  bool adaptive_concurrency = false;             // --concurrency auto: found while running, at most the above
   uint64_t memory_limit = 64ull << 20;           // part bodies held at once (streamed copies, uploads)
   uint64_t part_size = 16ull << 20;              // upload parts (raised to S3's limits per object)
   uint64_t multipart_threshold = 16ull << 20;    // streamed copies and uploads above this go in parts

@@ -15,18 +15,29 @@ namespace riptide::engine {
 
 class Budget {
  public:
-  explicit Budget(int tokens, Budget* parent = nullptr) : total_(tokens), free_(tokens), parent_(parent) {}
+  explicit Budget(int tokens, Budget* parent = nullptr)
+      : total_(tokens), free_(tokens), limit_(tokens), parent_(parent) {}
   Budget(const Budget&) = delete;
   Budget& operator=(const Budget&) = delete;
 
   int total() const { return total_; }
+  /// Tokens that may be taken at once now, ≤ total (--concurrency auto moves it).
+  int limit() const { return limit_.load(std::memory_order_relaxed); }
+  /// Lowering it takes effect as tokens come back; nothing taken is called in.
+  void SetLimit(int limit) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      limit_ = std::clamp(limit, 1, total_);
+    }
+    cv_.notify_all();
+  }
 
   /// Blocks until `n` (≤ total) tokens are free here and in the parent; false when
   /// cancelled instead.
   bool Acquire(int n = 1) {
     {
       std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait(lock, [&] { return free_ >= n || cancelled_; });
+      cv_.wait(lock, [&] { return Fits(n) || cancelled_; });
       if (cancelled_) return false;
       free_ -= n;
     }
@@ -40,7 +51,7 @@ class Budget {
   bool TryAcquire(int n = 1) {
     {
       std::lock_guard<std::mutex> lock(mu_);
-      if (cancelled_ || free_ < n) return false;
+      if (cancelled_ || !Fits(n)) return false;
       free_ -= n;
     }
     if (parent_ && !parent_->TryAcquire(ParentShare(n))) {
@@ -68,6 +79,12 @@ class Budget {
   }
 
  private:
+  // Room for `n` within the limit; one wider than the limit (it was planned before the
+  // limit fell) goes alone. Called with mu_ held.
+  bool Fits(int n) const {
+    const int used = total_ - free_;
+    return free_ >= n && (used + n <= limit_ || used == 0);
+  }
   // A child's waiter polls its own cancel while it waits here: a parent is never cancelled.
   bool AcquireUnless(int n, const std::atomic<bool>& abort) {
     std::unique_lock<std::mutex> lock(mu_);
@@ -92,6 +109,7 @@ class Budget {
   std::condition_variable cv_;
   const int total_;
   int free_;
+  std::atomic<int> limit_;
   std::atomic<bool> cancelled_{false};
   Budget* const parent_;
 };

@@ -52,6 +52,8 @@ struct SyncReport {
   uint64_t throttled = 0;  // of the retries, answers to slow down
   uint64_t drifted = 0, deleted = 0, excluded = 0;
   uint64_t requests = 0;  // HTTP requests sent, retries included
+  int concurrency = 0, concurrency_peak = 0;  // requests allowed in flight at the end, and at most
+  bool concurrency_auto = false;              // found while running (--concurrency auto)
   bool dry_run = false;
   bool to_bucket = false;  // a copy into a bucket: `gone` counts destination objects the source lacks
   uint64_t would_transfer = 0, would_transfer_bytes = 0, would_delete = 0;  // --dry-run

@@ -16,6 +16,9 @@ void FillFromStats(SyncReport& report, const Stats& stats) {
   report.throttled = stats.throttled;
   report.bytes = stats.bytes_committed;
   report.excluded = stats.excluded;
+  report.concurrency = stats.concurrency;
+  report.concurrency_peak = stats.concurrency_peak;
+  report.concurrency_auto = stats.concurrency_auto;
   if (report.dry_run) {
     report.would_transfer = stats.planned;
     report.would_transfer_new = stats.planned_new;
@@ -56,6 +59,8 @@ void RunShell::Tick() {
   if (host_.cancel.cancelled()) stop_ = true;
   if (stop_) {
     for (const auto& fn : on_stop_) fn();
+  } else {
+    for (const auto& fn : on_tick_) fn();
   }
   if (host_.progress && ++ticks_ % kTicksPerProgress == 0) host_.progress(stats_, seconds());
 }

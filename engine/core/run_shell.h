@@ -30,6 +30,8 @@ class RunShell {
   void Fail(Error e);
   /// Runs on the ticker's thread once the run is stopping: cancel budgets, transports.
   void OnStop(std::function<void()> fn) { on_stop_.push_back(std::move(fn)); }
+  /// Runs on the ticker's thread every tick (a tenth of a second) until the run stops.
+  void OnTick(std::function<void()> fn) { on_tick_.push_back(std::move(fn)); }
 
   /// Runs `body` with the ticker going: progress twice a second, cancels noticed.
   template <typename F>
@@ -62,6 +64,7 @@ class RunShell {
   std::atomic<bool> stop_{false};
   int ticks_ = 0;  // ticker thread only
   std::vector<std::function<void()>> on_stop_;  // set before Run, read by the ticker
+  std::vector<std::function<void()>> on_tick_;  // the same
   mutable std::mutex fatal_mu_;
   std::optional<Error> fatal_;  // guarded by fatal_mu_
 };

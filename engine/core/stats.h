@@ -71,6 +71,10 @@ class Stats {
   std::atomic<uint64_t> size_verified_only{0};
   std::atomic<uint64_t> retries{0};
   std::atomic<uint64_t> throttled{0};       // of the retries, answers to slow down (503, SlowDown, 429)
+  std::atomic<uint64_t> timeouts{0};        // of the retries, requests that timed out or stalled
+  std::atomic<int> concurrency{0};          // requests allowed in flight now (moves with --concurrency auto)
+  std::atomic<int> concurrency_peak{0};     // the highest it went
+  bool concurrency_auto = false;            // set before the run: a ConcurrencyTuner moves it
   std::atomic<uint64_t> bytes_received{0};  // every body byte, retries included
   std::atomic<uint64_t> bytes_committed{0};
   std::atomic<uint64_t> bytes_resumed{0};   // found on disk from an interrupted run
@@ -90,6 +94,7 @@ class Stats {
     if (e.http_status == 503 || e.http_status == 429 || e.s3_code == "SlowDown") {
       throttled.fetch_add(1, std::memory_order_relaxed);
     }
+    if (e.timed_out || e.s3_code == "RequestTimeout") timeouts.fetch_add(1, std::memory_order_relaxed);
   }
 
   /// Set before the run starts; called from the stages' threads. Unchanged objects are

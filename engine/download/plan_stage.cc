@@ -116,9 +116,9 @@ TransferPtr PlanStage::MakeTransfer(const planner::Decision& d, planner::KeyMapp
   t->object = d.object;
   t->path = std::move(m.path);
   t->folder = m.kind == planner::KeyMapping::Kind::kFolder;
-  // An object may run as many requests at once as it has parts, within the budget.
+  // An object may run as many requests at once as it has parts, within the budget's limit now.
   const uint64_t parts = planner::PartCount(t->object.size, ctx_.options.parts);
-  t->slots = static_cast<int>(std::min<uint64_t>(parts, static_cast<uint64_t>(ctx_.budget.total())));
+  t->slots = static_cast<int>(std::min<uint64_t>(parts, static_cast<uint64_t>(ctx_.budget.limit())));
   ctx_.stats.planned++;
   if (d.action == planner::Decision::Action::kNew) ctx_.stats.planned_new++;
   return t;

@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <filesystem>
 
+#include "engine/core/concurrency_control.h"
 #include "engine/core/run_shell.h"
 #include "engine/download/pipeline.h"
 #include "planner/key_mapping.h"
@@ -202,9 +203,13 @@ Result<SyncReport> RunSync(const SyncOptions& options, const JobHost& host) {
   auto plan_out = Prepare(options, state);
   if (!plan_out.ok()) return plan_out.error();
   ctx.plan_out = plan_out->get();
-  spdlog::info("mirroring {} from {}://{} into {} ({} requests in flight, {} MiB parts)", source,
-               options.client.endpoint.scheme, options.client.endpoint.Authority(), options.dataset_dir,
-               options.concurrency, options.parts.part_size_bytes >> 20);
+  spdlog::info("mirroring {} from {}://{} into {} ({}, {} MiB parts)", source, options.client.endpoint.scheme,
+               options.client.endpoint.Authority(), options.dataset_dir,
+               DescribeConcurrency(options.adaptive_concurrency, options.concurrency),
+               options.parts.part_size_bytes >> 20);
+  auto tuner = TuneConcurrency(
+      options.adaptive_concurrency, budget, stats, shell, [&] { return transport->requests_started(); },
+      [&] { return stats.bytes_received.load(); });
   auto run_id = state.manifest->BeginRun(source);
   if (!run_id.ok()) return run_id.error();
 

@@ -20,6 +20,7 @@ struct SyncOptions {
   std::string state_dir;         // default DATASET/.riptide
   std::string scratch_dir = "/tmp";  // where a dry run of a missing dataset plans ($TMPDIR)
   int concurrency = 64;          // requests in flight; also bounds objects and open files
+  bool adaptive_concurrency = false;  // --concurrency auto: found while running, `concurrency` at most
   planner::PartPolicy parts;     // --part-size, --multipart-threshold
   int list_page_size = 1000;     // max-keys per ListObjectsV2 page (tests use small pages)
   int list_concurrency = 1;      // key ranges listed at once (RangeLister)

@@ -4,7 +4,10 @@ It forwards every request to a real S3 server and can, per rule, answer with an 
 error instead (with a Retry-After if asked), answer 200 with an S3 error body, flip a
 byte in the response or the request body, cut the body short, reset the connection
 mid-body (a real TCP RST), stall, or run a callback before forwarding (to replace an
-object mid-download). It logs each request with its time and counts the body bytes it
+object mid-download). Two settings apply to every request: `latency` (seconds each waits
+before it is forwarded, as a far-away server) and `cap` (a request arriving while that
+many are in flight is answered 503 SlowDown at once, as S3 does to a prefix pushed too
+hard); `peak` is the most it had in flight, `refused` how many the cap turned away. It logs each request with its time and counts the body bytes it
 served, so tests can say what was fetched and when.
 
 Requests are forwarded with their headers untouched, Host included, so a SigV4
@@ -61,6 +64,11 @@ class FaultProxy:
         self.rules = []
         self.log = []
         self.lock = threading.Lock()
+        self.latency = 0.0
+        self.cap = 0
+        self.in_flight = 0
+        self.peak = 0
+        self.refused = 0  # answered SlowDown for the cap
         proxy = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -78,7 +86,24 @@ class FaultProxy:
                     entry.access_key = auth.split("Credential=", 1)[1].split("/", 1)[0]
                 with proxy.lock:
                     proxy.log.append(entry)
-                    rule = proxy._take_rule(self.command, self.path, dict(self.headers))
+                    over = proxy.cap and proxy.in_flight >= proxy.cap
+                    if over:
+                        rule = Rule(lambda *a: True, "status", message="over the proxy's cap of requests in flight")
+                        proxy.refused += 1
+                    else:
+                        rule = proxy._take_rule(self.command, self.path, dict(self.headers))
+                        proxy.in_flight += 1
+                        proxy.peak = max(proxy.peak, proxy.in_flight)
+                try:
+                    self.answer(entry, rule, body)
+                finally:
+                    if not over:
+                        with proxy.lock:
+                            proxy.in_flight -= 1
+
+            def answer(self, entry, rule, body):
+                if proxy.latency and not (rule and rule.action == "status"):
+                    time.sleep(proxy.latency)
                 if rule and rule.action == "respond":
                     answer = rule.respond(dict(self.headers))
                     if answer:

@@ -25,7 +25,12 @@ Error ErrorFromCurl(CURLcode code, const char* detail) {
     case CURLE_ABORTED_BY_CALLBACK:
       e.code = ErrorCode::kCancelled;
       break;
-    default:  // resets, timeouts, partial bodies, TLS hiccups
+    case CURLE_OPERATION_TIMEDOUT:
+      e.code = ErrorCode::kNetwork;
+      e.retryable = true;
+      e.timed_out = true;
+      break;
+    default:  // resets, partial bodies, TLS hiccups
       e.code = ErrorCode::kNetwork;
       e.retryable = true;
       break;

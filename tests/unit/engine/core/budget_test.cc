@@ -66,5 +66,35 @@ TEST(Budget, ACancelWakesAWaiterBlockedOnTheParent) {
   EXPECT_EQ(shared.used(), 0);
 }
 
+TEST(Budget, ALoweredLimitHoldsNewTakesUntilEnoughComesBack) {
+  Budget budget(16);
+  budget.SetLimit(4);
+  EXPECT_EQ(budget.limit(), 4);
+  ASSERT_TRUE(budget.TryAcquire(3));
+  EXPECT_FALSE(budget.TryAcquire(2));  // 3 + 2 is over the limit, not over the total
+  ASSERT_TRUE(budget.TryAcquire(1));
+  budget.SetLimit(2);                  // nothing taken is called in
+  EXPECT_EQ(budget.used(), 4);
+  budget.Release(3);
+  EXPECT_FALSE(budget.TryAcquire(2));  // 1 held + 2 is over the new limit
+  budget.Release(1);
+  ASSERT_TRUE(budget.TryAcquire(2));
+  budget.Release(2);
+  // One wider than the limit (planned before it fell) goes alone, never beside others.
+  ASSERT_TRUE(budget.TryAcquire(5));
+  EXPECT_FALSE(budget.TryAcquire(1));
+  budget.Release(5);
+  std::atomic<bool> got{false};
+  ASSERT_TRUE(budget.Acquire(2));
+  std::thread waiter([&] { got = budget.Acquire(2); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_FALSE(got);
+  budget.SetLimit(8);  // a raised limit wakes the waiter
+  waiter.join();
+  EXPECT_TRUE(got);
+  budget.SetLimit(1000);
+  EXPECT_EQ(budget.limit(), 16);  // never above the total
+}
+
 }  // namespace
 }  // namespace riptide::engine

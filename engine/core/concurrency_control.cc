@@ -1,0 +1,202 @@
+#include "engine/core/concurrency_control.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "engine/core/budget.h"
+#include "engine/core/run_shell.h"
+#include "engine/core/stats.h"
+
+namespace riptide::engine {
+namespace {
+// Slow start doubles while a doubling buys this much more.
+constexpr double kKeepDoubling = 1.5;
+// A steady probe is kept when it buys at least this much more.
+constexpr double kProbeGain = 1.02;
+constexpr int kProbeEvery = 3;
+// Slots held per unit of score this many times the lowest seen: latency has risen with
+// nothing to show for it.
+constexpr double kLatencyRise = 2.5;
+// A run using less than this share of its limit shows nothing about a higher one.
+constexpr double kFull = 0.75;
+// Steady: periods between probes at most, and before the limit the server pushed back
+// at is tried again.
+constexpr int kMaxProbeEvery = 32;
+constexpr int kCeilingPeriods = 30;
+}  // namespace
+
+ConcurrencyController::ConcurrencyController(Bounds bounds)
+    : bounds_{std::max(1, bounds.min), 0, std::max(std::max(1, bounds.min), bounds.max)},
+      limit_(std::clamp(bounds.start, bounds_.min, bounds_.max)),
+      peak_(limit_) {}
+
+double ConcurrencyController::Score(const ControlSample& s) {
+  const double secs = s.seconds > 0 ? s.seconds : 1;
+  return (static_cast<double>(s.bytes) + static_cast<double>(s.requests) * kRequestBytes) / secs;
+}
+
+int ConcurrencyController::Set(int limit) {
+  limit_ = std::clamp(limit, bounds_.min, bounds_.max);
+  peak_ = std::max(peak_, limit_);
+  return limit_;
+}
+
+void ConcurrencyController::Cut() {
+  ceiling_ = limit_;
+  since_ceiling_ = 0;
+  phase_ = Phase::kSteady;
+  probing_ = false;
+  quiet_ = 0;
+  Set(static_cast<int>(limit_ * kBackOff));
+  // The requests in flight when the server pushed back answer during the next period:
+  // they are echoes of this cut, not news.
+  echo_ = 1;
+  settle_ = 2;
+}
+
+int ConcurrencyController::Update(const ControlSample& s) {
+  if ((s.throttled > 0 || s.timeouts > 0) && echo_ == 0) {
+    Cut();
+    return limit_;
+  }
+  if (echo_ > 0) --echo_;
+  if (settle_ > 0) {
+    --settle_;
+    return limit_;
+  }
+  ++since_ceiling_;
+  const double score = Score(s);
+  if (s.busy < kFull * limit_ || score <= 0) return limit_;  // idle slots: nothing learnt
+  const double cost = s.busy / score;
+  if (min_cost_ == 0 || cost < min_cost_) min_cost_ = cost;
+  if (phase_ == Phase::kSlowStart) {
+    SlowStart(score);
+  } else if (probing_) {
+    Judge(score);
+  } else if (cost > kLatencyRise * min_cost_) {
+    // More requests wait at the server for the same work: the extra ones only queue.
+    Cut();
+    ceiling_ = 0;  // not the server refusing: no ceiling to keep under
+  } else {
+    Probe(score);
+  }
+  return limit_;
+}
+
+void ConcurrencyController::SlowStart(double score) {
+  settle_ = 1;
+  if (base_limit_ == 0 || score >= kKeepDoubling * base_score_) {
+    base_score_ = score;
+    base_limit_ = limit_;
+    if (Set(limit_ * 2) == base_limit_) phase_ = Phase::kSteady;  // at the top already
+    return;
+  }
+  // The knee lies between the last two limits, about where the rate at the lower one,
+  // grown in proportion, meets the rate at the higher: go there, with a little room.
+  phase_ = Phase::kSteady;
+  quiet_ = 0;
+  const double gain = score / base_score_;
+  if (gain < 1) {
+    Set(base_limit_);  // more did worse
+  } else {
+    Set(std::min(limit_, static_cast<int>(std::ceil(base_limit_ * gain * 1.1))));
+  }
+}
+
+void ConcurrencyController::Judge(double score) {
+  probing_ = false;
+  quiet_ = 0;
+  settle_ = 1;
+  // Kept when it bought at least half what the step would in proportion.
+  const double step = static_cast<double>(limit_) / base_limit_ - 1;
+  if (score >= base_score_ * std::max(kProbeGain, 1 + step / 2)) {
+    probe_every_ = kProbeEvery;
+    if (limit_ >= ceiling_) ceiling_ = 0;  // the old ceiling holds no more
+    return;
+  }
+  probe_every_ = std::min(probe_every_ * 2, kMaxProbeEvery);
+  Set(base_limit_);
+}
+
+void ConcurrencyController::Probe(double score) {
+  // Below where the server last pushed back, climb back at once and in larger steps.
+  const bool recovering = ceiling_ > 0 && limit_ < ceiling_ - 1;
+  if (++quiet_ < (recovering ? 1 : probe_every_)) return;
+  int step = std::max(1, limit_ / 8);
+  if (recovering) step = std::max(step, (ceiling_ - limit_) / 2);
+  int next = limit_ + step;
+  if (ceiling_ > 0 && next >= ceiling_) {
+    next = since_ceiling_ >= kCeilingPeriods ? ceiling_ : ceiling_ - 1;
+    if (next <= limit_) return;
+  }
+  base_score_ = score;
+  base_limit_ = limit_;
+  if (Set(next) == base_limit_) return;  // at the top
+  probing_ = true;
+  quiet_ = 0;
+  settle_ = 1;
+}
+
+ConcurrencyTuner::ConcurrencyTuner(ConcurrencyController::Bounds bounds, Budget& budget, Stats& stats,
+                                   Counter requests, Counter bytes, int ticks_per_period, Clock clock)
+    : controller_(bounds),
+      budget_(budget),
+      stats_(stats),
+      requests_(std::move(requests)),
+      bytes_(std::move(bytes)),
+      clock_(clock ? std::move(clock) : [] {
+        return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+      }),
+      ticks_per_period_(std::max(1, ticks_per_period)),
+      period_start_(clock_()) {
+  budget_.SetLimit(controller_.limit());
+  stats_.concurrency = controller_.limit();
+  stats_.concurrency_peak = controller_.limit();
+  stats_.concurrency_auto = true;
+}
+
+void ConcurrencyTuner::Tick() {
+  busy_sum_ += budget_.used();
+  if (++ticks_ < ticks_per_period_) return;
+  const double now = clock_();
+  ControlSample s;
+  s.seconds = now - period_start_;
+  const uint64_t requests = requests_(), bytes = bytes_();
+  const uint64_t throttled = stats_.throttled, timeouts = stats_.timeouts;
+  s.requests = requests - last_requests_;
+  s.bytes = bytes - last_bytes_;
+  s.throttled = throttled - last_throttled_;
+  s.timeouts = timeouts - last_timeouts_;
+  s.busy = busy_sum_ / ticks_;
+  last_requests_ = requests;
+  last_bytes_ = bytes;
+  last_throttled_ = throttled;
+  last_timeouts_ = timeouts;
+  ticks_ = 0;
+  busy_sum_ = 0;
+  period_start_ = now;
+  const int limit = controller_.Update(s);
+  budget_.SetLimit(limit);
+  stats_.concurrency = limit;
+  stats_.concurrency_peak = controller_.peak();
+}
+
+std::unique_ptr<ConcurrencyTuner> TuneConcurrency(bool adaptive, Budget& budget, Stats& stats, RunShell& shell,
+                                                  ConcurrencyTuner::Counter requests, ConcurrencyTuner::Counter bytes) {
+  if (!adaptive) {
+    stats.concurrency = budget.total();
+    stats.concurrency_peak = budget.total();
+    return nullptr;
+  }
+  const int max = budget.total();
+  auto tuner = std::make_unique<ConcurrencyTuner>(ConcurrencyController::Bounds{2, std::min(8, max), max}, budget,
+                                                  stats, std::move(requests), std::move(bytes));
+  shell.OnTick([t = tuner.get()] { t->Tick(); });
+  return tuner;
+}
+
+std::string DescribeConcurrency(bool adaptive, int concurrency) {
+  return (adaptive ? "auto, up to " : "") + std::to_string(concurrency) + " requests in flight";
+}
+
+}  // namespace riptide::engine

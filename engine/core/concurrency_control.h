@@ -1,0 +1,123 @@
+// --concurrency auto: how many requests a run keeps in flight, found while it runs.
+//
+// `ConcurrencyController` is the decision alone, a pure function of the samples it is
+// fed (unit-tested on simulated servers): it starts low and doubles the limit while
+// doing so buys throughput (slow start), then probes a little higher now and then and
+// keeps a step only when it pays (additive increase), and cuts the limit by a factor at
+// once when the server pushes back: a SlowDown, 503 or 429, a timeout, or latency that
+// rises with no throughput to show for it (by Little's law, more requests in flight at
+// the same rate is exactly that). It never leaves [min, max]; max is what the memory
+// limit affords.
+//
+// `ConcurrencyTuner` feeds it from a running job, on the RunShell's ticker: the bytes
+// and requests counted since the last period, the throttles and timeouts among the
+// retries, and how much of its limit the run really used, and moves the job's Budget.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace riptide::engine {
+
+class Budget;
+class RunShell;
+class Stats;
+
+/// --concurrency auto: the most a run may reach unless memory allows less.
+inline constexpr int kAutoMaxConcurrency = 256;
+
+/// What one period of a run showed.
+struct ControlSample {
+  double seconds = 1;     // the period's length
+  uint64_t bytes = 0;     // body bytes moved (received or sent)
+  uint64_t requests = 0;  // requests started
+  uint64_t throttled = 0; // answers to slow down (SlowDown, 503, 429)
+  uint64_t timeouts = 0;  // requests that timed out or stalled
+  double busy = 0;        // mean slots held over the period
+};
+
+class ConcurrencyController {
+ public:
+  struct Bounds {
+    int min = 2;
+    int start = 8;
+    int max = 256;
+  };
+  explicit ConcurrencyController(Bounds bounds);
+
+  /// The limit to use from now on, after one more period.
+  int Update(const ControlSample& s);
+  int limit() const { return limit_; }
+  /// The highest limit used so far.
+  int peak() const { return peak_; }
+
+  /// A request costs a server about as much as moving this many bytes: the score mixes
+  /// objects per second (small objects) and bytes per second (large) on one scale.
+  static constexpr double kRequestBytes = 64 * 1024;
+  /// A cut keeps this share of the limit.
+  static constexpr double kBackOff = 0.7;
+
+ private:
+  enum class Phase { kSlowStart, kSteady };
+  static double Score(const ControlSample& s);
+  int Set(int limit);
+  void Cut();
+  void SlowStart(double score);
+  void Judge(double score);  // the period after a probe
+  void Probe(double score);
+
+  const Bounds bounds_;
+  int limit_;
+  int peak_;
+  Phase phase_ = Phase::kSlowStart;
+  int settle_ = 1;           // periods to let pass before the next judgement
+  int echo_ = 0;             // periods whose pushback is still the last cut's
+  double base_score_ = 0;    // the score at the limit before the last step up
+  int base_limit_ = 0;       // that limit (0: none yet)
+  bool probing_ = false;     // steady: the limit is one step above base_limit_
+  int quiet_ = 0;            // steady: periods since the last change
+  int probe_every_ = 3;      // steady: periods between probes; doubles after one that did not pay
+  int ceiling_ = 0;          // the limit the server last pushed back at (0: none)
+  int since_ceiling_ = 0;    // periods since; the ceiling is tried again after a while
+  double min_cost_ = 0;      // the lowest slots held per unit of score seen (Little's law)
+};
+
+/// Drives a controller from a running job and moves `budget`'s limit. Call Tick at a
+/// fixed interval; a period is `ticks_per_period` ticks.
+class ConcurrencyTuner {
+ public:
+  using Counter = std::function<uint64_t()>;
+  using Clock = std::function<double()>;  // seconds, steadily
+  /// `requests` counts requests started by all the job's transports; `bytes` the body
+  /// bytes moved. `clock` null: the steady clock.
+  ConcurrencyTuner(ConcurrencyController::Bounds bounds, Budget& budget, Stats& stats, Counter requests,
+                   Counter bytes, int ticks_per_period = 10, Clock clock = nullptr);
+  void Tick();
+  const ConcurrencyController& controller() const { return controller_; }
+
+ private:
+  ConcurrencyController controller_;
+  Budget& budget_;
+  Stats& stats_;
+  Counter requests_, bytes_;
+  Clock clock_;
+  const int ticks_per_period_;
+  int ticks_ = 0;
+  double busy_sum_ = 0;
+  uint64_t last_requests_ = 0, last_bytes_ = 0, last_throttled_ = 0, last_timeouts_ = 0;
+  double period_start_;
+};
+
+/// A run's concurrency: fixed (`adaptive` false) is the budget's total, recorded in the
+/// stats; auto starts low and is tuned on the shell's ticks up to that total. The tuner
+/// returned (null when fixed) must outlive the shell's Run.
+std::unique_ptr<ConcurrencyTuner> TuneConcurrency(bool adaptive, Budget& budget, Stats& stats, RunShell& shell,
+                                                  ConcurrencyTuner::Counter requests, ConcurrencyTuner::Counter bytes);
+
+/// "64 requests in flight" or "auto, up to 256 requests in flight", for a run's first log line.
+std::string DescribeConcurrency(bool adaptive, int concurrency);
+
+}  // namespace riptide::engine

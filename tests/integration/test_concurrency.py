@@ -1,0 +1,96 @@
+"""--concurrency auto against a real S3 server behind the fault proxy: it raises the
+number in flight while that pays (a server 100 ms away), backs off when the server
+answers SlowDown above a cap of requests in flight, and says what it settled on in the
+summary; a fixed number still means exactly that many."""
+import os
+
+from fault_proxy import FaultProxy
+from support import ServerTestCase, riptide, tree
+from test_faults import FaultTestCase
+
+KiB = 1 << 10
+
+
+def objects(prefix, n, size=16 * KiB):
+    return {f"{prefix}/o{i:04d}.bin": bytes([i % 251]) * size for i in range(n)}
+
+
+class AutoConcurrencyTest(FaultTestCase):
+    def test_it_raises_the_number_in_flight_while_that_pays(self):
+        self.put(objects("far", 300))
+        self.proxy.latency = 0.1  # every request waits: more in flight, more done a second
+        p, s = self.run_riptide("sync", f"s3://{self.bucket}/far", self.dataset, "--concurrency", "auto",
+                                "--list-concurrency", "1")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(s["transferred"], 300)
+        self.assertTrue(s["concurrency_auto"])
+        self.assertGreater(s["concurrency_peak"], 8, s)  # it started at 8
+        self.assertGreater(self.proxy.peak, 8)
+        self.assertEqual(s["throttled"], 0)
+        self.assertEqual(len(tree(self.dataset)), 300)
+
+    def test_it_backs_off_below_a_servers_cap(self):
+        self.put(objects("cap", 400))
+        self.proxy.latency = 0.05
+        self.proxy.cap = 12
+        # A fixed 64 runs into the cap again and again ...
+        p, fixed = self.run_riptide("sync", f"s3://{self.bucket}/cap", os.path.join(self.tmp, "fixed"),
+                                    "--concurrency", "64", "--list-concurrency", "1")
+        self.assertEqual(fixed["concurrency"], 64)
+        self.assertNotIn("concurrency_auto", fixed)
+        self.assertGreater(fixed["throttled"], 100, fixed)
+        refused_fixed = self.proxy.refused
+        # ... auto finds it and stays under it, with a few SlowDowns on the way.
+        self.proxy.refused = 0
+        p, auto = self.run_riptide("sync", f"s3://{self.bucket}/cap", self.dataset, "--concurrency", "auto",
+                                   "--list-concurrency", "1")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(auto["transferred"], 400)
+        self.assertLessEqual(auto["concurrency"], 12, auto)
+        self.assertLess(auto["throttled"], fixed["throttled"] / 4, (auto, fixed))
+        self.assertLessEqual(auto["throttled"], 0.1 * auto["requests"], auto)
+        self.assertLess(self.proxy.refused, refused_fixed / 4)
+        self.assertEqual(len(tree(self.dataset)), 400)
+
+    def test_uploads_and_copies_tune_too(self):
+        src = os.path.join(self.tmp, "src")
+        os.makedirs(src)
+        for i in range(120):
+            with open(os.path.join(src, f"f{i:03d}"), "wb") as f:
+                f.write(bytes([i]) * (8 * KiB))
+        self.proxy.latency = 0.05
+        p, s = self.run_riptide("sync", src, f"s3://{self.bucket}/up", "--concurrency", "auto")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(s["transferred"], 120)
+        self.assertTrue(s["concurrency_auto"])
+        self.assertGreaterEqual(s["concurrency_peak"], 8)
+        p, s = self.run_riptide("sync", f"s3://{self.bucket}/up", f"s3://{self.bucket}/copy",
+                                "--concurrency", "auto")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(s["transferred"], 120)
+        self.assertTrue(s["concurrency_auto"])
+        listed = self.s3.list_objects_v2(Bucket=self.bucket, Prefix="copy/")
+        self.assertEqual(listed["KeyCount"], 120)
+
+
+class ConcurrencyFlagTest(ServerTestCase):
+    def test_a_bad_value_is_one_clear_error(self):
+        for bad in ("0", "fast", "5000", ""):
+            p = riptide("sync", f"s3://{self.bucket}/x", self.dataset, "--endpoint", self.server.endpoint,
+                        "--concurrency", bad, server=self.server)
+            self.assertEqual(p.returncode, 2, p.stderr)
+            self.assertIn("--concurrency", p.stderr)
+            self.assertEqual(len(p.stderr.strip().splitlines()), 1, p.stderr)
+        self.assertFalse(os.path.exists(self.dataset))
+
+    def test_a_fixed_number_is_reported_as_it_is(self):
+        self.put(objects("fixed", 3))
+        p, s = self.sync("/fixed", "--concurrency", "5")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(s["concurrency"], 5)
+        self.assertNotIn("concurrency_peak", s)
+
+
+if __name__ == "__main__":
+    import unittest
+    unittest.main()

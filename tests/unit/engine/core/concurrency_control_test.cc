@@ -1,0 +1,201 @@
+#include "engine/core/concurrency_control.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <functional>
+#include <random>
+#include <vector>
+
+#include "engine/core/budget.h"
+#include "engine/core/stats.h"
+
+namespace riptide::engine {
+namespace {
+
+constexpr double kMB = 1e6;
+
+// A simulated server: what one second at `limit` requests in flight shows.
+using Server = std::function<ControlSample(int limit)>;
+
+// Bandwidth-bound: each request moves `per_request` bytes a second until `knee`
+// requests fill the link; beyond it the same bytes, each request slower.
+Server Knee(int knee, double per_request = 10 * kMB) {
+  return [=](int limit) {
+    ControlSample s;
+    s.busy = limit;
+    s.bytes = static_cast<uint64_t>(std::min(limit, knee) * per_request);
+    s.requests = s.bytes / (8 << 20);
+    return s;
+  };
+}
+
+// A server that answers SlowDown to what it has in flight above `cap`: those requests
+// move nothing and come back as retries, ten a second each (1 MiB objects).
+Server Cap(int cap, double per_request = 4 * kMB) {
+  return [=](int limit) {
+    ControlSample s;
+    s.busy = limit;
+    s.bytes = static_cast<uint64_t>(std::min(limit, cap) * per_request);
+    s.requests = s.bytes >> 20;
+    if (limit > cap) s.throttled = static_cast<uint64_t>(limit - cap) * 10;
+    s.requests += s.throttled;
+    return s;
+  };
+}
+
+struct Trace {
+  std::vector<int> limits;
+  std::vector<ControlSample> samples;
+  double MeanBytes(size_t from) const {
+    double sum = 0;
+    for (size_t i = from; i < samples.size(); ++i) sum += static_cast<double>(samples[i].bytes);
+    return sum / static_cast<double>(samples.size() - from);
+  }
+  uint64_t Throttled(size_t from) const {
+    uint64_t n = 0;
+    for (size_t i = from; i < samples.size(); ++i) n += samples[i].throttled;
+    return n;
+  }
+  int Max() const { return *std::max_element(limits.begin(), limits.end()); }
+};
+
+Trace Drive(ConcurrencyController& c, const Server& server, int periods) {
+  Trace t;
+  for (int i = 0; i < periods; ++i) {
+    t.limits.push_back(c.limit());
+    t.samples.push_back(server(c.limit()));
+    c.Update(t.samples.back());
+  }
+  return t;
+}
+
+TEST(ConcurrencyController, SlowStartDoublesWhileItPaysAndStopsAtTheKnee) {
+  ConcurrencyController c({2, 8, 256});
+  Trace t = Drive(c, Knee(40), 120);
+  // 8 → 16 → 32 → 64 (each judged after a settling period), then steady.
+  EXPECT_EQ(t.limits[0], 8);
+  EXPECT_EQ(t.limits[2], 16);
+  EXPECT_EQ(t.limits[4], 32);
+  EXPECT_GE(t.limits.back(), 40);  // all the link
+  EXPECT_LE(t.Max(), 100);         // not far beyond it: the extra requests only queue
+  EXPECT_GE(t.MeanBytes(40), 0.97 * 40 * 10 * kMB);
+}
+
+TEST(ConcurrencyController, RisingLatencyWithNothingToShowCutsBack) {
+  // A link that 64 requests fill; then another tenant takes most of it and 8 fill what
+  // is left. Nothing is refused, but each byte now waits on 8 times the slots: the
+  // limit comes down, cut by cut, to within 2.5 × of the new knee.
+  ConcurrencyController c({2, 8, 256});
+  Trace before = Drive(c, Knee(64), 60);
+  EXPECT_GE(before.limits.back(), 64);
+  Trace t = Drive(c, Knee(8), 100);
+  EXPECT_LE(t.limits.back(), 20);
+  EXPECT_GE(t.MeanBytes(50), 0.95 * 8 * 10 * kMB);
+}
+
+TEST(ConcurrencyController, BacksOffMultiplicativelyOnSlowDownAndTimeouts) {
+  ConcurrencyController c({2, 64, 256});
+  ControlSample calm = Knee(1000)(64);
+  c.Update(calm);  // the first period settles
+  ControlSample slow = calm;
+  slow.throttled = 1;
+  EXPECT_EQ(c.Update(slow), 44);  // 64 × 0.7
+  EXPECT_EQ(c.Update(slow), 44);  // the cut's own echo
+  ControlSample late = Knee(1000)(44);
+  late.timeouts = 2;
+  EXPECT_EQ(c.Update(late), 30);  // a timeout cuts too
+  for (int i = 0; i < 50; ++i) c.Update(slow);
+  EXPECT_EQ(c.limit(), 2);  // never below the floor
+}
+
+TEST(ConcurrencyController, BehindACapItStaysJustUnderWithFewSlowDowns) {
+  ConcurrencyController c({2, 8, 256});
+  Trace t = Drive(c, Cap(24), 300);
+  const double best = 24 * 4 * kMB;
+  EXPECT_GE(t.MeanBytes(30), 0.9 * best);
+  uint64_t requests = 0;
+  for (size_t i = 30; i < t.samples.size(); ++i) requests += t.samples[i].requests;
+  // Once it has found the cap it tries above it only now and then.
+  EXPECT_LE(static_cast<double>(t.Throttled(30)), 0.01 * static_cast<double>(requests));
+  size_t above = 0;
+  for (size_t i = 30; i < t.limits.size(); ++i) above += t.limits[i] > 24;
+  EXPECT_LE(above, t.limits.size() / 10);
+}
+
+TEST(ConcurrencyController, NeverExceedsItsBound) {
+  ConcurrencyController c({2, 8, 20});
+  Trace t = Drive(c, Knee(1000), 100);  // more always pays
+  EXPECT_EQ(t.Max(), 20);
+  EXPECT_EQ(t.limits.back(), 20);
+  EXPECT_EQ(c.peak(), 20);
+}
+
+TEST(ConcurrencyController, IdleSlotsTeachNothing) {
+  ConcurrencyController c({2, 8, 256});
+  for (int i = 0; i < 30; ++i) {
+    ControlSample s = Knee(1000)(8);
+    s.busy = 3;  // the run cannot fill its slots (listing, one object left)
+    c.Update(s);
+  }
+  EXPECT_EQ(c.limit(), 8);
+}
+
+TEST(ConcurrencyController, NoisyMeasurementsStayBoundedAndNearTheBest) {
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<double> noise(0.9, 1.1);
+  const Server knee = Knee(24);
+  ConcurrencyController c({2, 8, 256});
+  Trace t = Drive(c, [&](int limit) {
+    ControlSample s = knee(limit);
+    s.bytes = static_cast<uint64_t>(static_cast<double>(s.bytes) * noise(rng));
+    return s;
+  }, 400);
+  EXPECT_LE(t.Max(), 3 * 24 * 2);
+  EXPECT_GE(t.MeanBytes(50), 0.9 * 24 * 10 * kMB);
+}
+
+TEST(ConcurrencyController, ACeilingIsTriedAgainAfterAWhile) {
+  // The server's cap rises from 12 to 48 halfway: the controller finds the new room.
+  int cap = 12;
+  ConcurrencyController c({2, 8, 256});
+  Trace t = Drive(c, [&](int limit) { return Cap(cap)(limit); }, 100);
+  EXPECT_LE(t.limits.back(), 12);
+  cap = 48;
+  Trace later = Drive(c, [&](int limit) { return Cap(cap)(limit); }, 300);
+  EXPECT_GE(later.limits.back(), 30);
+}
+
+TEST(ConcurrencyTuner, MovesTheBudgetAndShowsTheLimitInTheStats) {
+  Budget budget(64);
+  Stats stats;
+  uint64_t requests = 0, bytes = 0;
+  double now = 0;
+  ConcurrencyTuner tuner({2, 8, 64}, budget, stats, [&] { return requests; }, [&] { return bytes; }, 1,
+                         [&] { return now; });
+  EXPECT_EQ(budget.limit(), 8);
+  EXPECT_EQ(stats.concurrency, 8);
+  EXPECT_TRUE(stats.concurrency_auto);
+  ASSERT_TRUE(budget.Acquire(8));  // the run fills its slots
+  for (int i = 0; i < 12; ++i) {
+    bytes += static_cast<uint64_t>(budget.limit()) << 20;  // twice the slots, twice the bytes
+    requests += 1;
+    now += 1;
+    tuner.Tick();
+    if (budget.limit() > budget.used()) {
+      ASSERT_TRUE(budget.Acquire(budget.limit() - budget.used()));
+    }
+  }
+  EXPECT_EQ(budget.limit(), 64);
+  EXPECT_EQ(stats.concurrency, 64);
+  EXPECT_EQ(stats.concurrency_peak, 64);
+  stats.throttled += 3;  // the server pushes back
+  now += 1;
+  tuner.Tick();
+  EXPECT_EQ(budget.limit(), 44);
+  EXPECT_EQ(stats.concurrency, 44);
+  EXPECT_EQ(stats.concurrency_peak, 64);
+}
+
+}  // namespace
+}  // namespace riptide::engine
