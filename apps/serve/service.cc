@@ -138,6 +138,10 @@ std::vector<JobView> Service::Jobs() const {
     v.queued = slot.queued;
     v.state = slot.running ? "running" : slot.queued ? "queued" : "idle";
     v.next = slot.next;
+    if (slot.running) {
+      std::lock_guard<std::mutex> live(slot.running->mu);
+      v.concurrency = slot.running->counters.concurrency;
+    }
     views.push_back(v);
   }
   return views;
@@ -194,7 +198,8 @@ void Service::Dispatch() {
 engine::JobHost Service::HostFor(const std::shared_ptr<LiveRun>& live) {
   engine::JobHost host = runtime_.Host(engine::CancelToken(&live->cancel), [live](const engine::Stats& s, double t) {
     std::lock_guard<std::mutex> lock(live->mu);
-    live->counters = {s.listed, s.transferred, s.skipped, s.failed, s.bytes_committed, s.retries, s.throttled, t};
+    live->counters = {s.listed,  s.transferred, s.skipped, s.failed,     s.bytes_committed,
+                      s.retries, s.throttled,   t,         s.concurrency};
   });
   host.shared_requests = &shared_requests_;
   host.shared_memory_mib = &shared_memory_mib_;

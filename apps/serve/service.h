@@ -26,6 +26,7 @@ namespace riptide::serve {
 struct LiveCounters {
   uint64_t listed = 0, transferred = 0, skipped = 0, failed = 0, bytes = 0, retries = 0, throttled = 0;
   double seconds = 0;
+  int concurrency = 0;  // requests allowed in flight now (moves with concurrency: auto)
 };
 
 struct JobView {
@@ -33,6 +34,7 @@ struct JobView {
   std::string state;  // idle, queued, running
   int64_t running = 0, queued = 0;  // run ids, 0 for none
   std::optional<Clock::time_point> next;
+  int concurrency = 0;  // of the running run: requests allowed in flight now; 0 when none runs
 };
 
 class Service {

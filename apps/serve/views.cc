@@ -124,6 +124,7 @@ nlohmann::json RunJson(const RunRow& r, const std::optional<LiveCounters>& live)
     j["retries"] = live->retries;
     j["throttled"] = live->throttled;
     j["seconds"] = live->seconds;
+    j["concurrency"] = live->concurrency;  // requests allowed in flight now
   }
   const double secs = j["seconds"].get<double>();
   j["bytes_per_second"] = secs > 0 ? static_cast<double>(j["bytes"].get<uint64_t>()) / secs : 0.0;
@@ -256,6 +257,9 @@ std::string MetricsText(const std::map<std::string, JobTotals>& totals, const st
   each_job("riptide_job_running", [](const JobTotals&, const JobView& v) { return std::string(v.running ? "1" : "0"); });
   family("riptide_job_queued", "gauge", "1 while a run of the job waits to start.");
   each_job("riptide_job_queued", [](const JobTotals&, const JobView& v) { return std::string(v.queued ? "1" : "0"); });
+  family("riptide_job_concurrency", "gauge",
+         "Requests the job's running run may have in flight now (concurrency: auto moves it); 0 when idle.");
+  each_job("riptide_job_concurrency", [](const JobTotals&, const JobView& v) { return std::to_string(v.concurrency); });
   family("riptide_requests_in_flight", "gauge", "Request slots held by running jobs, all jobs together.");
   out += "riptide_requests_in_flight " + std::to_string(gauges.requests_in_flight) + "\n";
   family("riptide_concurrency_limit", "gauge", "Requests in flight allowed to all jobs together.");

@@ -3,8 +3,11 @@ number in flight while that pays (a server 100 ms away), backs off when the serv
 answers SlowDown above a cap of requests in flight, and says what it settled on in the
 summary; a fixed number still means exactly that many."""
 import os
+import re
+import time
 
 from fault_proxy import FaultProxy
+from serve_support import ServeTestCase
 from support import ServerTestCase, riptide, tree
 from test_faults import FaultTestCase
 
@@ -71,6 +74,33 @@ class AutoConcurrencyTest(FaultTestCase):
         self.assertTrue(s["concurrency_auto"])
         listed = self.s3.list_objects_v2(Bucket=self.bucket, Prefix="copy/")
         self.assertEqual(listed["KeyCount"], 120)
+
+
+class ServiceConcurrencyTest(ServeTestCase):
+    def test_a_service_job_shows_its_number_in_flight_while_it_runs(self):
+        self.put(objects("data/far", 200))
+        proxy = FaultProxy(self.server.port)
+        self.addCleanup(proxy.stop)
+        proxy.latency = 0.1
+        svc = self.start(self.config(extra_job="    concurrency: auto\n", endpoint=proxy.endpoint))
+        status, job = svc.get("/jobs/datasets")
+        run_id = job["running_run"] or job["queued_run"]
+        self.assertTrue(run_id, job)
+        seen, live = 0, {}
+        deadline = time.time() + 60
+        while time.time() < deadline and not seen:
+            text = svc.get("/metrics")[1]
+            m = re.search(r'^riptide_job_concurrency\{job="datasets"\} (\d+)$', text, re.M)
+            self.assertTrue(m, text)
+            seen = int(m.group(1))
+            live = svc.get(f"/runs/{run_id}")[1]
+            time.sleep(0.2)
+        self.assertGreaterEqual(seen, 2)  # at least the floor while running
+        self.assertIn("concurrency", live)
+        run = svc.wait_run(run_id)
+        self.assertEqual((run["state"], run["transferred"]), ("ok", 203), run)
+        self.assertIn('riptide_job_concurrency{job="datasets"} 0', svc.get("/metrics")[1])  # idle again
+        self.assertEqual(svc.stop(), 0)
 
 
 class ConcurrencyFlagTest(ServerTestCase):

@@ -113,6 +113,14 @@ TEST(ServeConfig, RefusesWhatCannotBeAServiceConfig) {
       "  - {name: a, source: s3://b/q, destination: /e}\n",
       "c.yaml", Env());
   EXPECT_EQ(twice.error().message, "c.yaml:4: a second job called 'a'");
+  auto tuned = ParseServeConfig(
+      "state_dir: /s\njobs:\n  - {name: a, source: s3://b/p, destination: /d, concurrency: auto}\n", "c.yaml", Env());
+  ASSERT_TRUE(tuned.ok()) << tuned.error().message;
+  EXPECT_EQ(tuned->jobs[0].spec.concurrency, engine::kAutoConcurrency);
+  auto fast = ParseServeConfig(
+      "state_dir: /s\njobs:\n  - {name: a, source: s3://b/p, destination: /d, concurrency: fast}\n", "c.yaml", Env());
+  ASSERT_FALSE(fast.ok());
+  EXPECT_NE(fast.error().message.find("concurrency must be a whole number"), std::string::npos);
   auto ranges = ParseServeConfig(
       "state_dir: /s\njobs:\n  - {name: a, source: s3://b/p, destination: /d, list_concurrency: "
       "0}\n",
