@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "apps/bench_command.h"
 #include "apps/browse_commands.h"
 #include "apps/cleanup_command.h"
 #include "apps/client_flags.h"
@@ -95,6 +96,7 @@ int main(int argc, char** argv) {
   InspectCommand exporter(app, global, InspectCommand::Kind::kExport);
   riptide::serve::ServeCommand serve(app, global);
   riptide::app::ShardCommand shard(app, global);
+  riptide::app::BenchCommand bench(app, global);
 
   std::vector<std::string> args = Arguments(argc, argv);
   const bool mode_given = args.size() != static_cast<size_t>(argc - 1);
@@ -121,7 +123,7 @@ int main(int argc, char** argv) {
   }
   riptide::app::SetUpLogging(global.verbosity, global.log_format);
   try {
-    return RunChosen(sync, plan, cp, ls, tree, map, cleanup, status, verify, exporter, serve, shard);
+    return RunChosen(sync, plan, cp, ls, tree, map, cleanup, status, verify, exporter, serve, shard, bench);
   } catch (const std::exception& e) {  // std::bad_alloc, say: one line, not an abort
     std::fprintf(stderr, "riptide: internal error: %s\n", e.what());
     return 2;

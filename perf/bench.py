@@ -11,6 +11,11 @@ run: the machines are shared and noisy.
 a re-sync after 1% of the objects changed, each with requests sent and peak RSS.
 `migrate` copies between two s3rvers (perf/migrate.py): riptide against `rclone copy`,
 and server-side against streamed copies.
+
+`--far MS` puts perf/delay_proxy.py between the clients and s3rver (MS of latency per
+request, `--rate` bytes/s per connection); `--cap N` has the proxy answer SlowDown above
+N requests in flight. riptide rows then also show its SlowDowns (of its requests) and the
+concurrency it ended at, which is how `--concurrency auto` is judged against fixed ones.
 """
 import argparse
 import hashlib
@@ -143,6 +148,7 @@ class Bench:
         self.total = sum(s for _, s in self.objects)
         self.store = os.path.join(workdir, "store")
         self.endpoint = None  # once start() has the server listening
+        self.proxy = None     # --far / --cap: a DelayProxy in front of it
         self.rows = []
         self.riptide_args = []
         self.bin, self.bin_label = RIPTIDE, "riptide"  # --baseline swaps these per row
@@ -158,6 +164,12 @@ class Bench:
         self.listing_s = 0
         if self.workload != "huge":  # a million keys through boto3 would take longer than the runs
             self.check_listing()
+
+    def put_behind_proxy(self, latency_ms, rate, cap):
+        from delay_proxy import DelayProxy
+        port = int(self.endpoint.rsplit(":", 1)[1])
+        self.proxy = DelayProxy(port, latency_ms, rate, cap)
+        self.endpoint = self.proxy.endpoint
 
     def check_listing(self):
         import boto3
@@ -204,9 +216,15 @@ class Bench:
         env = dict(os.environ, AWS_ACCESS_KEY_ID=KEY, AWS_SECRET_ACCESS_KEY=SECRET)
         if noop:
             subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, check=True)
-        wall, cpu, rss, _ = timed(cmd, env)
+        wall, cpu, rss, _, doc = timed_json(cmd + ["--json"], env)
         label = self.bin_label + (" noop" if noop else "") + (" " + " ".join(self.riptide_args) if self.riptide_args else "")
-        self.row(label, wall, cpu, rss, wall + durable_sync(), None, "" if noop else self.verify(d))
+        note = "" if noop else self.verify(d)
+        if doc.get("requests"):
+            # What a server pushed back, and where --concurrency auto ended (and peaked).
+            note += (f" SlowDowns {doc.get('throttled', 0)} of {doc['requests']} requests"
+                     f" ({100 * doc.get('throttled', 0) / doc['requests']:.1f}%), concurrency {doc.get('concurrency')}"
+                     + (f" (peak {doc['concurrency_peak']})" if doc.get("concurrency_auto") else ""))
+        self.row(label, wall, cpu, rss, wall + durable_sync(), None, note.strip())
 
     def run_huge(self):
         """Initial mirror, one listing, a noop re-sync, a 1% change: time, requests, RSS."""
@@ -317,6 +335,10 @@ def main():
     ap.add_argument("--baseline", help="another riptide binary (an older build) to run beside build/riptide, "
                     "alternating order round by round: the A/B of a change")
     ap.add_argument("--rounds", type=int, default=1, help="run the clients this many times (default 1)")
+    ap.add_argument("--far", type=float, default=0, metavar="MS",
+                    help="put a delay proxy adding MS of latency per request between the clients and s3rver")
+    ap.add_argument("--rate", type=int, default=0, help="with --far: bytes per second per connection")
+    ap.add_argument("--cap", type=int, default=0, help="the proxy answers SlowDown above N requests in flight")
     ap.add_argument("--riptide-args", action="append", default=[],
                     help="a riptide flag set to try (repeatable: one riptide row each), e.g. '--part-size 32M'")
     args = ap.parse_args()
@@ -338,10 +360,14 @@ def main():
     b = Bench(workdir, args.workload, args.scale)
     try:
         b.start()
+        if args.far or args.cap or args.rate:
+            b.put_behind_proxy(args.far, args.rate, args.cap)
         rev = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True,
                              text=True).stdout.strip()
         print(f"# workload {args.workload}: {len(b.objects)} objects, {b.total / 2**20:.0f} MiB; "
-              f"{os.cpu_count()} cores; riptide {rev}; listing by boto3 {b.listing_s:.2f} s")
+              f"{os.cpu_count()} cores; riptide {rev}; listing by boto3 {b.listing_s:.2f} s"
+              + (f"; through a proxy: {args.far:g} ms, {args.rate or 'no'} B/s per connection, cap {args.cap or 'none'}"
+                 if b.proxy else ""))
         print(f"{'client':<34} {'wall s':>8} {'durable s':>9} {'MB/s':>8} {'obj/s':>9} {'CPU s':>7} {'RSS MiB':>8}")
         for rnd in range(args.rounds):
             for c in clients:
@@ -360,6 +386,8 @@ def main():
             with open(args.json, "w") as f:
                 json.dump({"workload": args.workload, "rows": b.rows}, f)
     finally:
+        if b.proxy:
+            b.proxy.stop()
         b.stop()
         shutil.rmtree(workdir, ignore_errors=True)
 

@@ -1,9 +1,10 @@
 """A proxy that makes a local S3 server look far away: every request waits a fixed
 latency before it is forwarded (a cross-region round trip), and each response body can
-be capped to a rate per connection. Everything else passes through byte for byte, so
-signatures still check.
+be capped to a rate per connection. With a cap of requests in flight, one more is answered
+503 SlowDown (after the same latency), as S3 does to a prefix pushed too hard. Everything
+else passes through byte for byte, so signatures still check.
 
-    python3 perf/delay_proxy.py UPSTREAM_PORT [--latency-ms 30] [--rate BYTES_PER_S]
+    python3 perf/delay_proxy.py UPSTREAM_PORT [--latency-ms 30] [--rate BYTES_PER_S] [--cap N]
 
 prints "listening on PORT" once it accepts connections; or use DelayProxy from Python."""
 import argparse
@@ -18,10 +19,10 @@ HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "upg
 
 
 class DelayProxy:
-    def __init__(self, upstream_port, latency_ms=30.0, rate=0):
+    def __init__(self, upstream_port, latency_ms=30.0, rate=0, cap=0):
         proxy = self
-        self.upstream_port, self.latency, self.rate = upstream_port, latency_ms / 1000.0, rate
-        self.requests = 0
+        self.upstream_port, self.latency, self.rate, self.cap = upstream_port, latency_ms / 1000.0, rate, cap
+        self.requests = self.in_flight = self.refused = 0
         self.lock = threading.Lock()
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -35,7 +36,29 @@ class DelayProxy:
                 body = self.rfile.read(length) if length else None
                 with proxy.lock:
                     proxy.requests += 1
+                    over = proxy.cap and proxy.in_flight >= proxy.cap
+                    proxy.refused += 1 if over else 0
+                    proxy.in_flight += 0 if over else 1
                 time.sleep(proxy.latency)
+                if over:
+                    return self.slow_down()
+                try:
+                    self.relay(body)
+                finally:
+                    with proxy.lock:
+                        proxy.in_flight -= 1
+
+            def slow_down(self):
+                payload = b"<?xml version=\"1.0\"?><Error><Code>SlowDown</Code><Message>Reduce your request rate." \
+                          b"</Message></Error>"
+                self.send_response(503)
+                self.send_header("Content-Type", "application/xml")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(payload)
+
+            def relay(self, body):
                 if not hasattr(self, "upstream"):
                     self.upstream = http.client.HTTPConnection("127.0.0.1", proxy.upstream_port, timeout=300)
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP}
@@ -78,7 +101,8 @@ if __name__ == "__main__":
     ap.add_argument("upstream_port", type=int)
     ap.add_argument("--latency-ms", type=float, default=30.0)
     ap.add_argument("--rate", type=int, default=0, help="bytes per second per connection (0: no cap)")
+    ap.add_argument("--cap", type=int, default=0, help="requests in flight above which SlowDown is answered")
     args = ap.parse_args()
-    p = DelayProxy(args.upstream_port, args.latency_ms, args.rate)
+    p = DelayProxy(args.upstream_port, args.latency_ms, args.rate, args.cap)
     print(f"listening on {p.port}", flush=True)
     p.thread.join()

@@ -3,26 +3,29 @@
 #include <algorithm>
 #include <cmath>
 
+#include <spdlog/spdlog.h>
+
 #include "engine/core/budget.h"
 #include "engine/core/run_shell.h"
 #include "engine/core/stats.h"
 
 namespace riptide::engine {
 namespace {
-// Slow start doubles while a doubling buys this much more.
-constexpr double kKeepDoubling = 1.5;
+// Slow start doubles while a doubling buys this much more (a request in flight costs
+// riptide a quarter MiB of memory: more than this is cheap to keep).
+constexpr double kKeepDoubling = 1.15;
 // A steady probe is kept when it buys at least this much more.
 constexpr double kProbeGain = 1.02;
 constexpr int kProbeEvery = 3;
-// Slots held per unit of score this many times the lowest seen: latency has risen with
-// nothing to show for it.
-constexpr double kLatencyRise = 2.5;
+// Slots held per unit of score this many times the lowest seen, two periods running:
+// latency has risen with nothing to show for it.
+constexpr double kLatencyRise = 3;
 // A run using less than this share of its limit shows nothing about a higher one.
 constexpr double kFull = 0.75;
 // Steady: periods between probes at most, and before the limit the server pushed back
 // at is tried again.
-constexpr int kMaxProbeEvery = 32;
-constexpr int kCeilingPeriods = 30;
+constexpr int kMaxProbeEvery = 16;
+constexpr int kCeilingPeriods = 60;
 }  // namespace
 
 ConcurrencyController::ConcurrencyController(Bounds bounds)
@@ -73,34 +76,30 @@ int ConcurrencyController::Update(const ControlSample& s) {
     SlowStart(score);
   } else if (probing_) {
     Judge(score);
-  } else if (cost > kLatencyRise * min_cost_) {
+  } else if (cost > kLatencyRise * min_cost_ && ++costly_ >= 2) {
     // More requests wait at the server for the same work: the extra ones only queue.
     Cut();
     ceiling_ = 0;  // not the server refusing: no ceiling to keep under
   } else {
+    if (cost <= kLatencyRise * min_cost_) costly_ = 0;
     Probe(score);
   }
   return limit_;
 }
 
 void ConcurrencyController::SlowStart(double score) {
-  settle_ = 1;
+  // New slots fill within milliseconds: the next period already shows the new limit.
   if (base_limit_ == 0 || score >= kKeepDoubling * base_score_) {
     base_score_ = score;
     base_limit_ = limit_;
     if (Set(limit_ * 2) == base_limit_) phase_ = Phase::kSteady;  // at the top already
     return;
   }
-  // The knee lies between the last two limits, about where the rate at the lower one,
-  // grown in proportion, meets the rate at the higher: go there, with a little room.
+  // The knee lies between the last two limits: keep the higher unless it did worse.
   phase_ = Phase::kSteady;
   quiet_ = 0;
-  const double gain = score / base_score_;
-  if (gain < 1) {
-    Set(base_limit_);  // more did worse
-  } else {
-    Set(std::min(limit_, static_cast<int>(std::ceil(base_limit_ * gain * 1.1))));
-  }
+  settle_ = 1;
+  if (score < base_score_ / kKeepDoubling) Set(base_limit_);
 }
 
 void ConcurrencyController::Judge(double score) {
@@ -109,7 +108,7 @@ void ConcurrencyController::Judge(double score) {
   settle_ = 1;
   // Kept when it bought at least half what the step would in proportion.
   const double step = static_cast<double>(limit_) / base_limit_ - 1;
-  if (score >= base_score_ * std::max(kProbeGain, 1 + step / 2)) {
+  if (score >= base_score_ * std::max(kProbeGain, 1 + step / 4)) {
     probe_every_ = kProbeEvery;
     if (limit_ >= ceiling_) ceiling_ = 0;  // the old ceiling holds no more
     return;
@@ -138,7 +137,7 @@ void ConcurrencyController::Probe(double score) {
 }
 
 ConcurrencyTuner::ConcurrencyTuner(ConcurrencyController::Bounds bounds, Budget& budget, Stats& stats,
-                                   Counter requests, Counter bytes, int ticks_per_period, Clock clock)
+                                   Counter requests, Counter bytes, int min_ticks, Clock clock)
     : controller_(bounds),
       budget_(budget),
       stats_(stats),
@@ -147,7 +146,7 @@ ConcurrencyTuner::ConcurrencyTuner(ConcurrencyController::Bounds bounds, Budget&
       clock_(clock ? std::move(clock) : [] {
         return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
       }),
-      ticks_per_period_(std::max(1, ticks_per_period)),
+      min_ticks_(std::max(1, min_ticks)),
       period_start_(clock_()) {
   budget_.SetLimit(controller_.limit());
   stats_.concurrency = controller_.limit();
@@ -157,11 +156,14 @@ ConcurrencyTuner::ConcurrencyTuner(ConcurrencyController::Bounds bounds, Budget&
 
 void ConcurrencyTuner::Tick() {
   busy_sum_ += budget_.used();
-  if (++ticks_ < ticks_per_period_) return;
+  ++ticks_;
+  const uint64_t requests = requests_();
+  const bool turned_over = requests - last_requests_ >= static_cast<uint64_t>(controller_.limit());
+  if (ticks_ < min_ticks_ || (!turned_over && ticks_ < 4 * min_ticks_)) return;
   const double now = clock_();
   ControlSample s;
   s.seconds = now - period_start_;
-  const uint64_t requests = requests_(), bytes = bytes_();
+  const uint64_t bytes = bytes_();
   const uint64_t throttled = stats_.throttled, timeouts = stats_.timeouts;
   s.requests = requests - last_requests_;
   s.bytes = bytes - last_bytes_;
@@ -175,7 +177,10 @@ void ConcurrencyTuner::Tick() {
   ticks_ = 0;
   busy_sum_ = 0;
   period_start_ = now;
+  const int before = controller_.limit();
   const int limit = controller_.Update(s);
+  spdlog::debug("concurrency auto: {:.2f} s at {} ({:.1f} held), {} requests, {} bytes, {} SlowDowns, {} timeouts → {}",
+                s.seconds, before, s.busy, s.requests, s.bytes, s.throttled, s.timeouts, limit);
   budget_.SetLimit(limit);
   stats_.concurrency = limit;
   stats_.concurrency_peak = controller_.peak();

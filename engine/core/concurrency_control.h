@@ -56,7 +56,7 @@ class ConcurrencyController {
 
   /// A request costs a server about as much as moving this many bytes: the score mixes
   /// objects per second (small objects) and bytes per second (large) on one scale.
-  static constexpr double kRequestBytes = 64 * 1024;
+  static constexpr double kRequestBytes = 256 * 1024;
   /// A cut keeps this share of the limit.
   static constexpr double kBackOff = 0.7;
 
@@ -83,10 +83,14 @@ class ConcurrencyController {
   int ceiling_ = 0;          // the limit the server last pushed back at (0: none)
   int since_ceiling_ = 0;    // periods since; the ceiling is tried again after a while
   double min_cost_ = 0;      // the lowest slots held per unit of score seen (Little's law)
+  int costly_ = 0;           // steady periods running whose cost was above the latency rule's bound
 };
 
 /// Drives a controller from a running job and moves `budget`'s limit. Call Tick at a
-/// fixed interval; a period is `ticks_per_period` ticks.
+/// fixed interval. A period is at least `min_ticks` ticks and lasts until every slot
+/// could have turned over (requests started ≥ the limit), or 4 × `min_ticks`:
+/// short where requests are quick, so the limit finds its level within seconds, long
+/// enough where they are large parts to see more than noise.
 class ConcurrencyTuner {
  public:
   using Counter = std::function<uint64_t()>;
@@ -94,7 +98,7 @@ class ConcurrencyTuner {
   /// `requests` counts requests started by all the job's transports; `bytes` the body
   /// bytes moved. `clock` null: the steady clock.
   ConcurrencyTuner(ConcurrencyController::Bounds bounds, Budget& budget, Stats& stats, Counter requests,
-                   Counter bytes, int ticks_per_period = 10, Clock clock = nullptr);
+                   Counter bytes, int min_ticks = 5, Clock clock = nullptr);
   void Tick();
   const ConcurrencyController& controller() const { return controller_; }
 
@@ -104,7 +108,7 @@ class ConcurrencyTuner {
   Stats& stats_;
   Counter requests_, bytes_;
   Clock clock_;
-  const int ticks_per_period_;
+  const int min_ticks_;
   int ticks_ = 0;
   double busy_sum_ = 0;
   uint64_t last_requests_ = 0, last_bytes_ = 0, last_throttled_ = 0, last_timeouts_ = 0;
