@@ -154,7 +154,7 @@ std::string Panel(const std::vector<CellResult>& cells, const std::string& title
   }
   if (top <= 0) top = 1;
   const double lo = std::log2(*xs.begin()), hi = std::log2(*xs.rbegin());
-  const int w = kPanelW - kLeft - 20, h = kPanelH - kTop - kBottom;
+  const int w = kPanelW - kLeft - 30, h = kPanelH - kTop - kBottom;
   auto px = [&](int c) { return kLeft + (hi > lo ? (std::log2(c) - lo) / (hi - lo) * w : w / 2.0); };
   auto py = [&](double v) { return y0 + kTop + h - v / top * h; };
   std::string s = "<text x=\"" + std::to_string(kLeft) + "\" y=\"" + std::to_string(y0 + 22) +

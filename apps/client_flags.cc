@@ -55,7 +55,7 @@ CLI::Option* ConcurrencyOption(CLI::App* cmd, int& value) {
                    "still pays while the run goes (backs off on SlowDown, timeouts and latency)")
       ->type_name("N|auto")
       ->transform(auto_or_count)
-      ->capture_default_str();
+      ->default_str("auto");
 }
 
 CLI::Option* ListConcurrencyOption(CLI::App* cmd, int& value) {

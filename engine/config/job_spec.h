@@ -44,7 +44,7 @@ struct JobSpec {
   std::string plan_dir;            // write the plan's lists here
 
   // How much at once.
-  int concurrency = 64;                  // requests in flight; kAutoConcurrency: found while running
+  int concurrency = kAutoConcurrency;    // requests in flight, or found while running (auto)
   uint64_t part_size = 16u << 20;
   uint64_t multipart_threshold = 0;      // 0: the part size (server-side copies: 5 GiB)
   uint64_t memory_limit = 256u << 20;    // downloads lower concurrency to fit; copies hold bodies in a quarter
