@@ -1,20 +1,14 @@
-// One cell of `riptide bench`: a fixed number of requests in flight over a class of the
-// sample, for a time, with what each request showed.
+// One cell of `riptide bench`, the request side: what each request is (a ranged GET, a
+// PUT, a step of a multipart upload) and what its answer does to the cell.
 #include <fcntl.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
-#include <condition_variable>
-#include <deque>
-#include <memory>
-#include <mutex>
 #include <cstring>
 #include <random>
 #include <utility>
 
-#include "engine/bench/bench.h"
+#include "engine/bench/cell_run.h"
 #include "planner/copy_plan.h"
 #include "transport/s3/crypto.h"
 #include "transport/s3/errors.h"
@@ -22,80 +16,6 @@
 
 namespace riptide::engine::bench {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-double CpuSeconds() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  auto secs = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
-  return secs(u.ru_utime) + secs(u.ru_stime);
-}
-
-double Percentile(std::vector<double> v, double q) {
-  if (v.empty()) return 0;
-  const auto k = static_cast<size_t>(q * static_cast<double>(v.size() - 1));
-  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
-  return v[k];
-}
-
-// What one request is: a GET of a part, a PUT, or a step of a multipart upload.
-struct Item {
-  enum class Kind { kGet, kPut, kCreate, kPart, kComplete } kind;
-  size_t object = 0;
-  int part = 0;  // 0-based
-};
-
-class CellRun : public std::enable_shared_from_this<CellRun> {
- public:
-  CellRun(const ListTarget& target, const std::vector<s3::ObjectInfo>& objects, const Cell& cell,
-          const CellOptions& options, const std::atomic<bool>& stop);
-  ~CellRun();
-  CellResult Run(const CellProgress& progress);
-
-  // From the transport's thread.
-  void Headers(double ttfb_ms) {
-    std::lock_guard<std::mutex> lock(mu_);
-    ttfb_ms_.push_back(ttfb_ms);
-  }
-  void Body(const Item& item, uint64_t offset, std::string_view chunk);
-  void Done(const Item& item, const http::Response& response);
-  void Failed(const Item& item, const Error& e, int attempts);
-
- private:
-  struct Object {
-    uint64_t size = 0, part_size = 0;
-    int parts = 1, left = 1;
-    int fd = -1;
-    std::string key, upload_id;
-    std::vector<std::string> etags;
-    bool failed = false;
-  };
-  bool Next(Item* item);  // with mu_ held
-  void Submit(const Item& item, int attempts, std::chrono::milliseconds delay);
-  http::Request Make(const Item& item);
-  void Finish();  // a request is over; with mu_ held
-  std::shared_ptr<const std::string> BodyOf(uint64_t size);
-
-  const ListTarget& target_;
-  const std::vector<s3::ObjectInfo>& sample_;
-  const Cell cell_;
-  const CellOptions& options_;
-  const std::atomic<bool>& stop_;
-  std::string random_;                          // upload bodies are slices of it
-  std::shared_ptr<const std::string> full_part_;  // every full upload part is this one
-  std::string full_part_md5_;
-  std::mutex mu_;  // guards what follows
-  std::condition_variable cv_;
-  std::vector<Object> objects_;
-  std::deque<Item> ready_;
-  size_t next_object_ = 0;
-  int in_flight_ = 0;
-  bool stopping_ = false;
-  CellResult result_;
-  std::vector<double> ttfb_ms_;
-  Clock::time_point last_done_;
-};
 
 // A response to one request: TTFB, body bytes as they come, the outcome.
 class Exchange final : public http::ResponseHandler {
@@ -130,6 +50,8 @@ class Exchange final : public http::ResponseHandler {
   http::Response response_;
   uint64_t offset_ = 0;
 };
+
+}  // namespace
 
 CellRun::CellRun(const ListTarget& target, const std::vector<s3::ObjectInfo>& objects, const Cell& cell,
                  const CellOptions& options, const std::atomic<bool>& stop)
@@ -321,84 +243,6 @@ void CellRun::Failed(const Item& item, const Error& e, int attempts) {
 void CellRun::Finish() {
   in_flight_--;
   cv_.notify_all();
-}
-
-CellResult CellRun::Run(const CellProgress& progress) {
-  const auto started = Clock::now();
-  const double cpu_before = CpuSeconds();
-  const auto deadline = started + std::chrono::duration_cast<Clock::duration>(
-                                      std::chrono::duration<double>(options_.duration_s));
-  last_done_ = started;
-  std::unique_lock<std::mutex> lock(mu_);
-  CellResult at_end;
-  bool measured = false;
-  while (true) {
-    const auto now = Clock::now();
-    const uint64_t pushed_back = result_.slowdowns + result_.errors;
-    if (!stopping_ && result_.requests >= 20 &&
-        static_cast<double>(pushed_back) > options_.give_up_share * static_cast<double>(result_.requests)) {
-      result_.stopped = std::to_string(pushed_back) + " of " + std::to_string(result_.requests) +
-                        " requests answered SlowDown or failed";
-      stopping_ = true;
-    }
-    if (stop_ && result_.stopped.empty()) result_.stopped = "interrupted";
-    if (stop_ || now >= deadline) stopping_ = true;
-    Item item;
-    while (!stopping_ && in_flight_ < cell_.concurrency && Next(&item)) {
-      in_flight_++;
-      result_.requests++;
-      lock.unlock();
-      Submit(item, 0, std::chrono::milliseconds(0));
-      lock.lock();
-    }
-    const bool sample_done = next_object_ >= objects_.size() && ready_.empty() && in_flight_ == 0;
-    if (stopping_ && !measured) {  // the figures as they stand when the time is up
-      at_end = result_;
-      at_end.seconds = std::chrono::duration<double>(std::min(now, deadline) - started).count();
-      measured = true;
-      lock.unlock();
-      target_.transport.CancelAll();  // what is still in flight ends now, uncounted
-      lock.lock();
-    }
-    if (in_flight_ == 0 && (stopping_ || sample_done)) break;
-    cv_.wait_for(lock, std::chrono::milliseconds(100));
-    if (progress) {
-      const double by_time = std::chrono::duration<double>(Clock::now() - started).count() / options_.duration_s;
-      const double by_sample = static_cast<double>(next_object_) / static_cast<double>(std::max<size_t>(1, objects_.size()));
-      CellResult so_far = result_;
-      so_far.seconds = std::chrono::duration<double>(Clock::now() - started).count();
-      lock.unlock();
-      progress(std::min(1.0, std::max(by_time, by_sample)), so_far);
-      lock.lock();
-    }
-  }
-  if (!measured) {
-    at_end = result_;
-    at_end.seconds = std::chrono::duration<double>(last_done_ - started).count();
-  }
-  lock.unlock();
-  if (!options_.to_dir.empty()) {  // the disk is part of the figure: everything written reaches it
-    const int dir = open(options_.to_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dir >= 0) {
-      syncfs(dir);
-      close(dir);
-    }
-    at_end.seconds = std::chrono::duration<double>(Clock::now() - started).count();
-    if (measured) at_end.seconds = std::min(at_end.seconds, options_.duration_s);
-  }
-  at_end.cpu_seconds = CpuSeconds() - cpu_before;
-  lock.lock();
-  at_end.ttfb_p50_ms = Percentile(ttfb_ms_, 0.5);
-  at_end.ttfb_p99_ms = Percentile(ttfb_ms_, 0.99);
-  return at_end;
-}
-
-}  // namespace
-
-CellResult RunCell(const ListTarget& target, const std::vector<s3::ObjectInfo>& objects, const Cell& cell,
-                   const CellOptions& options, const std::atomic<bool>& stop, const CellProgress& progress) {
-  auto run = std::make_shared<CellRun>(target, objects, cell, options, stop);
-  return run->Run(progress);
 }
 
 }  // namespace riptide::engine::bench

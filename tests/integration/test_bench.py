@@ -7,6 +7,8 @@ import csv
 import io
 import json
 import os
+import pty
+import re
 import shutil
 import signal
 import subprocess
@@ -102,6 +104,35 @@ class BenchTest(ServerTestCase):
         self.assertEqual(q.returncode, 0, q.stderr[-2000:])
         self.assertIn("<polyline", q.stdout)
         self.assertIn("medium objects, downloads: MB/s", q.stdout)
+
+    def test_a_progress_bar_per_cell_on_a_terminal(self):
+        proxy = FaultProxy(self.server.port)
+        self.addCleanup(proxy.stop)
+        proxy.latency = 0.1  # cells of a second or two: bars drawn ten times a second
+        primary, secondary = pty.openpty()
+        env = dict(os.environ, AWS_ACCESS_KEY_ID=self.server.access_key, AWS_SECRET_ACCESS_KEY=self.server.secret_key)
+        p = subprocess.Popen([BIN, "bench", f"s3://{self.bucket}/set/small", "--endpoint", proxy.endpoint,
+                              "--concurrency", "2,4", "--duration", "2s"], env=env, stdout=subprocess.PIPE,
+                             stderr=secondary)
+        os.close(secondary)
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(primary, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+        os.close(primary)
+        out, _ = p.communicate(timeout=60)
+        self.assertEqual(p.returncode, 0, seen)
+        bars = [b.decode() for b in re.split(rb"\r\x1b\[K", seen) if b.strip()]
+        for concurrency in (2, 4):
+            drawn = [b for b in bars if f"small down c={concurrency} whole [" in b]
+            self.assertTrue(drawn, bars)
+            self.assertRegex(drawn[-1], r"\[[#.]{24}\] +\d+%  \d+ objects/s")
+        self.assertIn(b"recommended:", out)
 
     def test_to_a_folder_includes_the_disk_and_leaves_nothing(self):
         into = os.path.join(self.tmp, "disk")

@@ -27,7 +27,7 @@ class AutoConcurrencyTest(FaultTestCase):
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertEqual(s["transferred"], 300)
         self.assertTrue(s["concurrency_auto"])
-        self.assertGreater(s["concurrency_peak"], 8, s)  # it started at 8
+        self.assertGreaterEqual(s["concurrency_peak"], 32, s)  # from 8, doubling while it paid
         self.assertGreater(self.proxy.peak, 8)
         self.assertEqual(s["throttled"], 0)
         self.assertEqual(len(tree(self.dataset)), 300)
