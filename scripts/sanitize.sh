@@ -45,6 +45,6 @@ for kind in "${kinds[@]}"; do
         RIPTIDE_ROOT="$PWD/../.." python3 -m unittest test_commands.BrowseTest)
     done
     (cd tests/integration && RIPTIDE_BIN="$PWD/../../$dir/riptide" RIPTIDE_TEST_SERVER=moto \
-      RIPTIDE_ROOT="$PWD/../.." python3 -m unittest test_sync test_serve test_serve_faults test_events test_ranges)
+      RIPTIDE_ROOT="$PWD/../.." python3 -m unittest test_sync test_serve test_serve_faults test_events test_ranges test_concurrency)
   fi
 done

@@ -145,6 +145,27 @@ def riptide(*args, env=None, server=None, timeout=300, clean_env=False):
     return subprocess.run([BIN, *args], capture_output=True, text=True, env=base, timeout=timeout)
 
 
+def run_on_terminal(cmd, env, timeout=60):
+    """Runs cmd with stderr on a pseudo-terminal (a person's screen): (returncode, stdout
+    bytes, the redrawn lines of stderr, split where the line is cleared)."""
+    import pty
+    primary, secondary = pty.openpty()
+    p = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=secondary)
+    os.close(secondary)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(primary, 4096)
+        except OSError:  # the terminal closed with the last writer
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(primary)
+    out, _ = p.communicate(timeout=timeout)
+    return p.returncode, out, [line.decode() for line in re.split(rb"\r\x1b\[K", seen) if line.strip()]
+
+
 def tree(root):
     """{relative path: bytes} of every file under root, the state directory left out."""
     out = {}

@@ -4,11 +4,8 @@ command line that applies it, results as JSON, CSV and an SVG a browser shows; u
 into a scratch prefix removed afterwards, even after SIGINT; a cell that meets SlowDowns
 stops early and is never recommended; bad input is one line and exit 2."""
 import csv
-import io
 import json
 import os
-import pty
-import re
 import shutil
 import signal
 import subprocess
@@ -16,7 +13,7 @@ import time
 import xml.etree.ElementTree as ET
 
 from fault_proxy import FaultProxy
-from support import BIN, SERVER, ServerTestCase, riptide
+from support import BIN, SERVER, ServerTestCase, riptide, run_on_terminal
 
 KiB, MiB = 1 << 10, 1 << 20
 
@@ -109,25 +106,10 @@ class BenchTest(ServerTestCase):
         proxy = FaultProxy(self.server.port)
         self.addCleanup(proxy.stop)
         proxy.latency = 0.1  # cells of a second or two: bars drawn ten times a second
-        primary, secondary = pty.openpty()
         env = dict(os.environ, AWS_ACCESS_KEY_ID=self.server.access_key, AWS_SECRET_ACCESS_KEY=self.server.secret_key)
-        p = subprocess.Popen([BIN, "bench", f"s3://{self.bucket}/set/small", "--endpoint", proxy.endpoint,
-                              "--concurrency", "2,4", "--duration", "2s"], env=env, stdout=subprocess.PIPE,
-                             stderr=secondary)
-        os.close(secondary)
-        seen = b""
-        while True:
-            try:
-                chunk = os.read(primary, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            seen += chunk
-        os.close(primary)
-        out, _ = p.communicate(timeout=60)
-        self.assertEqual(p.returncode, 0, seen)
-        bars = [b.decode() for b in re.split(rb"\r\x1b\[K", seen) if b.strip()]
+        code, out, bars = run_on_terminal([BIN, "bench", f"s3://{self.bucket}/set/small", "--endpoint", proxy.endpoint,
+                                           "--concurrency", "2,4", "--duration", "2s"], env)
+        self.assertEqual(code, 0, bars)
         for concurrency in (2, 4):
             drawn = [b for b in bars if f"small down c={concurrency} whole [" in b]
             self.assertTrue(drawn, bars)

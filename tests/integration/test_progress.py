@@ -1,13 +1,11 @@
 """The progress line a person sees on a terminal (stderr a TTY): counts as it goes, and
 once the listing is done the share of bytes done and the time left."""
 import os
-import pty
 import re
-import subprocess
 import unittest
 
 from fault_proxy import FaultProxy, Rule
-from support import BIN, ServerTestCase
+from support import BIN, ServerTestCase, run_on_terminal
 
 
 class ProgressLineTest(ServerTestCase):
@@ -17,25 +15,11 @@ class ProgressLineTest(ServerTestCase):
         self.addCleanup(proxy.stop)
         # Each object's GET takes 0.4 s: a run of a few seconds, drawn every half second.
         proxy.add(Rule(lambda m, path, h: m == "GET" and "obj-" in path, "delay", times=10**9, seconds=0.4))
-        primary, secondary = pty.openpty()
         env = dict(os.environ, AWS_ACCESS_KEY_ID=self.server.access_key, AWS_SECRET_ACCESS_KEY=self.server.secret_key)
-        p = subprocess.Popen([BIN, "sync", f"s3://{self.bucket}/p", self.dataset, "--endpoint", proxy.endpoint,
-                              "--concurrency", concurrency], env=env, stdout=subprocess.PIPE, stderr=secondary)
-        os.close(secondary)
-        seen = b""
-        while True:
-            try:
-                chunk = os.read(primary, 4096)
-            except OSError:  # the terminal closed with the last writer
-                break
-            if not chunk:
-                break
-            seen += chunk
-        os.close(primary)
-        out, _ = p.communicate(timeout=60)
-        self.assertEqual(p.returncode, 0, seen)
-        lines = [line for line in re.split(rb"\r\x1b\[K", seen) if line.strip()]
-        return [line.decode() for line in lines if line.lstrip().startswith(b"listed")], out
+        code, out, lines = run_on_terminal([BIN, "sync", f"s3://{self.bucket}/p", self.dataset, "--endpoint",
+                                            proxy.endpoint, "--concurrency", concurrency], env)
+        self.assertEqual(code, 0, lines)
+        return [line for line in lines if line.lstrip().startswith("listed")], out
 
     def test_totals_share_and_eta_once_the_listing_is_done(self):
         self.put({f"p/obj-{i}.bin": os.urandom(200_000) for i in range(8)})
