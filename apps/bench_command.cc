@@ -157,7 +157,7 @@ bool BenchCommand::Sweep(const engine::ListTarget& target, const engine::bench::
         if (!global_.json) PrintRow(r);
         results->push_back(r);
         if (upload) {
-          if (Status st = engine::bench::CleanScratch(target, options.scratch_prefix); !st.ok()) {
+          if (Status st = engine::bench::CleanScratch(target, options.scratch_prefix, r.open_uploads); !st.ok()) {
             std::fprintf(stderr, "riptide: could not clean %s: %s\n", options.scratch_prefix.c_str(),
                          st.error().ToString().c_str());
           }

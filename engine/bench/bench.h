@@ -52,6 +52,7 @@ struct CellResult {
   uint64_t bytes = 0, objects = 0, requests = 0, retries = 0, slowdowns = 0, timeouts = 0, errors = 0;
   double ttfb_p50_ms = 0, ttfb_p99_ms = 0;  // from a request's start to its response's headers
   std::string stopped;                      // why it ended early; empty when it ran its course
+  std::vector<s3::UploadInfo> open_uploads;  // uploads begun and not completed (an interrupted cell's)
   double MegabytesPerSecond() const { return seconds > 0 ? static_cast<double>(bytes) / 1e6 / seconds : 0; }
   double ObjectsPerSecond() const { return seconds > 0 ? static_cast<double>(objects) / seconds : 0; }
 };
@@ -70,8 +71,11 @@ using CellProgress = std::function<void(double share, const CellResult& so_far)>
 CellResult RunCell(const ListTarget& target, const std::vector<s3::ObjectInfo>& objects, const Cell& cell,
                    const CellOptions& options, const std::atomic<bool>& stop, const CellProgress& progress);
 
-/// Uploads' cleanup: deletes every object under `prefix` and aborts every unfinished
-/// upload there. Run after the sweep and after an interrupt alike.
-Status CleanScratch(const ListTarget& target, const std::string& prefix);
+/// Uploads' cleanup: aborts `begun` (the uploads a cell left open, by id), deletes every
+/// object under `prefix` and aborts every unfinished upload listed there. A server that
+/// cannot list unfinished uploads (501: s3rver) is taken at its word once `begun` are
+/// aborted. Run after each cell and at the end, interrupted or not.
+Status CleanScratch(const ListTarget& target, const std::string& prefix,
+                    const std::vector<s3::UploadInfo>& begun = {});
 
 }  // namespace riptide::engine::bench

@@ -202,6 +202,7 @@ void CellRun::Done(const Item& item, const http::Response& response) {
       break;
     case Item::Kind::kComplete:
       result_.objects++;
+      o.upload_id.clear();  // no longer open
       break;
     case Item::Kind::kGet:
       if (--o.left == 0) {

@@ -107,6 +107,9 @@ CellResult CellRun::Run(const CellProgress& progress) {
   }
   at_end->ttfb_p50_ms = Percentile(ttfb_ms_, 0.5);
   at_end->ttfb_p99_ms = Percentile(ttfb_ms_, 0.99);
+  for (const auto& o : objects_) {
+    if (!o.upload_id.empty()) at_end->open_uploads.push_back({o.key, o.upload_id, 0});
+  }
   lock.unlock();
   at_end->seconds += SyncWritten();  // with --to the disk is part of the figure: all of it reaches it
   at_end->cpu_seconds = CpuSeconds() - cpu_before;

@@ -33,7 +33,8 @@ class BenchTest(ServerTestCase):
 
     def scratch_left(self, prefix):
         listed = self.s3.list_objects_v2(Bucket=self.bucket, Prefix=prefix).get("Contents", [])
-        uploads = self.s3.list_multipart_uploads(Bucket=self.bucket, Prefix=prefix).get("Uploads", [])
+        uploads = [] if SERVER == "s3rver" else (  # it cannot list them
+            self.s3.list_multipart_uploads(Bucket=self.bucket, Prefix=prefix).get("Uploads", []))
         return [o["Key"] for o in listed], [u["Key"] for u in uploads]
 
     def test_a_download_grid_with_its_recommendation_and_charts(self):
@@ -125,8 +126,6 @@ class BenchTest(ServerTestCase):
         self.assertEqual(os.listdir(into), [])
 
     def test_uploads_go_to_a_scratch_prefix_and_are_removed(self):
-        if SERVER == "s3rver":
-            self.skipTest("s3rver has no ListMultipartUploads or AbortMultipartUpload to clean a scratch prefix with")
         p, doc = self.bench("--concurrency", "2,6", "--part-size", "5M", "--duration", "5s", "--json",
                             "--upload", f"s3://{self.bucket}/scratch/")
         self.assertEqual(p.returncode, 0, p.stderr)
@@ -138,7 +137,7 @@ class BenchTest(ServerTestCase):
 
     def test_an_interrupted_upload_sweep_still_removes_what_it_wrote(self):
         if SERVER == "s3rver":
-            self.skipTest("s3rver has no ListMultipartUploads or AbortMultipartUpload to clean a scratch prefix with")
+            self.skipTest("s3rver has no AbortMultipartUpload: the uploads an interrupt leaves open cannot be removed")
         self.put({f"set/large/{i}.bin": b"L" * (64 * MiB + i) for i in range(2)})
         proxy = FaultProxy(self.server.port)
         self.addCleanup(proxy.stop)
