@@ -86,6 +86,7 @@ CellRun::CellRun(const ListTarget& target, const std::vector<s3::ObjectInfo>& ob
 CellRun::~CellRun() {
   for (auto& o : objects_) {
     if (o.fd >= 0) close(o.fd);
+    if (!o.path.empty()) unlink(o.path.c_str());  // --to: written and synced, then gone
   }
 }
 
@@ -94,28 +95,26 @@ std::shared_ptr<const std::string> CellRun::BodyOf(uint64_t size) {
 }
 
 bool CellRun::Next(Item* item) {
-  if (ready_.empty()) {
+  if (ready_.empty() && next_object_ < objects_.size()) {
     // The next object of the sample: its parts (downloads) or its first request (uploads).
-    while (next_object_ < objects_.size()) {
-      const size_t i = next_object_++;
-      Object& o = objects_[i];
-      if (cell_.upload) {
-        ready_.push_back({o.parts > 1 ? Item::Kind::kCreate : Item::Kind::kPut, i, 0});
-        break;
-      }
+    const size_t i = next_object_++;
+    Object& o = objects_[i];
+    if (cell_.upload) {
+      ready_.push_back({o.parts > 1 ? Item::Kind::kCreate : Item::Kind::kPut, i, 0});
+    } else {
       if (!options_.to_dir.empty()) {
-        const std::string path = options_.to_dir + "/riptide-bench-" + std::to_string(i);
-        o.fd = open(path.c_str(), O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0600);
+        // Kept (and so written back) until the cell's sync; removed with the cell.
+        o.path = options_.to_dir + "/riptide-bench-" + std::to_string(getpid()) + "-" + std::to_string(i);
+        o.fd = open(o.path.c_str(), O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0600);
         if (o.fd < 0) {
           result_.errors++;
           result_.stopped = "cannot write into " + options_.to_dir + ": " + std::strerror(errno);
+          o.path.clear();
           stopping_ = true;
           return false;
         }
-        unlink(path.c_str());  // the data still lands and is synced; nothing is left behind
       }
       for (int p = 0; p < o.parts; ++p) ready_.push_back({Item::Kind::kGet, i, p});
-      break;
     }
   }
   if (ready_.empty()) return false;

@@ -46,6 +46,7 @@ class CellRun : public std::enable_shared_from_this<CellRun> {
     uint64_t size = 0, part_size = 0;
     int parts = 1, left = 1;
     int fd = -1;
+    std::string path;  // --to: the file the body goes into
     std::string key, upload_id;
     std::vector<std::string> etags;
     bool failed = false;
