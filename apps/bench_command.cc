@@ -94,7 +94,7 @@ BenchCommand::BenchCommand(CLI::App& app, GlobalOptions& global) : global_(globa
   InGroup(cmd_, "Output", [&] {
     cmd_->add_option("--to", to_,
                      "DIR: write bodies into throw-away files here and sync them, so the disk is part of the figure "
-                     "(default: bodies are counted and dropped)");
+                     "(default, or /dev/null: bodies are counted and dropped)");
     cmd_->add_option("--upload", upload_,
                      "s3://BUCKET/SCRATCH-PREFIX: also sweep uploads (PUT, multipart) of objects the sizes of the "
                      "sample; everything written there is deleted and unfinished uploads aborted, interrupted or not");
@@ -176,6 +176,7 @@ int BenchCommand::Run() {
   };
   auto grid = ParseGrid();
   if (!grid.ok()) return fail(grid.error().message);
+  if (to_ == "/dev/null") to_.clear();  // the sink, said as a person says it
   struct stat st{};
   if (!to_.empty() && (stat(to_.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || access(to_.c_str(), W_OK) != 0)) {
     return fail("--to " + to_ + " is not a folder riptide can write into");

@@ -124,6 +124,8 @@ class BenchTest(ServerTestCase):
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertTrue(all(c["bytes"] > 0 and c["stopped"] == "" for c in doc["cells"]), doc["cells"])
         self.assertEqual(os.listdir(into), [])
+        p, doc = self.bench("--concurrency", "4", "--part-size", "1M", "--duration", "2s", "--to", "/dev/null", "--json")
+        self.assertEqual(p.returncode, 0, p.stderr)  # the sink, as the default
 
     def test_uploads_go_to_a_scratch_prefix_and_are_removed(self):
         p, doc = self.bench("--concurrency", "2,6", "--part-size", "5M", "--duration", "5s", "--json",
