@@ -199,8 +199,12 @@ class Bench:
         durable = wall if durable is None else durable
         mbps = self.total / 1e6 / durable if durable else 0
         objs = len(self.objects) / durable if durable else 0
-        self.rows.append((client, wall, durable, mbps, objs, cpu, rss, note))
-        print(f"{client:<34} {wall:8.2f} {durable:9.2f} {mbps:8.1f} {objs:9.0f} {cpu:7.2f} {rss:8.0f}  {note}")
+        # What the bytes and the objects cost the client: CPU seconds per GiB and per 1,000 objects.
+        per_gib = cpu / (self.total / 2**30) if self.total else 0
+        per_kobj = cpu / (len(self.objects) / 1000) if self.objects else 0
+        self.rows.append((client, wall, durable, mbps, objs, cpu, rss, note, per_gib, per_kobj))
+        print(f"{client:<34} {wall:8.2f} {durable:9.2f} {mbps:8.1f} {objs:9.0f} {cpu:7.2f} {per_gib:7.2f} "
+              f"{per_kobj:8.3f} {rss:8.0f}  {note}")
         sys.stdout.flush()
 
     def verify(self, d):
@@ -368,7 +372,8 @@ def main():
               f"{os.cpu_count()} cores; riptide {rev}; listing by boto3 {b.listing_s:.2f} s"
               + (f"; through a proxy: {args.far:g} ms, {args.rate or 'no'} B/s per connection, cap {args.cap or 'none'}"
                  if b.proxy else ""))
-        print(f"{'client':<34} {'wall s':>8} {'durable s':>9} {'MB/s':>8} {'obj/s':>9} {'CPU s':>7} {'RSS MiB':>8}")
+        print(f"{'client':<34} {'wall s':>8} {'durable s':>9} {'MB/s':>8} {'obj/s':>9} {'CPU s':>7} {'CPU/GiB':>7} "
+              f"{'CPU/1k':>8} {'RSS MiB':>8}")
         for rnd in range(args.rounds):
             for c in clients:
                 variants = [a.split() for a in args.riptide_args] if c == "riptide" and args.riptide_args else [[]]
