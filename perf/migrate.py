@@ -96,10 +96,12 @@ def run(workdir, scale, riptide_args, bins=None, rounds=1):
         # One server: server-side against streamed, from a copy already there.
         for binary, name in bins:
             base = [binary, "sync", f"src:{BUCKET}/migrate", "--json", "--no-progress"]
-            for mode in ("server-side", "streamed"):
-                wall, cpu, rss, code, doc = timed_json([*base, f"src:{BUCKET}/copy-{mode}-{name}", "--copy-mode", mode],
-                                                       env)
-                row(f"{name} src: → src: ({mode})", wall, cpu, rss, f"exit {code}, {doc.get('requests')} requests")
+            for n, extra in enumerate(riptide_args or [[]]):
+                for mode in ("server-side", "streamed"):
+                    wall, cpu, rss, code, doc = timed_json(
+                        [*base, f"src:{BUCKET}/copy-{mode}-{name}-{n}", "--copy-mode", mode, *extra], env)
+                    row(f"{name} src: → src: ({mode})" + (" " + " ".join(extra) if extra else ""), wall, cpu, rss,
+                        f"exit {code}, {doc.get('requests')} requests")
         rip = rows.get("riptide sync src: → dst: (streamed)")
         rcl = rows.get("rclone copy src: → dst: (--transfers 16 --fast-list)")
         if rip and rcl:

@@ -26,6 +26,9 @@ constexpr double kFull = 0.75;
 // at is tried again.
 constexpr int kMaxProbeEvery = 16;
 constexpr int kCeilingPeriods = 60;
+// Bytes a request (its weight included) this many times more or less than the recent
+// mean: the work changed shape.
+constexpr double kShapeChange = 4;
 }  // namespace
 
 ConcurrencyController::ConcurrencyController(Bounds bounds)
@@ -71,6 +74,7 @@ int ConcurrencyController::Update(const ControlSample& s) {
   const double score = Score(s);
   if (s.busy < kFull * limit_ || score <= 0) return limit_;  // idle slots: nothing learnt
   const double cost = s.busy / score;
+  if (NewShape(s, score, cost)) return limit_;
   if (min_cost_ == 0 || cost < min_cost_) min_cost_ = cost;
   if (phase_ == Phase::kSlowStart) {
     SlowStart(score);
@@ -85,6 +89,25 @@ int ConcurrencyController::Update(const ControlSample& s) {
     Probe(score);
   }
   return limit_;
+}
+
+bool ConcurrencyController::NewShape(const ControlSample& s, double score, double cost) {
+  if (s.requests == 0) return false;
+  const double per_request = static_cast<double>(s.bytes) / static_cast<double>(s.requests) + kRequestBytes;
+  const double before = shape_;
+  shape_ = before == 0 ? per_request : 0.7 * before + 0.3 * per_request;
+  if (before == 0 || (per_request < kShapeChange * before && per_request * kShapeChange > before)) return false;
+  // The work changed shape (large objects gave way to small ones, say): what was learnt
+  // of cost and score no longer compares. Keep the limit; compare afresh from here.
+  min_cost_ = cost;
+  costly_ = 0;
+  base_score_ = score;
+  base_limit_ = limit_;
+  if (probing_) {
+    probing_ = false;
+    quiet_ = 0;
+  }
+  return true;
 }
 
 void ConcurrencyController::SlowStart(double score) {

@@ -68,6 +68,9 @@ class ConcurrencyController {
   void SlowStart(double score);
   void Judge(double score);  // the period after a probe
   void Probe(double score);
+  // True when this period's work is of another shape than the recent one (then nothing
+  // is judged and the comparisons start afresh).
+  bool NewShape(const ControlSample& s, double score, double cost);
 
   const Bounds bounds_;
   int limit_;
@@ -84,6 +87,7 @@ class ConcurrencyController {
   int since_ceiling_ = 0;    // periods since; the ceiling is tried again after a while
   double min_cost_ = 0;      // the lowest slots held per unit of score seen (Little's law)
   int costly_ = 0;           // steady periods running whose cost was above the latency rule's bound
+  double shape_ = 0;         // recent mean of bytes per request (weight included)
 };
 
 /// Drives a controller from a running job and moves `budget`'s limit. Call Tick at a

@@ -95,6 +95,32 @@ TEST(ConcurrencyController, RisingLatencyWithNothingToShowCutsBack) {
   EXPECT_GE(t.MeanBytes(50), 0.95 * 8 * 10 * kMB);
 }
 
+TEST(ConcurrencyController, WorkOfAnotherShapeIsNotMistakenForLatency) {
+  // Server-side copies: large objects first (a GiB a second, a few requests), then small
+  // ones (64 KiB each, a request costing far more than its bytes). The cost per unit of
+  // score jumps 16-fold with the shape of the work, not with the limit: it is no reason to
+  // cut, and the limit stays where the small objects still gain from it.
+  ConcurrencyController c({2, 8, 256});
+  Trace large = Drive(c, [](int limit) {
+    ControlSample s;
+    s.busy = limit;
+    s.bytes = static_cast<uint64_t>(std::min(limit, 32)) * (64ull << 20);
+    s.requests = static_cast<uint64_t>(std::min(limit, 32)) * 2;
+    return s;
+  }, 12);
+  const int before = c.limit();
+  EXPECT_GE(before, 32);
+  Trace small = Drive(c, [](int limit) {
+    ControlSample s;
+    s.busy = limit;
+    s.requests = static_cast<uint64_t>(std::min(limit, 64)) * 20;
+    s.bytes = s.requests * (64 << 10);
+    return s;
+  }, 40);
+  EXPECT_GE(*std::min_element(small.limits.begin(), small.limits.end()), before * 7 / 10);
+  EXPECT_GE(small.limits.back(), 32);
+}
+
 TEST(ConcurrencyController, BacksOffMultiplicativelyOnSlowDownAndTimeouts) {
   ConcurrencyController c({2, 64, 256});
   ControlSample calm = Knee(1000)(64);
