@@ -50,6 +50,16 @@ void PrintRow(const CellResult& r) {
   std::fflush(stdout);
 }
 
+// What was sampled, and the table's header.
+void PrintHeader(const std::string& source, const engine::bench::Sample& sample) {
+  const auto& objects = sample.objects;
+  std::printf("sample of %s: %zu small, %zu medium, %zu large objects of %llu listed%s\n", source.c_str(),
+              objects[0].size(), objects[1].size(), objects[2].size(), static_cast<unsigned long long>(sample.listed),
+              sample.listed >= kMaxListed ? " (listing cut there)" : "");
+  std::printf("%-7s %-9s %5s %7s %9s %9s %17s %7s %9s %6s\n", "class", "direction", "conc", "part", "MB/s",
+              "objects/s", "TTFB p50/p99 ms", "retries", "SlowDowns", "CPU s");
+}
+
 void DrawBar(const Cell& cell, double share, const CellResult& so_far) {
   constexpr int kWidth = 24;
   const int filled = static_cast<int>(share * kWidth);
@@ -205,13 +215,7 @@ int BenchCommand::Run() {
   if (objects[0].empty() && objects[1].empty() && objects[2].empty()) {
     return fail(source_ + " holds no objects to measure");
   }
-  if (!global_.json) {
-    std::printf("sample of %s: %zu small, %zu medium, %zu large objects of %llu listed%s\n", source_.c_str(),
-                objects[0].size(), objects[1].size(), objects[2].size(),
-                static_cast<unsigned long long>(sample->listed), sample->listed >= kMaxListed ? " (listing cut there)" : "");
-    std::printf("%-7s %-9s %5s %7s %9s %9s %17s %7s %9s %6s\n", "class", "direction", "conc", "part", "MB/s",
-                "objects/s", "TTFB p50/p99 ms", "retries", "SlowDowns", "CPU s");
-  }
+  if (!global_.json) PrintHeader(source_, *sample);
   std::vector<CellResult> results;
   bool finished = Sweep(source, *sample, *grid, false, "", &results);
   if (finished && scratch_url) {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <exception>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -60,6 +61,25 @@ int UnknownCommand(const CLI::App& app, const std::string& word) {
 
 }  // namespace
 
+// Parses the arguments; the exit code when that is all there is to do (help, version, an
+// error), nullopt when a command is to run.
+std::optional<int> Parse(CLI::App& app, std::vector<std::string> args) {
+  std::reverse(args.begin(), args.end());  // CLI11 takes them last first
+  try {
+    app.parse(args);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "riptide: %s (see riptide --help)\n", e.what());
+    return 2;
+  }
+  return std::nullopt;
+}
+
 // Runs the one command the arguments chose (CLI11 requires exactly one).
 template <typename... Commands>
 int RunChosen(Commands&... commands) {
@@ -108,19 +128,7 @@ int main(int argc, char** argv) {
       app.get_subcommands([&](const CLI::App* sub) { return sub->get_name() == args[0]; }).empty()) {
     return UnknownCommand(app, args[0]);
   }
-  std::reverse(args.begin(), args.end());  // CLI11 takes them last first
-  try {
-    app.parse(args);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForAllHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForVersion& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "riptide: %s (see riptide --help)\n", e.what());
-    return 2;
-  }
+  if (auto ended = Parse(app, std::move(args))) return *ended;
   riptide::app::SetUpLogging(global.verbosity, global.log_format);
   try {
     return RunChosen(sync, plan, cp, ls, tree, map, cleanup, status, verify, exporter, serve, shard, bench);

@@ -128,6 +128,16 @@ class Fields {
     }
     *out = static_cast<T>(n);
   }
+  // A whole number, or "auto" (stored as `automatic`): concurrency found while running.
+  void IntOrAuto(const std::string& key, int* out, int64_t lo, int64_t hi, int automatic) {
+    std::string v;
+    String(key, &v);
+    if (v == "auto") {
+      *out = automatic;
+      return;
+    }
+    Int(key, out, lo, hi);
+  }
   void Size(const std::string& key, uint64_t* out, uint64_t lo, uint64_t hi) {
     std::string v;
     String(key, &v);

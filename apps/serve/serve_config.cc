@@ -80,13 +80,7 @@ void ReadJobFields(Fields& f, ServeJob& job, std::string* every, std::string* cr
   f.Bool("checksum", &spec.checksum);
   f.Bool("newer", &spec.newer);
   f.String("state_dir", &spec.state_dir);
-  std::string concurrency;
-  f.String("concurrency", &concurrency);
-  if (concurrency == "auto") {
-    spec.concurrency = engine::kAutoConcurrency;  // found while running, within the service's share
-  } else {
-    f.Int("concurrency", &spec.concurrency, 1, 4096);
-  }
+  f.IntOrAuto("concurrency", &spec.concurrency, 1, 4096, engine::kAutoConcurrency);
   f.Size("part_size", &spec.part_size, uint64_t{64} << 10, uint64_t{5} << 30);
   f.Size("multipart_threshold", &spec.multipart_threshold, 0, uint64_t{5} << 40);
   f.Size("memory_limit", &spec.memory_limit, uint64_t{32} << 20, uint64_t{1} << 40);

@@ -236,8 +236,11 @@ void CellRun::Failed(const Item& item, const Error& e, int attempts) {
     }
     result_.retries++;
     result_.requests++;
+    // Sent again from the cell's loop, never from here: an upload body is built and
+    // hashed in Make, which is no work for the transport's thread.
+    retries_.push_back({item, attempts, Clock::now() + *delay});
   }
-  Submit(item, attempts, *delay);
+  cv_.notify_all();
 }
 
 void CellRun::Finish() {

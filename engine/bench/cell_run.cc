@@ -43,6 +43,26 @@ void CellRun::CheckPushback() {
 }
 
 void CellRun::Fill(std::unique_lock<std::mutex>& lock) {
+  // Retries due (they hold their slots); once stopping, they end unsent.
+  const auto now = Clock::now();
+  std::vector<Retry> due;
+  for (auto it = retries_.begin(); it != retries_.end();) {
+    if (stopping_ || it->due <= now) {
+      due.push_back(*it);
+      it = retries_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (const Retry& r : due) {
+    if (stopping_) {
+      Finish();
+      continue;
+    }
+    lock.unlock();
+    Submit(r.item, r.attempts, std::chrono::milliseconds(0));
+    lock.lock();
+  }
   Item item;
   while (!stopping_ && in_flight_ < cell_.concurrency && Next(&item)) {
     in_flight_++;

@@ -74,6 +74,12 @@ class CellRun : public std::enable_shared_from_this<CellRun> {
   std::condition_variable cv_;
   std::vector<Object> objects_;
   std::deque<Item> ready_;
+  struct Retry {
+    Item item;
+    int attempts;
+    Clock::time_point due;
+  };
+  std::vector<Retry> retries_;  // sent again by the loop once due
   size_t next_object_ = 0;
   int in_flight_ = 0;
   bool stopping_ = false;

@@ -164,6 +164,15 @@ SyncReport Finish(RunContext& ctx, const std::string& source, Status result, Pla
   return report;
 }
 
+// A typo'd prefix lists nothing and exits 0: say so, and what was probably meant.
+void WarnListsNothing(const ListTarget& target, const std::string& source, const std::string& prefix) {
+  std::string names;
+  for (const auto& n : NearestNames(target, prefix)) {
+    names += (names.empty() ? "" : ", ") + std::string("s3://") + target.bucket + "/" + n;
+  }
+  spdlog::warn("{} lists nothing{}", source, names.empty() ? std::string() : "; did you mean " + names + "?");
+}
+
 void LogStageTimes(const Stats& stats) {
   auto secs = [](const std::atomic<uint64_t>& ns) { return static_cast<double>(ns.load()) / 1e9; };
   spdlog::debug(
@@ -228,11 +237,7 @@ Result<SyncReport> RunSync(const SyncOptions& options, const JobHost& host) {
   SyncReport report = Finish(ctx, source, result, ctx.plan_out, transport->requests_started());
   if (report.listed == 0 && ctx.listing_complete && !prefix.empty() && options.keys.empty() &&
       options.keys_file.empty()) {
-    // A typo'd prefix lists nothing and exits 0: say so, and what was probably meant.
-    auto near = NearestNames(ListTarget{*transport, requests, options.bucket, options.retry, &ctx.stop}, prefix);
-    std::string names;
-    for (const auto& n : near) names += (names.empty() ? "" : ", ") + std::string("s3://") + options.bucket + "/" + n;
-    spdlog::warn("{} lists nothing{}", source, names.empty() ? std::string() : "; did you mean " + names + "?");
+    WarnListsNothing(ListTarget{*transport, requests, options.bucket, options.retry, &ctx.stop}, source, prefix);
   }
   state.manifest->runs().Record(*run_id, report);
   return report;
