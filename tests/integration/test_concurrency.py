@@ -46,7 +46,9 @@ class AutoConcurrencyTest(FaultTestCase):
                                     "--concurrency", "64", "--list-concurrency", "1")
         self.assertEqual(fixed["concurrency"], 64)
         self.assertNotIn("concurrency_auto", fixed)
-        self.assertGreater(fixed["throttled"], 100, fixed)
+        # (about a fifth of its requests here; a tenth is the floor, as a busy machine
+        # slows the proxy and lets fewer requests meet the cap at once)
+        self.assertGreater(fixed["throttled"], 0.1 * fixed["requests"], fixed)
         refused_fixed = self.proxy.refused
         # ... auto finds it and stays under it, with a few SlowDowns on the way.
         self.proxy.refused = 0
