@@ -3,27 +3,11 @@
 #include <openssl/evp.h>
 #include <zlib.h>
 
-#include <array>
-
+#include "engine/core/crc_kernels.h"
 #include "transport/s3/crypto.h"
 
 namespace riptide::engine {
 namespace {
-
-// Reflected table for a CRC of width W (32 or 64) and reversed polynomial `poly`.
-template <typename T>
-constexpr std::array<T, 256> MakeTable(T poly) {
-  std::array<T, 256> table{};
-  for (unsigned i = 0; i < 256; ++i) {
-    T crc = i;
-    for (int k = 0; k < 8; ++k) crc = (crc & 1) ? (crc >> 1) ^ poly : crc >> 1;
-    table[i] = crc;
-  }
-  return table;
-}
-
-constexpr auto kCrc32cTable = MakeTable<uint32_t>(0x82F63B78u);
-constexpr auto kCrc64NvmeTable = MakeTable<uint64_t>(0x9A6C9329AC4BC9B5ull);
 
 template <typename T>
 std::string BigEndianBase64(T value) {
@@ -74,15 +58,13 @@ class ShaSum final : public Checksum {
 }  // namespace
 
 uint32_t Crc32c(uint32_t crc, const char* data, size_t size) {
-  crc = ~crc;
-  for (size_t i = 0; i < size; ++i) crc = kCrc32cTable[(crc ^ static_cast<uint8_t>(data[i])) & 0xff] ^ (crc >> 8);
-  return ~crc;
+  static const auto kernel = crc::HaveCrc32cInstruction() ? crc::Crc32cHardware : crc::Crc32cTable;
+  return ~kernel(~crc, data, size);
 }
 
 uint64_t Crc64Nvme(uint64_t crc, const char* data, size_t size) {
-  crc = ~crc;
-  for (size_t i = 0; i < size; ++i) crc = kCrc64NvmeTable[(crc ^ static_cast<uint8_t>(data[i])) & 0xff] ^ (crc >> 8);
-  return ~crc;
+  static const auto kernel = crc::HaveCarrylessMultiply() ? crc::Crc64NvmeFolded : crc::Crc64NvmeTable;
+  return ~kernel(~crc, data, size);
 }
 
 std::unique_ptr<Checksum> Checksum::Make(std::string_view algorithm) {
