@@ -84,8 +84,9 @@ void ObjectCopy::UploadWhole() {
   });
 }
 
-// On a worker: hashes the body (MD5 for Content-MD5, CRC32C for the object's stored
-// checksum), checks it against a plain-MD5 source ETag, then PUTs it.
+// On a worker: hashes the body (MD5 for Content-MD5, CRC64NVME for the object's stored
+// full-object checksum, which later downloads verify at memory speed instead of MD5),
+// checks it against a plain-MD5 source ETag, then PUTs it.
 void ObjectCopy::PutWhole(std::shared_ptr<std::string> body, Headers headers) {
   const std::string md5 = s3::Md5Hex(*body);
   const std::string& source_etag = t_->source.info.etag;
@@ -93,9 +94,10 @@ void ObjectCopy::PutWhole(std::shared_ptr<std::string> body, Headers headers) {
     return Fail(MakeError(ErrorCode::kIntegrity, "the bytes read have MD5 " + md5 + ", the source's ETag is " +
                                                      source_etag + ": not copied"));
   }
-  auto crc = Checksum::Make("CRC32C");
+  auto crc = Checksum::Make("CRC64NVME");
   crc->Update(body->data(), body->size());
-  headers.emplace_back("x-amz-checksum-crc32c", crc->FinishBase64());
+  headers.emplace_back("x-amz-sdk-checksum-algorithm", "CRC64NVME");
+  headers.emplace_back("x-amz-checksum-crc64nvme", crc->FinishBase64());
   std::shared_ptr<const std::string> shared = std::move(body);
   Call(
       ctx_, DstTransport(),

@@ -69,6 +69,7 @@ class Stats {
   std::atomic<uint64_t> excluded{0};        // left out by --include / --exclude
   std::atomic<uint64_t> bytes_planned{0};   // sizes of the objects planned for transfer
   std::atomic<uint64_t> size_verified_only{0};
+  std::atomic<uint64_t> checksum_verified{0};  // proved by their own CRC/SHA (no MD5 computed)
   std::atomic<uint64_t> retries{0};
   std::atomic<uint64_t> throttled{0};       // of the retries, answers to slow down (503, SlowDown, 429)
   std::atomic<uint64_t> timeouts{0};        // of the retries, requests that timed out or stalled

@@ -157,12 +157,14 @@ class PartHandler final : public http::ResponseHandler, public std::enable_share
     const uint64_t content_length = std::strtoull(length.c_str(), nullptr, 10);
     if (part_.probe) {
       // HEAD ?partNumber=1: its Content-Length is the first part's, if the server knows.
+      // A checksum in an answer about part 1 may be that part's own (S3 gives part-level
+      // values there): only an answer about the whole object (partNumber ignored) counts.
       if (auto first = s3::FirstPartSize(t_.object.etag, headers)) {
         t_.upload_part_size = *first;
       } else {
         t_.probe_unsupported = true;
+        TakeChecksum(headers, t_);
       }
-      TakeChecksum(headers, t_);
       part_.length = 0;
       return OkStatus();
     }
@@ -202,13 +204,16 @@ class PartHandler final : public http::ResponseHandler, public std::enable_share
   // (by then the probe has usually told a multipart upload's part size).
   void StreamRange() {
     if (!t_.hasher && t_.resumed_parts.empty()) {
-      const int upload_parts = s3::MultipartEtagParts(t_.object.etag);
+      // An object with its own full-object checksum is proved by it alone (the verify stage).
+      const bool by_checksum = !t_.checksum_algorithm.empty();
+      const int upload_parts = by_checksum ? 0 : s3::MultipartEtagParts(t_.object.etag);
       std::vector<uint64_t> lengths;
       if (upload_parts > 0 && t_.upload_part_size > 0) {
         lengths = planner::UniformUploadParts(t_.object.size, t_.upload_part_size, upload_parts);
       }
       if (upload_parts == 0 || !lengths.empty()) {
-        t_.hasher = std::make_shared<StreamHasher>(t_.temp.file.get(), s3::IsPlainMd5Etag(t_.object.etag),
+        t_.hasher = std::make_shared<StreamHasher>(t_.temp.file.get(),
+                                                   !by_checksum && s3::IsPlainMd5Etag(t_.object.etag),
                                                    std::move(lengths), t_.checksum_algorithm,
                                                    fetch_->ctx.schedule_background);
       }

@@ -153,6 +153,7 @@ SyncReport Finish(RunContext& ctx, const std::string& source, Status result, Pla
   report.refused = stats.refused;
   report.gone = stats.gone;
   report.size_verified_only = stats.size_verified_only;
+  report.checksum_verified = stats.checksum_verified;
   report.bytes_resumed = stats.bytes_resumed;
   report.drifted = stats.drifted;
   report.deleted = deleted;

@@ -39,7 +39,8 @@ struct Transfer {
   planner::PartPlan::Mode mode = planner::PartPlan::Mode::kWhole;
   std::vector<PartState> parts;
   std::optional<Error> error;  // set once the object has failed for good
-  std::string verified_by;     // "md5", "md5-parts", "size", "folder"
+  std::string verified_by;     // "md5", "md5-parts", "size", "folder", or a checksum ("crc64nvme", …)
+  bool by_checksum = false;    // proved by the object's own full-object checksum, not by MD5
   bool probe_unsupported = false;  // the server does not tell part sizes
   bool journaled = false;          // a ranged download the resume journal follows
   std::set<int> resumed_parts;     // part indexes already on disk from an earlier run

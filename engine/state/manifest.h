@@ -25,7 +25,7 @@ struct ObjectRow {
   int64_t last_modified_ms = 0;
   std::string xxh3;            // XXH3-128 of the content, hex
   int64_t local_mtime_ns = 0;  // the file's mtime as set at commit
-  std::string verified_by;     // "md5", "md5-parts", "size", "folder" (+ "+crc32c" …)
+  std::string verified_by;     // "md5", "md5-parts", "size", "folder", or the checksum ("crc64nvme", …)
   int64_t synced_at_ms = 0;    // when it was recorded (set by Upsert)
 };
 

@@ -4,6 +4,7 @@ Each test class starts its own server (moto_server or s3rver, chosen by
 RIPTIDE_TEST_SERVER) at a free port and stops it afterwards. A server that cannot
 start fails the test loudly: nothing here is mocked.
 """
+import base64
 import hashlib
 import json
 import os
@@ -215,6 +216,36 @@ def wait_until(condition, what, timeout=60):
 
 def md5(data):
     return hashlib.md5(data).hexdigest()
+
+
+def _crc_table(poly):
+    table = []
+    for i in range(256):
+        c = i
+        for _ in range(8):
+            c = (c >> 1) ^ poly if c & 1 else c >> 1
+        table.append(c)
+    return table
+
+
+_CRC64NVME, _CRC32C = _crc_table(0x9A6C9329AC4BC9B5), _crc_table(0x82F63B78)
+
+
+def _crc(data, table, width):
+    mask = (1 << width) - 1
+    c = mask
+    for b in data:
+        c = table[(c ^ b) & 0xFF] ^ (c >> 8)
+    return base64.b64encode((c ^ mask).to_bytes(width // 8, "big")).decode()
+
+
+def crc64nvme(data):
+    """The x-amz-checksum-crc64nvme text of `data` (botocore needs awscrt for it)."""
+    return _crc(data, _CRC64NVME, 64)
+
+
+def crc32c(data):
+    return _crc(data, _CRC32C, 32)
 
 
 class ServerTestCase(unittest.TestCase):

@@ -32,6 +32,7 @@ std::optional<uint64_t> FirstPartSize(const std::string& etag, const http::Heade
 }
 
 std::optional<FullChecksum> FullObjectChecksum(const http::HeaderMap& headers) {
+  if (Header(headers, "x-amz-checksum-type") == "COMPOSITE") return std::nullopt;
   static constexpr std::pair<const char*, const char*> kHeaders[] = {
       {"x-amz-checksum-sha256", "SHA256"}, {"x-amz-checksum-crc64nvme", "CRC64NVME"},
       {"x-amz-checksum-crc32c", "CRC32C"}, {"x-amz-checksum-sha1", "SHA1"}, {"x-amz-checksum-crc32", "CRC32"}};

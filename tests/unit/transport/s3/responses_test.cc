@@ -35,6 +35,9 @@ TEST(Responses, FullObjectChecksumPrefersTheStrongestAndSkipsComposites) {
   EXPECT_EQ(c->algorithm, "SHA256");
   EXPECT_EQ(c->value, "abc=");
   EXPECT_FALSE(FullObjectChecksum({{"x-amz-checksum-crc32c", "yZRlqg==-3"}}));
+  // A checksum of part checksums, whatever its text looks like, proves no whole object.
+  EXPECT_FALSE(FullObjectChecksum({{"x-amz-checksum-crc32c", "yZRlqg=="}, {"x-amz-checksum-type", "COMPOSITE"}}));
+  EXPECT_TRUE(FullObjectChecksum({{"x-amz-checksum-crc64nvme", "RH9Kj0hgZpY="}, {"x-amz-checksum-type", "FULL_OBJECT"}}));
   EXPECT_FALSE(FullObjectChecksum({}));
 }
 
