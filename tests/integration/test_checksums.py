@@ -4,35 +4,18 @@ uploads attach a CRC64NVME that later downloads verify (moto stores what it is s
 s3rver stores no checksums)."""
 import json
 import os
-import random
 import unittest
 
-from fault_proxy import FaultProxy, Rule
-from support import SERVER, ServerTestCase, crc32c, crc64nvme, manifest_rows, md5, riptide, tree
+from fault_proxy import Rule
+from support import crc32c, crc64nvme, manifest_rows, md5, riptide, tree
+from test_multipart import ProxyTestCase, body
 
 
-def body(size, seed):
-    return random.Random(seed).randbytes(size)
-
-
-class ChecksumTest(ServerTestCase):
-    @classmethod
-    def setUpClass(cls):
-        if SERVER != "moto":
-            raise unittest.SkipTest("s3rver stores no additional checksums (it ignores x-amz-checksum-*)")
-        super().setUpClass()
-
-    def setUp(self):
-        super().setUp()
-        self.proxy = FaultProxy(self.server.port)
-
-    def tearDown(self):
-        self.proxy.stop()
-        super().tearDown()
+class ChecksumTest(ProxyTestCase):
+    moto_only_because = "s3rver stores no additional checksums (it ignores x-amz-checksum-*)"
 
     def run_sync(self, *extra):
-        p = riptide("sync", f"s3://{self.bucket}/m", self.dataset, "--endpoint", self.proxy.endpoint, "--json",
-                    *extra, server=self.server)
+        p = super().run_sync(*extra)
         return p, json.loads(p.stdout)
 
     def put_with(self, key, data, algorithm, value):
