@@ -1,0 +1,61 @@
+// MD5 of many independent streams at once. One MD5 stream is sequential (~0.6 GB/s a
+// core), but riptide hashes many objects and parts at the same time: with AVX-512 the
+// compression function runs 16 streams in the 16 32-bit lanes of a register, each
+// step one instruction for all of them. Elsewhere the same calls run one stream at a
+// time in portable code.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace riptide::engine::md5 {
+
+constexpr int kLanes = 16;
+constexpr size_t kBlock = 64;
+
+/// The four chaining words of one stream.
+struct State {
+  uint32_t h[4] = {0x67452301u, 0xefcdab89u, 0x98badcfeu, 0x10325476u};
+};
+
+/// One stream's work for a call: `blocks` whole 64-byte blocks at `data`.
+struct Lane {
+  State* state = nullptr;
+  const uint8_t* data = nullptr;
+  size_t blocks = 0;
+};
+
+/// Whether this CPU runs the 16-lane kernel (AVX-512F; decided once).
+bool HaveLanes();
+
+/// Advances each of `lanes` (at most kLanes) by its blocks; lanes may differ in length.
+void Compress(Lane* lanes, int n);
+
+/// The portable compression of one stream (the reference for the lanes).
+void CompressOne(State& state, const uint8_t* data, size_t blocks);
+
+/// Hashes every buffer, 16 at a time where the CPU allows; lowercase hex digests.
+std::vector<std::string> HexDigests(const std::vector<std::string_view>& buffers);
+
+/// Ends a stream: its last `tail_size` (< 64) bytes at `tail`, `total` bytes in all
+/// (the whole blocks already compressed into `state`); the lowercase hex digest.
+std::string Finish(State state, const uint8_t* tail, size_t tail_size, uint64_t total);
+std::array<uint8_t, 16> FinishRaw(State state, const uint8_t* tail, size_t tail_size, uint64_t total);
+
+/// A stream whose whole blocks may be compressed in lanes beside other streams: Stage
+/// buffers a partial block and hands out (at most) one lane for the rest.
+struct Run {
+  State state;
+  uint8_t buffer[kBlock];
+  size_t pending = 0;  // bytes in `buffer`
+  uint64_t total = 0;  // bytes staged
+  /// The lane it adds points into `data`: compress it before `data` goes or the next Stage.
+  void Stage(const uint8_t* data, size_t size, std::vector<Lane>& lanes);
+  std::array<uint8_t, 16> Digest() const { return FinishRaw(state, buffer, pending, total); }
+};
+
+}  // namespace riptide::engine::md5
