@@ -16,6 +16,8 @@
 #define RIPTIDE_X86 1
 #endif
 
+static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "MD5 words are read as little-endian");
+
 namespace riptide::engine::md5 {
 namespace {
 
@@ -155,25 +157,42 @@ bool HaveLanes() {
 #endif
 }
 
+namespace {
+
+// One step of one stream, unrolled by the compiler like the lanes' steps.
+template <int I>
+inline void OneStep(uint32_t& a, uint32_t& b, uint32_t& c, uint32_t& d, const uint32_t m[16]) {
+  uint32_t f;
+  if constexpr (I < 16) {
+    f = d ^ (b & (c ^ d));
+  } else if constexpr (I < 32) {
+    f = c ^ (d & (b ^ c));
+  } else if constexpr (I < 48) {
+    f = b ^ c ^ d;
+  } else {
+    f = c ^ (b | ~d);
+  }
+  const uint32_t t = b + Rol(a + f + kK[I] + m[MessageIndex(I)], kS[I]);
+  a = d;
+  d = c;
+  c = b;
+  b = t;
+}
+
+template <size_t... I>
+inline void OneSteps(uint32_t& a, uint32_t& b, uint32_t& c, uint32_t& d, const uint32_t m[16],
+                     std::index_sequence<I...>) {
+  (OneStep<static_cast<int>(I)>(a, b, c, d, m), ...);
+}
+
+}  // namespace
+
 void CompressOne(State& state, const uint8_t* data, size_t blocks) {
   for (size_t j = 0; j < blocks; ++j, data += kBlock) {
     uint32_t m[16];
-    for (int i = 0; i < 16; ++i) {
-      m[i] = uint32_t{data[4 * i]} | uint32_t{data[4 * i + 1]} << 8 | uint32_t{data[4 * i + 2]} << 16 |
-             uint32_t{data[4 * i + 3]} << 24;
-    }
+    std::memcpy(m, data, kBlock);  // little-endian words (x86-64, AArch64)
     uint32_t a = state.h[0], b = state.h[1], c = state.h[2], d = state.h[3];
-    for (int i = 0; i < 64; ++i) {
-      const uint32_t f = i < 16 ? (b & c) | (~b & d)
-                         : i < 32 ? (b & d) | (c & ~d)
-                         : i < 48 ? b ^ c ^ d
-                                  : c ^ (b | ~d);
-      const uint32_t t = b + Rol(a + f + kK[i] + m[MessageIndex(i)], kS[i]);
-      a = d;
-      d = c;
-      c = b;
-      b = t;
-    }
+    OneSteps(a, b, c, d, m, std::make_index_sequence<64>());
     state.h[0] += a;
     state.h[1] += b;
     state.h[2] += c;

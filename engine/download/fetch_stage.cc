@@ -7,6 +7,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "engine/core/md5_lanes.h"
 #include "engine/core/part_window.h"
 #include "engine/download/stages.h"
 #include "transport/s3/errors.h"
@@ -211,7 +212,9 @@ class PartHandler final : public http::ResponseHandler, public std::enable_share
       if (upload_parts > 0 && t_.upload_part_size > 0) {
         lengths = planner::UniformUploadParts(t_.object.size, t_.upload_part_size, upload_parts);
       }
-      if (upload_parts == 0 || !lengths.empty()) {
+      // An upload's parts are hashed at verify, side by side in the MD5 lanes where the
+      // CPU has them (13 times one stream); elsewhere as the ranges land.
+      if (upload_parts == 0 || (!lengths.empty() && !md5::HaveLanes())) {
         t_.hasher = std::make_shared<StreamHasher>(t_.temp.file.get(),
                                                    !by_checksum && s3::IsPlainMd5Etag(t_.object.etag),
                                                    std::move(lengths), t_.checksum_algorithm,
