@@ -15,9 +15,9 @@ fi
 # shellcheck disable=SC2086
 CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRIPTIDE_FUZZ=ON \
   -DRIPTIDE_TESTS=OFF ${RIPTIDE_CMAKE_ARGS:-} >/dev/null
-cmake --build build-fuzz --target fuzz_xml fuzz_key_mapping fuzz_config fuzz_notifications fuzz_crc
+cmake --build build-fuzz --target fuzz_xml fuzz_key_mapping fuzz_config fuzz_notifications fuzz_crc fuzz_md5
 mkdir -p build-fuzz/artifacts
-for target in xml key_mapping config notifications crc; do
+for target in xml key_mapping config notifications crc md5; do
   scratch="$(mktemp -d)"
   echo "fuzz: $target for ${seconds}s"
   build-fuzz/fuzz_$target -max_total_time="$seconds" -max_len=65536 -print_final_stats=1 \
