@@ -7,6 +7,7 @@
 #include <string>
 
 #include "engine/core/crc_kernels.h"
+#include "tests/support/random_bytes.h"
 
 namespace riptide::engine {
 namespace {
@@ -35,12 +36,7 @@ TEST(Checksums, HeaderText) {
   EXPECT_EQ(Checksum::Make("MD5"), nullptr);
 }
 
-std::string RandomBytes(size_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::string s(n, '\0');
-  for (char& c : s) c = static_cast<char>(rng());
-  return s;
-}
+using riptide::testing::RandomBytes;
 
 // The accelerated kernels give the table's answer for every length around their block
 // sizes (16, 64 bytes), at every alignment, from any starting register.

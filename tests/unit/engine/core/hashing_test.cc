@@ -8,17 +8,13 @@
 #include <random>
 #include <thread>
 
+#include "tests/support/random_bytes.h"
 #include "transport/s3/responses.h"
 
 namespace riptide::engine {
 namespace {
 
-std::string Bytes(size_t n) {
-  std::mt19937 rng(7);
-  std::string s(n, '\0');
-  for (auto& c : s) c = static_cast<char>(rng());
-  return s;
-}
+std::string Bytes(size_t n) { return riptide::testing::RandomBytes(n, 7); }
 
 // A file written in ranges out of order, hashed as they land: the same digests as a
 // one-pass read, and the multipart ETag S3 would give its parts.

@@ -3,29 +3,18 @@
 #include "engine/core/md5_lanes.h"
 
 #include <gtest/gtest.h>
-#include <openssl/evp.h>
-
 #include <random>
+
+#include "tests/support/random_bytes.h"
+#include "transport/s3/responses.h"
 
 namespace riptide::engine::md5 {
 namespace {
 
-std::string OpensslMd5(std::string_view b) {
-  unsigned char d[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(b.data(), b.size(), d, &len, EVP_md5(), nullptr);
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned i = 0; i < len; ++i) (out += kDigits[d[i] >> 4]) += kDigits[d[i] & 15];
-  return out;
-}
+using riptide::testing::RandomBytes;
 
-std::string RandomBytes(size_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::string s(n, '\0');
-  for (char& c : s) c = static_cast<char>(rng());
-  return s;
-}
+// OpenSSL's MD5, the reference.
+std::string OpensslMd5(std::string_view b) { return s3::Md5Hex(b); }
 
 TEST(Md5Lanes, EveryLengthAroundTheBlocksMatchesOpenssl) {
   const std::string data = RandomBytes(700, 1);
