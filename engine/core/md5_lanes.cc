@@ -212,7 +212,7 @@ void Compress(Lane* lanes, int n) {
 
 std::array<uint8_t, 16> FinishRaw(State state, const uint8_t* tail, size_t tail_size, uint64_t total) {
   uint8_t pad[2 * kBlock] = {};
-  std::memcpy(pad, tail, tail_size);
+  if (tail_size > 0) std::memcpy(pad, tail, tail_size);  // an empty tail may be null
   pad[tail_size] = 0x80;
   const size_t blocks = tail_size + 1 + 8 <= kBlock ? 1 : 2;
   const uint64_t bits = total * 8;
@@ -234,7 +234,7 @@ void Run::Stage(const uint8_t* data, size_t size, std::vector<Lane>& lanes) {
   total += size;
   if (pending > 0) {
     const size_t take = std::min(size, kBlock - pending);
-    std::memcpy(buffer + pending, data, take);
+    if (take > 0) std::memcpy(buffer + pending, data, take);
     pending += take;
     data += take;
     size -= take;
@@ -247,7 +247,7 @@ void Run::Stage(const uint8_t* data, size_t size, std::vector<Lane>& lanes) {
     data += whole * kBlock;
     size -= whole * kBlock;
   }
-  std::memcpy(buffer, data, size);
+  if (size > 0) std::memcpy(buffer, data, size);
   pending = size;
 }
 
