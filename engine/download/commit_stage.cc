@@ -41,7 +41,7 @@ void CommitStage::Commit(const TransferPtr& t) {
         row.local_mtime_ns = *mtime;
         row.verified_by = t->verified_by;
         if (t->verified_by == "size") ctx_.stats.size_verified_only++;
-        if (t->by_checksum) ctx_.stats.checksum_verified++;
+        if (t->ProvedByChecksum()) ctx_.stats.checksum_verified++;
       }
     }
     if (!t->error) {

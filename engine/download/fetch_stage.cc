@@ -205,8 +205,7 @@ class PartHandler final : public http::ResponseHandler, public std::enable_share
   // (by then the probe has usually told a multipart upload's part size).
   void StreamRange() {
     if (!t_.hasher && t_.resumed_parts.empty()) {
-      // An object with its own full-object checksum is proved by it alone (the verify stage).
-      const bool by_checksum = !t_.checksum_algorithm.empty();
+      const bool by_checksum = t_.ProvedByChecksum();
       const int upload_parts = by_checksum ? 0 : s3::MultipartEtagParts(t_.object.etag);
       std::vector<uint64_t> lengths;
       if (upload_parts > 0 && t_.upload_part_size > 0) {

@@ -82,9 +82,7 @@ bool Verify(RunContext& ctx, Transfer& t) {
     t.error = st.error();
     return true;
   }
-  // An object carrying a full-object checksum is proved by it (CRC64NVME and CRC32C in
-  // hardware, 10-40 times MD5's speed); MD5 is for objects whose only proof is the ETag.
-  const bool by_checksum = !t.checksum_algorithm.empty();
+  const bool by_checksum = t.ProvedByChecksum();
   const int upload_parts = by_checksum ? 0 : s3::MultipartEtagParts(t.object.etag);
   std::vector<uint64_t> lengths = by_checksum ? std::vector<uint64_t>() : t.exact_part_lengths;
   if (lengths.empty() && upload_parts > 0 && t.upload_part_size > 0) {
@@ -110,7 +108,6 @@ bool Verify(RunContext& ctx, Transfer& t) {
     return Again(ctx, t, MakeError(ErrorCode::kIntegrity, "downloaded bytes do not match: " + mismatch, true));
   }
   t.xxh3 = digest->xxh3;
-  t.by_checksum = by_checksum;
   t.verified_by = by_checksum ? AsciiLower(t.checksum_algorithm) : whole_md5 ? "md5" : !lengths.empty() ? "md5-parts" : "size";
   return true;
 }

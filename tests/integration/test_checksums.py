@@ -8,7 +8,7 @@ import unittest
 
 from fault_proxy import Rule
 from support import crc32c, crc64nvme, manifest_rows, md5, riptide, tree
-from test_multipart import ProxyTestCase, body
+from test_multipart import MiB, ProxyTestCase, body
 
 
 class ChecksumTest(ProxyTestCase):
@@ -68,6 +68,19 @@ class ChecksumTest(ProxyTestCase):
                 self.assertEqual([f["key"] for f in summary["failures"]], [key])
                 self.assertIn(algorithm, summary["failures"][0]["reason"])
                 self.assertNotIn(f"{algorithm}.bin", tree(self.dataset))
+
+    def test_a_checksum_told_about_part_one_is_not_taken_for_the_whole(self):
+        # S3 answers HEAD ?partNumber=1 with that part's checksum: taken for the object's,
+        # it would fail a good download. The parts' MD5s prove it instead.
+        data = self.upload_multipart("m/parts.bin", [body(5 * MiB, 1), body(5 * MiB, 2)])
+        self.proxy.add(Rule(lambda m, path, h: m == "HEAD" and "partNumber=1" in path, "header", times=1000,
+                            header=("x-amz-checksum-crc32c", crc32c(data[:5 * MiB]))))
+        p, summary = self.run_sync("--part-size", "4M", "--retries", "1")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(tree(self.dataset), {"parts.bin": data})
+        self.assertEqual(manifest_rows(self.dataset)["m/parts.bin"][2], "md5-parts")
+        self.assertEqual(summary["checksum_verified"], 0)
+        self.assertTrue([e for e in self.proxy.requests_for("partNumber=1", method="HEAD")])
 
     def test_uploads_carry_a_crc64nvme_that_downloads_verify(self):
         src = os.path.join(self.tmp, "src")
