@@ -1,5 +1,7 @@
 #include "engine/core/checksums.h"
 
+#include <array>
+
 #include <openssl/evp.h>
 #include <zlib.h>
 
@@ -55,7 +57,45 @@ class ShaSum final : public Checksum {
   std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx_;
 };
 
+// Polynomials over GF(2) modulo CRC64/NVME's, in its reflected form: the top bit is x^0.
+constexpr uint64_t kReflectedPoly = 0x9A6C9329AC4BC9B5ull;
+constexpr uint64_t kXPow0 = 1ull << 63;
+
+// a·b mod P.
+uint64_t MultiplyModP(uint64_t a, uint64_t b) {
+  uint64_t product = 0;
+  for (uint64_t bit = kXPow0; a != 0; bit >>= 1) {
+    if (a & bit) {
+      product ^= b;
+      a ^= bit;
+    }
+    b = (b & 1) ? (b >> 1) ^ kReflectedPoly : b >> 1;
+  }
+  return product;
+}
+
+// x^(8·bytes) mod P, by squaring: powers[k] is x^(2^k), up to 8·2^64.
+uint64_t XPowBytesModP(uint64_t bytes) {
+  static const auto powers = [] {
+    std::array<uint64_t, 67> p{};
+    p[0] = kXPow0 >> 1;  // x^1
+    for (size_t k = 1; k < p.size(); ++k) p[k] = MultiplyModP(p[k - 1], p[k - 1]);
+    return p;
+  }();
+  uint64_t result = kXPow0;
+  for (size_t k = 3; bytes != 0; bytes >>= 1, ++k) {  // 8·bytes: start at x^(2^3)
+    if (bytes & 1) result = MultiplyModP(powers[k], result);
+  }
+  return result;
+}
+
 }  // namespace
+
+// With the register's initial and final complements equal, A's complemented value moved
+// past B's bits and added to B's is the value of A followed by B (as zlib joins CRC-32s).
+uint64_t Crc64NvmeCombine(uint64_t crc_a, uint64_t crc_b, uint64_t length_b) {
+  return MultiplyModP(XPowBytesModP(length_b), crc_a) ^ crc_b;
+}
 
 uint32_t Crc32c(uint32_t crc, const char* data, size_t size) {
   static const auto kernel = crc::HaveCrc32cInstruction() ? crc::Crc32cHardware : crc::Crc32cTable;

@@ -24,4 +24,8 @@ class Checksum {
 uint32_t Crc32c(uint32_t crc, const char* data, size_t size);
 uint64_t Crc64Nvme(uint64_t crc, const char* data, size_t size);
 
+/// The CRC64/NVME of A followed by B, from the CRC of A, the CRC of B and B's length: the
+/// parts of an upload are summed apart, on different threads, and joined in order.
+uint64_t Crc64NvmeCombine(uint64_t crc_a, uint64_t crc_b, uint64_t length_b);
+
 }  // namespace riptide::engine

@@ -80,5 +80,25 @@ TEST(Checksums, PiecesGiveTheWholeValue) {
   EXPECT_EQ(c32, whole32);
 }
 
+// Parts summed apart and joined in order give the whole value, whatever their lengths.
+TEST(Checksums, PartsJoinIntoTheWholeCrc64) {
+  const std::string data = RandomBytes(3 << 20, 7);
+  const uint64_t whole = Crc64Nvme(0, data.data(), data.size());
+  std::mt19937 rng(11);
+  for (int round = 0; round < 20; ++round) {
+    uint64_t joined = 0;
+    for (size_t at = 0; at < data.size();) {
+      const size_t n = std::min<size_t>(data.size() - at, round == 0 ? 5 << 20 : rng() % (round * 40000));
+      joined = Crc64NvmeCombine(joined, Crc64Nvme(0, data.data() + at, n), n);
+      at += n;
+    }
+    ASSERT_EQ(joined, whole) << "round " << round;
+  }
+  const uint64_t a = Crc64Nvme(0, "abc", 3);
+  EXPECT_EQ(Crc64NvmeCombine(a, 0, 0), a);  // nothing after
+  EXPECT_EQ(Crc64NvmeCombine(0, a, 3), a);  // nothing before
+  EXPECT_EQ(Crc64NvmeCombine(Crc64Nvme(0, "1234", 4), Crc64Nvme(0, "56789", 5), 5), 0xAE8B14860A799888ull);
+}
+
 }  // namespace
 }  // namespace riptide::engine
