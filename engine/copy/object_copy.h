@@ -86,6 +86,10 @@ class ObjectCopy : public std::enable_shared_from_this<ObjectCopy> {
 
   // CompleteMultipartUpload, with the object's budget handed back first.
   void Complete();
+  // Bytes riptide sends itself (streamed, uploads) carry CRC64NVME: each part's, and the
+  // whole object's at Complete, so the destination proves the object it assembled and
+  // later downloads verify at memory speed. Server-side part copies send no bytes.
+  bool SendsCrc() const { return from_ != From::kServer; }
 
   // The upload is complete: its ETag must be the MD5 of the parts' MD5s, and, when the
   // parts were cut as the source's were, the source's own ETag.
@@ -127,6 +131,7 @@ class ObjectCopy : public std::enable_shared_from_this<ObjectCopy> {
   std::mutex mu_;  // guards what follows
   std::vector<std::string> etags_;     // each part's ETag from the destination
   std::vector<std::string> sent_md5_;  // each part's MD5 as sent (streamed, uploads)
+  std::vector<uint64_t> sent_crc_;     // each part's CRC64NVME as sent (streamed, uploads)
 };
 
 }  // namespace riptide::engine::copy_internal

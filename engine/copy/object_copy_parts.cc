@@ -74,7 +74,14 @@ void ObjectCopy::ProbeLayout() {
 void ObjectCopy::Create() {
   Call(
       ctx_, DstTransport(),
-      [s = self()] { return s->Dst().CreateMultipartUpload(s->DstBucket(), s->t_->dst_key, s->metadata_); },
+      [s = self()] {
+        Headers headers = s->metadata_;
+        if (s->SendsCrc()) {
+          headers.emplace_back("x-amz-checksum-algorithm", "CRC64NVME");
+          headers.emplace_back("x-amz-checksum-type", "FULL_OBJECT");
+        }
+        return s->Dst().CreateMultipartUpload(s->DstBucket(), s->t_->dst_key, std::move(headers));
+      },
       [](const http::Response& r) {
         auto id = s3::ParseInitiateMultipartUpload(r.body);
         return id.ok() ? OkStatus() : Status(id.error());
@@ -93,6 +100,7 @@ void ObjectCopy::BeginParts() {
   for (size_t i = 1; i < n; ++i) offsets_[i] = offsets_[i - 1] + lengths_[i - 1];
   etags_.assign(n, {});
   sent_md5_.assign(n, {});
+  sent_crc_.assign(n, 0);
   int width = std::max(1, t_->slots);
   if (from_ != From::kServer) {
     // Bodies are held in memory: no more parts at once than the object's memory allows.
@@ -164,19 +172,21 @@ void ObjectCopy::RunPart(size_t i) {
   }
 }
 
-// On a worker: the part's MD5, then its UploadPart.
+// On a worker: the part's MD5 and CRC64NVME, then its UploadPart.
 void ObjectCopy::SendPart(size_t i, std::shared_ptr<const std::string> body) {
   const std::string md5 = s3::Md5Hex(*body);
+  const uint64_t crc = Crc64Nvme(0, body->data(), body->size());
   {
     std::lock_guard<std::mutex> lock(mu_);
     sent_md5_[i] = md5;
+    sent_crc_[i] = crc;
   }
   const int number = static_cast<int>(i) + 1;
   Call(
       ctx_, DstTransport(),
-      [s = self(), number, body, md5] {
+      [s = self(), number, body, md5, crc] {
         return s->Dst().UploadPart(s->DstBucket(), s->t_->dst_key, s->upload_id_, number, body,
-                                   s3::HexMd5ToBase64(md5));
+                                   s3::HexMd5ToBase64(md5), Crc64NvmeBase64(crc));
       },
       [md5](const http::Response& r) { return s3::EtagIsMd5(r, md5); },
       [s = self(), i, md5](Result<http::Response> r) {
@@ -198,9 +208,21 @@ void ObjectCopy::PartFinished(size_t i, Result<std::string> etag) {
 
 void ObjectCopy::Complete() {
   if (ctx_.release) ctx_.release(*t_);
+  std::shared_ptr<s3::UploadCrc> crc;
+  if (SendsCrc()) {
+    crc = std::make_shared<s3::UploadCrc>();
+    uint64_t whole = 0;
+    for (size_t i = 0; i < sent_crc_.size(); ++i) {
+      crc->parts.push_back(Crc64NvmeBase64(sent_crc_[i]));
+      whole = Crc64NvmeCombine(whole, sent_crc_[i], lengths_[i]);
+    }
+    crc->whole = Crc64NvmeBase64(whole);
+  }
   Call(
       ctx_, DstTransport(),
-      [s = self()] { return s->Dst().CompleteMultipartUpload(s->DstBucket(), s->t_->dst_key, s->upload_id_, s->etags_); },
+      [s = self(), crc] {
+        return s->Dst().CompleteMultipartUpload(s->DstBucket(), s->t_->dst_key, s->upload_id_, s->etags_, crc.get());
+      },
       EtagInBody,
       [s = self()](Result<http::Response> r) {
         if (!r.ok()) return s->Fail(r.error());

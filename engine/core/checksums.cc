@@ -97,6 +97,8 @@ uint64_t Crc64NvmeCombine(uint64_t crc_a, uint64_t crc_b, uint64_t length_b) {
   return MultiplyModP(XPowBytesModP(length_b), crc_a) ^ crc_b;
 }
 
+std::string Crc64NvmeBase64(uint64_t crc) { return BigEndianBase64(crc); }
+
 uint32_t Crc32c(uint32_t crc, const char* data, size_t size) {
   static const auto kernel = crc::HaveCrc32cInstruction() ? crc::Crc32cHardware : crc::Crc32cTable;
   return ~kernel(~crc, data, size);

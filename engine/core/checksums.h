@@ -24,6 +24,9 @@ class Checksum {
 uint32_t Crc32c(uint32_t crc, const char* data, size_t size);
 uint64_t Crc64Nvme(uint64_t crc, const char* data, size_t size);
 
+/// A CRC64/NVME value as S3's header carries it (big-endian, base64).
+std::string Crc64NvmeBase64(uint64_t crc);
+
 /// The CRC64/NVME of A followed by B, from the CRC of A, the CRC of B and B's length: the
 /// parts of an upload are summed apart, on different threads, and joined in order.
 uint64_t Crc64NvmeCombine(uint64_t crc_a, uint64_t crc_b, uint64_t length_b);

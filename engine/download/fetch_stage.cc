@@ -70,7 +70,7 @@ class PartHandler final : public http::ResponseHandler, public std::enable_share
     http::Request r;
     if (part_.probe) {
       // No If-Match: moto answers it with 412 on part HEADs; the ranged GETs carry it.
-      r = ctx.requests.HeadObject(ctx.options.bucket, t_.object.key, 1);
+      r = ctx.requests.HeadObject(ctx.options.bucket, t_.object.key, part_.asks_checksum ? 0 : 1);
     } else if (t_.mode == Mode::kWhole) {
       // A whole GET needs no If-Match: its own headers describe the bytes it brings.
       r = ctx.requests.GetObject(ctx.options.bucket, t_.object.key);
@@ -121,6 +121,9 @@ class PartHandler final : public http::ResponseHandler, public std::enable_share
   }
 
   void OnComplete() override {
+    if (part_.asks_checksum && !s3::IsSuccess(status_) && status_ < 500) {
+      return Finish(std::nullopt);  // nothing learned; the object's ETag still proves it
+    }
     if (part_.probe && !s3::IsSuccess(status_) && status_ != 412) {
       // Not every server tells part sizes: the object is then checked by size only.
       t_.probe_unsupported = status_ < 500;
@@ -156,6 +159,13 @@ class PartHandler final : public http::ResponseHandler, public std::enable_share
   Status TakeHeaders(int status, const http::HeaderMap& headers) {
     const std::string length = Header(headers, "content-length");
     const uint64_t content_length = std::strtoull(length.c_str(), nullptr, 10);
+    if (part_.asks_checksum) {
+      // A plain HEAD: the object's full checksum, if it is still the object listed.
+      if (StripQuotes(Header(headers, "etag")) == t_.object.etag) TakeChecksum(headers, t_);
+      if (t_.ProvedByChecksum()) fetch_->ctx.checksum_heads_told = true;
+      part_.length = 0;
+      return OkStatus();
+    }
     if (part_.probe) {
       // HEAD ?partNumber=1: its Content-Length is the first part's, if the server knows.
       // A checksum in an answer about part 1 may be that part's own (S3 gives part-level
@@ -304,6 +314,15 @@ void StartFetch(RunContext& ctx, TransferPtr t, std::function<void(TransferPtr)>
     PartState probe;
     probe.probe = true;
     t->parts.insert(t->parts.begin(), probe);
+  }
+  // Ranged GETs carry no checksum: a HEAD asks for the object's, which then proves it
+  // at memory speed instead of MD5 (S3 gives new objects a CRC64NVME).
+  if (t->mode == Mode::kRanges && !t->ProvedByChecksum() && ctx.AskChecksums()) {
+    PartState head;
+    head.probe = true;
+    head.asks_checksum = true;
+    t->parts.insert(t->parts.begin(), head);
+    ctx.checksum_heads++;
   }
   if (t->rounds == 0) {
     // Parts an interrupted run already made durable are not fetched again.

@@ -59,6 +59,11 @@ struct RunContext {
   RunShell& shell;
   std::atomic<bool>& stop;            // set by a cancel or a fatal error
   std::atomic<bool> part_probe_unsupported{false};  // the server tells no upload part sizes
+  // Ranged GETs bring no checksum: a HEAD asks for the object's. Where the first few tell
+  // none (a server that stores none), no more are asked this run.
+  std::atomic<int> checksum_heads{0};
+  std::atomic<bool> checksum_heads_told{false};
+  bool AskChecksums() const { return checksum_heads_told || checksum_heads < 8; }
 
   /// Runs `task` off the network thread (the graph's arena); the pipeline waits for
   /// every such task before it ends.

@@ -19,6 +19,7 @@ namespace riptide::engine {
 struct PartState {
   planner::PartRequest request;
   bool probe = false;     // HEAD ?partNumber=1: learns the upload's part size, no body
+  bool asks_checksum = false;  // with probe: a plain HEAD instead, for the object's full checksum
   bool skip = false;      // already on disk (resumed): not fetched again
   uint64_t offset = 0;    // where the bytes go
   uint64_t length = 0;    // bytes expected (a whole GET learns it from its headers)

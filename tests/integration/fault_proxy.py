@@ -56,6 +56,8 @@ class Logged:
     body_bytes: int = 0
     access_key: str = ""  # the key id the request was signed with (Credential=…)
     time: float = 0.0     # time.monotonic() when the request arrived
+    headers: dict = field(default_factory=dict)  # the request's headers, names in lower case
+    body: Optional[bytes] = None                 # the request's body when it is at most 64 KiB
 
 
 class FaultProxy:
@@ -80,7 +82,9 @@ class FaultProxy:
             def handle_one(self):
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else None
-                entry = Logged(self.command, self.path, self.headers.get("Range"), time=time.monotonic())
+                entry = Logged(self.command, self.path, self.headers.get("Range"), time=time.monotonic(),
+                               headers={k.lower(): v for k, v in self.headers.items()},
+                               body=body if body is not None and len(body) <= 65536 else None)
                 auth = self.headers.get("Authorization") or ""
                 if "Credential=" in auth:
                     entry.access_key = auth.split("Credential=", 1)[1].split("/", 1)[0]

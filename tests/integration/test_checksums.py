@@ -102,6 +102,94 @@ class ChecksumTest(ProxyTestCase):
         self.assertEqual({r[2] for r in manifest_rows(self.dataset).values()}, {"crc64nvme"})
         self.assertEqual(summary["checksum_verified"], len(files))
 
+    def test_a_multipart_upload_names_the_whole_objects_crc64nvme(self):
+        # Each part carries its CRC64NVME and Complete the whole object's (FULL_OBJECT),
+        # joined from the parts' values: S3 checks it against what it assembled.
+        src = os.path.join(self.tmp, "src")
+        os.makedirs(src)
+        data = body(13 * MiB + 5, 9)
+        with open(os.path.join(src, "big.bin"), "wb") as f:
+            f.write(data)
+        p = riptide("sync", src, f"s3://{self.bucket}/m", "--endpoint", self.proxy.endpoint, "--part-size", "5M",
+                    "--multipart-threshold", "5M", server=self.server)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        log = [e for e in self.proxy.log if "big.bin" in e.path]
+        create = [e for e in log if e.method == "POST" and "uploads" in e.path]
+        self.assertEqual([(e.headers.get("x-amz-checksum-algorithm"), e.headers.get("x-amz-checksum-type"))
+                          for e in create], [("CRC64NVME", "FULL_OBJECT")])
+        parts = {int(e.path.split("partNumber=")[1].split("&")[0]): e.headers.get("x-amz-checksum-crc64nvme")
+                 for e in log if e.method == "PUT" and "partNumber=" in e.path}
+        cut = [data[i:i + 5 * MiB] for i in range(0, len(data), 5 * MiB)]
+        self.assertEqual(parts, {i + 1: crc64nvme(c) for i, c in enumerate(cut)})
+        complete = [e for e in log if e.method == "POST" and "uploadId=" in e.path]
+        self.assertEqual(len(complete), 1)
+        self.assertEqual(complete[0].headers.get("x-amz-checksum-crc64nvme"), crc64nvme(data))
+        self.assertEqual(complete[0].headers.get("x-amz-checksum-type"), "FULL_OBJECT")
+        self.assertEqual(complete[0].body.count(b"<ChecksumCRC64NVME>"), len(cut))
+        for c in cut:
+            self.assertIn(f"<ChecksumCRC64NVME>{crc64nvme(c)}</ChecksumCRC64NVME>".encode(), complete[0].body)
+        # moto without awscrt stores a CRC32 under the CRC64NVME name: 4 bytes, no
+        # CRC64NVME. A download must not take it for one; the parts' MD5s prove the object.
+        stored = self.s3.head_object(Bucket=self.bucket, Key="m/big.bin", ChecksumMode="ENABLED")
+        p, summary = self.run_sync("--part-size", "4M")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(tree(self.dataset), {"big.bin": data})
+        proof = "crc64nvme" if stored.get("ChecksumCRC64NVME") == crc64nvme(data) else "md5-parts"
+        self.assertEqual(manifest_rows(self.dataset)["m/big.bin"][2], proof)
+
+    def put_large(self, key, data):
+        # One PUT with its CRC64NVME (moto keeps what it is sent), downloaded in ranges.
+        self.put_with(key, data, "CRC64NVME", crc64nvme(data))
+
+    def test_a_ranged_download_asks_the_objects_checksum_and_is_proved_by_it(self):
+        data = body(9 * MiB + 3, 4)
+        self.put_large("m/ranged.bin", data)
+        p, summary = self.run_sync("--part-size", "2M")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(tree(self.dataset), {"ranged.bin": data})
+        self.assertEqual(manifest_rows(self.dataset)["m/ranged.bin"][2], "crc64nvme")
+        self.assertEqual(summary["checksum_verified"], 1)
+        heads = self.proxy.requests_for("ranged.bin", method="HEAD")
+        self.assertEqual([e.path for e in heads if "partNumber" not in e.path and "?" not in e.path],
+                         [e.path for e in heads])
+        self.assertEqual(len(heads), 1)
+        self.assertGreaterEqual(len(self.proxy.requests_for("ranged.bin")), 5)
+
+    def test_a_wrong_checksum_from_the_head_fails_a_ranged_download(self):
+        data = body(6 * MiB, 5)
+        self.put_large("m/lied.bin", data)
+        self.proxy.add(Rule(lambda m, path, h: m == "HEAD" and "lied.bin" in path, "header", times=1000,
+                            header=("x-amz-checksum-crc64nvme", crc64nvme(data[1:]))))
+        p, summary = self.run_sync("--part-size", "2M", "--retries", "1")
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertEqual([f["key"] for f in summary["failures"]], ["m/lied.bin"])
+        self.assertIn("CRC64NVME", summary["failures"][0]["reason"])
+        self.assertNotIn("lied.bin", tree(self.dataset))
+
+    def test_a_head_about_another_version_tells_nothing_about_this_one(self):
+        # The HEAD answers for an object replaced since the listing (another ETag): its
+        # checksum is not taken for the bytes the If-Match GETs bring.
+        data = body(5 * MiB, 6)
+        self.put_large("m/moved.bin", data)
+        self.proxy.add(Rule(lambda m, path, h: m == "HEAD" and "moved.bin" in path, "header", times=1000,
+                            header=("ETag", '"0123456789abcdef0123456789abcdef"')))
+        p, summary = self.run_sync("--part-size", "2M")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(tree(self.dataset), {"moved.bin": data})
+        self.assertEqual(manifest_rows(self.dataset)["m/moved.bin"][2], "md5")
+
+    def test_a_server_that_tells_no_checksums_is_asked_only_a_few_times(self):
+        objects = {f"m/n{i:02}.bin": body(3 * MiB + i, 40 + i) for i in range(12)}
+        for key, data in objects.items():
+            self.s3.put_object(Bucket=self.bucket, Key=key, Body=data)
+        # boto3 attaches a CRC32 by default: the proxy takes it out of every answer.
+        self.proxy.add(Rule(lambda m, path, h: True, "header", times=10_000, header=("x-amz-checksum-crc32",)))
+        p, summary = self.run_sync("--part-size", "1M", "--concurrency", "1")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(len(tree(self.dataset)), 12)
+        self.assertEqual({r[2] for r in manifest_rows(self.dataset).values()}, {"md5"})
+        self.assertEqual(len([e for e in self.proxy.log if e.method == "HEAD"]), 8)
+
 
 if __name__ == "__main__":
     unittest.main()

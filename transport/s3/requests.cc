@@ -166,12 +166,17 @@ http::Request RequestFactory::CreateMultipartUpload(const std::string& bucket, c
 
 http::Request RequestFactory::UploadPart(const std::string& bucket, const std::string& key,
                                          const std::string& upload_id, int part_number,
-                                         std::shared_ptr<const std::string> body,
-                                         const std::string& body_md5) const {
+                                         std::shared_ptr<const std::string> body, const std::string& body_md5,
+                                         const std::string& crc64nvme) const {
   std::string query;
   AddParam(query, "partNumber", std::to_string(part_number));
   AddParam(query, "uploadId", upload_id);
-  http::Request r = Make("PUT", bucket, key, query, {{"Content-MD5", body_md5}});
+  Headers headers{{"Content-MD5", body_md5}};
+  if (!crc64nvme.empty()) {
+    headers.emplace_back("x-amz-sdk-checksum-algorithm", "CRC64NVME");
+    headers.emplace_back("x-amz-checksum-crc64nvme", crc64nvme);
+  }
+  http::Request r = Make("PUT", bucket, key, query, std::move(headers));
   r.shared_body = std::move(body);
   return r;
 }
@@ -191,11 +196,17 @@ http::Request RequestFactory::UploadPartCopy(const std::string& bucket, const st
 
 http::Request RequestFactory::CompleteMultipartUpload(const std::string& bucket, const std::string& key,
                                                       const std::string& upload_id,
-                                                      const std::vector<std::string>& etags) const {
+                                                      const std::vector<std::string>& etags,
+                                                      const UploadCrc* crc) const {
   std::string query;
   AddParam(query, "uploadId", upload_id);
-  std::string body = CompleteMultipartUploadXml(etags);
-  http::Request r = Make("POST", bucket, key, query, {{"Content-Type", "application/xml"}});
+  std::string body = CompleteMultipartUploadXml(etags, crc ? &crc->parts : nullptr);
+  Headers headers{{"Content-Type", "application/xml"}};
+  if (crc) {
+    headers.emplace_back("x-amz-checksum-crc64nvme", crc->whole);
+    headers.emplace_back("x-amz-checksum-type", "FULL_OBJECT");
+  }
+  http::Request r = Make("POST", bucket, key, query, std::move(headers));
   r.body = std::move(body);
   return r;
 }

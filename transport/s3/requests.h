@@ -53,6 +53,12 @@ struct ListParams {
   int max_keys = 1000;
 };
 
+/// An upload's CRC64NVME values, base64: each part's in order, and the whole object's.
+struct UploadCrc {
+  std::vector<std::string> parts;
+  std::string whole;
+};
+
 class RequestFactory {
  public:
   explicit RequestFactory(ClientConfig config) : config_(std::move(config)) {}
@@ -87,16 +93,20 @@ class RequestFactory {
   http::Request CopyObject(const std::string& bucket, const std::string& key, const CopySource& source) const;
   /// POST /key?uploads; `headers` carry the new object's Content-Type and metadata.
   http::Request CreateMultipartUpload(const std::string& bucket, const std::string& key, Headers headers) const;
-  /// PUT of one part (`part_number` 1…10,000) with its Content-MD5.
+  /// PUT of one part (`part_number` 1…10,000) with its Content-MD5 and, when given, its
+  /// CRC64NVME (base64) for an upload created with that algorithm.
   http::Request UploadPart(const std::string& bucket, const std::string& key, const std::string& upload_id,
-                           int part_number, std::shared_ptr<const std::string> body,
-                           const std::string& body_md5) const;
+                           int part_number, std::shared_ptr<const std::string> body, const std::string& body_md5,
+                           const std::string& crc64nvme = {}) const;
   /// One part copied server-side from a byte range of `source`.
   http::Request UploadPartCopy(const std::string& bucket, const std::string& key, const std::string& upload_id,
                                int part_number, const CopySource& source, ByteRange range) const;
-  /// POST /key?uploadId=ID listing every part's ETag in order (part i+1 is `etags[i]`).
+  /// POST /key?uploadId=ID listing every part's ETag in order (part i+1 is `etags[i]`);
+  /// with `crc`, each part's CRC64NVME and the whole object's (FULL_OBJECT), which S3
+  /// checks against the bytes it assembled before the object exists.
   http::Request CompleteMultipartUpload(const std::string& bucket, const std::string& key,
-                                        const std::string& upload_id, const std::vector<std::string>& etags) const;
+                                        const std::string& upload_id, const std::vector<std::string>& etags,
+                                        const UploadCrc* crc = nullptr) const;
   /// POST /?delete for up to 1,000 keys, quiet (only failures come back), with Content-MD5.
   http::Request DeleteObjects(const std::string& bucket, const std::vector<std::string>& keys) const;
   /// GET / of the endpoint: the buckets the credentials own.

@@ -371,12 +371,19 @@ void AppendEscaped(std::string& out, std::string_view text) {
 
 }  // namespace
 
-std::string CompleteMultipartUploadXml(const std::vector<std::string>& etags) {
+std::string CompleteMultipartUploadXml(const std::vector<std::string>& etags,
+                                      const std::vector<std::string>* crc64nvme) {
   std::string out = "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">";
   for (size_t i = 0; i < etags.size(); ++i) {
     out += "<Part><PartNumber>" + std::to_string(i + 1) + "</PartNumber><ETag>\"";
     AppendEscaped(out, etags[i]);
-    out += "\"</ETag></Part>";
+    out += "\"</ETag>";
+    if (crc64nvme && i < crc64nvme->size()) {
+      out += "<ChecksumCRC64NVME>";
+      AppendEscaped(out, (*crc64nvme)[i]);
+      out += "</ChecksumCRC64NVME>";
+    }
+    out += "</Part>";
   }
   out += "</CompleteMultipartUpload>";
   return out;

@@ -45,7 +45,9 @@ struct DeleteFailure {
 Result<std::vector<DeleteFailure>> ParseDeleteResult(std::string_view xml);
 
 /// The body of CompleteMultipartUpload: part i+1 with ETag `etags[i]`.
-std::string CompleteMultipartUploadXml(const std::vector<std::string>& etags);
+/// With `crc64nvme`, each part also names its CRC64NVME (base64).
+std::string CompleteMultipartUploadXml(const std::vector<std::string>& etags,
+                                      const std::vector<std::string>* crc64nvme = nullptr);
 /// The body of a quiet DeleteObjects call.
 std::string DeleteObjectsXml(const std::vector<std::string>& keys);
 

@@ -30,15 +30,29 @@ TEST(Responses, FirstPartSizeNeedsAMatchingPartCount) {
 }
 
 TEST(Responses, FullObjectChecksumPrefersTheStrongestAndSkipsComposites) {
-  auto c = FullObjectChecksum({{"x-amz-checksum-crc32c", "yZRlqg=="}, {"x-amz-checksum-sha256", "abc="}});
+  const std::string sha256 = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=";
+  auto c = FullObjectChecksum({{"x-amz-checksum-crc32c", "yZRlqg=="}, {"x-amz-checksum-sha256", sha256}});
   ASSERT_TRUE(c);
   EXPECT_EQ(c->algorithm, "SHA256");
-  EXPECT_EQ(c->value, "abc=");
+  EXPECT_EQ(c->value, sha256);
   EXPECT_FALSE(FullObjectChecksum({{"x-amz-checksum-crc32c", "yZRlqg==-3"}}));
   // A checksum of part checksums, whatever its text looks like, proves no whole object.
   EXPECT_FALSE(FullObjectChecksum({{"x-amz-checksum-crc32c", "yZRlqg=="}, {"x-amz-checksum-type", "COMPOSITE"}}));
   EXPECT_TRUE(FullObjectChecksum({{"x-amz-checksum-crc64nvme", "RH9Kj0hgZpY="}, {"x-amz-checksum-type", "FULL_OBJECT"}}));
   EXPECT_FALSE(FullObjectChecksum({}));
+}
+
+// A value that is not the algorithm's width is no checksum of it (moto without awscrt
+// sends a CRC32 named CRC64NVME): the next one is taken, or none.
+TEST(Responses, FullObjectChecksumOfTheWrongWidthIsNotTaken) {
+  EXPECT_FALSE(FullObjectChecksum({{"x-amz-checksum-crc64nvme", "yZRlqg=="}}));
+  auto c = FullObjectChecksum({{"x-amz-checksum-crc64nvme", "yZRlqg=="}, {"x-amz-checksum-crc32", "yZRlqg=="}});
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->algorithm, "CRC32");
+  EXPECT_FALSE(FullObjectChecksum({{"x-amz-checksum-sha256", "abc="}}));
+  EXPECT_FALSE(FullObjectChecksum({{"x-amz-checksum-crc32c", "yZRl*g=="}}));
+  EXPECT_FALSE(FullObjectChecksum({{"x-amz-checksum-crc32c", "yZRlqgA="}}));
+  EXPECT_TRUE(FullObjectChecksum({{"x-amz-checksum-sha1", "2jmj7l5rSw0yVb/vlWAYkK/YBwk="}}));
 }
 
 TEST(Responses, CompositeEtagFromDigestsAndHexAgree) {
