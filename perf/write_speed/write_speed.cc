@@ -4,6 +4,7 @@
 // cache) then fdatasync of each file. Prints wall, CPU and MB/s of each, alternating.
 //
 //   build/write_speed [DIR] [--files N] [--mib M] [--part-mib P] [--rounds R] [--threads T]
+//   build/write_speed [DIR] --small N [--rounds R]      N files of 64 KiB: rename or O_TMPFILE
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -29,6 +30,8 @@ struct Settings {
   size_t part_bytes = size_t{8} << 20;
   int rounds = 3;
   int threads = 4;  // O_DIRECT writers
+  int small = 0;    // with --small N: N small files instead
+  size_t small_bytes = size_t{64} << 10;
 };
 
 double CpuSeconds() {
@@ -100,6 +103,53 @@ void Direct(const Settings& s, const std::vector<char>& source) {
   for (auto& w : writers) w.join();
 }
 
+// Small files, as `small` lands them: each written under a temp name and renamed, or
+// made nameless with O_TMPFILE and linked in by name once written; one syncfs at the end.
+// (linkat cannot replace a file that exists: an update would still need a rename.)
+double SmallFiles(const Settings& s, const std::vector<char>& source, bool tmpfile) {
+  const std::string root = s.dir + "/write_speed.small";
+  std::vector<std::string> dirs;
+  for (int d = 0; d < 100; ++d) {
+    dirs.push_back(root + "/d" + std::to_string(d));
+    std::string cmd = "mkdir -p " + dirs.back();
+    Check(std::system(cmd.c_str()) == 0, "mkdir");
+  }
+  ::sync();
+  const double cpu = CpuSeconds();
+  const auto start = std::chrono::steady_clock::now();
+  int any = -1;
+  for (int i = 0; i < s.small; ++i) {
+    const std::string& dir = dirs[static_cast<size_t>(i) % dirs.size()];
+    const std::string name = dir + "/obj-" + std::to_string(i) + ".bin";
+    const char* data = source.data() + (static_cast<size_t>(i) * 4096) % (source.size() - s.small_bytes);
+    int fd;
+    if (tmpfile) {
+      fd = ::open(dir.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+      Check(fd >= 0, "open O_TMPFILE");
+      Check(::pwrite(fd, data, s.small_bytes, 0) == static_cast<ssize_t>(s.small_bytes), "pwrite");
+      const std::string proc = "/proc/self/fd/" + std::to_string(fd);
+      Check(::linkat(AT_FDCWD, proc.c_str(), AT_FDCWD, name.c_str(), AT_SYMLINK_FOLLOW) == 0, "linkat");
+    } else {
+      const std::string temp = dir + "/.obj-" + std::to_string(i) + ".bin.riptide-tmp";
+      fd = ::open(temp.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644);
+      Check(fd >= 0, "open");
+      Check(::pwrite(fd, data, s.small_bytes, 0) == static_cast<ssize_t>(s.small_bytes), "pwrite");
+      Check(::rename(temp.c_str(), name.c_str()) == 0, "rename");
+    }
+    if (any >= 0) ::close(any);
+    any = fd;
+  }
+  Check(::syncfs(any) == 0, "syncfs");
+  ::close(any);
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::printf("%-30s %8.2f %8.2f %8.0f files/s\n", tmpfile ? "O_TMPFILE + linkat + syncfs" : "temp + rename + syncfs",
+              wall, CpuSeconds() - cpu, s.small / wall);
+  std::fflush(stdout);
+  std::string cmd = "rm -rf " + root;
+  Check(std::system(cmd.c_str()) == 0, "rm");
+  return wall;
+}
+
 Settings Parse(int argc, char** argv) {
   Settings s;
   for (int i = 1; i < argc; ++i) {
@@ -110,6 +160,7 @@ Settings Parse(int argc, char** argv) {
     else if (a == "--part-mib") s.part_bytes = next() << 20;
     else if (a == "--rounds") s.rounds = static_cast<int>(next());
     else if (a == "--threads") s.threads = static_cast<int>(next());
+    else if (a == "--small") s.small = static_cast<int>(next());
     else s.dir = a;
   }
   return s;
@@ -124,6 +175,14 @@ int main(int argc, char** argv) {
   for (size_t i = 0; i + 8 <= source.size(); i += 8) {
     const uint64_t v = rng();
     std::memcpy(source.data() + i, &v, 8);
+  }
+  if (s.small > 0) {
+    std::printf("%d files x 64 KiB in 100 folders, into %s\n", s.small, s.dir.c_str());
+    for (int r = 0; r < s.rounds; ++r) {
+      SmallFiles(s, source, false);
+      SmallFiles(s, source, true);
+    }
+    return 0;
   }
   const double mb = static_cast<double>(s.file_bytes) * s.files / 1e6;
   std::printf("%d files x %zu MiB in %zu MiB parts, into %s (durable at the end of each run)\n", s.files,
