@@ -8,6 +8,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "engine/core/checksums.h"
 #include "transport/s3/crypto.h"
 #include "transport/s3/xml.h"
 
@@ -20,7 +21,11 @@ Error IoError(const std::string& what) { return MakeError(ErrorCode::kIo, what +
 
 Status BucketOutput::SendPart(std::string body) {
   if (upload_id_.empty()) {
-    auto r = CallAndWait(transport_, scope_, [&] { return requests_.CreateMultipartUpload(bucket_, key_, {}); }, nullptr);
+    // The output's CRC64NVME goes with it, as with every upload riptide makes.
+    const s3::RequestFactory::Headers headers{{"x-amz-checksum-algorithm", "CRC64NVME"},
+                                               {"x-amz-checksum-type", "FULL_OBJECT"}};
+    auto r = CallAndWait(transport_, scope_, [&] { return requests_.CreateMultipartUpload(bucket_, key_, headers); },
+                         nullptr);
     if (!r.ok()) return r.error();
     auto id = s3::ParseInitiateMultipartUpload(r->body);
     if (!id.ok()) return id.error();
@@ -29,8 +34,10 @@ Status BucketOutput::SendPart(std::string body) {
   const int number = static_cast<int>(etags_.size()) + 1;
   auto shared = std::make_shared<const std::string>(std::move(body));
   const std::string md5 = s3::Base64Md5(*shared);
-  auto r = CallAndWait(transport_, scope_,
-                       [&] { return requests_.UploadPart(bucket_, key_, upload_id_, number, shared, md5); }, nullptr);
+  crc_.parts.push_back(Crc64NvmeBase64(Crc64Nvme(0, shared->data(), shared->size())));
+  auto r = CallAndWait(
+      transport_, scope_,
+      [&] { return requests_.UploadPart(bucket_, key_, upload_id_, number, shared, md5, crc_.parts.back()); }, nullptr);
   if (!r.ok()) return r.error();
   auto etag = r->headers.find("etag");
   if (etag == r->headers.end()) return MakeError(ErrorCode::kProtocol, "a part's answer has no ETag");
@@ -41,6 +48,7 @@ Status BucketOutput::SendPart(std::string body) {
 Status BucketOutput::Write(std::string_view data) {
   buffer_.append(data);
   size_ += data.size();
+  running_crc_ = Crc64Nvme(running_crc_, data.data(), data.size());
   while (buffer_.size() >= part_size_) {
     std::string part = buffer_.substr(0, part_size_);
     buffer_.erase(0, part_size_);
@@ -53,15 +61,19 @@ Result<uint64_t> BucketOutput::Finish() {
   if (upload_id_.empty()) {  // it all fitted in one part: one PUT
     auto shared = std::make_shared<const std::string>(std::move(buffer_));
     const std::string md5 = s3::Base64Md5(*shared);
-    auto r = CallAndWait(transport_, scope_, [&] { return requests_.PutObject(bucket_, key_, shared, md5); }, nullptr);
+    const s3::RequestFactory::Headers headers{{"x-amz-sdk-checksum-algorithm", "CRC64NVME"},
+                                               {"x-amz-checksum-crc64nvme", Crc64NvmeBase64(running_crc_)}};
+    auto r = CallAndWait(transport_, scope_, [&] { return requests_.PutObject(bucket_, key_, shared, md5, headers); },
+                         nullptr);
     if (!r.ok()) return r.error();
     return size_;
   }
   if (!buffer_.empty()) {
     if (Status st = SendPart(std::move(buffer_)); !st.ok()) return st.error();
   }
+  crc_.whole = Crc64NvmeBase64(running_crc_);
   auto r = CallAndWait(
-      transport_, scope_, [&] { return requests_.CompleteMultipartUpload(bucket_, key_, upload_id_, etags_); },
+      transport_, scope_, [&] { return requests_.CompleteMultipartUpload(bucket_, key_, upload_id_, etags_, &crc_); },
       [](const http::Response& answer) -> Status {  // a 200 may still carry an error
         auto etag = s3::ParseResultEtag(answer.body);
         return etag.ok() ? OkStatus() : Status(etag.error());

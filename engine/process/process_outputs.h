@@ -43,6 +43,8 @@ class BucketOutput final : public ObjectOutput {
   std::string buffer_;
   std::string upload_id_;
   std::vector<std::string> etags_;
+  s3::UploadCrc crc_;        // each part's CRC64NVME, and (at Finish) the whole output's
+  uint64_t running_crc_ = 0;  // CRC64NVME of every byte written so far
   uint64_t size_ = 0;
 };
 
