@@ -28,6 +28,9 @@ void RefreshObject(RunContext& ctx, TransferPtr t, std::function<void(TransferPt
         const s3::ObjectInfo now = s3::InfoFromHeaders(t->object.key, r->headers);
         t->object.size = now.size;
         t->object.etag = now.etag;
+        // Another object now: the old one's checksum proves nothing about it.
+        t->checksum_algorithm.clear();
+        t->checksum_value.clear();
         if (now.last_modified_ms > 0) t->object.last_modified_ms = now.last_modified_ms;
         t->part_sizes = Transfer::PartSizes::kUnasked;
         t->exact_part_lengths.clear();

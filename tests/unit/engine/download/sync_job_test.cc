@@ -2,6 +2,7 @@
 // cancels, deletes, and jobs sharing one process.
 #include "engine/download/sync_job.h"
 #include "engine/core/budget.h"
+#include "engine/core/checksums.h"
 
 #include <gtest/gtest.h>
 
@@ -244,6 +245,22 @@ TEST_F(SyncJobTest, AnObjectReplacedMidDownloadIsFetchedAgainAsItIsNow) {
   const auto log = store_.Log();
   // Each round's HEAD for the object's checksum (the fake store tells none), and the refresh.
   EXPECT_EQ(std::count(log.begin(), log.end(), "HEAD data/b/c/obj-13.bin"), 3) << "no refresh of the replaced object";
+}
+
+// The replaced object told a CRC64NVME (asked with a HEAD before its ranges); the new one
+// tells none. It is proved by its own ETag, not held to the old object's checksum.
+TEST_F(SyncJobTest, AReplacedObjectIsNotHeldToTheOldOnesChecksum) {
+  auto objects = Seed("b");
+  const std::string& old = objects["data/b/c/obj-13.bin"];
+  store_.SetHeader("b", "data/b/c/obj-13.bin", "x-amz-checksum-crc64nvme",
+                   engine::Crc64NvmeBase64(engine::Crc64Nvme(0, old.data(), old.size())));
+  const std::string now = Bytes(200 << 10, 78);
+  store_.Inject("data/b/c/obj-13.bin", Fault{Kind::kReplace, 1, now});
+  auto report = engine::RunSync(Sync("b", "data/", "ds"), Host());
+  ASSERT_TRUE(report.ok());
+  EXPECT_EQ(report->failed, 0u);
+  objects["data/b/c/obj-13.bin"] = now;
+  ExpectMirrored(objects, root_ + "/ds");
 }
 
 // Parts of uneven size: the first part's size does not describe the rest, so each
