@@ -34,6 +34,12 @@ TEST(CopyXml, CompleteAndDeleteBodiesEscapeAndNumber) {
             "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
             "<Part><PartNumber>1</PartNumber><ETag>\"aa\"</ETag></Part>"
             "<Part><PartNumber>2</PartNumber><ETag>\"b&amp;b\"</ETag></Part></CompleteMultipartUpload>");
+  const std::vector<std::string> crcs = {"AAAAAAAAAAE=", "AAAAAAAAAAI="};
+  EXPECT_EQ(s3::CompleteMultipartUploadXml({"aa", "bb"}, &crcs),
+            "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+            "<Part><PartNumber>1</PartNumber><ETag>\"aa\"</ETag><ChecksumCRC64NVME>AAAAAAAAAAE=</ChecksumCRC64NVME></Part>"
+            "<Part><PartNumber>2</PartNumber><ETag>\"bb\"</ETag><ChecksumCRC64NVME>AAAAAAAAAAI=</ChecksumCRC64NVME></Part>"
+            "</CompleteMultipartUpload>");
   const std::string del = s3::DeleteObjectsXml({"a<b>", "x\"y'z&", "cr\r"});
   EXPECT_NE(del.find("<Quiet>true</Quiet>"), std::string::npos);
   EXPECT_NE(del.find("<Key>a&lt;b&gt;</Key>"), std::string::npos);
