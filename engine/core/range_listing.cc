@@ -336,7 +336,11 @@ Result<std::shared_ptr<s3::ListPage>> RangeLister::Next() {
       lk.lock();
       r.read += sizeof length + length;
       spooled_ -= sizeof length + length;
-      page->is_truncated = true;
+      // The last page of the last range, that range done, is the listing's last and says
+      // so (not truncated), as a sequential listing's would: what waits for the end (the
+      // diff's finish, the progress line's totals) need not wait for one page more.
+      page->is_truncated = !(ranges_.size() == 1 && r.done && r.read == r.written && !first_error_);
+      ended_ = !page->is_truncated;
       changed_.notify_all();
       return page;
     }

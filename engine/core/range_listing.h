@@ -40,9 +40,10 @@ class RangeLister {
   /// Lists the first page here (an error: the prefix cannot be listed), then starts the
   /// workers.
   Status Start();
-  /// The next page in key order, each marked truncated but an empty last one; nullptr
-  /// after it or once the target's stop flag is set; an error is a range whose listing
-  /// failed after its retries.
+  /// The next page in key order, each marked truncated but the last (the last range's
+  /// last page, or an empty one when that was handed out before its range was done);
+  /// nullptr after it or once the target's stop flag is set; an error is a range whose
+  /// listing failed after its retries.
   Result<std::shared_ptr<s3::ListPage>> Next();
 
  private:
@@ -75,7 +76,7 @@ class RangeLister {
   bool stopping_ = false;
   std::optional<Error> first_error_;  // a range failed: every worker stops, Next returns it
   bool failed_ = false;               // ... once; then nothing more
-  bool ended_ = false;       // the final, empty page was handed out
+  bool ended_ = false;       // the final page (untruncated) was handed out
   bool disordered_ = false;  // the server lists out of key order: no more splits
   std::vector<std::thread> workers_;
 };

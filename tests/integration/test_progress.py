@@ -28,6 +28,10 @@ class ProgressLineTest(ServerTestCase):
         self.assertFalse([line for line in drawn if "in flight" in line])  # a fixed number is not news
         with_eta = [line for line in drawn if re.search(r"of 1\.5 MiB \(\d+%\)  ETA \d+:\d\d", line)]
         self.assertTrue(with_eta, drawn)
+        # One page holds the listing, and it says it is the last (key ranges or not): the
+        # share shows from the first line drawn, not only once the last object is planned.
+        self.assertEqual([line for line in drawn if re.search(r" of [\d.]+ [KM]iB \(\d+%\)", line) is None], [],
+                         drawn)
         shares = [int(re.search(r"\((\d+)%\)", line).group(1)) for line in drawn if "%)" in line]
         self.assertEqual(shares, sorted(shares))  # the share only grows
         self.assertIn(b"listed 8, transferred 8", out)
