@@ -8,6 +8,7 @@
 # /tmp/riptide-mutants), built there with ccache, its tests run against moto_server;
 # the copy is restored before the next mutant. A patch that no longer applies fails the
 # run: update it with the code. A new promise adds a line to the list and its patch.
+# A test word cpu:FLAG marks a mutant of code that runs only on CPUs with that flag.
 # Run scripts/setup.sh --test-tools first (scripts/test.sh does).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -57,6 +58,19 @@ untried=()
 : >"$work/log"
 for entry in "${entries[@]}"; do
   read -r name tests <<<"$entry"
+  # cpu:FLAG: the mutated code runs only on CPUs with FLAG (the AVX-512 MD5 lanes); on one
+  # without it no test can reach the mutation, so it is reported as not tried.
+  needs=""
+  kept=""
+  for t in $tests; do
+    if [[ "$t" == cpu:* ]]; then needs=${t#cpu:}; else kept+="$t "; fi
+  done
+  tests=$kept
+  if [ -n "$needs" ] && ! grep -qw "$needs" /proc/cpuinfo; then
+    echo "mutants: $name NOT TRIED: the code it mutates runs only on CPUs with $needs, which this one lacks"
+    untried+=("$name")
+    continue
+  fi
   if [ "$can_trace" = 0 ] && [[ "$tests" == *test_durability* ]]; then
     echo "mutants: $name NOT TRIED: its test needs strace, which cannot trace on this machine"
     untried+=("$name")
