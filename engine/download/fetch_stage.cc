@@ -283,6 +283,26 @@ void ObjectFetch::Launch(std::function<void(TransferPtr)> done) {
   window_->Launch();
 }
 
+// The HEADs that go with an object's first parts, each a bodiless part of its window.
+void AddProbes(RunContext& ctx, Transfer& t) {
+  auto add = [&t](bool asks_checksum) {
+    PartState probe;
+    probe.probe = true;
+    probe.asks_checksum = asks_checksum;
+    t.parts.insert(t.parts.begin(), probe);
+  };
+  // A multipart upload's ETag is checked part by part: learn the part size alongside.
+  if (s3::MultipartEtagParts(t.object.etag) > 0 && t.upload_part_size == 0 && !ctx.part_probe_unsupported) {
+    add(false);
+  }
+  // Ranged GETs carry no checksum: a HEAD asks for the object's, which then proves it
+  // at memory speed instead of MD5 (S3 gives new objects a CRC64NVME).
+  if (t.mode == Mode::kRanges && !t.ProvedByChecksum() && ctx.AskChecksums()) {
+    add(true);
+    ctx.checksum_heads++;
+  }
+}
+
 }  // namespace
 
 void StartFetch(RunContext& ctx, TransferPtr t, std::function<void(TransferPtr)> done) {
@@ -309,21 +329,7 @@ void StartFetch(RunContext& ctx, TransferPtr t, std::function<void(TransferPtr)>
     p.length = t->object.size == 0 ? 0 : req.last - req.first + 1;
     t->parts.push_back(p);
   }
-  // A multipart upload's ETag is checked part by part: learn the part size alongside.
-  if (s3::MultipartEtagParts(t->object.etag) > 0 && t->upload_part_size == 0 && !ctx.part_probe_unsupported) {
-    PartState probe;
-    probe.probe = true;
-    t->parts.insert(t->parts.begin(), probe);
-  }
-  // Ranged GETs carry no checksum: a HEAD asks for the object's, which then proves it
-  // at memory speed instead of MD5 (S3 gives new objects a CRC64NVME).
-  if (t->mode == Mode::kRanges && !t->ProvedByChecksum() && ctx.AskChecksums()) {
-    PartState head;
-    head.probe = true;
-    head.asks_checksum = true;
-    t->parts.insert(t->parts.begin(), head);
-    ctx.checksum_heads++;
-  }
+  AddProbes(ctx, *t);
   if (t->rounds == 0) {
     // Parts an interrupted run already made durable are not fetched again.
     for (auto& p : t->parts) {
