@@ -1,8 +1,8 @@
 // MD5 of many independent streams at once. One MD5 stream is sequential (~0.6 GB/s a
 // core), but riptide hashes many objects and parts at the same time: with AVX-512 the
 // compression function runs 16 streams in the 16 32-bit lanes of a register, each
-// step one instruction for all of them. Elsewhere the same calls run one stream at a
-// time in portable code.
+// step one instruction for all of them; with AVX2, 8. Elsewhere the same calls run one
+// stream at a time in portable code.
 #pragma once
 
 #include <array>
@@ -29,17 +29,29 @@ struct Lane {
   size_t blocks = 0;
 };
 
-/// Whether this CPU runs the 16-lane kernel (AVX-512F; decided once).
-bool HaveLanes();
+/// How lanes are compressed: one stream at a time in portable code, 8 streams in the
+/// lanes of an AVX2 register, or 16 in an AVX-512 one.
+enum class Kernel { kPortable, kAvx2, kAvx512 };
 
-/// Advances each of `lanes` (at most kLanes) by its blocks; lanes may differ in length.
-void Compress(Lane* lanes, int n);
+/// The widest kernel this CPU runs (decided once).
+Kernel BestKernel();
+/// Whether this CPU runs `k` (every narrower kernel runs where a wider one does).
+bool Runs(Kernel k);
+/// Whether a lane kernel runs here (AVX2 or AVX-512F).
+bool HaveLanes();
+/// "8 streams in AVX2 lanes", for benchmarks.
+const char* KernelName(Kernel k);
+
+/// Advances each of `lanes` by its blocks; lanes may differ in length. A kernel this CPU
+/// does not run falls back to the portable code.
+void Compress(Lane* lanes, int n, Kernel k = BestKernel());
 
 /// The portable compression of one stream (the reference for the lanes).
 void CompressOne(State& state, const uint8_t* data, size_t blocks);
 
-/// Hashes every buffer, 16 at a time where the CPU allows; lowercase hex digests.
-std::vector<std::string> HexDigests(const std::vector<std::string_view>& buffers);
+/// Hashes every buffer, 16 at a time in lanes where the CPU allows (OpenSSL, one at a
+/// time, under kPortable); lowercase hex digests.
+std::vector<std::string> HexDigests(const std::vector<std::string_view>& buffers, Kernel k = BestKernel());
 
 /// Ends a stream: its last `tail_size` (< 64) bytes at `tail`, `total` bytes in all
 /// (the whole blocks already compressed into `state`); the lowercase hex digest.

@@ -1,6 +1,6 @@
-// libFuzzer target: the 16-lane MD5 against OpenSSL. The input is cut into up to 20
-// buffers of fuzzer-chosen lengths (more than the lanes, uneven, empty ones too); every
-// digest must be OpenSSL's.
+// libFuzzer target: the MD5 lanes (each kernel this CPU runs) against OpenSSL. The input
+// is cut into up to 20 buffers of fuzzer-chosen lengths (more than the lanes, uneven,
+// empty ones too); every digest must be OpenSSL's.
 #include <openssl/evp.h>
 
 #include <cstddef>
@@ -39,8 +39,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     buffers.push_back(rest.substr(0, n));
     rest.remove_prefix(n);
   }
-  const std::vector<std::string> got = riptide::engine::md5::HexDigests(buffers);
-  Check(got.size() == buffers.size());
-  for (size_t i = 0; i < buffers.size(); ++i) Check(got[i] == OpensslHex(buffers[i]));
+  using riptide::engine::md5::Kernel;
+  for (Kernel k : {Kernel::kAvx2, Kernel::kAvx512}) {
+    if (!riptide::engine::md5::Runs(k)) continue;
+    const std::vector<std::string> got = riptide::engine::md5::HexDigests(buffers, k);
+    Check(got.size() == buffers.size());
+    for (size_t i = 0; i < buffers.size(); ++i) Check(got[i] == OpensslHex(buffers[i]));
+  }
   return 0;
 }

@@ -1,5 +1,6 @@
-// The 16-lane MD5 against OpenSSL: every length around the padding boundaries, uneven
-// lanes, more buffers than lanes, and the portable compression it falls back to.
+// The MD5 lanes against OpenSSL, for each kernel (portable, AVX2, AVX-512; one this CPU
+// lacks is a visible skip): every length around the padding boundaries, uneven lanes,
+// more buffers than lanes, and the portable compression every kernel falls back to.
 #include "engine/core/md5_lanes.h"
 
 #include <gtest/gtest.h>
@@ -16,39 +17,55 @@ using riptide::testing::RandomBytes;
 // OpenSSL's MD5, the reference.
 std::string OpensslMd5(std::string_view b) { return s3::Md5Hex(b); }
 
-TEST(Md5Lanes, EveryLengthAroundTheBlocksMatchesOpenssl) {
+class Md5Kernel : public ::testing::TestWithParam<Kernel> {
+ protected:
+  void SetUp() override {
+    if (!Runs(GetParam())) GTEST_SKIP() << "this CPU does not run " << KernelName(GetParam());
+  }
+};
+
+TEST_P(Md5Kernel, EveryLengthAroundTheBlocksMatchesOpenssl) {
   const std::string data = RandomBytes(700, 1);
   std::vector<std::string_view> buffers;
   for (size_t n = 0; n <= 300; ++n) buffers.emplace_back(data.data() + n % 7, n);
-  const std::vector<std::string> got = HexDigests(buffers);
+  const std::vector<std::string> got = HexDigests(buffers, GetParam());
   for (size_t i = 0; i < buffers.size(); ++i) ASSERT_EQ(got[i], OpensslMd5(buffers[i])) << "length " << i;
-  EXPECT_EQ(HexDigests({std::string_view()})[0], "d41d8cd98f00b204e9800998ecf8427e");
+  EXPECT_EQ(HexDigests({std::string_view()}, GetParam())[0], "d41d8cd98f00b204e9800998ecf8427e");
 }
 
-TEST(Md5Lanes, UnevenBuffersMoreThanLanes) {
+TEST_P(Md5Kernel, UnevenBuffersMoreThanLanes) {
   std::mt19937 rng(7);
   std::vector<std::string> owned;
   for (int i = 0; i < 53; ++i) owned.push_back(RandomBytes(rng() % (i % 5 == 0 ? 300000 : 5000), i));
   std::vector<std::string_view> buffers(owned.begin(), owned.end());
-  const std::vector<std::string> got = HexDigests(buffers);
+  const std::vector<std::string> got = HexDigests(buffers, GetParam());
   for (size_t i = 0; i < owned.size(); ++i) EXPECT_EQ(got[i], OpensslMd5(owned[i])) << i;
 }
 
-TEST(Md5Lanes, LanesOfDifferentLengthsAdvanceEachItsOwn) {
-  const std::string data = RandomBytes(64 * 40, 3);
-  State lane_states[kLanes], one_states[kLanes];
-  Lane lanes[kLanes];
-  for (int l = 0; l < kLanes; ++l) {
+TEST_P(Md5Kernel, LanesOfDifferentLengthsAdvanceEachItsOwn) {
+  // 19 lanes: more than one call of either kernel, the last one partly idle.
+  constexpr int kCount = 19;
+  const std::string data = RandomBytes(64 * 50, 3);
+  State lane_states[kCount], one_states[kCount];
+  Lane lanes[kCount];
+  for (int l = 0; l < kCount; ++l) {
     const size_t blocks = static_cast<size_t>(l * 37 % 23);
     const auto* p = reinterpret_cast<const uint8_t*>(data.data()) + 64 * l;
     lanes[l] = {&lane_states[l], p, blocks};
     CompressOne(one_states[l], p, blocks);
   }
-  Compress(lanes, kLanes);
-  for (int l = 0; l < kLanes; ++l) {
+  Compress(lanes, kCount, GetParam());
+  for (int l = 0; l < kCount; ++l) {
     for (int w = 0; w < 4; ++w) EXPECT_EQ(lane_states[l].h[w], one_states[l].h[w]) << l << " word " << w;
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(Kernels, Md5Kernel, ::testing::Values(Kernel::kPortable, Kernel::kAvx2, Kernel::kAvx512),
+                         [](const ::testing::TestParamInfo<Kernel>& info) {
+                           return std::string(info.param == Kernel::kAvx512 ? "Avx512"
+                                              : info.param == Kernel::kAvx2 ? "Avx2"
+                                                                            : "Portable");
+                         });
 
 TEST(Md5Lanes, FinishPadsLikeOpenssl) {
   const std::string data = RandomBytes(200, 9);
