@@ -61,6 +61,9 @@ struct CopyContext {
   std::function<void(CopyTask&)> release;
   /// The destination answered UploadPartCopy with 501: later objects go whole (CopyObject).
   std::atomic<bool> part_copy_unsupported{false};
+  /// The destination refused a request for its x-amz-checksum-* headers: later objects
+  /// carry none (Content-MD5 and the ETags still prove them).
+  std::atomic<bool> checksums_refused{false};
   /// The destination answered 413 to a body: no body above this is sent from then on
   /// (0: no such answer yet).
   std::atomic<uint64_t> body_cap{0};

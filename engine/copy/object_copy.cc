@@ -94,10 +94,12 @@ void ObjectCopy::PutWhole(std::shared_ptr<std::string> body, Headers headers) {
     return Fail(MakeError(ErrorCode::kIntegrity, "the bytes read have MD5 " + md5 + ", the source's ETag is " +
                                                      source_etag + ": not copied"));
   }
-  auto crc = Checksum::Make("CRC64NVME");
-  crc->Update(body->data(), body->size());
-  headers.emplace_back("x-amz-sdk-checksum-algorithm", "CRC64NVME");
-  headers.emplace_back("x-amz-checksum-crc64nvme", crc->FinishBase64());
+  if (SendsCrc()) {
+    auto crc = Checksum::Make("CRC64NVME");
+    crc->Update(body->data(), body->size());
+    headers.emplace_back("x-amz-sdk-checksum-algorithm", "CRC64NVME");
+    headers.emplace_back("x-amz-checksum-crc64nvme", crc->FinishBase64());
+  }
   std::shared_ptr<const std::string> shared = std::move(body);
   Call(
       ctx_, DstTransport(),
@@ -107,6 +109,7 @@ void ObjectCopy::PutWhole(std::shared_ptr<std::string> body, Headers headers) {
       [md5](const http::Response& r) { return s3::EtagIsMd5(r, md5); },
       [s = self(), md5, length = shared->size()](Result<http::Response> r) {
         if (!r.ok() && r.error().http_status == 413) return s->BodyTooLarge(r.error(), length);
+        if (!r.ok() && s->RefusedForChecksums(r.error())) return s->ChecksumsRefused(r.error());
         if (!r.ok()) return s->Fail(r.error());
         s->Landed(StripQuotes(r->Header("etag")), md5, s3::EtagsAreMd5(r->headers));
       });
@@ -174,6 +177,15 @@ void ObjectCopy::BodyTooLarge(const Error& e, uint64_t length) {
                  length, e.ToString(), cap);
   }
   // The object starts over, whole, as a new copy with the same task and report.
+  AbortUpload([s = self()] { std::make_shared<ObjectCopy>(s->ctx_, s->t_, std::move(s->done_))->Start(); });
+}
+
+void ObjectCopy::ChecksumsRefused(const Error& e) {
+  if (!ctx_.checksums_refused.exchange(true)) {
+    spdlog::warn("the destination refuses CRC64NVME checksums ({}): objects go on without them, proved by "
+                 "Content-MD5 and their ETags",
+                 e.ToString());
+  }
   AbortUpload([s = self()] { std::make_shared<ObjectCopy>(s->ctx_, s->t_, std::move(s->done_))->Start(); });
 }
 

@@ -29,7 +29,7 @@ inline void Call(CopyContext& ctx, http::Transport& transport, AsyncCall::Make m
 class ObjectCopy : public std::enable_shared_from_this<ObjectCopy> {
  public:
   ObjectCopy(CopyContext& ctx, CopyTaskPtr t, std::function<void(CopyTaskPtr)> done)
-      : ctx_(ctx), t_(std::move(t)), done_(std::move(done)) {}
+      : ctx_(ctx), t_(std::move(t)), done_(std::move(done)), with_crc_(!ctx_.checksums_refused) {}
 
   void Start();
 
@@ -89,7 +89,11 @@ class ObjectCopy : public std::enable_shared_from_this<ObjectCopy> {
   // Bytes riptide sends itself (streamed, uploads) carry CRC64NVME: each part's, and the
   // whole object's at Complete, so the destination proves the object it assembled and
   // later downloads verify at memory speed. Server-side part copies send no bytes.
-  bool SendsCrc() const { return from_ != From::kServer; }
+  bool SendsCrc() const { return from_ != From::kServer && with_crc_; }
+  // A request that carried checksums was refused for them: checksums stay off for the rest
+  // of the run (said once), and this object starts over without them.
+  void ChecksumsRefused(const Error& e);
+  bool RefusedForChecksums(const Error& e) const { return SendsCrc() && s3::IsChecksumRefused(e); }
 
   // The upload is complete: its ETag must be the MD5 of the parts' MD5s, and, when the
   // parts were cut as the source's were, the source's own ETag.
@@ -120,6 +124,7 @@ class ObjectCopy : public std::enable_shared_from_this<ObjectCopy> {
   CopyContext& ctx_;
   CopyTaskPtr t_;
   std::function<void(CopyTaskPtr)> done_;
+  const bool with_crc_;  // checksums were not refused when this object started
   From from_ = From::kServer;
   Headers metadata_;
   std::vector<uint64_t> lengths_;

@@ -87,6 +87,7 @@ void ObjectCopy::Create() {
         return id.ok() ? OkStatus() : Status(id.error());
       },
       [s = self()](Result<http::Response> r) {
+        if (!r.ok() && s->RefusedForChecksums(r.error())) return s->ChecksumsRefused(r.error());
         if (!r.ok()) return s->Fail(r.error());
         s->upload_id_ = *s3::ParseInitiateMultipartUpload(r->body);
         s->ctx_.uploads.Add(s->upload_id_, s->t_->dst_key);
@@ -119,6 +120,7 @@ void ObjectCopy::BeginParts() {
         if (error && error->http_status == 413) {
           return s->BodyTooLarge(*error, *std::max_element(s->lengths_.begin(), s->lengths_.end()));
         }
+        if (error && s->RefusedForChecksums(*error)) return s->ChecksumsRefused(*error);
         if (error) return s->Fail(*error);
         s->Complete();
       });
@@ -175,7 +177,7 @@ void ObjectCopy::RunPart(size_t i) {
 // On a worker: the part's MD5 and CRC64NVME, then its UploadPart.
 void ObjectCopy::SendPart(size_t i, std::shared_ptr<const std::string> body) {
   const std::string md5 = s3::Md5Hex(*body);
-  const uint64_t crc = Crc64Nvme(0, body->data(), body->size());
+  const uint64_t crc = SendsCrc() ? Crc64Nvme(0, body->data(), body->size()) : 0;
   {
     std::lock_guard<std::mutex> lock(mu_);
     sent_md5_[i] = md5;
@@ -186,7 +188,7 @@ void ObjectCopy::SendPart(size_t i, std::shared_ptr<const std::string> body) {
       ctx_, DstTransport(),
       [s = self(), number, body, md5, crc] {
         return s->Dst().UploadPart(s->DstBucket(), s->t_->dst_key, s->upload_id_, number, body,
-                                   s3::HexMd5ToBase64(md5), Crc64NvmeBase64(crc));
+                                   s3::HexMd5ToBase64(md5), s->SendsCrc() ? Crc64NvmeBase64(crc) : "");
       },
       [md5](const http::Response& r) { return s3::EtagIsMd5(r, md5); },
       [s = self(), i, md5](Result<http::Response> r) {
@@ -225,6 +227,7 @@ void ObjectCopy::Complete() {
       },
       EtagInBody,
       [s = self()](Result<http::Response> r) {
+        if (!r.ok() && s->RefusedForChecksums(r.error())) return s->ChecksumsRefused(r.error());
         if (!r.ok()) return s->Fail(r.error());
         s->ctx_.uploads.Remove(s->upload_id_);
         s->upload_id_.clear();

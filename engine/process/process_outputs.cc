@@ -8,6 +8,8 @@
 #include <cstring>
 #include <filesystem>
 
+#include <spdlog/spdlog.h>
+
 #include "engine/core/checksums.h"
 #include "transport/s3/crypto.h"
 #include "transport/s3/xml.h"
@@ -19,13 +21,24 @@ Error IoError(const std::string& what) { return MakeError(ErrorCode::kIo, what +
 
 }  // namespace
 
+Result<http::Response> BucketOutput::WithChecksumOrWithout(
+    const s3::RequestFactory::Headers& with,
+    const std::function<http::Request(const s3::RequestFactory::Headers&)>& call) {
+  auto r = CallAndWait(transport_, scope_, [&] { return call(with); }, nullptr);
+  if (r.ok() || !s3::IsChecksumRefused(r.error())) return r;
+  spdlog::warn("{}: the destination refuses CRC64NVME checksums ({}): the output goes without, proved by Content-MD5",
+               key_, r.error().ToString());
+  with_crc_ = false;
+  return CallAndWait(transport_, scope_, [&] { return call({}); }, nullptr);
+}
+
 Status BucketOutput::SendPart(std::string body) {
   if (upload_id_.empty()) {
     // The output's CRC64NVME goes with it, as with every upload riptide makes.
-    const s3::RequestFactory::Headers headers{{"x-amz-checksum-algorithm", "CRC64NVME"},
-                                               {"x-amz-checksum-type", "FULL_OBJECT"}};
-    auto r = CallAndWait(transport_, scope_, [&] { return requests_.CreateMultipartUpload(bucket_, key_, headers); },
-                         nullptr);
+    auto r = WithChecksumOrWithout({{"x-amz-checksum-algorithm", "CRC64NVME"}, {"x-amz-checksum-type", "FULL_OBJECT"}},
+                                   [&](const s3::RequestFactory::Headers& headers) {
+                                     return requests_.CreateMultipartUpload(bucket_, key_, headers);
+                                   });
     if (!r.ok()) return r.error();
     auto id = s3::ParseInitiateMultipartUpload(r->body);
     if (!id.ok()) return id.error();
@@ -35,9 +48,10 @@ Status BucketOutput::SendPart(std::string body) {
   auto shared = std::make_shared<const std::string>(std::move(body));
   const std::string md5 = s3::Base64Md5(*shared);
   crc_.parts.push_back(Crc64NvmeBase64(Crc64Nvme(0, shared->data(), shared->size())));
+  const std::string crc = with_crc_ ? crc_.parts.back() : "";
   auto r = CallAndWait(
-      transport_, scope_,
-      [&] { return requests_.UploadPart(bucket_, key_, upload_id_, number, shared, md5, crc_.parts.back()); }, nullptr);
+      transport_, scope_, [&] { return requests_.UploadPart(bucket_, key_, upload_id_, number, shared, md5, crc); },
+      nullptr);
   if (!r.ok()) return r.error();
   auto etag = r->headers.find("etag");
   if (etag == r->headers.end()) return MakeError(ErrorCode::kProtocol, "a part's answer has no ETag");
@@ -61,10 +75,11 @@ Result<uint64_t> BucketOutput::Finish() {
   if (upload_id_.empty()) {  // it all fitted in one part: one PUT
     auto shared = std::make_shared<const std::string>(std::move(buffer_));
     const std::string md5 = s3::Base64Md5(*shared);
-    const s3::RequestFactory::Headers headers{{"x-amz-sdk-checksum-algorithm", "CRC64NVME"},
-                                               {"x-amz-checksum-crc64nvme", Crc64NvmeBase64(running_crc_)}};
-    auto r = CallAndWait(transport_, scope_, [&] { return requests_.PutObject(bucket_, key_, shared, md5, headers); },
-                         nullptr);
+    auto r = WithChecksumOrWithout(
+        {{"x-amz-sdk-checksum-algorithm", "CRC64NVME"}, {"x-amz-checksum-crc64nvme", Crc64NvmeBase64(running_crc_)}},
+        [&](const s3::RequestFactory::Headers& headers) {
+          return requests_.PutObject(bucket_, key_, shared, md5, headers);
+        });
     if (!r.ok()) return r.error();
     return size_;
   }
@@ -73,7 +88,8 @@ Result<uint64_t> BucketOutput::Finish() {
   }
   crc_.whole = Crc64NvmeBase64(running_crc_);
   auto r = CallAndWait(
-      transport_, scope_, [&] { return requests_.CompleteMultipartUpload(bucket_, key_, upload_id_, etags_, &crc_); },
+      transport_, scope_,
+      [&] { return requests_.CompleteMultipartUpload(bucket_, key_, upload_id_, etags_, with_crc_ ? &crc_ : nullptr); },
       [](const http::Response& answer) -> Status {  // a 200 may still carry an error
         auto etag = s3::ParseResultEtag(answer.body);
         return etag.ok() ? OkStatus() : Status(etag.error());

@@ -3,6 +3,7 @@
 // under the final name until Finish.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -35,6 +36,10 @@ class BucketOutput final : public ObjectOutput {
 
  private:
   Status SendPart(std::string body);
+  // Runs `call` with the CRC64NVME headers `with`, and once more without any when the
+  // destination refuses them (s3::IsChecksumRefused): this output then carries none.
+  Result<http::Response> WithChecksumOrWithout(const s3::RequestFactory::Headers& with,
+                                               const std::function<http::Request(const s3::RequestFactory::Headers&)>& call);
   http::Transport& transport_;
   const s3::RequestFactory& requests_;
   std::string bucket_, key_;
@@ -45,6 +50,7 @@ class BucketOutput final : public ObjectOutput {
   std::vector<std::string> etags_;
   s3::UploadCrc crc_;        // each part's CRC64NVME, and (at Finish) the whole output's
   uint64_t running_crc_ = 0;  // CRC64NVME of every byte written so far
+  bool with_crc_ = true;      // false once the destination refused the checksum headers
   uint64_t size_ = 0;
 };
 

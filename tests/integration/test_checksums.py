@@ -190,6 +190,54 @@ class ChecksumTest(ProxyTestCase):
         self.assertEqual({r[2] for r in manifest_rows(self.dataset).values()}, {"md5"})
         self.assertEqual(len([e for e in self.proxy.log if e.method == "HEAD"]), 8)
 
+    def write_sources(self, files):
+        src = os.path.join(self.tmp, "src")
+        os.makedirs(src, exist_ok=True)
+        for name, data in files.items():
+            with open(os.path.join(src, name), "wb") as f:
+                f.write(data)
+        return src
+
+    def refuse_checksums(self, also=lambda m, path: True):
+        # What a server without CRC64NVME answers to a request that carries one (asking
+        # for an object's checksums with x-amz-checksum-mode is no such request).
+        def carries(h):
+            return any(k.lower().startswith(("x-amz-checksum", "x-amz-sdk-checksum")) and k.lower() != "x-amz-checksum-mode"
+                       for k in h)
+        self.proxy.add(Rule(lambda m, path, h: carries(h) and also(m, path), "status", times=10_000, status=400,
+                            code="InvalidRequest", message="The checksum algorithm CRC64NVME is not supported"))
+
+    def assert_landed(self, files):
+        for name, data in files.items():
+            got = self.s3.get_object(Bucket=self.bucket, Key=f"m/{name}")["Body"].read()
+            self.assertEqual(got, data, name)
+        self.assertEqual(self.s3.list_multipart_uploads(Bucket=self.bucket).get("Uploads", []), [])
+
+    def test_a_destination_that_refuses_checksums_gets_the_objects_without_them(self):
+        files = {f"f{i}.bin": body(3000 + i, 60 + i) for i in range(8)}
+        files["big.bin"] = body(11 * MiB, 70)
+        src = self.write_sources(files)
+        self.refuse_checksums()
+        p = riptide("sync", src, f"s3://{self.bucket}/m", "--endpoint", self.proxy.endpoint, "--concurrency", "1",
+                    "--part-size", "5M", "--multipart-threshold", "5M", server=self.server)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assert_landed(files)
+        # Refused once, said once, and no later request carries a checksum.
+        self.assertEqual(len([e for e in self.proxy.log if e.status == 400]), 1)
+        self.assertEqual(len([line for line in p.stderr.splitlines() if "refuses CRC64NVME" in line]), 1, p.stderr)
+
+    def test_a_part_refused_for_its_checksum_starts_the_object_over_without(self):
+        files = {"big.bin": body(11 * MiB, 71)}
+        src = self.write_sources(files)
+        self.refuse_checksums(lambda m, path: m == "PUT" and "partNumber=" in path)
+        p = riptide("sync", src, f"s3://{self.bucket}/m", "--endpoint", self.proxy.endpoint, "--part-size", "5M",
+                    "--multipart-threshold", "5M", server=self.server)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assert_landed(files)
+        creates = [e for e in self.proxy.log if e.method == "POST" and "uploads" in e.path]
+        self.assertEqual([e.headers.get("x-amz-checksum-algorithm") for e in creates], ["CRC64NVME", None])
+        self.assertEqual(len([e for e in self.proxy.log if e.method == "DELETE" and "uploadId=" in e.path]), 1)
+
 
 if __name__ == "__main__":
     unittest.main()

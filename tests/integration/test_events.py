@@ -13,6 +13,7 @@ import unittest
 import urllib.parse
 import urllib.request
 
+from fault_proxy import FaultProxy, Rule
 from support import SERVER, ServerTestCase, crc64nvme
 from serve_support import Service, http, kill_services
 
@@ -79,13 +80,13 @@ class EventsTestCase(ServerTestCase):
         kill_services(self.services)
         super().tearDown()
 
-    def start(self, job_extra="", destination=None):
+    def start(self, job_extra="", destination=None, endpoint=None):
         text = (f"state_dir: {self.state}\n"
                 f"jobs:\n"
                 f"  - name: incoming\n"
                 f"    source: s3://{self.bucket}/incoming/\n"
                 f"    destination: {destination or f's3://{self.dst}/processed/'}\n"
-                f"    endpoint: {self.server.endpoint}\n"
+                f"    endpoint: {endpoint or self.server.endpoint}\n"
                 f"    on_event: true\n"
                 # s3rver reads x-amz-copy-source like a form ('+' and '=' go wrong), so
                 # its server-side copies of such keys fail: copies stream there.
@@ -300,6 +301,34 @@ class ProcessTest(EventsTestCase):
         with open(os.path.join(data, "low.txt.upper"), "rb") as f:
             self.assertEqual(f.read(), b"LOWER CASE")
         self.assertEqual([n for n in os.listdir(data) if n.startswith(".riptide-process")], [])
+        self.assertEqual(svc.stop(), 0)
+
+    def test_a_destination_that_refuses_checksums_gets_the_outputs_without_them(self):
+        import gzip
+        big = os.urandom(11 << 20)
+        self.put({"incoming/big.bin": big})
+        proxy = FaultProxy(self.server.port)
+        self.addCleanup(proxy.stop)
+        # What a server without CRC64NVME answers to a request that carries one (asking
+        # for the source's checksums with x-amz-checksum-mode is no such request).
+        proxy.add(Rule(lambda m, path, h: any(k.lower().startswith(("x-amz-checksum", "x-amz-sdk-checksum"))
+                                              and k.lower() != "x-amz-checksum-mode" for k in h),
+                       "status", times=10_000, status=400, code="InvalidRequest",
+                       message="The checksum algorithm CRC64NVME is not supported"))
+        svc = self.start("    process: gzip -c -1\n    process_suffix: .gz\n    part_size: 5M\n",
+                         endpoint=proxy.endpoint)
+        for key in (KEYS[1], "incoming/big.bin"):
+            post(svc, s3_records(self.bucket, key, self.etag(key)))
+        c = self.settle(svc)
+        self.assertEqual((c["succeeded"], c["failed"]), (2, 0), c)
+        got = self.s3.get_object(Bucket=self.dst, Key="processed/big.bin.gz")["Body"].read()
+        self.assertEqual(gzip.decompress(got), big)
+        got = self.s3.get_object(Bucket=self.dst, Key="processed/with space.txt.gz")["Body"].read()
+        self.assertEqual(gzip.decompress(got), self.bodies[KEYS[1]])
+        # The single PUT and the CreateMultipartUpload, each refused once and sent again
+        # without; no part and no Complete carries a checksum after that.
+        refused = [(e.method, "uploads" in e.path) for e in proxy.log if e.status == 400]
+        self.assertEqual(sorted(refused), [("POST", True), ("PUT", False)])
         self.assertEqual(svc.stop(), 0)
 
     def test_a_failing_or_slow_command_leaves_source_and_destination_untouched(self):

@@ -1,5 +1,6 @@
 #include "transport/s3/errors.h"
 
+#include <cctype>
 #include <cstdlib>
 #include <string_view>
 
@@ -109,6 +110,15 @@ Error ErrorFromParts(int status, const http::HeaderMap& headers, std::string_vie
 
 Error ErrorFromResponse(const http::Response& response) {
   return ErrorFromParts(response.status, response.headers, response.body);
+}
+
+bool IsChecksumRefused(const Error& e) {
+  if (e.s3_code == "BadDigest") return false;
+  if (IsNotImplemented(e)) return true;
+  if (e.http_status != 400) return false;
+  std::string text = e.s3_code + " " + e.message;
+  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return text.find("checksum") != std::string::npos || text.find("crc") != std::string::npos;
 }
 
 }  // namespace riptide::s3

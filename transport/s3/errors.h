@@ -19,6 +19,13 @@ Error ErrorFromParts(int status, const http::HeaderMap& headers, std::string_vie
 /// The server does not implement what was asked (HTTP 501, NotImplemented).
 inline bool IsNotImplemented(const Error& e) { return e.http_status == 501 || e.s3_code == "NotImplemented"; }
 
+/// A request refused for the x-amz-checksum-* headers it carried, by a server that knows
+/// no such checksums or not this algorithm: 501 or NotImplemented, or a 400 whose code or
+/// message names a checksum or a CRC (B2: "Unsupported header
+/// 'x-amz-sdk-checksum-algorithm'"; gateways without CRC64NVME: InvalidRequest naming it).
+/// Never BadDigest: that is a checksum checked and failed.
+bool IsChecksumRefused(const Error& e);
+
 /// CopyObject refused for the size of its source: AWS answers 400 InvalidRequest "The
 /// specified copy source is larger than the maximum allowable size for a copy source"
 /// above 5 GiB; other servers EntityTooLarge, some at a lower size.

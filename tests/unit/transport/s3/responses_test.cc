@@ -80,5 +80,23 @@ TEST(Errors, NotImplementedIsNeitherRetriedNorMistakenForAnOutage) {
   EXPECT_TRUE(outage.retryable);
 }
 
+Error S3Error(int status, const std::string& code, const std::string& message) {
+  return ErrorFromParts(status, {},
+                        "<?xml version=\"1.0\"?><Error><Code>" + code + "</Code><Message>" + message + "</Message></Error>");
+}
+
+TEST(Errors, ARefusalOfTheChecksumHeadersIsToldFromOtherRefusals) {
+  // What servers without (this) checksum answer: B2, gateways without CRC64NVME, R2.
+  EXPECT_TRUE(IsChecksumRefused(S3Error(400, "InvalidArgument", "Unsupported header 'x-amz-sdk-checksum-algorithm'")));
+  EXPECT_TRUE(IsChecksumRefused(S3Error(400, "InvalidRequest", "CRC64NVME is not supported")));
+  EXPECT_TRUE(IsChecksumRefused(S3Error(501, "NotImplemented", "Header 'x-amz-checksum-algorithm' not implemented")));
+  EXPECT_TRUE(IsChecksumRefused(ErrorFromParts(501, {}, "")));
+  // A checksum checked and found wrong is no refusal, nor is any other 400 or a 403.
+  EXPECT_FALSE(IsChecksumRefused(S3Error(400, "BadDigest", "The CRC64NVME you specified did not match")));
+  EXPECT_FALSE(IsChecksumRefused(S3Error(400, "EntityTooSmall", "Your proposed upload is smaller")));
+  EXPECT_FALSE(IsChecksumRefused(S3Error(403, "AccessDenied", "checksum")));
+  EXPECT_FALSE(IsChecksumRefused(ErrorFromParts(400, {}, "")));
+}
+
 }  // namespace
 }  // namespace riptide::s3
