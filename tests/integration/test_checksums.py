@@ -190,6 +190,18 @@ class ChecksumTest(ProxyTestCase):
         self.assertEqual({r[2] for r in manifest_rows(self.dataset).values()}, {"md5"})
         self.assertEqual(len([e for e in self.proxy.log if e.method == "HEAD"]), 8)
 
+    def test_a_server_that_tells_checksums_is_asked_about_every_ranged_object(self):
+        # Past the 8 HEADs that give up on a server telling none: once one told a checksum,
+        # every ranged object is asked, and each is proved by its own.
+        objects = {f"m/t{i:02}.bin": body(3 * MiB + i, 80 + i) for i in range(11)}
+        for key, data in objects.items():
+            self.put_large(key, data)
+        p, summary = self.run_sync("--part-size", "1M", "--concurrency", "1")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(len(tree(self.dataset)), 11)
+        self.assertEqual({r[2] for r in manifest_rows(self.dataset).values()}, {"crc64nvme"})
+        self.assertEqual(summary["checksum_verified"], 11)
+
     def write_sources(self, files):
         src = os.path.join(self.tmp, "src")
         os.makedirs(src, exist_ok=True)
