@@ -23,6 +23,25 @@
 namespace riptide::engine::md5::detail {
 namespace {
 
+// The lanes' chaining words laid out word by word (words[w][lane]), as the registers hold
+// them; returns the most blocks any lane has.
+template <int W>
+size_t GatherStates(const Lane* lanes, int n, uint32_t (&words)[4][W]) {
+  size_t most = 0;
+  for (int l = 0; l < n; ++l) {
+    for (int w = 0; w < 4; ++w) words[w][l] = lanes[l].state->h[w];
+    most = std::max(most, lanes[l].blocks);
+  }
+  return most;
+}
+
+template <int W>
+void ScatterStates(Lane* lanes, int n, const uint32_t (&words)[4][W]) {
+  for (int l = 0; l < n; ++l) {
+    for (int w = 0; w < 4; ++w) lanes[l].state->h[w] = words[w][l];
+  }
+}
+
 #define RIPTIDE_AVX512 __attribute__((target("avx512f")))
 
 // The 16 lanes' blocks, one row each, turned into 16 registers of one message word each.
@@ -76,11 +95,7 @@ RIPTIDE_AVX512 inline void Steps(__m512i& a, __m512i& b, __m512i& c, __m512i& d,
 RIPTIDE_AVX512 void Compress16(Lane* lanes, int n) {
   alignas(64) static const uint8_t kIdle[kBlock] = {};
   alignas(64) uint32_t words[4][16] = {};
-  size_t most = 0;
-  for (int l = 0; l < n; ++l) {
-    for (int w = 0; w < 4; ++w) words[w][l] = lanes[l].state->h[w];
-    most = std::max(most, lanes[l].blocks);
-  }
+  const size_t most = GatherStates(lanes, n, words);
   __m512i h[4];
   for (int w = 0; w < 4; ++w) h[w] = _mm512_load_si512(words[w]);
   for (size_t j = 0; j < most; ++j) {
@@ -100,9 +115,7 @@ RIPTIDE_AVX512 void Compress16(Lane* lanes, int n) {
     h[3] = _mm512_mask_add_epi32(h[3], active, h[3], d);
   }
   for (int w = 0; w < 4; ++w) _mm512_store_si512(words[w], h[w]);
-  for (int l = 0; l < n; ++l) {
-    for (int w = 0; w < 4; ++w) lanes[l].state->h[w] = words[w][l];
-  }
+  ScatterStates(lanes, n, words);
 }
 
 
@@ -164,11 +177,7 @@ RIPTIDE_AVX2 inline void Steps8(__m256i& a, __m256i& b, __m256i& c, __m256i& d, 
 RIPTIDE_AVX2 void Compress8(Lane* lanes, int n) {
   alignas(32) static const uint8_t kIdle[kBlock] = {};
   alignas(32) uint32_t words[4][8] = {};
-  size_t most = 0;
-  for (int l = 0; l < n; ++l) {
-    for (int w = 0; w < 4; ++w) words[w][l] = lanes[l].state->h[w];
-    most = std::max(most, lanes[l].blocks);
-  }
+  const size_t most = GatherStates(lanes, n, words);
   __m256i h[4];
   for (int w = 0; w < 4; ++w) h[w] = _mm256_load_si256(reinterpret_cast<const __m256i*>(words[w]));
   for (size_t j = 0; j < most; ++j) {
@@ -193,9 +202,7 @@ RIPTIDE_AVX2 void Compress8(Lane* lanes, int n) {
     h[3] = _mm256_blendv_epi8(h[3], _mm256_add_epi32(h[3], d), on);
   }
   for (int w = 0; w < 4; ++w) _mm256_store_si256(reinterpret_cast<__m256i*>(words[w]), h[w]);
-  for (int l = 0; l < n; ++l) {
-    for (int w = 0; w < 4; ++w) lanes[l].state->h[w] = words[w][l];
-  }
+  ScatterStates(lanes, n, words);
 }
 
 }  // namespace riptide::engine::md5::detail
