@@ -176,8 +176,7 @@ void ObjectCopy::BodyTooLarge(const Error& e, uint64_t length) {
     spdlog::warn("the destination refuses a body of {} bytes ({}): bodies of at most {} bytes from now on",
                  length, e.ToString(), cap);
   }
-  // The object starts over, whole, as a new copy with the same task and report.
-  AbortUpload([s = self()] { std::make_shared<ObjectCopy>(s->ctx_, s->t_, std::move(s->done_))->Start(); });
+  StartOver();
 }
 
 void ObjectCopy::ChecksumsRefused(const Error& e) {
@@ -186,6 +185,12 @@ void ObjectCopy::ChecksumsRefused(const Error& e) {
                  "Content-MD5 and their ETags",
                  e.ToString());
   }
+  StartOver();
+}
+
+// The object starts over as a new copy with the same task and report (taking the run's
+// settings as they are now), its open upload aborted first.
+void ObjectCopy::StartOver() {
   AbortUpload([s = self()] { std::make_shared<ObjectCopy>(s->ctx_, s->t_, std::move(s->done_))->Start(); });
 }
 

@@ -113,6 +113,8 @@ class ObjectCopy : public std::enable_shared_from_this<ObjectCopy> {
   // (not below S3's 5 MiB parts), and the object starts over in parts of that size.
   void BodyTooLarge(const Error& e, uint64_t length);
 
+  // The object starts over from scratch under the run's settings now (its upload aborted).
+  void StartOver();
   // The object failed for good: its multipart upload, if any, is aborted first.
   void Fail(Error e);
   // Aborts the open multipart upload, if any (a failure to abort is warned about), then `then`.

@@ -178,6 +178,7 @@ void ObjectCopy::RunPart(size_t i) {
 void ObjectCopy::SendPart(size_t i, std::shared_ptr<const std::string> body) {
   const std::string md5 = s3::Md5Hex(*body);
   const uint64_t crc = SendsCrc() ? Crc64Nvme(0, body->data(), body->size()) : 0;
+  std::string crc_header = SendsCrc() ? Crc64NvmeBase64(crc) : "";
   {
     std::lock_guard<std::mutex> lock(mu_);
     sent_md5_[i] = md5;
@@ -186,9 +187,9 @@ void ObjectCopy::SendPart(size_t i, std::shared_ptr<const std::string> body) {
   const int number = static_cast<int>(i) + 1;
   Call(
       ctx_, DstTransport(),
-      [s = self(), number, body, md5, crc] {
+      [s = self(), number, body, md5, crc_header = std::move(crc_header)] {
         return s->Dst().UploadPart(s->DstBucket(), s->t_->dst_key, s->upload_id_, number, body,
-                                   s3::HexMd5ToBase64(md5), s->SendsCrc() ? Crc64NvmeBase64(crc) : "");
+                                   s3::HexMd5ToBase64(md5), crc_header);
       },
       [md5](const http::Response& r) { return s3::EtagIsMd5(r, md5); },
       [s = self(), i, md5](Result<http::Response> r) {
