@@ -74,18 +74,20 @@ namespace {
 
 // One step of one stream, unrolled by the compiler like the lanes' steps.
 template <int I>
-inline void OneStep(uint32_t& a, uint32_t& b, uint32_t& c, uint32_t& d, const uint32_t m[16]) {
-  uint32_t f;
+[[gnu::always_inline]] inline void OneStep(uint32_t& a, uint32_t& b, uint32_t& c, uint32_t& d, const uint32_t m[16]) {
+  // The constant and message word are added first: they do not wait on b, c, d.
+  const uint32_t early = a + kK[I] + m[MessageIndex(I)];
+  uint32_t sum;
   if constexpr (I < 16) {
-    f = d ^ (b & (c ^ d));
+    sum = early + (d ^ (b & (c ^ d)));
   } else if constexpr (I < 32) {
-    f = c ^ (d & (b ^ c));
+    sum = early + (c & ~d) + (b & d);  // G's two terms never share a bit: + is |
   } else if constexpr (I < 48) {
-    f = b ^ c ^ d;
+    sum = early + (b ^ c ^ d);
   } else {
-    f = c ^ (b | ~d);
+    sum = early + (c ^ (b | ~d));
   }
-  const uint32_t t = b + Rol(a + f + kK[I] + m[MessageIndex(I)], kS[I]);
+  const uint32_t t = b + Rol(sum, kS[I]);
   a = d;
   d = c;
   c = b;
@@ -93,7 +95,7 @@ inline void OneStep(uint32_t& a, uint32_t& b, uint32_t& c, uint32_t& d, const ui
 }
 
 template <size_t... I>
-inline void OneSteps(uint32_t& a, uint32_t& b, uint32_t& c, uint32_t& d, const uint32_t m[16],
+[[gnu::always_inline]] inline void OneSteps(uint32_t& a, uint32_t& b, uint32_t& c, uint32_t& d, const uint32_t m[16],
                      std::index_sequence<I...>) {
   (OneStep<static_cast<int>(I)>(a, b, c, d, m), ...);
 }
