@@ -37,7 +37,7 @@ struct DigestState::Impl {
   bool with_md5;
   std::vector<uint64_t> part_lengths;
   std::unique_ptr<XXH3_state_t, decltype(&XXH3_freeState)> xxh{XXH3_createState(), &XXH3_freeState};
-  Md5Ctx whole = NewMd5();
+  md5::Run whole;  // in lanes beside other streams' when Update is given lanes
   Md5Ctx part = NewMd5();
   std::vector<s3::Md5Digest> part_digests;  // of the finished parts
   size_t part_index = 0;
@@ -56,10 +56,17 @@ DigestState::DigestState(bool with_md5, std::vector<uint64_t> part_lengths, cons
 
 DigestState::~DigestState() = default;
 
-void DigestState::Update(const char* p, size_t n) {
+void DigestState::Update(const char* p, size_t n, std::vector<md5::Lane>* lanes) {
   Impl& s = *impl_;
   XXH3_128bits_update(s.xxh.get(), p, n);
-  if (s.with_md5) EVP_DigestUpdate(s.whole.get(), p, n);
+  if (s.with_md5) {
+    const auto* bytes = reinterpret_cast<const uint8_t*>(p);
+    if (lanes) {
+      s.whole.Stage(bytes, n, *lanes);
+    } else {
+      s.whole.Update(bytes, n);
+    }
+  }
   if (s.checksum) s.checksum->Update(p, n);
   size_ += n;
   // Feed each part's MD5 its own bytes, closing parts at their boundaries.
@@ -104,7 +111,7 @@ FileDigest DigestState::Finish() {
   std::snprintf(hex, sizeof hex, "%016llx%016llx", static_cast<unsigned long long>(h.high64),
                 static_cast<unsigned long long>(h.low64));
   out.xxh3 = hex;
-  if (s.with_md5) out.md5 = s3::HexEncode(FinishMd5(s.whole.get()));
+  if (s.with_md5) out.md5 = s3::HexEncode(s.whole.Digest());
   if (s.checksum) out.checksum = s.checksum->FinishBase64();
   if (!s.part_lengths.empty() && s.part_index == s.part_lengths.size()) {
     out.parts_etag = s3::CompositeEtag(s.part_digests);
@@ -170,74 +177,6 @@ Result<FileDigest> DigestFile(int fd, bool with_md5, const std::vector<uint64_t>
     digest.parts_etag = std::move(*etag);
   }
   return digest;
-}
-
-StreamHasher::StreamHasher(int fd, bool with_md5, std::vector<uint64_t> part_lengths,
-                           const std::string& checksum, std::function<void(std::function<void()>)> schedule)
-    : fd_(::dup(fd)), checksum_(checksum), schedule_(std::move(schedule)),
-      state_(with_md5, std::move(part_lengths), checksum) {}
-
-StreamHasher::~StreamHasher() {
-  if (fd_ >= 0) ::close(fd_);
-}
-
-void StreamHasher::RangeDone(uint64_t offset, uint64_t length) {
-  bool start = false;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    ranges_.emplace_back(offset, offset + length);
-    // Absorb every range that now touches the contiguous prefix.
-    for (bool grew = true; grew;) {
-      grew = false;
-      for (size_t i = 0; i < ranges_.size(); ++i) {
-        if (ranges_[i].first <= contiguous_) {
-          contiguous_ = std::max(contiguous_, ranges_[i].second);
-          ranges_[i] = ranges_.back();
-          ranges_.pop_back();
-          grew = true;
-          break;
-        }
-      }
-    }
-    if (!scheduled_ && !finishing_ && contiguous_ > hashed_) start = scheduled_ = true;
-  }
-  if (start) schedule_([self = shared_from_this()] { self->Work(); });
-}
-
-void StreamHasher::Work() {
-  constexpr uint64_t kStep = 8u << 20;  // re-check for Finish between steps
-  std::unique_lock<std::mutex> lock(mu_);
-  while (!finishing_ && !error_ && contiguous_ > hashed_) {
-    const uint64_t from = hashed_;
-    const uint64_t to = std::min(contiguous_, from + kStep);
-    running_ = true;
-    lock.unlock();
-    auto read = state_.UpdateFromFile(fd_, from, to);
-    lock.lock();
-    running_ = false;
-    if (!read.ok()) {
-      error_ = read.error();
-    } else {
-      hashed_ += *read;
-    }
-    cv_.notify_all();
-  }
-  scheduled_ = false;
-  cv_.notify_all();
-}
-
-Result<FileDigest> StreamHasher::Finish() {
-  {
-    std::unique_lock<std::mutex> lock(mu_);
-    finishing_ = true;
-    // Wait only for a chunk being hashed now: a task not yet started will see
-    // `finishing_` and leave at once, so no thread ever waits on a queued task.
-    cv_.wait(lock, [this] { return !running_; });
-    if (error_) return *error_;
-  }
-  auto read = state_.UpdateFromFile(fd_, hashed_, UINT64_MAX);
-  if (!read.ok()) return read.error();
-  return state_.Finish();
 }
 
 }  // namespace riptide::engine

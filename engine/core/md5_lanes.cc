@@ -152,6 +152,15 @@ std::string Finish(State state, const uint8_t* tail, size_t tail_size, uint64_t 
 }
 
 void Run::Stage(const uint8_t* data, size_t size, std::vector<Lane>& lanes) {
+  if (Lane lane = Take(data, size); lane.blocks > 0) lanes.push_back(lane);
+}
+
+void Run::Update(const uint8_t* data, size_t size) {
+  if (Lane lane = Take(data, size); lane.blocks > 0) CompressOne(state, lane.data, lane.blocks);
+}
+
+Lane Run::Take(const uint8_t* data, size_t size) {
+  Lane lane{&state, data, 0};
   total += size;
   if (pending > 0) {
     const size_t take = std::min(size, kBlock - pending);
@@ -159,17 +168,17 @@ void Run::Stage(const uint8_t* data, size_t size, std::vector<Lane>& lanes) {
     pending += take;
     data += take;
     size -= take;
-    if (pending < kBlock) return;
+    if (pending < kBlock) return lane;
     CompressOne(state, buffer, 1);
     pending = 0;
   }
-  if (const size_t whole = size / kBlock; whole > 0) {
-    lanes.push_back({&state, data, whole});
-    data += whole * kBlock;
-    size -= whole * kBlock;
-  }
+  lane.data = data;
+  lane.blocks = size / kBlock;
+  data += lane.blocks * kBlock;
+  size -= lane.blocks * kBlock;
   if (size > 0) std::memcpy(buffer, data, size);
   pending = size;
+  return lane;
 }
 
 std::vector<std::string> HexDigests(const std::vector<std::string_view>& buffers, Kernel k) {

@@ -67,7 +67,13 @@ struct Run {
   uint64_t total = 0;  // bytes staged
   /// The lane it adds points into `data`: compress it before `data` goes or the next Stage.
   void Stage(const uint8_t* data, size_t size, std::vector<Lane>& lanes);
+  /// Stage and compress at once, one stream alone.
+  void Update(const uint8_t* data, size_t size);
   std::array<uint8_t, 16> Digest() const { return FinishRaw(state, buffer, pending, total); }
+
+ private:
+  /// Buffers what is not a whole block; the lane for the whole blocks (maybe none).
+  Lane Take(const uint8_t* data, size_t size);
 };
 
 }  // namespace riptide::engine::md5

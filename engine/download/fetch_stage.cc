@@ -33,6 +33,27 @@ void TakeChecksum(const http::HeaderMap& h, Transfer& t) {
   }
 }
 
+// A hasher for an object's bytes as they land, or none where verify does better: an
+// upload's parts are hashed at verify side by side in the MD5 lanes where the CPU has
+// them; a whole object goes to the rounds only for an MD5 the lanes can share, and only
+// when it is big enough to be worth a round's hand-offs.
+std::shared_ptr<StreamHasher> MakeHasher(const Transfer& t, RunContext& ctx) {
+  constexpr uint64_t kWholeWorthARound = 16 << 10;
+  const bool by_checksum = t.ProvedByChecksum();
+  const bool whole_md5 = !by_checksum && s3::IsPlainMd5Etag(t.object.etag);
+  const int upload_parts = by_checksum ? 0 : s3::MultipartEtagParts(t.object.etag);
+  if (t.mode == Mode::kWhole && !(whole_md5 && md5::HaveLanes() && t.object.size >= kWholeWorthARound)) {
+    return nullptr;
+  }
+  std::vector<uint64_t> lengths;
+  if (upload_parts > 0 && t.upload_part_size > 0) {
+    lengths = planner::UniformUploadParts(t.object.size, t.upload_part_size, upload_parts);
+  }
+  if (upload_parts > 0 && (lengths.empty() || md5::HaveLanes())) return nullptr;
+  return std::make_shared<StreamHasher>(t.temp.file.get(), whole_md5, std::move(lengths), t.checksum_algorithm,
+                                        ctx.hash_rounds);
+}
+
 // One object's fetch: its parts run through a PartWindow of `slots` requests, and the
 // object is reported once the window is done.
 class ObjectFetch : public std::enable_shared_from_this<ObjectFetch> {
@@ -137,7 +158,7 @@ class PartHandler final : public http::ResponseHandler, public std::enable_share
                                  std::to_string(part_.length) + " bytes",
                              true));
     }
-    if (t_.mode == Mode::kRanges && !part_.probe) StreamRange();
+    if (!part_.probe) StreamRange();
     if (t_.journaled && !part_.probe) {
       // The journal makes the bytes durable (on its thread) before recording the part.
       int fd = ::dup(t_.temp.file.get());
@@ -214,22 +235,7 @@ class PartHandler final : public http::ResponseHandler, public std::enable_share
   // Hands the finished range to the object's hasher, creating it on the first range
   // (by then the probe has usually told a multipart upload's part size).
   void StreamRange() {
-    if (!t_.hasher && t_.resumed_parts.empty()) {
-      const bool by_checksum = t_.ProvedByChecksum();
-      const int upload_parts = by_checksum ? 0 : s3::MultipartEtagParts(t_.object.etag);
-      std::vector<uint64_t> lengths;
-      if (upload_parts > 0 && t_.upload_part_size > 0) {
-        lengths = planner::UniformUploadParts(t_.object.size, t_.upload_part_size, upload_parts);
-      }
-      // An upload's parts are hashed at verify, side by side in the MD5 lanes where the
-      // CPU has them (13 times one stream); elsewhere as the ranges land.
-      if (upload_parts == 0 || (!lengths.empty() && !md5::HaveLanes())) {
-        t_.hasher = std::make_shared<StreamHasher>(t_.temp.file.get(),
-                                                   !by_checksum && s3::IsPlainMd5Etag(t_.object.etag),
-                                                   std::move(lengths), t_.checksum_algorithm,
-                                                   fetch_->ctx.schedule_background);
-      }
-    }
+    if (!t_.hasher && t_.resumed_parts.empty()) t_.hasher = MakeHasher(t_, fetch_->ctx);
     if (t_.hasher) t_.hasher->RangeDone(part_.offset, part_.length);
   }
 
@@ -347,6 +353,7 @@ void StartFetch(RunContext& ctx, TransferPtr t, std::function<void(TransferPtr)>
                          t->path, t->temp.temp_name, {}});
     }
   }
+  if (t->hasher) t->hasher->Abandon();
   t->hasher.reset();
   t->rounds++;
   // Everything already on disk makes an empty window, done at once.

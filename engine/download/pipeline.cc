@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <thread>
 
+#include <spdlog/spdlog.h>
+
 #include "engine/core/feeder.h"
 #include "engine/core/work_arena.h"
 
@@ -25,6 +27,7 @@ Status RunPipeline(RunContext& ctx, PageSource& pages) {
   WorkArena arena;
   Status fed = OkStatus();
   ctx.schedule_background = [&arena](std::function<void()> task) { arena.Enqueue(std::move(task)); };
+  ctx.hash_rounds = std::make_shared<HashRounds>(ctx.schedule_background);
   arena.Execute([&] {
     flow::graph g;
     FetchNode fetch(g, flow::unlimited, [&](const TransferPtr& t, FetchNode::gateway_type& gw) {
@@ -61,6 +64,13 @@ Status RunPipeline(RunContext& ctx, PageSource& pages) {
     });
   });
   arena.WaitForBackground();
+  const HashRounds::Counts hashed = ctx.hash_rounds->counts();
+  if (hashed.rounds > 0) {
+    spdlog::debug("hashed {} MiB while it landed, in {} rounds of {:.1f} streams on average ({} at most)",
+                  hashed.bytes >> 20, hashed.rounds, static_cast<double>(hashed.streams) / hashed.rounds,
+                  hashed.widest);
+  }
+  ctx.hash_rounds.reset();
   Status finished = committer.Finish();  // what was verified is committed either way
   return fed.ok() ? finished : fed;
 }

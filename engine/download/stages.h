@@ -68,6 +68,8 @@ struct RunContext {
   /// Runs `task` off the network thread (the graph's arena); the pipeline waits for
   /// every such task before it ends.
   std::function<void(std::function<void()>)> schedule_background;
+  /// Hashes objects while they land, many side by side in the MD5 lanes.
+  std::shared_ptr<HashRounds> hash_rounds;
 
   PlanWriter* plan_out = nullptr;  // `riptide plan --out`: fed by the plan stage
 

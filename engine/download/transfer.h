@@ -7,7 +7,7 @@
 #include <string>
 
 #include "engine/state/dataset.h"
-#include "engine/core/hashing.h"
+#include "engine/core/stream_hasher.h"
 #include "planner/part_plan.h"
 #include "transport/result.h"
 #include "transport/s3/object_info.h"

@@ -69,12 +69,15 @@ bool FetchFailed(RunContext& ctx, Transfer& t) {
 
 bool Verify(RunContext& ctx, Transfer& t) {
   if (t.folder) return true;
-  // Whatever happens next, stop hashing in the background first.
+  // Whatever happens next, the object's stream leaves the hash rounds first. A hasher
+  // started before the object's checksum was known cannot vouch for it.
   std::shared_ptr<StreamHasher> hasher = std::move(t.hasher);
   std::optional<Result<FileDigest>> streamed;
-  if (hasher) streamed = hasher->Finish();
-  // A hasher started before the object's checksum was known cannot vouch for it.
-  if (hasher && hasher->checksum() != t.checksum_algorithm) streamed.reset();
+  if (hasher && (t.error || hasher->checksum() != t.checksum_algorithm)) {
+    hasher->Abandon();
+  } else if (hasher) {
+    streamed = hasher->Finish();
+  }
   if (t.probe_unsupported) ctx.part_probe_unsupported = true;  // ask no more this run
   if (t.error) return FetchFailed(ctx, t);
   ScopedTimer timer(ctx.stats.ns_verify);

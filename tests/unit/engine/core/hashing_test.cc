@@ -5,8 +5,6 @@
 #include <unistd.h>
 
 #include <filesystem>
-#include <random>
-#include <thread>
 
 #include "tests/support/random_bytes.h"
 #include "transport/s3/responses.h"
@@ -15,44 +13,6 @@ namespace riptide::engine {
 namespace {
 
 std::string Bytes(size_t n) { return riptide::testing::RandomBytes(n, 7); }
-
-// A file written in ranges out of order, hashed as they land: the same digests as a
-// one-pass read, and the multipart ETag S3 would give its parts.
-TEST(StreamHasher, RangesLandingOutOfOrderHashLikeOnePass) {
-  const std::string data = Bytes(1000003);
-  const std::string path = (std::filesystem::temp_directory_path() / "riptide-hash-test").string();
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC, 0600);
-  ASSERT_GE(fd, 0);
-  ASSERT_EQ(::ftruncate(fd, static_cast<off_t>(data.size())), 0);
-  const std::vector<uint64_t> parts = {400000, 400000, 200003};
-  std::vector<std::thread> background;
-  std::mutex mu;
-  auto hasher = std::make_shared<StreamHasher>(fd, false, parts, "CRC32C", [&](std::function<void()> task) {
-    std::lock_guard<std::mutex> lock(mu);
-    background.emplace_back(std::move(task));
-  });
-  const std::pair<uint64_t, uint64_t> ranges[] = {{400000, 400000}, {0, 400000}, {800000, 200003}};
-  for (auto [off, len] : ranges) {
-    ASSERT_EQ(::pwrite(fd, data.data() + off, len, static_cast<off_t>(off)), static_cast<ssize_t>(len));
-    hasher->RangeDone(off, len);
-  }
-  auto streamed = hasher->Finish();
-  {
-    std::lock_guard<std::mutex> lock(mu);
-    for (auto& t : background) t.join();
-  }
-  auto whole = DigestFile(fd, true, parts, "CRC32C");
-  ::close(fd);
-  std::filesystem::remove(path);
-  ASSERT_TRUE(streamed.ok() && whole.ok());
-  EXPECT_EQ(streamed->xxh3, whole->xxh3);
-  EXPECT_EQ(streamed->checksum, whole->checksum);
-  EXPECT_EQ(streamed->parts_etag, whole->parts_etag);
-  EXPECT_EQ(whole->md5, s3::Md5Hex(data));
-  std::vector<std::string> part_md5 = {s3::Md5Hex(data.substr(0, 400000)), s3::Md5Hex(data.substr(400000, 400000)),
-                                       s3::Md5Hex(data.substr(800000))};
-  EXPECT_EQ(whole->parts_etag, s3::CompositeEtag(part_md5));
-}
 
 // More parts than lanes, the last one short, a zero-length one: the composite ETag of
 // the parts' MD5s; a file that ends inside its parts has none.

@@ -1,0 +1,103 @@
+// Hashing objects while they arrive, many side by side. One MD5 stream is sequential,
+// but a run has dozens of objects landing at once: each round of HashRounds takes up to
+// 16 streams with bytes on disk not yet hashed, reads the next chunk of each (from the
+// page cache), and advances all their MD5s in one pass of the lanes (md5_lanes.h);
+// XXH3 and any additional checksum stay per stream.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/core/hashing.h"
+
+namespace riptide::engine {
+
+class StreamHasher;
+
+/// The rounds of one run. Rounds run in a background task while any stream is ready,
+/// and in StreamHasher::Finish, which drives rounds itself until its stream is done: no
+/// thread ever waits on a task that has not started.
+class HashRounds : public std::enable_shared_from_this<HashRounds> {
+ public:
+  using Schedule = std::function<void(std::function<void()>)>;
+  /// `schedule` runs a task off the network thread (the graph's arena).
+  explicit HashRounds(Schedule schedule) : schedule_(std::move(schedule)) {}
+
+  struct Counts {
+    uint64_t rounds = 0;
+    uint64_t streams = 0;  // stream chunks hashed, summed over the rounds
+    uint64_t bytes = 0;    // hashed in rounds (Finish hashes what is left past the ranges)
+    int widest = 0;        // most streams in one round
+  };
+  Counts counts() const;
+
+ private:
+  friend class StreamHasher;
+  struct Item {
+    std::shared_ptr<StreamHasher> hasher;
+    uint64_t from = 0, to = 0;
+    uint64_t read = 0;           // bytes of [from, to) hashed
+    std::optional<Error> error;  // reading them failed
+  };
+  /// The next round's streams, `first` among them if it is ready (none if it is not).
+  std::vector<Item> Take(StreamHasher* first);
+  void Run(std::vector<Item>& round);
+  /// Ends a round: each stream goes back in line if it has more ready, and a background
+  /// task is started if none runs while streams wait.
+  void Settle(std::vector<Item>& round);
+  /// Puts a stream in line (both locks held); true if a drain task must be started.
+  bool Enqueue(std::shared_ptr<StreamHasher> hasher);
+  void StartDrain();
+  void Drain();
+
+  Schedule schedule_;
+  mutable std::mutex mu_;  // taken before any stream's own
+  std::deque<std::shared_ptr<StreamHasher>> ready_;
+  bool draining_ = false;  // a drain task is queued or running
+  Counts counts_;
+};
+
+/// Hashes a file while its ranges are still being written: each completed range that
+/// extends the contiguous prefix makes the stream ready for a round, so verifying an
+/// object costs only what is left once its last byte lands.
+class StreamHasher : public std::enable_shared_from_this<StreamHasher> {
+ public:
+  /// `fd` is dup'ed.
+  StreamHasher(int fd, bool with_md5, std::vector<uint64_t> part_lengths, const std::string& checksum,
+               std::shared_ptr<HashRounds> rounds);
+  ~StreamHasher();
+  /// The additional checksum this hasher computes ("" for none).
+  const std::string& checksum() const { return checksum_; }
+  /// [offset, offset + length) is on disk. Any thread; never blocks on hashing.
+  void RangeDone(uint64_t offset, uint64_t length);
+  /// Hashes what is ready in rounds (beside other streams), then whatever is left from
+  /// the file itself.
+  Result<FileDigest> Finish();
+  /// The digest is not wanted: no more rounds for this stream (waits for one running).
+  void Abandon();
+
+ private:
+  friend class HashRounds;
+  int fd_;
+  std::string checksum_;
+  std::shared_ptr<HashRounds> rounds_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  DigestState state_;                                  // touched only by whoever holds `running_`
+  std::vector<std::pair<uint64_t, uint64_t>> ranges_;  // done, not yet contiguous (guarded)
+  uint64_t contiguous_ = 0;                            // guarded: bytes from 0 known on disk
+  uint64_t hashed_ = 0;                                // guarded: bytes from 0 fed to state_
+  bool queued_ = false;   // guarded (with the rounds' lock too): in line or in a round
+  bool running_ = false;  // guarded (likewise): a round is hashing a chunk of it now
+  bool closed_ = false;   // guarded: finished or abandoned, no more rounds
+  std::optional<Error> error_;  // guarded
+};
+
+}  // namespace riptide::engine

@@ -1,0 +1,207 @@
+#include "engine/core/stream_hasher.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <mutex>
+#include <random>
+#include <thread>
+
+#include "tests/support/random_bytes.h"
+#include "transport/s3/responses.h"
+
+namespace riptide::engine {
+namespace {
+
+// A file of `data` in the temp folder, open for reading and writing, removed at the end.
+class TempFile {
+ public:
+  TempFile(const std::string& name, const std::string& data, bool written = true)
+      : path_((std::filesystem::temp_directory_path() / ("riptide-stream-" + name)).string()) {
+    fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_TRUNC, 0600);
+    if (written && !data.empty()) {
+      EXPECT_EQ(::pwrite(fd_, data.data(), data.size(), 0), static_cast<ssize_t>(data.size()));
+    }
+  }
+  ~TempFile() {
+    ::close(fd_);
+    std::filesystem::remove(path_);
+  }
+  int fd() const { return fd_; }
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+};
+
+// Tasks started on threads of their own (joined at the end), or kept and never run.
+class Background {
+ public:
+  explicit Background(bool run = true) : run_(run) {}
+  ~Background() {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& t : threads_) t.join();
+  }
+  HashRounds::Schedule schedule() {
+    return [this](std::function<void()> task) {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (run_) {
+        threads_.emplace_back(std::move(task));
+      } else {
+        kept_.push_back(std::move(task));
+      }
+    };
+  }
+  size_t kept() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return kept_.size();
+  }
+  void RunKept() {
+    std::vector<std::function<void()>> tasks;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      tasks.swap(kept_);
+    }
+    for (auto& t : tasks) t();
+  }
+
+ private:
+  bool run_;
+  std::mutex mu_;
+  std::vector<std::thread> threads_;
+  std::vector<std::function<void()>> kept_;
+};
+
+// A file written in ranges out of order, hashed as they land: the same digests as a
+// one-pass read, and the multipart ETag S3 would give its parts.
+TEST(StreamHasher, RangesLandingOutOfOrderHashLikeOnePass) {
+  const std::string data = riptide::testing::RandomBytes(1000003, 7);
+  TempFile file("ranges", data, false);
+  ASSERT_EQ(::ftruncate(file.fd(), static_cast<off_t>(data.size())), 0);
+  const std::vector<uint64_t> parts = {400000, 400000, 200003};
+  Background background;
+  auto rounds = std::make_shared<HashRounds>(background.schedule());
+  auto hasher = std::make_shared<StreamHasher>(file.fd(), true, parts, "CRC32C", rounds);
+  const std::pair<uint64_t, uint64_t> ranges[] = {{400000, 400000}, {0, 400000}, {800000, 200003}};
+  for (auto [off, len] : ranges) {
+    ASSERT_EQ(::pwrite(file.fd(), data.data() + off, len, static_cast<off_t>(off)), static_cast<ssize_t>(len));
+    hasher->RangeDone(off, len);
+  }
+  auto streamed = hasher->Finish();
+  auto whole = DigestFile(file.fd(), true, parts, "CRC32C");
+  ASSERT_TRUE(streamed.ok() && whole.ok());
+  EXPECT_EQ(streamed->md5, s3::Md5Hex(data));
+  EXPECT_EQ(streamed->xxh3, whole->xxh3);
+  EXPECT_EQ(streamed->checksum, whole->checksum);
+  std::vector<std::string> part_md5 = {s3::Md5Hex(data.substr(0, 400000)), s3::Md5Hex(data.substr(400000, 400000)),
+                                       s3::Md5Hex(data.substr(800000))};
+  EXPECT_EQ(streamed->parts_etag, s3::CompositeEtag(part_md5));
+  EXPECT_EQ(whole->parts_etag, streamed->parts_etag);
+}
+
+// Dozens of files of every awkward length land range by range from three threads while
+// the rounds run in the background; two threads finish them: each digest is the one
+// a one-pass read gives.
+TEST(StreamHasher, ManyStreamsLandingTogetherHashLikeOnePass) {
+  const std::vector<size_t> sizes = {0, 1, 63, 64, 65, 127, 128, 4095, 65536, (128 << 10) - 1, 128 << 10,
+                                     (128 << 10) + 1, 200000, 333333, 700001, 1 << 20, 1500000};
+  std::vector<std::string> datas;
+  std::vector<std::unique_ptr<TempFile>> files;
+  Background background;
+  auto rounds = std::make_shared<HashRounds>(background.schedule());
+  std::vector<std::shared_ptr<StreamHasher>> hashers;
+  std::vector<std::tuple<size_t, uint64_t, uint64_t>> ranges;  // file, offset, length
+  for (size_t i = 0; i < 2 * sizes.size(); ++i) {
+    datas.push_back(riptide::testing::RandomBytes(sizes[i % sizes.size()], static_cast<uint32_t>(i)));
+    files.push_back(std::make_unique<TempFile>("many-" + std::to_string(i), datas.back()));
+    hashers.push_back(std::make_shared<StreamHasher>(files.back()->fd(), true, std::vector<uint64_t>(),
+                                                     i % 2 ? "CRC64NVME" : "", rounds));
+    for (uint64_t off = 0; off < datas.back().size() || off == 0; off += 100000) {
+      ranges.emplace_back(i, off, std::min<uint64_t>(100000, datas.back().size() - off));
+      if (datas.back().empty()) break;
+    }
+  }
+  std::shuffle(ranges.begin(), ranges.end(), std::mt19937(5));
+  std::vector<std::thread> landing;
+  for (size_t w = 0; w < 3; ++w) {
+    landing.emplace_back([&, w] {
+      for (size_t r = w; r < ranges.size(); r += 3) {
+        auto [i, off, len] = ranges[r];
+        hashers[i]->RangeDone(off, len);
+      }
+    });
+  }
+  for (auto& t : landing) t.join();
+  std::vector<Result<FileDigest>> streamed(hashers.size(), MakeError(ErrorCode::kIo, "not finished"));
+  std::vector<std::thread> finishing;
+  for (size_t w = 0; w < 2; ++w) {
+    finishing.emplace_back([&, w] {
+      for (size_t i = w; i < hashers.size(); i += 2) streamed[i] = hashers[i]->Finish();
+    });
+  }
+  for (auto& t : finishing) t.join();
+  for (size_t i = 0; i < hashers.size(); ++i) {
+    auto whole = DigestFile(files[i]->fd(), true, {}, i % 2 ? "CRC64NVME" : "");
+    ASSERT_TRUE(streamed[i].ok() && whole.ok()) << i;
+    EXPECT_EQ(streamed[i]->md5, s3::Md5Hex(datas[i])) << "size " << datas[i].size();
+    EXPECT_EQ(streamed[i]->xxh3, whole->xxh3) << i;
+    EXPECT_EQ(streamed[i]->checksum, whole->checksum) << i;
+    EXPECT_EQ(streamed[i]->size, datas[i].size());
+  }
+}
+
+// With no background task ever run, Finish drives the rounds itself, and takes every
+// other ready stream along in its lanes: 16 streams of two chunks each take two rounds
+// in all, not two each.
+TEST(StreamHasher, FinishDrivesRoundsAndTakesOtherStreamsAlong) {
+  Background never(false);
+  auto rounds = std::make_shared<HashRounds>(never.schedule());
+  std::vector<std::string> datas;
+  std::vector<std::unique_ptr<TempFile>> files;
+  std::vector<std::shared_ptr<StreamHasher>> hashers;
+  for (int i = 0; i < 16; ++i) {
+    datas.push_back(riptide::testing::RandomBytes(200000 + i, static_cast<uint32_t>(100 + i)));
+    files.push_back(std::make_unique<TempFile>("along-" + std::to_string(i), datas.back()));
+    hashers.push_back(std::make_shared<StreamHasher>(files.back()->fd(), true, std::vector<uint64_t>(), "", rounds));
+    hashers.back()->RangeDone(0, datas.back().size());
+  }
+  EXPECT_EQ(never.kept(), 1u);  // one drain task asked for, never run
+  for (int i = 0; i < 16; ++i) {
+    auto digest = hashers[i]->Finish();
+    ASSERT_TRUE(digest.ok());
+    EXPECT_EQ(digest->md5, s3::Md5Hex(datas[i]));
+  }
+  const HashRounds::Counts counts = rounds->counts();
+  EXPECT_EQ(counts.rounds, 2u);
+  EXPECT_EQ(counts.widest, 16);
+  EXPECT_EQ(counts.streams, 32u);
+  EXPECT_EQ(counts.bytes, 16u * 200000 + 120);
+}
+
+// An abandoned stream leaves the line unhashed; one whose file is shorter than its
+// ranges claim fails instead of waiting for bytes that never come.
+TEST(StreamHasher, AbandonedStreamsAreNotHashedAndShortFilesFail) {
+  Background kept(false);
+  auto rounds = std::make_shared<HashRounds>(kept.schedule());
+  const std::string data = riptide::testing::RandomBytes(300000, 3);
+  TempFile file("abandoned", data);
+  auto abandoned = std::make_shared<StreamHasher>(file.fd(), true, std::vector<uint64_t>(), "", rounds);
+  abandoned->RangeDone(0, data.size());
+  abandoned->Abandon();
+  kept.RunKept();
+  EXPECT_EQ(rounds->counts().bytes, 0u);
+  EXPECT_EQ(rounds->counts().rounds, 0u);
+
+  TempFile short_file("short", data.substr(0, 1000));
+  auto hasher = std::make_shared<StreamHasher>(short_file.fd(), true, std::vector<uint64_t>(), "", rounds);
+  hasher->RangeDone(0, data.size());
+  auto digest = hasher->Finish();
+  ASSERT_FALSE(digest.ok());
+  EXPECT_NE(digest.error().message.find("shorter"), std::string::npos) << digest.error().message;
+}
+
+}  // namespace
+}  // namespace riptide::engine
