@@ -39,6 +39,8 @@ Kernel BestKernel();
 bool Runs(Kernel k);
 /// Whether a lane kernel runs here (AVX2 or AVX-512F).
 bool HaveLanes();
+/// How many streams one call of `k` advances at once: 1, 8 or 16.
+int Width(Kernel k = BestKernel());
 /// "8 streams in AVX2 lanes", for benchmarks.
 const char* KernelName(Kernel k);
 
@@ -48,6 +50,8 @@ void Compress(Lane* lanes, int n, Kernel k = BestKernel());
 
 /// The portable compression of one stream (the reference for the lanes).
 void CompressOne(State& state, const uint8_t* data, size_t blocks);
+/// Portable too, but up to three streams' steps side by side (their chains overlap).
+void CompressScalar(Lane* lanes, int n);
 
 /// Hashes every buffer, 16 at a time in lanes where the CPU allows (OpenSSL, one at a
 /// time, under kPortable); lowercase hex digests.

@@ -57,6 +57,32 @@ uint64_t Md5Lanes(const std::string& b, riptide::engine::md5::Kernel k) {
   return uint64_t{static_cast<uint8_t>(riptide::engine::md5::HexDigests(slices, k)[0][0])};
 }
 
+// `n` streams, each an nth of `b`, advanced by one call: of `k`'s lanes, or side by side.
+std::vector<riptide::engine::md5::Lane> Slices(const std::string& b, int n,
+                                              std::vector<riptide::engine::md5::State>& states) {
+  states.assign(n, {});
+  std::vector<riptide::engine::md5::Lane> lanes;
+  const size_t blocks = b.size() / n / 64;
+  for (int i = 0; i < n; ++i) {
+    lanes.push_back({&states[i], reinterpret_cast<const uint8_t*>(b.data()) + i * blocks * 64, blocks});
+  }
+  return lanes;
+}
+
+uint64_t Md5Lanes(const std::string& b, riptide::engine::md5::Kernel k, int n) {
+  std::vector<riptide::engine::md5::State> states;
+  auto lanes = Slices(b, n, states);
+  riptide::engine::md5::Compress(lanes.data(), n, k);
+  return states[0].h[0];
+}
+
+uint64_t Md5Scalar(const std::string& b, int n) {
+  std::vector<riptide::engine::md5::State> states;
+  auto lanes = Slices(b, n, states);
+  riptide::engine::md5::CompressScalar(lanes.data(), n);
+  return states[0].h[0];
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -79,6 +105,14 @@ int main(int argc, char** argv) {
          riptide::engine::md5::CompressOne(st, reinterpret_cast<const uint8_t*>(b.data()), b.size() / 64);
          return uint64_t{st.h[0]};
        }},
+      {"MD5, 2 streams side by side", true, [](const std::string& b) { return Md5Scalar(b, 2); }},
+      {"MD5, 3 streams side by side", true, [](const std::string& b) { return Md5Scalar(b, 3); }},
+      {"MD5, AVX2 lanes, 2 of 8 busy", riptide::engine::md5::Runs(riptide::engine::md5::Kernel::kAvx2),
+       [](const std::string& b) { return Md5Lanes(b, riptide::engine::md5::Kernel::kAvx2, 2); }},
+      {"MD5, AVX2 lanes, 3 of 8 busy", riptide::engine::md5::Runs(riptide::engine::md5::Kernel::kAvx2),
+       [](const std::string& b) { return Md5Lanes(b, riptide::engine::md5::Kernel::kAvx2, 3); }},
+      {"MD5, AVX2 lanes, 4 of 8 busy", riptide::engine::md5::Runs(riptide::engine::md5::Kernel::kAvx2),
+       [](const std::string& b) { return Md5Lanes(b, riptide::engine::md5::Kernel::kAvx2, 4); }},
       {"MD5, 8 streams in AVX2 lanes", riptide::engine::md5::Runs(riptide::engine::md5::Kernel::kAvx2),
        [](const std::string& b) { return Md5Lanes(b, riptide::engine::md5::Kernel::kAvx2); }},
       {"MD5, 16 streams in AVX-512 lanes", riptide::engine::md5::Runs(riptide::engine::md5::Kernel::kAvx512),
