@@ -1,5 +1,7 @@
 #include "engine/core/stream_hasher.h"
 
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -11,20 +13,58 @@
 namespace riptide::engine {
 namespace {
 
-constexpr uint64_t kChunk = 128 << 10;  // a stream's share of a round: 16 of them stay in L2/L3
 
-// Reads [at, at + size) of `fd` into `p`: the bytes read (fewer at the end of the file).
-Result<uint64_t> ReadAt(int fd, char* p, uint64_t size, uint64_t at) {
-  uint64_t done = 0;
-  while (done < size) {
-    const ssize_t n = ::pread(fd, p + done, static_cast<size_t>(size - done), static_cast<off_t>(at + done));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return MakeError(ErrorCode::kIo, std::string("reading back a downloaded file: ") + std::strerror(errno));
-    if (n == 0) break;
-    done += static_cast<uint64_t>(n);
+// A stream's next chunk, mapped from the page cache (no copy) or, where the file system
+// cannot map it, read.
+class Chunk {
+ public:
+  Chunk(int fd, uint64_t from, uint64_t to) {
+    static const uint64_t page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+    const uint64_t start = from & ~(page - 1);
+    struct stat st;
+    if (::fstat(fd, &st) != 0 || static_cast<uint64_t>(st.st_size) < to) {
+      // Mapping past the end would fault: the bytes said to be there are not.
+      error_ = MakeError(ErrorCode::kIo, "a downloaded file is shorter than the ranges written to it");
+      return;
+    }
+    map_size_ = static_cast<size_t>(to - start);
+    map_ = ::mmap(nullptr, map_size_, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, static_cast<off_t>(start));
+    if (map_ != MAP_FAILED) {
+      data_ = static_cast<const char*>(map_) + (from - start);
+      size_ = static_cast<size_t>(to - from);
+      return;
+    }
+    copy_.resize(static_cast<size_t>(to - from));
+    for (size_t done = 0; done < copy_.size();) {
+      const ssize_t n = ::pread(fd, copy_.data() + done, copy_.size() - done, static_cast<off_t>(from + done));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        error_ = MakeError(ErrorCode::kIo, n == 0 ? std::string("a downloaded file is shorter than the ranges written to it")
+                                                  : std::string("reading back a downloaded file: ") + std::strerror(errno));
+        return;
+      }
+      done += static_cast<size_t>(n);
+    }
+    data_ = copy_.data();
+    size_ = copy_.size();
   }
-  return done;
-}
+  ~Chunk() {
+    if (map_ != MAP_FAILED) ::munmap(map_, map_size_);
+  }
+  Chunk(const Chunk&) = delete;
+  Chunk& operator=(const Chunk&) = delete;
+  const char* data() const { return data_; }
+  size_t size() const { return size_; }
+  const std::optional<Error>& error() const { return error_; }
+
+ private:
+  void* map_ = MAP_FAILED;
+  size_t map_size_ = 0;
+  std::string copy_;
+  const char* data_ = nullptr;
+  size_t size_ = 0;
+  std::optional<Error> error_;
+};
 
 }  // namespace
 
@@ -33,12 +73,22 @@ HashRounds::Counts HashRounds::counts() const {
   return counts_;
 }
 
-bool HashRounds::Enqueue(std::shared_ptr<StreamHasher> hasher) {
-  hasher->queued_ = true;
-  ready_.push_back(std::move(hasher));
-  if (draining_) return false;
+bool HashRounds::Ripe() const { return ready_.size() >= width_ || backlog_ >= backlog_limit_; }
+
+bool HashRounds::NeedsDrain() {
+  if (draining_ || ready_.empty() || !Ripe()) return false;
   draining_ = true;
   return true;
+}
+
+void HashRounds::Close() {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto& h : ready_) {
+    std::lock_guard<std::mutex> own(h->mu_);
+    h->queued_ = false;
+    backlog_ -= h->contiguous_ - h->hashed_;
+  }
+  ready_.clear();
 }
 
 void HashRounds::StartDrain() {
@@ -57,6 +107,10 @@ void HashRounds::Drain() {
 std::vector<HashRounds::Item> HashRounds::Take(StreamHasher* first) {
   std::vector<Item> round;
   std::lock_guard<std::mutex> lock(mu_);
+  if (!first && !Ripe()) {
+    draining_ = false;  // what waits is left for more streams, more bytes, or Finish
+    return round;
+  }
   if (first) {
     auto it = std::find_if(ready_.begin(), ready_.end(), [first](const auto& h) { return h.get() == first; });
     if (it == ready_.end()) return round;  // in another thread's round now
@@ -70,6 +124,7 @@ std::vector<HashRounds::Item> HashRounds::Take(StreamHasher* first) {
     std::lock_guard<std::mutex> own(h->mu_);
     if (h->closed_) {
       h->queued_ = false;
+      backlog_ -= h->contiguous_ - h->hashed_;
       continue;
     }
     h->running_ = true;
@@ -84,19 +139,17 @@ std::vector<HashRounds::Item> HashRounds::Take(StreamHasher* first) {
 }
 
 void HashRounds::Run(std::vector<Item>& round) {
-  thread_local std::vector<char> buffer(md5::kLanes * kChunk);
   std::vector<md5::Lane> lanes;
-  for (size_t i = 0; i < round.size(); ++i) {
-    Item& item = round[i];
-    char* p = buffer.data() + i * kChunk;
-    Result<uint64_t> read = ReadAt(item.hasher->fd_, p, item.to - item.from, item.from);
-    if (!read.ok()) {
-      item.error = read.error();
+  std::deque<Chunk> chunks;  // mapped until the lanes have run
+  for (Item& item : round) {
+    const Chunk& chunk = chunks.emplace_back(item.hasher->fd_, item.from, item.to);
+    if (chunk.error()) {
+      item.error = chunk.error();
       continue;
     }
-    item.read = *read;
+    item.read = chunk.size();
     // XXH3 and checksums now, while the chunk is in cache; the MD5 blocks wait for the lanes.
-    item.hasher->state_.Update(p, static_cast<size_t>(item.read), &lanes);
+    item.hasher->state_.Update(chunk.data(), chunk.size(), &lanes);
   }
   // Longest first: the lanes of one kernel call then have similar lengths to run.
   std::sort(lanes.begin(), lanes.end(), [](const md5::Lane& a, const md5::Lane& b) { return a.blocks > b.blocks; });
@@ -116,21 +169,21 @@ void HashRounds::Settle(std::vector<Item>& round) {
       h.running_ = false;
       if (item.error) {
         h.error_ = std::move(item.error);
-      } else if (item.read < item.to - item.from) {
-        h.error_ = MakeError(ErrorCode::kIo, "a downloaded file is shorter than the ranges written to it");
       } else {
         h.hashed_ += item.read;
+        backlog_ -= item.read;
         counts_.bytes += item.read;
       }
       if (!h.closed_ && !h.error_ && h.contiguous_ > h.hashed_) {
         ready_.push_back(item.hasher);  // the back of the line: every ready stream has its turn
       } else {
         h.queued_ = false;
+        backlog_ -= h.contiguous_ - h.hashed_;
       }
       h.cv_.notify_all();
     }
-    // Streams left waiting after a round that Finish drove get a drain task of their own.
-    if (!ready_.empty() && !draining_) start = draining_ = true;
+    // Ripe streams left after a round that Finish drove get a drain task of their own.
+    start = NeedsDrain();
   }
   if (start) StartDrain();
 }
@@ -149,21 +202,21 @@ void StreamHasher::RangeDone(uint64_t offset, uint64_t length) {
   {
     std::lock_guard<std::mutex> lock(rounds_->mu_);
     std::lock_guard<std::mutex> own(mu_);
-    ranges_.emplace_back(offset, offset + length);
-    // Absorb every range that now touches the contiguous prefix.
-    for (bool grew = true; grew;) {
-      grew = false;
-      for (size_t i = 0; i < ranges_.size(); ++i) {
-        if (ranges_[i].first <= contiguous_) {
-          contiguous_ = std::max(contiguous_, ranges_[i].second);
-          ranges_[i] = ranges_.back();
-          ranges_.pop_back();
-          grew = true;
-          break;
-        }
-      }
+    const uint64_t before = contiguous_;
+    uint64_t& end = ranges_[offset];
+    end = std::max(end, offset + length);
+    // Absorb every range that now touches the contiguous prefix (in order of their starts).
+    for (auto it = ranges_.begin(); it != ranges_.end() && it->first <= contiguous_; it = ranges_.erase(it)) {
+      contiguous_ = std::max(contiguous_, it->second);
     }
-    if (!queued_ && !closed_ && !error_ && contiguous_ > hashed_) start = rounds_->Enqueue(shared_from_this());
+    if (queued_) {
+      rounds_->backlog_ += contiguous_ - before;
+    } else if (!closed_ && !error_ && contiguous_ > hashed_) {
+      queued_ = true;
+      rounds_->ready_.push_back(shared_from_this());
+      rounds_->backlog_ += contiguous_ - hashed_;
+    }
+    start = rounds_->NeedsDrain();
   }
   if (start) rounds_->StartDrain();
 }

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -16,19 +17,28 @@
 #include <vector>
 
 #include "engine/core/hashing.h"
+#include "engine/core/md5_lanes.h"
 
 namespace riptide::engine {
 
 class StreamHasher;
 
-/// The rounds of one run. Rounds run in a background task while any stream is ready,
-/// and in StreamHasher::Finish, which drives rounds itself until its stream is done: no
-/// thread ever waits on a task that has not started.
+/// The rounds of one run. A background task runs rounds while they are ripe: at least
+/// `width` streams ready (a full kernel call: 8 with AVX2, 16 with AVX-512, 1 without
+/// lanes) or `backlog` bytes waiting in all. Hashing at once, stream by stream, would
+/// keep up with the network but leave the lanes empty; the bytes wait in the page cache.
+/// StreamHasher::Finish drives rounds itself until its stream is done, taking every ready
+/// stream along: no thread ever waits on a task that has not started.
 class HashRounds : public std::enable_shared_from_this<HashRounds> {
  public:
   using Schedule = std::function<void(std::function<void()>)>;
+  static constexpr uint64_t kBacklog = 64 << 20;
+  static constexpr uint64_t kChunk = 1 << 20;  // a stream's share of a round (mapped, not copied)
   /// `schedule` runs a task off the network thread (the graph's arena).
-  explicit HashRounds(Schedule schedule) : schedule_(std::move(schedule)) {}
+  explicit HashRounds(Schedule schedule, int width = md5::Width(), uint64_t backlog = kBacklog)
+      : schedule_(std::move(schedule)), width_(width), backlog_limit_(backlog) {}
+  /// Lets go of the streams still in line (a run that ends without verifying them).
+  void Close();
 
   struct Counts {
     uint64_t rounds = 0;
@@ -52,14 +62,18 @@ class HashRounds : public std::enable_shared_from_this<HashRounds> {
   /// Ends a round: each stream goes back in line if it has more ready, and a background
   /// task is started if none runs while streams wait.
   void Settle(std::vector<Item>& round);
-  /// Puts a stream in line (both locks held); true if a drain task must be started.
-  bool Enqueue(std::shared_ptr<StreamHasher> hasher);
+  bool Ripe() const;  // mu_ held
+  /// Whether a drain task must be started now (mu_ held): rounds are ripe and none runs.
+  bool NeedsDrain();
   void StartDrain();
   void Drain();
 
   Schedule schedule_;
+  const size_t width_;
+  const uint64_t backlog_limit_;
   mutable std::mutex mu_;  // taken before any stream's own
   std::deque<std::shared_ptr<StreamHasher>> ready_;
+  uint64_t backlog_ = 0;   // bytes on disk not yet hashed, over the streams in line or in a round
   bool draining_ = false;  // a drain task is queued or running
   Counts counts_;
 };
@@ -75,7 +89,8 @@ class StreamHasher : public std::enable_shared_from_this<StreamHasher> {
   ~StreamHasher();
   /// The additional checksum this hasher computes ("" for none).
   const std::string& checksum() const { return checksum_; }
-  /// [offset, offset + length) is on disk. Any thread; never blocks on hashing.
+  /// [offset, offset + length) is on disk: a whole range, or the start of one still
+  /// arriving (told again as it grows). Any thread; never blocks on hashing.
   void RangeDone(uint64_t offset, uint64_t length);
   /// Hashes what is ready in rounds (beside other streams), then whatever is left from
   /// the file itself.
@@ -91,7 +106,7 @@ class StreamHasher : public std::enable_shared_from_this<StreamHasher> {
   std::mutex mu_;
   std::condition_variable cv_;
   DigestState state_;                                  // touched only by whoever holds `running_`
-  std::vector<std::pair<uint64_t, uint64_t>> ranges_;  // done, not yet contiguous (guarded)
+  std::map<uint64_t, uint64_t> ranges_;  // guarded: start -> end on disk, past the contiguous prefix
   uint64_t contiguous_ = 0;                            // guarded: bytes from 0 known on disk
   uint64_t hashed_ = 0;                                // guarded: bytes from 0 fed to state_
   bool queued_ = false;   // guarded (with the rounds' lock too): in line or in a round

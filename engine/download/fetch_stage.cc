@@ -85,6 +85,7 @@ class PartHandler final : public http::ResponseHandler, public std::enable_share
     io_errno_ = 0;
     headers_ok_ = false;
     part_.received = 0;
+    told_ = 0;
     ++attempts_;
     RunContext& ctx = fetch_->ctx;
     const auto& req = part_.request;
@@ -138,6 +139,8 @@ class PartHandler final : public http::ResponseHandler, public std::enable_share
       part_.received += static_cast<uint64_t>(n);
     }
     fetch_->ctx.stats.bytes_received.fetch_add(chunk.size(), std::memory_order_relaxed);
+    // The bytes so far can be hashed beside other objects' while the rest arrives.
+    if (part_.received - told_ >= kTellEvery) TellHasher();
     return true;
   }
 
@@ -158,7 +161,7 @@ class PartHandler final : public http::ResponseHandler, public std::enable_share
                                  std::to_string(part_.length) + " bytes",
                              true));
     }
-    if (!part_.probe) StreamRange();
+    if (!part_.probe) TellHasher();
     if (t_.journaled && !part_.probe) {
       // The journal makes the bytes durable (on its thread) before recording the part.
       int fd = ::dup(t_.temp.file.get());
@@ -232,11 +235,18 @@ class PartHandler final : public http::ResponseHandler, public std::enable_share
     return OkStatus();
   }
 
-  // Hands the finished range to the object's hasher, creating it on the first range
-  // (by then the probe has usually told a multipart upload's part size).
-  void StreamRange() {
-    if (!t_.hasher && t_.resumed_parts.empty()) t_.hasher = MakeHasher(t_, fetch_->ctx);
-    if (t_.hasher) t_.hasher->RangeDone(part_.offset, part_.length);
+  // Tells the object's hasher what of this part is on disk, creating the hasher on the
+  // first word (by then the probe has usually told a multipart upload's part size); a
+  // hasher made late is told what every part already has.
+  void TellHasher() {
+    told_ = part_.received;
+    if (!t_.hasher && t_.resumed_parts.empty()) {
+      t_.hasher = MakeHasher(t_, fetch_->ctx);
+      for (const PartState& p : t_.parts) {
+        if (t_.hasher && !p.probe && p.received > 0 && &p != &part_) t_.hasher->RangeDone(p.offset, p.received);
+      }
+    }
+    if (t_.hasher) t_.hasher->RangeDone(part_.offset, part_.received);
   }
 
   void Retry(Error e) {
@@ -260,7 +270,9 @@ class PartHandler final : public http::ResponseHandler, public std::enable_share
   std::shared_ptr<ObjectFetch> fetch_;
   Transfer& t_;
   PartState& part_;
+  static constexpr uint64_t kTellEvery = 1 << 20;  // the hasher hears of a part's bytes this often
   int attempts_ = 0;
+  uint64_t told_ = 0;  // part_.received when the hasher last heard
   int status_ = 0;
   http::HeaderMap headers_;
   std::string error_body_;

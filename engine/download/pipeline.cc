@@ -70,6 +70,7 @@ Status RunPipeline(RunContext& ctx, PageSource& pages) {
                   hashed.bytes >> 20, hashed.rounds, static_cast<double>(hashed.streams) / hashed.rounds,
                   hashed.widest);
   }
+  ctx.hash_rounds->Close();  // streams of transfers that never reached verify (a cancel)
   ctx.hash_rounds.reset();
   Status finished = committer.Finish();  // what was verified is committed either way
   return fed.ok() ? finished : fed;

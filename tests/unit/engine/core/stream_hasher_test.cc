@@ -162,8 +162,9 @@ TEST(StreamHasher, FinishDrivesRoundsAndTakesOtherStreamsAlong) {
   std::vector<std::string> datas;
   std::vector<std::unique_ptr<TempFile>> files;
   std::vector<std::shared_ptr<StreamHasher>> hashers;
+  constexpr size_t kSize = HashRounds::kChunk + 1000;  // two chunks
   for (int i = 0; i < 16; ++i) {
-    datas.push_back(riptide::testing::RandomBytes(200000 + i, static_cast<uint32_t>(100 + i)));
+    datas.push_back(riptide::testing::RandomBytes(kSize + i, static_cast<uint32_t>(100 + i)));
     files.push_back(std::make_unique<TempFile>("along-" + std::to_string(i), datas.back()));
     hashers.push_back(std::make_shared<StreamHasher>(files.back()->fd(), true, std::vector<uint64_t>(), "", rounds));
     hashers.back()->RangeDone(0, datas.back().size());
@@ -178,18 +179,58 @@ TEST(StreamHasher, FinishDrivesRoundsAndTakesOtherStreamsAlong) {
   EXPECT_EQ(counts.rounds, 2u);
   EXPECT_EQ(counts.widest, 16);
   EXPECT_EQ(counts.streams, 32u);
-  EXPECT_EQ(counts.bytes, 16u * 200000 + 120);
+  EXPECT_EQ(counts.bytes, 16u * kSize + 120);
+}
+
+// In the background, rounds wait for a full kernel call of streams, or for a backlog of
+// bytes; Finish hashes what its stream has whenever it is called.
+TEST(StreamHasher, BackgroundRoundsWaitForEnoughStreamsOrBytes) {
+  Background kept(false);
+  auto rounds = std::make_shared<HashRounds>(kept.schedule(), 4, HashRounds::kChunk);
+  std::vector<std::string> datas;
+  std::vector<std::unique_ptr<TempFile>> files;
+  std::vector<std::shared_ptr<StreamHasher>> hashers;
+  for (int i = 0; i < 4; ++i) {
+    datas.push_back(riptide::testing::RandomBytes(100000, static_cast<uint32_t>(200 + i)));
+    files.push_back(std::make_unique<TempFile>("ripe-" + std::to_string(i), datas.back()));
+    hashers.push_back(std::make_shared<StreamHasher>(files.back()->fd(), true, std::vector<uint64_t>(), "", rounds));
+    hashers.back()->RangeDone(0, datas.back().size());
+    EXPECT_EQ(kept.kept(), i < 3 ? 0u : 1u) << "streams ready: " << i + 1;
+  }
+  kept.RunKept();
+  EXPECT_EQ(rounds->counts().rounds, 1u);
+  EXPECT_EQ(rounds->counts().widest, 4);
+  EXPECT_EQ(rounds->counts().bytes, 400000u);
+
+  // One stream alone: ripe once a chunk's worth waits (the limit here), and hashed in the
+  // background only until less does.
+  constexpr uint64_t kQuarter = HashRounds::kChunk / 4;
+  const std::string big = riptide::testing::RandomBytes(2 * HashRounds::kChunk, 9);
+  TempFile file("ripe-big", big);
+  auto hasher = std::make_shared<StreamHasher>(file.fd(), true, std::vector<uint64_t>(), "", rounds);
+  for (uint64_t off = 0; off < 5 * kQuarter; off += kQuarter) {
+    EXPECT_EQ(kept.kept(), off < 4 * kQuarter ? 0u : 1u) << off;
+    hasher->RangeDone(off, kQuarter);
+  }
+  kept.RunKept();
+  EXPECT_EQ(rounds->counts().bytes, 400000u + HashRounds::kChunk);
+  auto digest = hasher->Finish();  // the quarter left in a round, the rest read at the end
+  ASSERT_TRUE(digest.ok());
+  EXPECT_EQ(digest->md5, s3::Md5Hex(big));
+  EXPECT_EQ(rounds->counts().bytes, 400000u + 5 * kQuarter);
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(hashers[i]->Finish()->md5, s3::Md5Hex(datas[i]));
 }
 
 // An abandoned stream leaves the line unhashed; one whose file is shorter than its
 // ranges claim fails instead of waiting for bytes that never come.
 TEST(StreamHasher, AbandonedStreamsAreNotHashedAndShortFilesFail) {
   Background kept(false);
-  auto rounds = std::make_shared<HashRounds>(kept.schedule());
+  auto rounds = std::make_shared<HashRounds>(kept.schedule(), 1);  // one stream is a round
   const std::string data = riptide::testing::RandomBytes(300000, 3);
   TempFile file("abandoned", data);
   auto abandoned = std::make_shared<StreamHasher>(file.fd(), true, std::vector<uint64_t>(), "", rounds);
   abandoned->RangeDone(0, data.size());
+  EXPECT_EQ(kept.kept(), 1u);
   abandoned->Abandon();
   kept.RunKept();
   EXPECT_EQ(rounds->counts().bytes, 0u);
