@@ -236,16 +236,13 @@ class PartHandler final : public http::ResponseHandler, public std::enable_share
   }
 
   // Tells the object's hasher what of this part is on disk, creating the hasher on the
-  // first word (by then the probe has usually told a multipart upload's part size); a
-  // hasher made late is told what every part already has.
+  // first word (by then the probe has usually told a multipart upload's part size). A
+  // hasher made later than a part's first word (a probe that answered late) never hears
+  // of what that part had: Finish reads the bytes from there on itself. Other parts'
+  // counts are not read here: a part starting again writes its own from another thread.
   void TellHasher() {
     told_ = part_.received;
-    if (!t_.hasher && t_.resumed_parts.empty()) {
-      t_.hasher = MakeHasher(t_, fetch_->ctx);
-      for (const PartState& p : t_.parts) {
-        if (t_.hasher && !p.probe && p.received > 0 && &p != &part_) t_.hasher->RangeDone(p.offset, p.received);
-      }
-    }
+    if (!t_.hasher && t_.resumed_parts.empty()) t_.hasher = MakeHasher(t_, fetch_->ctx);
     if (t_.hasher) t_.hasher->RangeDone(part_.offset, part_.received);
   }
 
