@@ -46,6 +46,7 @@ nlohmann::json SummaryJson(const engine::SyncReport& r, int exit_code, double mb
   }
   j["bytes"] = r.bytes;
   j["bytes_resumed"] = r.bytes_resumed;
+  j["bytes_hashed_while_landing"] = r.bytes_hashed_landing;  // in MD5 rounds beside other objects
   j["seconds"] = r.seconds;
   j["mb_per_s"] = mbps;
   j["exit_code"] = exit_code;

@@ -50,6 +50,7 @@ struct SyncReport {
   uint64_t listed = 0, transferred = 0, skipped = 0, failed = 0, refused = 0, gone = 0;
   uint64_t size_verified_only = 0, retries = 0, bytes = 0, bytes_resumed = 0;
   uint64_t checksum_verified = 0;  // proved by the object's own full-object checksum
+  uint64_t bytes_hashed_landing = 0;  // hashed in rounds beside other objects while they landed
   uint64_t throttled = 0;  // of the retries, answers to slow down
   uint64_t drifted = 0, deleted = 0, excluded = 0;
   uint64_t requests = 0;  // HTTP requests sent, retries included

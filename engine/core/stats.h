@@ -79,6 +79,7 @@ class Stats {
   std::atomic<uint64_t> bytes_received{0};  // every body byte, retries included
   std::atomic<uint64_t> bytes_committed{0};
   std::atomic<uint64_t> bytes_resumed{0};   // found on disk from an interrupted run
+  std::atomic<uint64_t> bytes_hashed_landing{0};  // hashed in rounds while their objects landed
   std::atomic<bool> listing_done{false};    // every object to transfer is planned: totals are final
 
   // Time spent per stage, summed over threads (ns): where a slow run spends itself.

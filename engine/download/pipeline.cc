@@ -65,6 +65,7 @@ Status RunPipeline(RunContext& ctx, PageSource& pages) {
   });
   arena.WaitForBackground();
   const HashRounds::Counts hashed = ctx.hash_rounds->counts();
+  ctx.stats.bytes_hashed_landing += hashed.bytes;
   if (hashed.rounds > 0) {
     spdlog::debug("hashed {} MiB while it landed, in {} rounds of {:.1f} streams on average ({} at most)",
                   hashed.bytes >> 20, hashed.rounds, static_cast<double>(hashed.streams) / hashed.rounds,

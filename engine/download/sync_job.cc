@@ -155,6 +155,7 @@ SyncReport Finish(RunContext& ctx, const std::string& source, Status result, Pla
   report.size_verified_only = stats.size_verified_only;
   report.checksum_verified = stats.checksum_verified;
   report.bytes_resumed = stats.bytes_resumed;
+  report.bytes_hashed_landing = stats.bytes_hashed_landing;
   report.drifted = stats.drifted;
   report.deleted = deleted;
   report.requests = requests;

@@ -36,6 +36,24 @@ class RangedPartsTest(ServerTestCase):
             self.assertEqual(etag, md5(objects[key]))
 
 
+    def test_objects_are_hashed_side_by_side_while_they_land(self):
+        # Uploaded bare (no additional checksum), so their MD5s are the proof. Whole GETs
+        # of 16 KiB and more and ranged objects are hashed in rounds while they land,
+        # beside each other; smaller objects at verify.
+        bare = boto3.client("s3", endpoint_url=self.server.endpoint, region_name="us-east-1",
+                            aws_access_key_id=self.server.access_key, aws_secret_access_key=self.server.secret_key,
+                            config=Config(s3={"addressing_style": "path"}, request_checksum_calculation="when_required"))
+        sizes = [100 << 10] * 12 + [10 << 10] * 3 + [3 * MiB + 5, 16 << 10]
+        objects = {f"h/obj-{i:02d}.bin": body(size, 100 + i) for i, size in enumerate(sizes)}
+        for key, data in objects.items():
+            bare.put_object(Bucket=self.bucket, Key=key, Body=data)
+        p, summary = self.sync("/h", "--part-size", "1M")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(tree(self.dataset), {k[2:]: v for k, v in objects.items()})
+        self.assertEqual({row[2] for row in manifest_rows(self.dataset).values()}, {"md5"})
+        self.assertEqual(summary["bytes_hashed_while_landing"], sum(s for s in sizes if s >= 16 << 10))
+
+
 class ProxyTestCase(ServerTestCase):
     """moto behind the fault proxy."""
 
