@@ -13,9 +13,8 @@
 namespace riptide::engine {
 namespace {
 
-
-// A stream's next chunk, mapped from the page cache (no copy) or, where the file system
-// cannot map it, read.
+// A stream's next chunk, mapped from the page cache (no copy). Where it cannot be mapped
+// the stream fails out of the rounds, and verify reads the file itself (DigestFile).
 class Chunk {
  public:
   Chunk(int fd, uint64_t from, uint64_t to) {
@@ -29,24 +28,12 @@ class Chunk {
     }
     map_size_ = static_cast<size_t>(to - start);
     map_ = ::mmap(nullptr, map_size_, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, static_cast<off_t>(start));
-    if (map_ != MAP_FAILED) {
-      data_ = static_cast<const char*>(map_) + (from - start);
-      size_ = static_cast<size_t>(to - from);
+    if (map_ == MAP_FAILED) {
+      error_ = MakeError(ErrorCode::kIo, std::string("cannot map a downloaded file: ") + std::strerror(errno));
       return;
     }
-    copy_.resize(static_cast<size_t>(to - from));
-    for (size_t done = 0; done < copy_.size();) {
-      const ssize_t n = ::pread(fd, copy_.data() + done, copy_.size() - done, static_cast<off_t>(from + done));
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) {
-        error_ = MakeError(ErrorCode::kIo, n == 0 ? std::string("a downloaded file is shorter than the ranges written to it")
-                                                  : std::string("reading back a downloaded file: ") + std::strerror(errno));
-        return;
-      }
-      done += static_cast<size_t>(n);
-    }
-    data_ = copy_.data();
-    size_ = copy_.size();
+    data_ = static_cast<const char*>(map_) + (from - start);
+    size_ = static_cast<size_t>(to - from);
   }
   ~Chunk() {
     if (map_ != MAP_FAILED) ::munmap(map_, map_size_);
@@ -60,7 +47,6 @@ class Chunk {
  private:
   void* map_ = MAP_FAILED;
   size_t map_size_ = 0;
-  std::string copy_;
   const char* data_ = nullptr;
   size_t size_ = 0;
   std::optional<Error> error_;

@@ -14,6 +14,24 @@ namespace riptide::engine {
 
 namespace flow = oneapi::tbb::flow;
 
+namespace {
+
+// Once the graph and its background tasks are done: what the hash rounds did, and the
+// streams of transfers that never reached verify (a cancel) let go.
+void EndHashRounds(RunContext& ctx) {
+  const HashRounds::Counts hashed = ctx.hash_rounds->counts();
+  ctx.stats.bytes_hashed_landing += hashed.bytes;
+  if (hashed.rounds > 0) {
+    spdlog::debug("hashed {} MiB while it landed, in {} rounds of {:.1f} streams on average ({} at most)",
+                  hashed.bytes >> 20, hashed.rounds, static_cast<double>(hashed.streams) / hashed.rounds,
+                  hashed.widest);
+  }
+  ctx.hash_rounds->Close();
+  ctx.hash_rounds.reset();
+}
+
+}  // namespace
+
 Status RunPipeline(RunContext& ctx, PageSource& pages) {
   PlanStage planner(ctx);
   CommitStage committer(ctx);
@@ -64,15 +82,7 @@ Status RunPipeline(RunContext& ctx, PageSource& pages) {
     });
   });
   arena.WaitForBackground();
-  const HashRounds::Counts hashed = ctx.hash_rounds->counts();
-  ctx.stats.bytes_hashed_landing += hashed.bytes;
-  if (hashed.rounds > 0) {
-    spdlog::debug("hashed {} MiB while it landed, in {} rounds of {:.1f} streams on average ({} at most)",
-                  hashed.bytes >> 20, hashed.rounds, static_cast<double>(hashed.streams) / hashed.rounds,
-                  hashed.widest);
-  }
-  ctx.hash_rounds->Close();  // streams of transfers that never reached verify (a cancel)
-  ctx.hash_rounds.reset();
+  EndHashRounds(ctx);
   Status finished = committer.Finish();  // what was verified is committed either way
   return fed.ok() ? finished : fed;
 }

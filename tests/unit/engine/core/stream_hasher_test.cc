@@ -221,9 +221,27 @@ TEST(StreamHasher, BackgroundRoundsWaitForEnoughStreamsOrBytes) {
   for (int i = 0; i < 4; ++i) EXPECT_EQ(hashers[i]->Finish()->md5, s3::Md5Hex(datas[i]));
 }
 
+// A run that ends with streams still in line (a cancel) lets go of them: the rounds and
+// their streams hold each other only while a stream waits.
+TEST(StreamHasher, ClosedRoundsLetGoOfTheStreamsInLine) {
+  Background never(false);
+  auto rounds = std::make_shared<HashRounds>(never.schedule());
+  const std::string data = riptide::testing::RandomBytes(100000, 4);
+  TempFile file("closed", data);
+  auto hasher = std::make_shared<StreamHasher>(file.fd(), true, std::vector<uint64_t>(), "", rounds);
+  hasher->RangeDone(0, data.size());
+  EXPECT_EQ(hasher.use_count(), 2) << "in line";
+  rounds->Close();
+  EXPECT_EQ(hasher.use_count(), 1);
+  auto digest = hasher->Finish();  // out of line: read from the file itself
+  ASSERT_TRUE(digest.ok());
+  EXPECT_EQ(digest->md5, s3::Md5Hex(data));
+  EXPECT_EQ(rounds->counts().bytes, 0u);
+}
+
 // An abandoned stream leaves the line unhashed; one whose file is shorter than its
 // ranges claim fails instead of waiting for bytes that never come.
-TEST(StreamHasher, AbandonedStreamsAreNotHashedAndShortFilesFail) {
+TEST(StreamHasher, AbandonedStreamsAreNotHashedAndShortOrUnmappableFilesFail) {
   Background kept(false);
   auto rounds = std::make_shared<HashRounds>(kept.schedule(), 1);  // one stream is a round
   const std::string data = riptide::testing::RandomBytes(300000, 3);
@@ -242,6 +260,20 @@ TEST(StreamHasher, AbandonedStreamsAreNotHashedAndShortFilesFail) {
   auto digest = hasher->Finish();
   ASSERT_FALSE(digest.ok());
   EXPECT_NE(digest.error().message.find("shorter"), std::string::npos) << digest.error().message;
+
+  // A file that cannot be mapped (here: open for writing only) fails the stream too;
+  // verify then reads the file its own way.
+  const std::string path = (std::filesystem::temp_directory_path() / "riptide-stream-unmappable").string();
+  const int write_only = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  ASSERT_GE(write_only, 0);
+  ASSERT_EQ(::pwrite(write_only, data.data(), data.size(), 0), static_cast<ssize_t>(data.size()));
+  auto unmappable = std::make_shared<StreamHasher>(write_only, true, std::vector<uint64_t>(), "", rounds);
+  unmappable->RangeDone(0, data.size());
+  auto failed = unmappable->Finish();
+  ::close(write_only);
+  std::filesystem::remove(path);
+  ASSERT_FALSE(failed.ok());
+  EXPECT_NE(failed.error().message.find("cannot map"), std::string::npos) << failed.error().message;
 }
 
 }  // namespace
