@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <chrono>
 #include <condition_variable>
 #include <mutex>
 
@@ -24,84 +23,26 @@ class Budget {
   /// Tokens that may be taken at once now, ≤ total (--concurrency auto moves it).
   int limit() const { return limit_.load(std::memory_order_relaxed); }
   /// Lowering it takes effect as tokens come back; nothing taken is called in.
-  void SetLimit(int limit) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      limit_ = std::clamp(limit, 1, total_);
-    }
-    cv_.notify_all();
-  }
+  void SetLimit(int limit);
 
   /// Blocks until `n` (≤ total) tokens are free here and in the parent; false when
   /// cancelled instead.
-  bool Acquire(int n = 1) {
-    {
-      std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait(lock, [&] { return Fits(n) || cancelled_; });
-      if (cancelled_) return false;
-      free_ -= n;
-    }
-    if (parent_ && !parent_->AcquireUnless(ParentShare(n), cancelled_)) {
-      GiveBack(n);
-      return false;
-    }
-    return true;
-  }
+  bool Acquire(int n = 1);
   /// Takes `n` tokens if they are free now, here and in the parent; never waits.
-  bool TryAcquire(int n = 1) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (cancelled_ || !Fits(n)) return false;
-      free_ -= n;
-    }
-    if (parent_ && !parent_->TryAcquire(ParentShare(n))) {
-      GiveBack(n);
-      return false;
-    }
-    return true;
-  }
-  void Release(int n = 1) {
-    GiveBack(n);
-    if (parent_) parent_->Release(ParentShare(n));
-  }
+  bool TryAcquire(int n = 1);
+  void Release(int n = 1);
   /// Wakes every waiter with false, here and (within a poll) in the parent.
-  void Cancel() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      cancelled_ = true;
-    }
-    cv_.notify_all();
-  }
+  void Cancel();
   /// Tokens taken now (for tests and metrics).
-  int used() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    return total_ - free_;
-  }
+  int used() const;
 
  private:
   // Room for `n` within the limit; one wider than the limit (it was planned before the
   // limit fell) goes alone. Called with mu_ held.
-  bool Fits(int n) const {
-    const int used = total_ - free_;
-    return free_ >= n && (used + n <= limit_ || used == 0);
-  }
+  bool Fits(int n) const;
   // A child's waiter polls its own cancel while it waits here: a parent is never cancelled.
-  bool AcquireUnless(int n, const std::atomic<bool>& abort) {
-    std::unique_lock<std::mutex> lock(mu_);
-    while (free_ < n) {
-      if (abort || cancelled_) return false;
-      cv_.wait_for(lock, std::chrono::milliseconds(50));
-    }
-    free_ -= n;
-    return true;
-  }
-  void GiveBack(int n) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      free_ += n;
-    }
-    cv_.notify_all();
-  }
+  bool AcquireUnless(int n, const std::atomic<bool>& abort);
+  void GiveBack(int n);
   // An object wider than the whole shared limit takes all of it, not more.
   int ParentShare(int n) const { return std::min(n, parent_->total()); }
 
