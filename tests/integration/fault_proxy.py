@@ -184,6 +184,11 @@ class FaultProxy:
             do_GET = do_HEAD = do_PUT = do_POST = do_DELETE = handle_one
 
         class Server(http.server.ThreadingHTTPServer):
+            # curl opens a connection per request it starts at once: a listen queue of 5
+            # drops the rest of a burst's SYNs, which come back a second later and hide
+            # how many were sent at once.
+            request_queue_size = 128
+
             def handle_error(self, request, client_address):
                 pass  # a client killed mid-request (the crash tests do that on purpose)
 

@@ -121,6 +121,14 @@ class S3Server:
             aws_secret_access_key=secret_key or self.secret_key,
             config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 2}))
 
+    def bare_client(self):
+        """A client that adds no checksum of its own (boto3 adds CRC32 to each upload unless
+        told not to): what it uploads is proved by its MD5 ETag alone."""
+        return boto3.client(
+            "s3", endpoint_url=self.endpoint, region_name="us-east-1",
+            aws_access_key_id=self.access_key, aws_secret_access_key=self.secret_key,
+            config=Config(s3={"addressing_style": "path"}, request_checksum_calculation="when_required"))
+
     def stop(self):
         if self.proc.poll() is None:
             self.proc.terminate()

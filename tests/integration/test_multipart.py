@@ -4,9 +4,6 @@ import json
 import random
 import unittest
 
-import boto3
-from botocore.config import Config
-
 from fault_proxy import FaultProxy, Rule
 from support import BIN, SERVER, ServerTestCase, journalled_parts, manifest_rows, md5, riptide, tree, wait_until
 
@@ -40,9 +37,7 @@ class RangedPartsTest(ServerTestCase):
         # Uploaded bare (no additional checksum), so their MD5s are the proof. Whole GETs
         # of 16 KiB and more and ranged objects are hashed in rounds while they land,
         # beside each other; smaller objects at verify.
-        bare = boto3.client("s3", endpoint_url=self.server.endpoint, region_name="us-east-1",
-                            aws_access_key_id=self.server.access_key, aws_secret_access_key=self.server.secret_key,
-                            config=Config(s3={"addressing_style": "path"}, request_checksum_calculation="when_required"))
+        bare = self.server.bare_client()
         sizes = [100 << 10] * 12 + [10 << 10] * 3 + [3 * MiB + 5, 16 << 10]
         objects = {f"h/obj-{i:02d}.bin": body(size, 100 + i) for i, size in enumerate(sizes)}
         for key, data in objects.items():
@@ -123,9 +118,7 @@ class MultipartEtagTest(ProxyTestCase):
     def test_an_object_whose_etag_is_the_only_proof_is_checked_by_it(self):
         # Uploaded without an additional checksum (boto3 adds CRC32 unless told not to):
         # the MD5 in the ETag is all that can catch a flipped byte.
-        bare = boto3.client("s3", endpoint_url=self.server.endpoint, region_name="us-east-1",
-                            aws_access_key_id=self.server.access_key, aws_secret_access_key=self.server.secret_key,
-                            config=Config(s3={"addressing_style": "path"}, request_checksum_calculation="when_required"))
+        bare = self.server.bare_client()
         bare.put_object(Bucket=self.bucket, Key="m/etag-only.txt", Body=b"only the ETag vouches for this")
         head = self.s3.head_object(Bucket=self.bucket, Key="m/etag-only.txt", ChecksumMode="ENABLED")
         self.assertFalse([k for k in head if k.startswith("Checksum") and k != "ChecksumType"], head)
