@@ -4,11 +4,13 @@
 
 #include <algorithm>
 
-#include "engine/state/inspect.h"
+#include "engine/core/md5_lanes.h"
 #include "engine/download/stages.h"
+#include "engine/state/inspect.h"
 #include "planner/key_mapping.h"
 #include "planner/name_form.h"
 #include "planner/part_plan.h"
+#include "transport/s3/responses.h"
 #include "transport/strings.h"
 
 namespace riptide::engine {
@@ -116,12 +118,28 @@ TransferPtr PlanStage::MakeTransfer(const planner::Decision& d, planner::KeyMapp
   t->object = d.object;
   t->path = std::move(m.path);
   t->folder = m.kind == planner::KeyMapping::Kind::kFolder;
-  // An object may run as many requests at once as it has parts, within the budget's limit now.
-  const uint64_t parts = planner::PartCount(t->object.size, ctx_.options.parts);
-  t->slots = static_cast<int>(std::min<uint64_t>(parts, static_cast<uint64_t>(ctx_.budget.limit())));
+  t->slots = Slots(t->object);
   ctx_.stats.planned++;
   if (d.action == planner::Decision::Action::kNew) ctx_.stats.planned_new++;
   return t;
+}
+
+// An object may run as many requests at once as it has parts, within the budget's limit
+// now. One whose proof is a plain MD5 (no checksum listed) is hashed as a single stream, and the MD5 lanes pay only
+// when many streams have bytes waiting at once: such objects take a kernel's width-th of
+// the limit each (at least 2), so that as many of them are in flight as the lanes are
+// wide. From kWideAlone up an object keeps every slot: its own transfer time dominates,
+// and it may be alone (a migration of a few huge objects).
+int PlanStage::Slots(const s3::ObjectInfo& object) const {
+  constexpr uint64_t kWideAlone = 256 << 20;
+  const int limit = ctx_.budget.limit();
+  const uint64_t parts = planner::PartCount(object.size, ctx_.options.parts);
+  int slots = static_cast<int>(std::min<uint64_t>(parts, static_cast<uint64_t>(limit)));
+  const bool md5_is_proof = s3::IsPlainMd5Etag(object.etag) && object.checksum_algorithm.empty();
+  if (md5::HaveLanes() && md5_is_proof && object.size < kWideAlone) {
+    slots = std::min(slots, std::max(2, limit / md5::Width()));
+  }
+  return slots;
 }
 
 std::string PlanStage::FolderConflict(const planner::Decision& d, const planner::KeyMapping& m) {

@@ -144,6 +144,7 @@ class PlanStage {
   TransferPtr ToTransfer(size_t i);
   bool LocalCopyDrifted(size_t i);
   TransferPtr MakeTransfer(const planner::Decision& d, planner::KeyMapping m);
+  int Slots(const s3::ObjectInfo& object) const;
   // A key below an object's key ("a/b" after "a"): the reason it is refused, or "".
   std::string FolderConflict(const planner::Decision& d, const planner::KeyMapping& m);
   // Creates the temp file here, on this one serial thread: parallel creates in the

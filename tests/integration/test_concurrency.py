@@ -5,17 +5,26 @@ summary; a fixed number still means exactly that many."""
 import os
 import re
 import time
+import unittest
 
 from fault_proxy import FaultProxy
 from serve_support import ServeTestCase
-from support import ServerTestCase, riptide, tree
+from support import SERVER, ServerTestCase, riptide, tree
 from test_faults import FaultTestCase
 
 KiB = 1 << 10
+MiB = 1 << 20
 
 
 def objects(prefix, n, size=16 * KiB):
     return {f"{prefix}/o{i:04d}.bin": bytes([i % 251]) * size for i in range(n)}
+
+
+def md5_lanes_width():
+    """How many MD5 streams riptide hashes side by side on this CPU (0: no lanes)."""
+    with open("/proc/cpuinfo") as f:
+        flags = f.read().split()
+    return 16 if "avx512f" in flags else 8 if "avx2" in flags else 0
 
 
 class AutoConcurrencyTest(FaultTestCase):
@@ -84,6 +93,31 @@ class AutoConcurrencyTest(FaultTestCase):
         self.assertTrue(s["concurrency_auto"])
         listed = self.s3.list_objects_v2(Bucket=self.bucket, Prefix="copy/")
         self.assertEqual(listed["KeyCount"], 120)
+
+
+class PartsPerObjectTest(FaultTestCase):
+    """How many of the requests in flight one object may run."""
+
+    def sync_one(self, key):
+        self.proxy.latency = 0.05  # the parts overlap: the most in flight at once is seen
+        p, s = self.run_riptide("sync", f"s3://{self.bucket}/w", self.dataset, "--part-size", "1M",
+                                "--concurrency", "16", "--list-concurrency", "1")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(s["transferred"], 1, s)
+        return self.proxy.peak
+
+    def test_an_object_proved_by_its_md5_leaves_room_for_others(self):
+        # Its MD5 is one stream, and the lanes hash many streams at once only when many
+        # objects land at once: it runs a lane width-th of the limit (at least 2), where
+        # the CPU has lanes, instead of a request per part.
+        self.server.bare_client().put_object(Bucket=self.bucket, Key="w/etag-only.bin", Body=os.urandom(16 * MiB))
+        width = md5_lanes_width()
+        self.assertEqual(self.sync_one("w/etag-only.bin"), max(2, 16 // width) if width else 16)
+
+    @unittest.skipIf(SERVER == "s3rver", "s3rver keeps no checksums: its objects are all proved by their MD5")
+    def test_an_object_with_a_checksum_listed_runs_a_request_per_part(self):
+        self.put({"w/crc32.bin": os.urandom(16 * MiB)})  # boto3 adds a CRC32, and the listing names it
+        self.assertEqual(self.sync_one("w/crc32.bin"), 16)
 
 
 class ServiceConcurrencyTest(ServeTestCase):
