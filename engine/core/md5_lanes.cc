@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <functional>
 #include <utility>
 
 #include "engine/core/md5_kernels.h"
@@ -185,12 +186,30 @@ void Compress(Lane* lanes, int n, Kernel k) {
   for (int i = 0; i < n; i += width) {
     const int m = std::min(n - i, width);
 #if defined(__x86_64__)
-    if (m >= kFewestForLanes && k == Kernel::kAvx512) {
-      detail::Compress16(lanes + i, m);
-      continue;
-    }
-    if (m >= kFewestForLanes && k == Kernel::kAvx2) {
-      detail::Compress8(lanes + i, m);
+    if (m >= kFewestForLanes && (k == Kernel::kAvx512 || k == Kernel::kAvx2)) {
+      // The kernel runs as long as its longest lane. Past the kFewestForLanes-th longest
+      // fewer lanes than that are busy, and their rest (at most three) goes to scalar code.
+      std::array<size_t, kLanes> lengths{};
+      for (int l = 0; l < m; ++l) lengths[static_cast<size_t>(l)] = lanes[i + l].blocks;
+      std::nth_element(lengths.begin(), lengths.begin() + (kFewestForLanes - 1), lengths.begin() + m,
+                       std::greater<>());
+      const size_t busy = lengths[kFewestForLanes - 1];
+      Lane head[kLanes];
+      Lane rest[kFewestForLanes - 1];
+      int left = 0;
+      for (int l = 0; l < m; ++l) {
+        head[l] = lanes[i + l];
+        if (head[l].blocks <= busy) continue;
+        rest[left] = {head[l].state, head[l].data + busy * kBlock, head[l].blocks - busy};
+        head[l].blocks = busy;
+        ++left;
+      }
+      if (k == Kernel::kAvx512) {
+        detail::Compress16(head, m);
+      } else {
+        detail::Compress8(head, m);
+      }
+      CompressScalar(rest, left);
       continue;
     }
 #endif

@@ -76,6 +76,18 @@ uint64_t Md5Lanes(const std::string& b, riptide::engine::md5::Kernel k, int n) {
   return states[0].h[0];
 }
 
+// Rounds are uneven: one stream with half of `b` beside four with an eighth each.
+uint64_t Md5Uneven(const std::string& b, riptide::engine::md5::Kernel k) {
+  std::vector<riptide::engine::md5::State> states(5);
+  std::vector<riptide::engine::md5::Lane> lanes;
+  const auto* p = reinterpret_cast<const uint8_t*>(b.data());
+  const size_t eighth = b.size() / 8 / 64;
+  lanes.push_back({&states[0], p, 4 * eighth});
+  for (size_t i = 1; i < 5; ++i) lanes.push_back({&states[i], p + (3 + i) * eighth * 64, eighth});
+  riptide::engine::md5::Compress(lanes.data(), 5, k);
+  return states[0].h[0];
+}
+
 uint64_t Md5Scalar(const std::string& b, int n) {
   std::vector<riptide::engine::md5::State> states;
   auto lanes = Slices(b, n, states);
@@ -113,6 +125,8 @@ int main(int argc, char** argv) {
        [](const std::string& b) { return Md5Lanes(b, riptide::engine::md5::Kernel::kAvx2, 3); }},
       {"MD5, AVX2 lanes, 4 of 8 busy", riptide::engine::md5::Runs(riptide::engine::md5::Kernel::kAvx2),
        [](const std::string& b) { return Md5Lanes(b, riptide::engine::md5::Kernel::kAvx2, 4); }},
+      {"MD5, AVX2, 1 long + 4 short", riptide::engine::md5::Runs(riptide::engine::md5::Kernel::kAvx2),
+       [](const std::string& b) { return Md5Uneven(b, riptide::engine::md5::Kernel::kAvx2); }},
       {"MD5, 8 streams in AVX2 lanes", riptide::engine::md5::Runs(riptide::engine::md5::Kernel::kAvx2),
        [](const std::string& b) { return Md5Lanes(b, riptide::engine::md5::Kernel::kAvx2); }},
       {"MD5, 16 streams in AVX-512 lanes", riptide::engine::md5::Runs(riptide::engine::md5::Kernel::kAvx512),
