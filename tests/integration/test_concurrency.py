@@ -99,7 +99,7 @@ class PartsPerObjectTest(FaultTestCase):
     """How many of the requests in flight one object may run."""
 
     def sync_one(self, key):
-        self.proxy.latency = 0.05  # the parts overlap: the most in flight at once is seen
+        self.proxy.latency = 0.2  # the parts overlap: the most in flight at once is seen
         p, s = self.run_riptide("sync", f"s3://{self.bucket}/w", self.dataset, "--part-size", "1M",
                                 "--concurrency", "16", "--list-concurrency", "1")
         self.assertEqual(p.returncode, 0, p.stderr)
