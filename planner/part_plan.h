@@ -30,6 +30,15 @@ PartPlan PlanParts(uint64_t size, const PartPolicy& policy);
 /// How many requests PlanParts would make (1 for a whole GET), without building it.
 uint64_t PartCount(uint64_t size, const PartPolicy& policy);
 
+/// How many requests an object of `size` bytes in `parts` parts may run at once, within
+/// `limit`: one a part, unless its only proof is one MD5 stream (`one_md5_stream`) and the
+/// CPU hashes `lanes` streams side by side (0: no lanes). Such an object takes a lane
+/// width-th of the limit (at least 2), so that as many objects land at once as the lanes
+/// are wide; from kWideAlone up it keeps a slot a part, as its own transfer time dominates
+/// and it may be alone (a migration of a few huge objects).
+constexpr uint64_t kWideAlone = 256u << 20;
+int ObjectSlots(uint64_t size, uint64_t parts, int limit, bool one_md5_stream, int lanes);
+
 /// The part lengths of an upload of `size` bytes in `parts` parts whose first part was
 /// `first_part` bytes, when every part but the last had that size (what SDKs and the
 /// CLIs do); empty when the numbers cannot fit that shape.

@@ -124,22 +124,12 @@ TransferPtr PlanStage::MakeTransfer(const planner::Decision& d, planner::KeyMapp
   return t;
 }
 
-// An object may run as many requests at once as it has parts, within the budget's limit
-// now. One whose proof is a plain MD5 (no checksum listed) is hashed as a single stream, and the MD5 lanes pay only
-// when many streams have bytes waiting at once: such objects take a kernel's width-th of
-// the limit each (at least 2), so that as many of them are in flight as the lanes are
-// wide. From kWideAlone up an object keeps every slot: its own transfer time dominates,
-// and it may be alone (a migration of a few huge objects).
+// The budget's limit now, and whether the object's proof is one MD5 stream the lanes can
+// share (a plain MD5 ETag, no checksum listed), decide its requests at once.
 int PlanStage::Slots(const s3::ObjectInfo& object) const {
-  constexpr uint64_t kWideAlone = 256 << 20;
-  const int limit = ctx_.budget.limit();
-  const uint64_t parts = planner::PartCount(object.size, ctx_.options.parts);
-  int slots = static_cast<int>(std::min<uint64_t>(parts, static_cast<uint64_t>(limit)));
-  const bool md5_is_proof = s3::IsPlainMd5Etag(object.etag) && object.checksum_algorithm.empty();
-  if (md5::HaveLanes() && md5_is_proof && object.size < kWideAlone) {
-    slots = std::min(slots, std::max(2, limit / md5::Width()));
-  }
-  return slots;
+  const bool one_md5_stream = s3::IsPlainMd5Etag(object.etag) && object.checksum_algorithm.empty();
+  return planner::ObjectSlots(object.size, planner::PartCount(object.size, ctx_.options.parts), ctx_.budget.limit(),
+                              one_md5_stream, md5::HaveLanes() ? md5::Width() : 0);
 }
 
 std::string PlanStage::FolderConflict(const planner::Decision& d, const planner::KeyMapping& m) {

@@ -31,6 +31,22 @@ TEST(PlanParts, RangesCoverEveryByteOnce) {
   }
 }
 
+// A slot a part within the limit; an object proved by one MD5 stream takes a lane
+// width-th of the limit (at least 2) where the CPU has lanes, below kWideAlone.
+TEST(ObjectSlots, OneMd5StreamLeavesRoomForOthersBelowTheWideAloneSize) {
+  constexpr uint64_t kMiB = 1u << 20;
+  EXPECT_EQ(ObjectSlots(64 * kMiB, 8, 32, false, 8), 8);   // a checksum, or md5-N parts
+  EXPECT_EQ(ObjectSlots(64 * kMiB, 8, 4, false, 8), 4);    // never above the limit
+  EXPECT_EQ(ObjectSlots(64 * kMiB, 8, 32, true, 8), 4);    // 32 / 8
+  EXPECT_EQ(ObjectSlots(64 * kMiB, 8, 32, true, 16), 2);   // 32 / 16
+  EXPECT_EQ(ObjectSlots(64 * kMiB, 8, 8, true, 8), 2);     // at least 2 ...
+  EXPECT_EQ(ObjectSlots(64 * kMiB, 8, 1, true, 8), 1);     // ... within the limit
+  EXPECT_EQ(ObjectSlots(1 * kMiB, 1, 32, true, 8), 1);     // a whole GET
+  EXPECT_EQ(ObjectSlots(64 * kMiB, 8, 32, true, 0), 8);    // no lanes: nothing to share
+  EXPECT_EQ(ObjectSlots(kWideAlone - 1, 32, 64, true, 8), 8);
+  EXPECT_EQ(ObjectSlots(kWideAlone, 32, 64, true, 8), 32);  // big enough to go wide alone
+}
+
 TEST(UniformUploadParts, ShapesThatFit) {
   EXPECT_EQ(UniformUploadParts(11, 5, 3), (std::vector<uint64_t>{5, 5, 1}));
   EXPECT_EQ(UniformUploadParts(10, 5, 2), (std::vector<uint64_t>{5, 5}));
