@@ -114,20 +114,15 @@ class S3Server:
             with open(path + "._S3rver_metadata.json", "w") as f:
                 f.write('{"content-type": "application/octet-stream"}')
 
-    def client(self, access_key=None, secret_key=None, verify=None):
+    def client(self, access_key=None, secret_key=None, verify=None, checksums=True):
+        """boto3 for this server. checksums=False: no checksum of boto3's own (it adds CRC32
+        to each upload unless told not to), so what it uploads is proved by its MD5 alone."""
+        extra = {} if checksums else {"request_checksum_calculation": "when_required"}
         return boto3.client(
             "s3", endpoint_url=self.endpoint, region_name="us-east-1", verify=verify,
             aws_access_key_id=access_key or self.access_key,
             aws_secret_access_key=secret_key or self.secret_key,
-            config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 2}))
-
-    def bare_client(self):
-        """A client that adds no checksum of its own (boto3 adds CRC32 to each upload unless
-        told not to): what it uploads is proved by its MD5 ETag alone."""
-        return boto3.client(
-            "s3", endpoint_url=self.endpoint, region_name="us-east-1",
-            aws_access_key_id=self.access_key, aws_secret_access_key=self.secret_key,
-            config=Config(s3={"addressing_style": "path"}, request_checksum_calculation="when_required"))
+            config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 2}, **extra))
 
     def stop(self):
         if self.proc.poll() is None:

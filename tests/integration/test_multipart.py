@@ -32,12 +32,11 @@ class RangedPartsTest(ServerTestCase):
             self.assertIn(verified_by, ("md5", "crc32"), key)
             self.assertEqual(etag, md5(objects[key]))
 
-
     def test_objects_are_hashed_side_by_side_while_they_land(self):
         # Uploaded bare (no additional checksum), so their MD5s are the proof. Whole GETs
         # of 16 KiB and more and ranged objects are hashed in rounds while they land,
         # beside each other; smaller objects at verify.
-        bare = self.server.bare_client()
+        bare = self.server.client(checksums=False)
         sizes = [100 << 10] * 12 + [10 << 10] * 3 + [3 * MiB + 5, 16 << 10]
         objects = {f"h/obj-{i:02d}.bin": body(size, 100 + i) for i, size in enumerate(sizes)}
         for key, data in objects.items():
@@ -118,7 +117,7 @@ class MultipartEtagTest(ProxyTestCase):
     def test_an_object_whose_etag_is_the_only_proof_is_checked_by_it(self):
         # Uploaded without an additional checksum (boto3 adds CRC32 unless told not to):
         # the MD5 in the ETag is all that can catch a flipped byte.
-        bare = self.server.bare_client()
+        bare = self.server.client(checksums=False)
         bare.put_object(Bucket=self.bucket, Key="m/etag-only.txt", Body=b"only the ETag vouches for this")
         head = self.s3.head_object(Bucket=self.bucket, Key="m/etag-only.txt", ChecksumMode="ENABLED")
         self.assertFalse([k for k in head if k.startswith("Checksum") and k != "ChecksumType"], head)
