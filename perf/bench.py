@@ -16,6 +16,11 @@ and server-side against streamed copies.
 request, `--rate` bytes/s per connection); `--cap N` has the proxy answer SlowDown above
 N requests in flight. riptide rows then also show its SlowDowns (of its requests) and the
 concurrency it ended at, which is how `--concurrency auto` is judged against fixed ones.
+
+Beside each client's own CPU, a row shows what s3rver (`srv CPU`) and the delay proxy
+(`pxy CPU`) spent while it ran, and `busy`: the three together against all the machine's
+cores for the wall time. Near 100 %, the cores are full and a client can only go faster
+by spending less: the server shares them.
 """
 import argparse
 import hashlib
@@ -23,6 +28,7 @@ import json
 import math
 import os
 import random
+import resource
 import shutil
 import subprocess
 import sys
@@ -91,13 +97,36 @@ def _seed_slice(store, objects, salt, first, step):
             f.write('{"content-type": "application/octet-stream"}')
 
 
+# What else spends the shared cores while a client runs: name -> a function giving that
+# process's CPU seconds so far (the server; the delay proxy, which runs in this process).
+# timed() leaves the CPU each spent during its command in OTHERS_CPU.
+WATCHED = {}
+OTHERS_CPU = {}
+
+
+def process_cpu(pid):
+    """CPU seconds (user + system) a process has used, from /proc."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu():
+    """CPU seconds this process (and so the delay proxy's threads) has used."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
 def timed(cmd, env=None, cwd=None, stdout=subprocess.DEVNULL):
     """Runs cmd under /usr/bin/time: (wall s, cpu s, peak RSS MiB, exit code)."""
     out = tempfile.mktemp()
+    before = {name: cpu() for name, cpu in WATCHED.items()}
     t0 = time.time()
     p = subprocess.run(["/usr/bin/time", "-o", out, "-f", "%e %U %S %M", *cmd], env=env, cwd=cwd,
                        stdout=stdout, stderr=subprocess.PIPE, text=True)
     wall = time.time() - t0
+    OTHERS_CPU.clear()
+    OTHERS_CPU.update({name: cpu() - before[name] for name, cpu in WATCHED.items()})
     try:
         _, user, sys_, rss = open(out).read().split()[-4:]
     except ValueError:
@@ -161,6 +190,7 @@ class Bench:
         print(f"seeded {len(self.objects)} objects, {self.total / 2**20:.0f} MiB in {time.time() - t0:.1f} s",
               file=sys.stderr)
         self.server, self.endpoint = start_s3rver(self.store, os.path.join(self.workdir, "s3rver.log"))
+        WATCHED["server"] = lambda: process_cpu(self.server.pid)
         self.listing_s = 0
         if self.workload != "huge":  # a million keys through boto3 would take longer than the runs
             self.check_listing()
@@ -170,6 +200,7 @@ class Bench:
         port = int(self.endpoint.rsplit(":", 1)[1])
         self.proxy = DelayProxy(port, latency_ms, rate, cap)
         self.endpoint = self.proxy.endpoint
+        WATCHED["proxy"] = own_cpu
 
     def check_listing(self):
         import boto3
@@ -195,16 +226,22 @@ class Bench:
         os.makedirs(d)
         return d
 
-    def row(self, client, wall, cpu, rss, durable=None, check=None, note=""):
+    def row(self, client, wall, cpu, rss, durable=None, check=None, note="", others=None):
+        """One client's row; `others` is the CPU the server (and proxy) spent meanwhile."""
         durable = wall if durable is None else durable
+        others = dict(OTHERS_CPU if others is None else others)
+        server, proxy = others.get("server", 0), others.get("proxy", 0)
+        # How much of the machine was in use while the client ran: the client's, the
+        # server's and the proxy's CPU against every core for the wall time.
+        busy = (cpu + server + proxy) / ((os.cpu_count() or 1) * wall) if wall else 0
         mbps = self.total / 1e6 / durable if durable else 0
         objs = len(self.objects) / durable if durable else 0
         # What the bytes and the objects cost the client: CPU seconds per GiB and per 1,000 objects.
         per_gib = cpu / (self.total / 2**30) if self.total else 0
         per_kobj = cpu / (len(self.objects) / 1000) if self.objects else 0
-        self.rows.append((client, wall, durable, mbps, objs, cpu, rss, note, per_gib, per_kobj))
+        self.rows.append((client, wall, durable, mbps, objs, cpu, rss, note, per_gib, per_kobj, server, proxy, busy))
         print(f"{client:<34} {wall:8.2f} {durable:9.2f} {mbps:8.1f} {objs:9.0f} {cpu:7.2f} {per_gib:7.2f} "
-              f"{per_kobj:8.3f} {rss:8.0f}  {note}")
+              f"{per_kobj:8.3f} {rss:8.0f} {server:7.2f} {proxy:7.2f} {100 * busy:5.0f}%  {note}")
         sys.stdout.flush()
 
     def verify(self, d):
@@ -373,7 +410,7 @@ def main():
               + (f"; through a proxy: {args.far:g} ms, {args.rate or 'no'} B/s per connection, cap {args.cap or 'none'}"
                  if b.proxy else ""))
         print(f"{'client':<34} {'wall s':>8} {'durable s':>9} {'MB/s':>8} {'obj/s':>9} {'CPU s':>7} {'CPU/GiB':>7} "
-              f"{'CPU/1k':>8} {'RSS MiB':>8}")
+              f"{'CPU/1k':>8} {'RSS MiB':>8} {'srv CPU':>7} {'pxy CPU':>7} {'busy':>6}")
         for rnd in range(args.rounds):
             for c in clients:
                 variants = [a.split() for a in args.riptide_args] if c == "riptide" and args.riptide_args else [[]]
@@ -386,7 +423,7 @@ def main():
                         else:
                             getattr(b, "run_" + c)()
         if args.workload == "noop":
-            b.row("bare listing", b.listing_s, 0, 0, None, None, "boto3 paginate, same server")
+            b.row("bare listing", b.listing_s, 0, 0, None, None, "boto3 paginate, same server", others={})
         if args.json:
             with open(args.json, "w") as f:
                 json.dump({"workload": args.workload, "rows": b.rows}, f)
