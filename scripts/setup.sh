@@ -6,7 +6,8 @@
 #                                   (slurm-wlm, munge) the Slurm test starts, strace for the
 #                                   durability test, ccache for scripts/mutants.sh, exFAT
 #                                   (exfatprogs, exfat-fuse) for the case-folding test, Debian's
-#                                   python3-fusepy for the Unicode-normalising one
+#                                   python3-fusepy for the Unicode-normalising one, and
+#                                   liburing-dev for perf/write_speed's io_uring variant
 #   RIPTIDE_CMAKE_ARGS  extra CMake arguments (CI passes -DRIPTIDE_WERROR=ON)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,7 +18,7 @@ sudo_cmd=()
 packages=(build-essential cmake ninja-build pkg-config libcurl4-openssl-dev libssl-dev libtbb-dev
           libxxhash-dev libexpat1-dev libsqlite3-dev libspdlog-dev libcli11-dev nlohmann-json3-dev
           libgtest-dev zlib1g-dev libcpp-httplib-dev libyaml-cpp-dev libunistring-dev python3 curl time openssl)
-if [ "${1:-}" = "--test-tools" ]; then packages+=(prometheus chromium iproute2 slurm-wlm munge strace ccache exfatprogs exfat-fuse python3-fusepy); fi
+if [ "${1:-}" = "--test-tools" ]; then packages+=(prometheus chromium iproute2 slurm-wlm munge strace ccache exfatprogs exfat-fuse python3-fusepy liburing-dev); fi
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
 command -v npm >/dev/null 2>&1 || packages+=(npm)
 missing=()
