@@ -59,11 +59,8 @@ class DelayProxy:
                     self.wfile.write(payload)
 
             def relay(self, body):
-                if not hasattr(self, "upstream"):
-                    self.upstream = http.client.HTTPConnection("127.0.0.1", proxy.upstream_port, timeout=300)
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP}
-                self.upstream.request(self.command, self.path, body=body, headers=headers)
-                r = self.upstream.getresponse()
+                r = self.ask_upstream(body, headers)
                 data = r.read()
                 self.send_response(r.status)
                 for k, v in r.getheaders():
@@ -74,6 +71,23 @@ class DelayProxy:
                 if self.command == "HEAD":
                     return
                 proxy.send_body(self.wfile, data)
+
+            def ask_upstream(self, body, headers):
+                """The upstream's response, on this client's kept-alive connection. s3rver
+                closes one idle for 5 s: a reused connection found closed before it answered
+                is replaced and the request sent again, once (the body is held here)."""
+                while True:
+                    fresh = not hasattr(self, "upstream")
+                    if fresh:
+                        self.upstream = http.client.HTTPConnection("127.0.0.1", proxy.upstream_port, timeout=300)
+                    try:
+                        self.upstream.request(self.command, self.path, body=body, headers=headers)
+                        return self.upstream.getresponse()
+                    except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                        self.upstream.close()
+                        del self.upstream
+                        if fresh:
+                            raise
 
             do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = forward
 
