@@ -1,10 +1,15 @@
 """Starting the processes a benchmark measures against: s3rver and `riptide serve`, each
-on a port of the kernel's choosing (port 0), read back from what the process prints."""
+on a port of the kernel's choosing (port 0), read back from what the process prints; and
+timing a client beside them."""
 import http.server
+import json
 import os
 import re
+import resource
 import socketserver
 import subprocess
+import sys
+import tempfile
 import threading
 import time
 
@@ -59,3 +64,57 @@ def start_serve(config, log_path, env):
                                 env=env, stdout=log, stderr=subprocess.STDOUT)
     port = reported_port(proc, log_path, r"listening on http://\S+:(\d+) with", "riptide serve", 30)
     return proc, f"http://127.0.0.1:{port}"
+
+
+# What else spends the shared cores while a client runs: name -> a function giving that
+# process's CPU seconds so far (the server; the delay proxy, which runs in this process).
+# timed() leaves the CPU each spent during its command in OTHERS_CPU.
+WATCHED = {}
+OTHERS_CPU = {}
+
+
+def process_cpu(pid):
+    """CPU seconds (user + system) a process has used, from /proc."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu():
+    """CPU seconds this process (and so the delay proxy's threads) has used."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def timed(cmd, env=None, cwd=None, stdout=subprocess.DEVNULL):
+    """Runs cmd under /usr/bin/time: (wall s, cpu s, peak RSS MiB, exit code)."""
+    out = tempfile.mktemp()
+    before = {name: cpu() for name, cpu in WATCHED.items()}
+    t0 = time.time()
+    p = subprocess.run(["/usr/bin/time", "-o", out, "-f", "%e %U %S %M", *cmd], env=env, cwd=cwd,
+                       stdout=stdout, stderr=subprocess.PIPE, text=True)
+    wall = time.time() - t0
+    OTHERS_CPU.clear()
+    OTHERS_CPU.update({name: cpu() - before[name] for name, cpu in WATCHED.items()})
+    try:
+        _, user, sys_, rss = open(out).read().split()[-4:]
+    except ValueError:
+        user = sys_ = rss = 0
+    os.unlink(out)
+    if p.returncode != 0:
+        print(f"  ! {cmd[0]} exited {p.returncode}: {p.stderr.strip()[-300:]}", file=sys.stderr)
+    return wall, float(user) + float(sys_), int(rss) / 1024, p.returncode
+
+
+def timed_json(cmd, env=None):
+    """timed(), keeping the JSON document the command prints on stdout."""
+    out = tempfile.mktemp()
+    with open(out, "w") as f:
+        wall, cpu, rss, code = timed(cmd, env, stdout=f)
+    try:
+        with open(out) as f:
+            doc = json.loads(f.read().strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        doc = {}
+    os.unlink(out)
+    return wall, cpu, rss, code, doc
