@@ -19,6 +19,7 @@
 #include "apps/serve/serve_command.h"
 #include "apps/shard_command.h"
 #include "apps/sync_command.h"
+#include "engine/core/md5_lanes.h"
 #include "transport/strings.h"
 
 namespace {
@@ -95,7 +96,9 @@ int main(int argc, char** argv) {
   ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   const riptide::engine::ProcessRuntime runtime;
   CLI::App app{"riptide: fast, verified mirrors of S3-compatible buckets into local datasets"};
-  app.set_version_flag("--version", "riptide 0.1.0");
+  // The MD5 code this CPU runs: how many objects' proofs are hashed at once depends on it.
+  app.set_version_flag("--version", std::string("riptide 0.1.0\nMD5: ") +
+                                        riptide::engine::md5::KernelName(riptide::engine::md5::BestKernel()));
   app.require_subcommand(1);
   app.formatter(std::make_shared<riptide::app::HelpFormatter>());  // before the subcommands, which inherit it
   app.footer("--mode sync|tree|map runs that command (for jobs configured by COS_* and DATASET_DIR).");
