@@ -35,8 +35,8 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from processes import (OTHERS_CPU, RIPTIDE, ROOT, S3RVER, WATCHED, own_cpu,  # noqa: E402,F401
-                       process_cpu, start_s3rver, timed, timed_json)
+from processes import (RIPTIDE, ROOT, S3RVER, own_cpu, process_cpu,  # noqa: E402,F401
+                       start_s3rver, timed, timed_json)
 KEY = SECRET = "S3RVER"
 BUCKET = "bench"
 CURL_DEPTHS = (4, 16, 64)  # requests in flight of the curl ceiling's rows
@@ -126,6 +126,8 @@ class Bench:
         self.endpoint = None  # once start() has the server listening
         self.proxy = None     # --far / --cap: a DelayProxy in front of it
         self.rows = []
+        # The server's and proxy's CPU so far (name -> reader), and their share of the last command.
+        self.watch, self.others = {}, {}
         self.riptide_args = []
         self.bin, self.bin_label = RIPTIDE, "riptide"  # --baseline swaps these per row
 
@@ -137,7 +139,7 @@ class Bench:
         print(f"seeded {len(self.objects)} objects, {self.total / 2**20:.0f} MiB in {time.time() - t0:.1f} s",
               file=sys.stderr)
         self.server, self.endpoint = start_s3rver(self.store, os.path.join(self.workdir, "s3rver.log"))
-        WATCHED["server"] = lambda: process_cpu(self.server.pid)
+        self.watch["server"] = lambda: process_cpu(self.server.pid)
         self.listing_s = 0
         if self.workload != "huge":  # a million keys through boto3 would take longer than the runs
             self.check_listing()
@@ -147,7 +149,7 @@ class Bench:
         port = int(self.endpoint.rsplit(":", 1)[1])
         self.proxy = DelayProxy(port, latency_ms, rate, cap)
         self.endpoint = self.proxy.endpoint
-        WATCHED["proxy"] = own_cpu
+        self.watch["proxy"] = own_cpu
 
     def check_listing(self):
         import boto3
@@ -173,10 +175,17 @@ class Bench:
         os.makedirs(d)
         return d
 
+    def watched(self, run, *args):
+        """run(*args) (timed or timed_json), noting what the watched processes spent meanwhile."""
+        before = {name: cpu() for name, cpu in self.watch.items()}
+        result = run(*args)
+        self.others = {name: cpu() - before[name] for name, cpu in self.watch.items()}
+        return result
+
     def row(self, client, wall, cpu, rss, durable=None, check=None, note="", others=None):
         """One client's row; `others` is the CPU the server (and proxy) spent meanwhile."""
         durable = wall if durable is None else durable
-        others = dict(OTHERS_CPU if others is None else others)
+        others = self.others if others is None else others
         server, proxy = others.get("server", 0), others.get("proxy", 0)
         # How much of the machine was in use while the client ran: the client's, the
         # server's and the proxy's CPU against every core for the wall time.
@@ -204,7 +213,7 @@ class Bench:
         env = dict(os.environ, AWS_ACCESS_KEY_ID=KEY, AWS_SECRET_ACCESS_KEY=SECRET)
         if noop:
             subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, check=True)
-        wall, cpu, rss, _, doc = timed_json(cmd + ["--json"], env)
+        wall, cpu, rss, _, doc = self.watched(timed_json, cmd + ["--json"], env)
         label = self.bin_label + (" noop" if noop else "") + (" " + " ".join(self.riptide_args) if self.riptide_args else "")
         note = "" if noop else self.verify(d)
         if doc.get("requests"):
@@ -222,7 +231,7 @@ class Bench:
         base = ["--endpoint", self.endpoint, "--no-progress"]
 
         def sync(label, expect_transferred):
-            wall, cpu, rss, code, out = timed_json([RIPTIDE, "sync", url, d, *base, "--json"], env)
+            wall, cpu, rss, code, out = self.watched(timed_json, [RIPTIDE, "sync", url, d, *base, "--json"], env)
             note = f"{out.get('requests', '?')} requests, transferred {out.get('transferred', '?')}"
             if out.get("transferred") != expect_transferred or code != 0:
                 note += f" (EXPECTED {expect_transferred}, exit {code})"
@@ -233,7 +242,7 @@ class Bench:
         # A listing and a noop re-sync, alternated twice: the server's pace drifts.
         listings, noops = [], []
         for _ in range(2):
-            wall, cpu, rss, code = timed([RIPTIDE, "ls", url, "--recursive", "--endpoint", self.endpoint], env)
+            wall, cpu, rss, code = self.watched(timed, [RIPTIDE, "ls", url, "--recursive", "--endpoint", self.endpoint], env)
             self.row("riptide ls -r (one listing)", wall, cpu, rss, None, None,
                      f"{math.ceil(len(self.objects) / 1000)} requests" + ("" if code == 0 else f" exit {code}"))
             listings.append(wall)
@@ -257,7 +266,7 @@ class Bench:
                "--use-server-modtime"]
         if noop:
             subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wall, cpu, rss, _ = timed(cmd, env)
+        wall, cpu, rss, _ = self.watched(timed, cmd, env)
         self.row("rclone" + (" noop" if noop else ""), wall, cpu, rss, wall + durable_sync(), None,
                  "" if noop else self.verify(d))
 
@@ -267,14 +276,14 @@ class Bench:
         with open(cfg, "w") as f:
             f.write("[default]\nregion = us-east-1\ns3 =\n  max_concurrent_requests = 64\n")
         env = dict(os.environ, AWS_ACCESS_KEY_ID=KEY, AWS_SECRET_ACCESS_KEY=SECRET, AWS_CONFIG_FILE=cfg)
-        wall, cpu, rss, _ = timed(["aws", "s3", "sync", f"s3://{BUCKET}/{self.prefix}", d, "--endpoint-url",
+        wall, cpu, rss, _ = self.watched(timed, ["aws", "s3", "sync", f"s3://{BUCKET}/{self.prefix}", d, "--endpoint-url",
                                    self.endpoint, "--only-show-errors"], env)
         self.row("aws s3 sync", wall, cpu, rss, wall + durable_sync(), None, self.verify(d))
 
     def run_s3cmd(self):
         d = self.dest("s3cmd")
         host = self.endpoint.split("://", 1)[1]
-        wall, cpu, rss, _ = timed(["s3cmd", "sync", "--no-ssl", f"--host={host}", f"--host-bucket={host}",
+        wall, cpu, rss, _ = self.watched(timed, ["s3cmd", "sync", "--no-ssl", f"--host={host}", f"--host-bucket={host}",
                                    f"--access_key={KEY}", f"--secret_key={SECRET}", "--no-check-md5",
                                    "--quiet", f"s3://{BUCKET}/{self.prefix}/", d + "/"])
         self.row("s3cmd sync", wall, cpu, rss, wall + durable_sync(), None, self.verify(d))
@@ -294,7 +303,7 @@ class Bench:
         # A row per depth: s3rver serves small objects fastest over a few connections,
         # large ones over many, and the ceiling is the best of them.
         for depth in CURL_DEPTHS:
-            wall, cpu, rss, code = timed(["curl", "-sf", "-H", "x-amz-content-sha256: UNSIGNED-PAYLOAD",
+            wall, cpu, rss, code = self.watched(timed, ["curl", "-sf", "-H", "x-amz-content-sha256: UNSIGNED-PAYLOAD",
                                           "--parallel", "--parallel-max", str(depth), "--aws-sigv4",
                                           "aws:amz:us-east-1:s3", "--user", f"{KEY}:{SECRET}", "-K", cfg])
             self.row(f"curl ceiling, {depth} in flight", wall, cpu, rss, wall, None,

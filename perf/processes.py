@@ -66,13 +66,6 @@ def start_serve(config, log_path, env):
     return proc, f"http://127.0.0.1:{port}"
 
 
-# What else spends the shared cores while a client runs: name -> a function giving that
-# process's CPU seconds so far (the server; the delay proxy, which runs in this process).
-# timed() leaves the CPU each spent during its command in OTHERS_CPU.
-WATCHED = {}
-OTHERS_CPU = {}
-
-
 def process_cpu(pid):
     """CPU seconds (user + system) a process has used, from /proc."""
     with open(f"/proc/{pid}/stat") as f:
@@ -89,13 +82,10 @@ def own_cpu():
 def timed(cmd, env=None, cwd=None, stdout=subprocess.DEVNULL):
     """Runs cmd under /usr/bin/time: (wall s, cpu s, peak RSS MiB, exit code)."""
     out = tempfile.mktemp()
-    before = {name: cpu() for name, cpu in WATCHED.items()}
     t0 = time.time()
     p = subprocess.run(["/usr/bin/time", "-o", out, "-f", "%e %U %S %M", *cmd], env=env, cwd=cwd,
                        stdout=stdout, stderr=subprocess.PIPE, text=True)
     wall = time.time() - t0
-    OTHERS_CPU.clear()
-    OTHERS_CPU.update({name: cpu() - before[name] for name, cpu in WATCHED.items()})
     try:
         _, user, sys_, rss = open(out).read().split()[-4:]
     except ValueError:
