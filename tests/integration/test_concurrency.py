@@ -4,12 +4,15 @@ answers SlowDown above a cap of requests in flight, and says what it settled on 
 summary; a fixed number still means exactly that many."""
 import os
 import re
+import subprocess
 import time
 import unittest
 
 from fault_proxy import FaultProxy
 from serve_support import ServeTestCase
-from support import SERVER, ServerTestCase, riptide, tree
+from strace_log import STRACE, command, parse
+from support import BIN, SERVER, ServerTestCase, riptide, tree
+from test_durability import untraceable_leak_check
 from test_faults import FaultTestCase
 
 KiB = 1 << 10
@@ -170,6 +173,34 @@ class ConcurrencyFlagTest(ServerTestCase):
         p, s = self.sync("/fixed", dataset=os.path.join(self.tmp, "default"))
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertTrue(s["concurrency_auto"], s)
+
+
+@unittest.skipUnless(STRACE, "strace is not installed (scripts/setup.sh --test-tools installs it) or may not "
+                             "trace on this machine (no CAP_SYS_PTRACE)")
+class WaitingTest(ServerTestCase):
+    """With many transfers in flight, riptide waits in epoll and hears only of the sockets
+    that are ready. A wait on every transfer's socket (curl_multi_poll, and the poll of each
+    transfer that curl_multi_perform makes) costs work per transfer in flight for each
+    response that arrives."""
+
+    def test_no_wait_watches_every_transfer_in_flight(self):
+        self.put(objects("wait", 96))
+        trace = os.path.join(self.tmp, "trace")
+        env = dict(os.environ, AWS_ACCESS_KEY_ID=self.server.access_key, AWS_SECRET_ACCESS_KEY=self.server.secret_key,
+                   XDG_STATE_HOME=os.path.join(self.tmp, "state"), ASAN_OPTIONS=untraceable_leak_check())
+        p = subprocess.run(command(trace, ["poll", "ppoll", "epoll_wait", "epoll_pwait"], strings=32)
+                           + [BIN, "sync", f"s3://{self.bucket}/wait", self.dataset, "--endpoint", self.server.endpoint,
+                              "--concurrency", "32", "--no-progress"],
+                           env=env, capture_output=True, text=True, timeout=300)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(len(tree(self.dataset)), 96)
+        calls = parse(trace)
+        self.assertTrue([c for c in calls if c.name.startswith("epoll_")], "riptide never waited in epoll")
+        # curl still checks a socket or two on its own (is a kept connection alive, is more
+        # data pending); a wait on the transfers in flight would watch up to 32.
+        watched = [int(m.group(1)) for c in calls if c.name in ("poll", "ppoll")
+                   for m in [re.search(r"\}\],\s*(\d+),", c.args)] if m]
+        self.assertLessEqual(max(watched, default=0), 3, f"a poll watched {max(watched)} descriptors")
 
 
 if __name__ == "__main__":

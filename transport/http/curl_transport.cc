@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "transport/http/curl_errors.h"
+#include "transport/http/socket_loop.h"
 
 namespace riptide::http {
 namespace {
@@ -130,6 +131,7 @@ size_t ReadCallback(char* buffer, size_t size, size_t n, void* user) {
 struct CurlTransport::Impl {
   TransportOptions options;
   MultiPtr multi;
+  std::unique_ptr<SocketLoop> events;
   std::thread loop;
 
   std::mutex mu;  // guards `queued`, `stopping` and `cancelled`
@@ -148,6 +150,7 @@ struct CurlTransport::Impl {
     curl_multi_setopt(multi.get(), CURLMOPT_MAX_TOTAL_CONNECTIONS, options.max_total_connections);
     curl_multi_setopt(multi.get(), CURLMOPT_MAX_HOST_CONNECTIONS, options.max_host_connections);
     curl_multi_setopt(multi.get(), CURLMOPT_MAXCONNECTS, std::max(options.max_total_connections, 16L));
+    events = std::make_unique<SocketLoop>(multi.get());
     loop = std::thread([this] { Run(); });
   }
 
@@ -156,7 +159,7 @@ struct CurlTransport::Impl {
       std::lock_guard<std::mutex> lock(mu);
       stopping = true;
     }
-    curl_multi_wakeup(multi.get());
+    events->Wake();
     loop.join();
   }
 
@@ -299,7 +302,7 @@ struct CurlTransport::Impl {
       if (stop) break;
       if (cancel) {
         FailAll(incoming, MakeError(ErrorCode::kCancelled, "the run was stopped"));
-        curl_multi_poll(multi.get(), nullptr, 0, 1000, nullptr);
+        events->RunOnce(std::chrono::seconds(1));
         continue;
       }
       auto now = Clock::now();
@@ -322,19 +325,17 @@ struct CurlTransport::Impl {
           ++i;
         }
       }
-      int still_running = 0;
-      curl_multi_perform(multi.get(), &still_running);
+      next_timer = std::min(next_timer, ResumePaused());
+      auto limit = std::chrono::milliseconds(1000);
+      if (next_timer != Clock::time_point::max()) {
+        auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_timer - Clock::now());
+        limit = std::clamp(wait + std::chrono::milliseconds(1), std::chrono::milliseconds(0), limit);
+      }
+      events->RunOnce(limit);
       int left = 0;
       while (CURLMsg* msg = curl_multi_info_read(multi.get(), &left)) {
         if (msg->msg == CURLMSG_DONE) Finish(msg->easy_handle, msg->data.result);
       }
-      next_timer = std::min(next_timer, ResumePaused());
-      long timeout_ms = 1000;
-      if (next_timer != Clock::time_point::max()) {
-        auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_timer - Clock::now());
-        timeout_ms = std::clamp<long>(wait.count() + 1, 0, timeout_ms);
-      }
-      curl_multi_poll(multi.get(), nullptr, 0, static_cast<int>(timeout_ms), nullptr);
     }
     std::deque<Pending> rest;
     {
@@ -379,7 +380,7 @@ void CurlTransport::Submit(Request request, std::shared_ptr<ResponseHandler> han
     p.handler->OnFailure(MakeError(ErrorCode::kCancelled, "transport shut down"));
     return;
   }
-  curl_multi_wakeup(impl_->multi.get());
+  impl_->events->Wake();
 }
 
 void CurlTransport::CancelAll() {
@@ -387,7 +388,7 @@ void CurlTransport::CancelAll() {
     std::lock_guard<std::mutex> lock(impl_->mu);
     impl_->cancelled = true;
   }
-  curl_multi_wakeup(impl_->multi.get());
+  impl_->events->Wake();
 }
 
 }  // namespace riptide::http
