@@ -37,6 +37,7 @@ import time
 sys.path.insert(0, os.path.dirname(__file__))
 from processes import (RIPTIDE, ROOT, S3RVER, own_cpu, process_cpu,  # noqa: E402,F401
                        start_s3rver, timed, timed_json)
+from datasets import describe, durable_sync, set_aside, tree_size  # noqa: E402
 KEY = SECRET = "S3RVER"
 BUCKET = "bench"
 CURL_DEPTHS = (4, 16, 64)  # requests in flight of the curl ceiling's rows
@@ -98,23 +99,6 @@ def _seed_slice(store, objects, salt, first, step):
             f.write('{"content-type": "application/octet-stream"}')
 
 
-def durable_sync():
-    t0 = time.time()
-    subprocess.run(["sync"])
-    return time.time() - t0
-
-
-def tree_size(root):
-    n = b = 0
-    for dirpath, dirnames, files in os.walk(root):
-        if ".riptide" in dirnames:
-            dirnames.remove(".riptide")
-        for f in files:
-            n += 1
-            b += os.path.getsize(os.path.join(dirpath, f))
-    return n, b
-
-
 class Bench:
     def __init__(self, workdir, workload, scale):
         self.workdir = workdir
@@ -171,7 +155,8 @@ class Bench:
 
     def dest(self, name):
         d = os.path.join(self.workdir, "dest-" + name)
-        shutil.rmtree(d, ignore_errors=True)
+        # Not deleted here: the client about to run would pay for the freed inodes (datasets.py).
+        set_aside(d, os.path.join(self.workdir, "trash"), 2 * self.total + (4 << 30))
         os.makedirs(d)
         return d
 
@@ -366,7 +351,7 @@ def main():
         rev = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True,
                              text=True).stdout.strip()
         print(f"# workload {args.workload}: {len(b.objects)} objects, {b.total / 2**20:.0f} MiB; "
-              f"{os.cpu_count()} cores; riptide {rev}; listing by boto3 {b.listing_s:.2f} s"
+              f"{os.cpu_count()} cores; riptide {rev}; listing by boto3 {b.listing_s:.2f} s; {describe(workdir)}"
               + (f"; through a proxy: {args.far:g} ms, {args.rate or 'no'} B/s per connection, cap {args.cap or 'none'}"
                  if b.proxy else ""))
         print(f"{'client':<34} {'wall s':>8} {'durable s':>9} {'MB/s':>8} {'obj/s':>9} {'CPU s':>7} {'CPU/GiB':>7} "
