@@ -29,8 +29,8 @@ inline Error InternalError(std::exception_ptr thrown) {
   }
 }
 
-/// Runs `produce` on a feeder thread while the caller waits for the graph; the graph's
-/// wait ends only once `produce` has returned and everything it put has been processed.
+/// Runs `produce` on a feeder thread while the caller waits for it, then for the graph; the
+/// graph's wait ends only once `produce` has returned and everything it put has been processed.
 /// `produce` feeds nodes with try_put; errors are values, and an exception it lets out
 /// (std::bad_alloc) still releases the graph's wait and comes back as the error here.
 template <typename Produce>
@@ -45,8 +45,12 @@ template <typename Produce>
     }
     g.release_wait();
   });
-  g.wait_for_all();
+  // The caller waits for the feeder outside the graph, and only then in it: a thread that
+  // waits in the graph spins (oneTBB: up to a hundred sched_yield calls) each time the graph
+  // runs out of work, which, while objects trickle in, is after nearly every one. That
+  // spinning was half of all of it on `small`; the arena's workers run the graph meanwhile.
   feeder.join();
+  g.wait_for_all();
   return fed;
 }
 

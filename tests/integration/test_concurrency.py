@@ -183,24 +183,38 @@ class WaitingTest(ServerTestCase):
     transfer that curl_multi_perform makes) costs work per transfer in flight for each
     response that arrives."""
 
-    def test_no_wait_watches_every_transfer_in_flight(self):
-        self.put(objects("wait", 96))
+    def traced_sync(self, n, concurrency, syscalls):
+        self.put(objects("wait", n))
         trace = os.path.join(self.tmp, "trace")
         env = dict(os.environ, AWS_ACCESS_KEY_ID=self.server.access_key, AWS_SECRET_ACCESS_KEY=self.server.secret_key,
                    XDG_STATE_HOME=os.path.join(self.tmp, "state"), ASAN_OPTIONS=untraceable_leak_check())
-        p = subprocess.run(command(trace, ["poll", "ppoll", "epoll_wait", "epoll_pwait"], strings=32)
+        p = subprocess.run(command(trace, ["execve", *syscalls], strings=32)
                            + [BIN, "sync", f"s3://{self.bucket}/wait", self.dataset, "--endpoint", self.server.endpoint,
-                              "--concurrency", "32", "--no-progress"],
+                              "--concurrency", str(concurrency), "--no-progress"],
                            env=env, capture_output=True, text=True, timeout=300)
         self.assertEqual(p.returncode, 0, p.stderr)
-        self.assertEqual(len(tree(self.dataset)), 96)
-        calls = parse(trace)
+        self.assertEqual(len(tree(self.dataset)), n)
+        return parse(trace)
+
+    def test_no_wait_watches_every_transfer_in_flight(self):
+        calls = self.traced_sync(96, 32, ["poll", "ppoll", "epoll_wait", "epoll_pwait"])
         self.assertTrue([c for c in calls if c.name.startswith("epoll_")], "riptide never waited in epoll")
         # curl still checks a socket or two on its own (is a kept connection alive, is more
         # data pending); a wait on the transfers in flight would watch up to 32.
         watched = [int(m.group(1)) for c in calls if c.name in ("poll", "ppoll")
                    for m in [re.search(r"\}\],\s*(\d+),", c.args)] if m]
         self.assertLessEqual(max(watched, default=0), 3, f"a poll watched {max(watched)} descriptors")
+
+    def test_the_run_does_not_spin_in_the_graph_while_objects_come_in(self):
+        # A thread waiting in oneTBB's graph spins (sched_yield, up to a hundred times) each
+        # time the graph runs out of work: after nearly every object while they trickle in
+        # at 4 in flight. riptide's main thread waits for the feeder instead and joins the
+        # graph's wait only for what is left after it: a few spins, not a few per object.
+        n = 300
+        calls = self.traced_sync(n, 4, ["sched_yield"])
+        main = calls[0].tid  # the execve
+        spins = sum(1 for c in calls if c.name == "sched_yield" and c.tid == main)
+        self.assertLess(spins, 5 * n, f"the main thread yielded {spins} times for {n} objects")
 
 
 if __name__ == "__main__":
