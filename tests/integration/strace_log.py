@@ -8,6 +8,7 @@ thread (`<unfinished ...>` / `<... resumed>`) starts at the first and ends at th
 so "A ended before B started" is a fact of the trace.
 """
 import codecs
+import os
 import re
 import shutil
 import subprocess
@@ -86,3 +87,25 @@ def parse(path):
 def command(trace_file, syscalls, strings=1 << 20):
     """The strace prefix for a command line."""
     return [STRACE, "-f", "-qq", "-y", "-s", str(strings), "-e", "trace=" + ",".join(syscalls), "-o", trace_file]
+
+
+def untraceable_leak_check():
+    """ASAN_OPTIONS for a traced riptide: LeakSanitizer cannot run under ptrace (the
+    sanitizer builds check leaks in every other test)."""
+    current = os.environ.get("ASAN_OPTIONS", "")
+    return (current + ":" if current else "") + "detect_leaks=0"
+
+
+def traced_riptide(case, syscalls, args, strings=1 << 20):
+    """Runs `riptide ARGS --endpoint … --no-progress` against a ServerTestCase's server under
+    strace, fails the test unless it exits 0, and gives the calls it made, in order. The
+    first call is the execve: its thread is riptide's main thread."""
+    from support import BIN  # here, not at the top: support needs no strace
+    trace = os.path.join(case.tmp, "trace")
+    env = dict(os.environ, AWS_ACCESS_KEY_ID=case.server.access_key, AWS_SECRET_ACCESS_KEY=case.server.secret_key,
+               XDG_STATE_HOME=os.path.join(case.tmp, "state"), ASAN_OPTIONS=untraceable_leak_check())
+    p = subprocess.run(command(trace, ["execve", *syscalls], strings)
+                       + [BIN, *args, "--endpoint", case.server.endpoint, "--no-progress"],
+                       env=env, capture_output=True, text=True, timeout=300)
+    case.assertEqual(p.returncode, 0, p.stderr)
+    return parse(trace)

@@ -6,25 +6,17 @@ journals the id of its multipart upload before it sends a part of it; the servic
 accepts object events with a 202 only after the notices are in service.db and synced."""
 import os
 import signal
-import subprocess
 import unittest
 import urllib.request
 
-from strace_log import STRACE, command, parse
-from support import BIN, ServerTestCase
+from strace_log import STRACE, command, parse, traced_riptide, untraceable_leak_check
+from support import ServerTestCase
 from test_events import s3_records
 from serve_support import Service
 
 MiB = 1 << 20
 PART = 512 * 1024
 SYSCALLS = ["rename", "renameat", "renameat2", "syncfs", "fsync", "fdatasync", "pwrite64", "write", "sendto"]
-
-
-def untraceable_leak_check():
-    """ASAN_OPTIONS for a traced riptide: LeakSanitizer cannot run under ptrace (the
-    sanitizer builds check leaks in every other test)."""
-    current = os.environ.get("ASAN_OPTIONS", "")
-    return (current + ":" if current else "") + "detect_leaks=0"
 
 
 def is_state_write(call, db):
@@ -36,14 +28,7 @@ def is_state_write(call, db):
                              "trace on this machine (no CAP_SYS_PTRACE)")
 class DurabilityTest(ServerTestCase):
     def traced(self, *args):
-        trace = os.path.join(self.tmp, "trace")
-        env = dict(os.environ, AWS_ACCESS_KEY_ID=self.server.access_key, AWS_SECRET_ACCESS_KEY=self.server.secret_key,
-                   XDG_STATE_HOME=os.path.join(self.tmp, "state"), ASAN_OPTIONS=untraceable_leak_check())
-        p = subprocess.run(command(trace, SYSCALLS) + [BIN, *args, "--endpoint", self.server.endpoint,
-                                                       "--no-progress"],
-                           env=env, capture_output=True, text=True, timeout=300)
-        self.assertEqual(p.returncode, 0, p.stderr)
-        return parse(trace)
+        return traced_riptide(self, SYSCALLS, args)
 
     def test_a_download_is_synced_before_the_manifest_names_it_and_parts_before_the_journal(self):
         small = {f"d/obj-{i:03d}-durable.bin": os.urandom(1000 + i) for i in range(24)}

@@ -131,7 +131,7 @@ size_t ReadCallback(char* buffer, size_t size, size_t n, void* user) {
 struct CurlTransport::Impl {
   TransportOptions options;
   MultiPtr multi;
-  std::unique_ptr<SocketLoop> events;
+  SocketLoop events;  // after multi: built on it, gone before it
   std::thread loop;
 
   std::mutex mu;  // guards `queued`, `stopping` and `cancelled`
@@ -145,12 +145,10 @@ struct CurlTransport::Impl {
   std::vector<std::unique_ptr<Transfer>> running;
   std::vector<EasyPtr> idle_handles;
 
-  explicit Impl(TransportOptions o) : options(std::move(o)) {
-    multi.reset(curl_multi_init());
+  explicit Impl(TransportOptions o) : options(std::move(o)), multi(curl_multi_init()), events(multi.get()) {
     curl_multi_setopt(multi.get(), CURLMOPT_MAX_TOTAL_CONNECTIONS, options.max_total_connections);
     curl_multi_setopt(multi.get(), CURLMOPT_MAX_HOST_CONNECTIONS, options.max_host_connections);
     curl_multi_setopt(multi.get(), CURLMOPT_MAXCONNECTS, std::max(options.max_total_connections, 16L));
-    events = std::make_unique<SocketLoop>(multi.get());
     loop = std::thread([this] { Run(); });
   }
 
@@ -159,7 +157,7 @@ struct CurlTransport::Impl {
       std::lock_guard<std::mutex> lock(mu);
       stopping = true;
     }
-    events->Wake();
+    events.Wake();
     loop.join();
   }
 
@@ -302,7 +300,7 @@ struct CurlTransport::Impl {
       if (stop) break;
       if (cancel) {
         FailAll(incoming, MakeError(ErrorCode::kCancelled, "the run was stopped"));
-        events->RunOnce(std::chrono::seconds(1));
+        events.RunOnce(std::chrono::seconds(1));
         continue;
       }
       auto now = Clock::now();
@@ -331,7 +329,7 @@ struct CurlTransport::Impl {
         auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_timer - Clock::now());
         limit = std::clamp(wait + std::chrono::milliseconds(1), std::chrono::milliseconds(0), limit);
       }
-      events->RunOnce(limit);
+      events.RunOnce(limit);
       int left = 0;
       while (CURLMsg* msg = curl_multi_info_read(multi.get(), &left)) {
         if (msg->msg == CURLMSG_DONE) Finish(msg->easy_handle, msg->data.result);
@@ -380,7 +378,7 @@ void CurlTransport::Submit(Request request, std::shared_ptr<ResponseHandler> han
     p.handler->OnFailure(MakeError(ErrorCode::kCancelled, "transport shut down"));
     return;
   }
-  impl_->events->Wake();
+  impl_->events.Wake();
 }
 
 void CurlTransport::CancelAll() {
@@ -388,7 +386,7 @@ void CurlTransport::CancelAll() {
     std::lock_guard<std::mutex> lock(impl_->mu);
     impl_->cancelled = true;
   }
-  impl_->events->Wake();
+  impl_->events.Wake();
 }
 
 }  // namespace riptide::http

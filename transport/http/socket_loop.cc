@@ -14,17 +14,12 @@ namespace {
 
 [[noreturn]] void Fail(const char* what) { throw std::system_error(errno, std::generic_category(), what); }
 
-// Watches `fd` for `events`: added when `known` is false, else modified, and the other way
-// round when epoll disagrees (epoll forgets a socket when it is closed, and a new socket
-// can get the number of a closed one).
-void Watch(int epoll, int fd, uint32_t events, bool known) {
+// Watches `fd` for `events`: added to the set when it is new to it, else changed.
+bool Watch(int epoll, int fd, uint32_t events, bool known) {
   epoll_event ev{};
   ev.events = events;
   ev.data.fd = fd;
-  const int first = known ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
-  if (::epoll_ctl(epoll, first, fd, &ev) == 0) return;
-  if (errno != (known ? ENOENT : EEXIST)) return;  // a socket already closed: curl times it out
-  ::epoll_ctl(epoll, known ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, fd, &ev);
+  return ::epoll_ctl(epoll, known ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev) == 0;
 }
 
 }  // namespace
@@ -37,7 +32,11 @@ SocketLoop::SocketLoop(CURLM* multi) : multi_(multi) {
     ::close(epoll_);
     Fail("eventfd");
   }
-  Watch(epoll_, wake_, EPOLLIN, false);
+  if (!Watch(epoll_, wake_, EPOLLIN, false)) {
+    ::close(wake_);
+    ::close(epoll_);
+    Fail("epoll_ctl");
+  }
   curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &SocketLoop::OnSocket);
   curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
   curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &SocketLoop::OnTimer);
@@ -58,8 +57,10 @@ void SocketLoop::Wake() {
   [[maybe_unused]] ssize_t n = ::write(wake_, &one, sizeof one);
 }
 
-// curl keeps a pointer per socket for us until it removes the socket: non-null once the
-// socket is in the epoll set, which saves a failing epoll_ctl on each new request.
+// curl keeps a pointer per socket for us from the first call about it until it removes
+// it (and always removes a socket before it closes it): non-null means "in the epoll set".
+// A socket epoll will not take (out of memory, max_user_watches) is an error curl fails
+// the multi handle's transfers with, not a transfer left waiting on nothing.
 int SocketLoop::OnSocket(CURL*, curl_socket_t fd, int what, void* loop, void* socket_data) {
   auto* self = static_cast<SocketLoop*>(loop);
   if (what == CURL_POLL_REMOVE) {
@@ -69,7 +70,7 @@ int SocketLoop::OnSocket(CURL*, curl_socket_t fd, int what, void* loop, void* so
   uint32_t events = 0;
   if (what & CURL_POLL_IN) events |= EPOLLIN;
   if (what & CURL_POLL_OUT) events |= EPOLLOUT;
-  Watch(self->epoll_, fd, events, socket_data != nullptr);
+  if (!Watch(self->epoll_, fd, events, socket_data != nullptr)) return -1;
   if (socket_data == nullptr) curl_multi_assign(self->multi_, fd, self);
   return 0;
 }
@@ -114,7 +115,9 @@ void SocketLoop::RunOnce(std::chrono::milliseconds limit) {
   }
   // (n < 0 is EINTR: a signal; the caller comes back at once.)
   if (deadline_ && *deadline_ <= Clock::now()) {
-    deadline_.reset();  // curl sets the next one from inside the call
+    // The timer is one-shot, as curl expects: curl sets the next one from inside the call,
+    // but says nothing when the next is due at the very time it last gave.
+    deadline_.reset();
     curl_multi_socket_action(multi_, CURL_SOCKET_TIMEOUT, 0, &running);
   }
 }

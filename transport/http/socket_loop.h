@@ -13,7 +13,9 @@ namespace riptide::http {
 
 class SocketLoop {
  public:
-  explicit SocketLoop(CURLM* multi);  // takes over the multi handle's socket and timer callbacks
+  /// Takes over the multi handle's socket and timer callbacks; throws std::system_error when
+  /// the kernel gives no epoll or eventfd.
+  explicit SocketLoop(CURLM* multi);
   ~SocketLoop();
   SocketLoop(const SocketLoop&) = delete;
   SocketLoop& operator=(const SocketLoop&) = delete;
