@@ -243,7 +243,7 @@ TEST(StreamHasher, ClosedRoundsLetGoOfTheStreamsInLine) {
 
 // An abandoned stream leaves the line unhashed; one whose file is shorter than its
 // ranges claim fails instead of waiting for bytes that never come.
-TEST(StreamHasher, AbandonedStreamsAreNotHashedAndShortOrUnmappableFilesFail) {
+TEST(StreamHasher, AbandonedStreamsAreNotHashedAndShortOrUnreadableFilesFail) {
   Background kept(false);
   auto rounds = std::make_shared<HashRounds>(kept.schedule(), 1);  // one stream is a round
   const std::string data = riptide::testing::RandomBytes(300000, 3);
@@ -256,26 +256,31 @@ TEST(StreamHasher, AbandonedStreamsAreNotHashedAndShortOrUnmappableFilesFail) {
   EXPECT_EQ(rounds->counts().bytes, 0u);
   EXPECT_EQ(rounds->counts().rounds, 0u);
 
-  TempFile short_file("short", data.substr(0, 1000));
-  auto hasher = std::make_shared<StreamHasher>(short_file.fd(), true, std::vector<uint64_t>(), "", rounds);
-  hasher->RangeDone(0, data.size());
-  auto digest = hasher->Finish();
-  ASSERT_FALSE(digest.ok());
-  EXPECT_NE(digest.error().message.find("shorter"), std::string::npos) << digest.error().message;
+  // Both ways a chunk is read: mapped (300,000 bytes) and copied (a chunk under 256 KiB).
+  for (const size_t size : {data.size(), size_t{100000}}) {
+    SCOPED_TRACE(size);
+    TempFile short_file("short", data.substr(0, 1000));
+    auto hasher = std::make_shared<StreamHasher>(short_file.fd(), true, std::vector<uint64_t>(), "", rounds);
+    hasher->RangeDone(0, size);
+    auto digest = hasher->Finish();
+    ASSERT_FALSE(digest.ok());
+    EXPECT_NE(digest.error().message.find("shorter"), std::string::npos) << digest.error().message;
 
-  // A file that cannot be mapped (here: open for writing only) fails the stream too;
-  // verify then reads the file its own way.
-  const std::string path = (std::filesystem::temp_directory_path() / "riptide-stream-unmappable").string();
-  const int write_only = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  ASSERT_GE(write_only, 0);
-  ASSERT_EQ(::pwrite(write_only, data.data(), data.size(), 0), static_cast<ssize_t>(data.size()));
-  auto unmappable = std::make_shared<StreamHasher>(write_only, true, std::vector<uint64_t>(), "", rounds);
-  unmappable->RangeDone(0, data.size());
-  auto failed = unmappable->Finish();
-  ::close(write_only);
-  std::filesystem::remove(path);
-  ASSERT_FALSE(failed.ok());
-  EXPECT_NE(failed.error().message.find("cannot map"), std::string::npos) << failed.error().message;
+    // A file that cannot be read (here: open for writing only) fails the stream too;
+    // verify then reads the file its own way.
+    const std::string path = (std::filesystem::temp_directory_path() / "riptide-stream-unreadable").string();
+    const int write_only = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    ASSERT_GE(write_only, 0);
+    ASSERT_EQ(::pwrite(write_only, data.data(), size, 0), static_cast<ssize_t>(size));
+    auto unreadable = std::make_shared<StreamHasher>(write_only, true, std::vector<uint64_t>(), "", rounds);
+    unreadable->RangeDone(0, size);
+    auto failed = unreadable->Finish();
+    ::close(write_only);
+    std::filesystem::remove(path);
+    ASSERT_FALSE(failed.ok());
+    EXPECT_NE(failed.error().message.find(size == data.size() ? "cannot map" : "cannot read"), std::string::npos)
+        << failed.error().message;
+  }
 }
 
 }  // namespace
