@@ -3,6 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
+#include <set>
+#include <vector>
+
 #include "transport/s3/crypto.h"
 
 namespace riptide::s3 {
@@ -69,6 +73,40 @@ TEST(SigV4, GetVanillaSteps) {
             "bb579772317eb040ac9ed261061d46c1f17a8133879d6129b6e1c25292927e63");
   EXPECT_EQ(Signature("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "20150830", "us-east-1", "service", sts),
             "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31");
+}
+
+// Each thread keeps the day's signing key: a new secret, day, region or service must
+// derive another, and going back must not keep the last one.
+TEST(SigV4, TheSigningKeyFollowsTheSecretTheDayTheRegionAndTheService) {
+  auto by_hand = [](const std::string& secret, const std::string& date, const std::string& region,
+                    const std::string& service) {
+    auto view = [](const Sha256Digest& d) { return std::string_view(reinterpret_cast<const char*>(d.data()), 32); };
+    Sha256Digest k = HmacSha256("AWS4" + secret, date);
+    k = HmacSha256(view(k), region);
+    k = HmacSha256(view(k), service);
+    k = HmacSha256(view(k), "aws4_request");
+    return HexEncode(HmacSha256(view(k), "to sign"));
+  };
+  const std::vector<std::array<std::string, 4>> turns = {
+      {"one", "20261201", "us-east-1", "s3"}, {"two", "20261201", "us-east-1", "s3"},
+      {"one", "20261202", "us-east-1", "s3"}, {"one", "20261202", "eu-west-1", "s3"},
+      {"one", "20261202", "eu-west-1", "sts"}, {"one", "20261201", "us-east-1", "s3"}};
+  std::set<std::string> seen;
+  for (const auto& [secret, date, region, service] : turns) {
+    const std::string got = Signature(secret, date, region, service, "to sign");
+    EXPECT_EQ(got, by_hand(secret, date, region, service)) << secret << " " << date << " " << region << " " << service;
+    seen.insert(got);
+  }
+  EXPECT_EQ(seen.size(), turns.size() - 1) << "the last turn repeats the first";
+}
+
+// HMAC's contexts are kept per thread and given each call's key: an empty key is a key
+// of its own (RFC 4231 leaves it to zero padding), never the previous call's.
+TEST(SigV4, HmacTakesEachCallsKeyEvenAnEmptyOne) {
+  EXPECT_EQ(HexEncode(HmacSha256("key", "The quick brown fox jumps over the lazy dog")),
+            "f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8");
+  EXPECT_EQ(HexEncode(HmacSha256(std::string_view(), "")), "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad");
+  EXPECT_EQ(HexEncode(Sha256("abc")), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
 TEST(SigV4, SessionTokenIsSentAndSigned) {
