@@ -7,7 +7,7 @@ namespace riptide::engine {
 
 int WorkArena::Threads() {
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  return std::max(4, cores + 2);
+  return std::max(2, cores);
 }
 
 WorkArena::WorkArena()
