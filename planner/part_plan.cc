@@ -25,10 +25,12 @@ PartPlan PlanParts(uint64_t size, const PartPolicy& policy) {
   return plan;
 }
 
-int ObjectSlots(uint64_t size, uint64_t parts, int limit, bool one_md5_stream, int lanes) {
+int ObjectSlots(uint64_t size, uint64_t parts, int limit, bool one_md5_stream, int lanes, int huge_in_view) {
   const int slots = static_cast<int>(std::min<uint64_t>(parts, static_cast<uint64_t>(limit)));
-  if (!one_md5_stream || lanes <= 1 || size >= kWideAlone) return slots;
-  return std::min(slots, std::max(2, limit / lanes));
+  if (!one_md5_stream || lanes <= 1) return slots;
+  const int sharing = size >= kWideAlone ? std::min(lanes, huge_in_view) : lanes;
+  if (sharing <= 1) return slots;
+  return std::min(slots, std::max(2, limit / sharing));
 }
 
 std::vector<uint64_t> UniformUploadParts(uint64_t size, uint64_t first_part, int parts) {

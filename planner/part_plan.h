@@ -34,10 +34,12 @@ uint64_t PartCount(uint64_t size, const PartPolicy& policy);
 /// `limit`: one a part, unless its only proof is one MD5 stream (`one_md5_stream`) and the
 /// CPU hashes `lanes` streams side by side (0: no lanes). Such an object takes a lane
 /// width-th of the limit (at least 2), so that as many objects land at once as the lanes
-/// are wide; from kWideAlone up it keeps a slot a part, as its own transfer time dominates
-/// and it may be alone (a migration of a few huge objects).
+/// are wide. From kWideAlone up an object's own transfer time dominates and it may be alone
+/// (a migration of a few huge objects): it shares the limit only with the other such
+/// objects in view (`huge_in_view`, itself among them), so that a few huge ones land side
+/// by side and their MD5s run in lanes, and one alone goes a slot a part.
 constexpr uint64_t kWideAlone = 256u << 20;
-int ObjectSlots(uint64_t size, uint64_t parts, int limit, bool one_md5_stream, int lanes);
+int ObjectSlots(uint64_t size, uint64_t parts, int limit, bool one_md5_stream, int lanes, int huge_in_view = 1);
 
 /// The part lengths of an upload of `size` bytes in `parts` parts whose first part was
 /// `first_part` bytes, when every part but the last had that size (what SDKs and the

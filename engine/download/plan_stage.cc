@@ -18,6 +18,12 @@ namespace {
 
 bool IsFolderKey(const std::string& key) { return !key.empty() && key.back() == '/'; }
 
+// The object's only proof is one MD5 stream the lanes can share: a plain MD5 ETag, no
+// checksum listed.
+bool OneMd5Stream(const s3::ObjectInfo& object) {
+  return s3::IsPlainMd5Etag(object.etag) && object.checksum_algorithm.empty();
+}
+
 }  // namespace
 
 PlanStage::PlanStage(RunContext& ctx)
@@ -39,6 +45,12 @@ void PlanStage::Decide(const s3::ListPage& page) {
                  "is found from the keys listed");
   }
   ctx_.listing_sorted = differ_.listing_sorted();
+  huge_in_view_ = 0;
+  for (const planner::Decision& d : decisions_) {
+    using Action = planner::Decision::Action;
+    huge_in_view_ += (d.action == Action::kNew || d.action == Action::kChanged) &&
+                     d.object.size >= planner::kWideAlone && OneMd5Stream(d.object);
+  }
   local_changed_.assign(decisions_.size(), 0);
   if (!ctx_.options.checksum) return;
   // --checksum: re-hash the local copies of unchanged objects, the page's files in parallel.
@@ -124,12 +136,11 @@ TransferPtr PlanStage::MakeTransfer(const planner::Decision& d, planner::KeyMapp
   return t;
 }
 
-// The budget's limit now, and whether the object's proof is one MD5 stream the lanes can
-// share (a plain MD5 ETag, no checksum listed), decide its requests at once.
+// The budget's limit now, whether the object's proof is one MD5 stream, and (for a huge
+// one) how many huge ones this page brings decide its requests at once.
 int PlanStage::Slots(const s3::ObjectInfo& object) const {
-  const bool one_md5_stream = s3::IsPlainMd5Etag(object.etag) && object.checksum_algorithm.empty();
   return planner::ObjectSlots(object.size, planner::PartCount(object.size, ctx_.options.parts), ctx_.budget.limit(),
-                              one_md5_stream, md5::HaveLanes() ? md5::Width() : 0);
+                              OneMd5Stream(object), md5::HaveLanes() ? md5::Width() : 0, huge_in_view_);
 }
 
 std::string PlanStage::FolderConflict(const planner::Decision& d, const planner::KeyMapping& m) {

@@ -145,6 +145,8 @@ class PlanStage {
   bool LocalCopyDrifted(size_t i);
   TransferPtr MakeTransfer(const planner::Decision& d, planner::KeyMapping m);
   int Slots(const s3::ObjectInfo& object) const;
+  // The page's objects to fetch that are ≥ kWideAlone and proved by one MD5 stream.
+  int huge_in_view_ = 0;
   // A key below an object's key ("a/b" after "a"): the reason it is refused, or "".
   std::string FolderConflict(const planner::Decision& d, const planner::KeyMapping& m);
   // Creates the temp file here, on this one serial thread: parallel creates in the

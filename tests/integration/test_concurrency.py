@@ -118,6 +118,30 @@ class PartsPerObjectTest(FaultTestCase):
         width = md5_lanes_width()
         self.assertEqual(self.sync_one("w/etag-only.bin"), max(2, 16 // width) if width else 16)
 
+    def test_huge_objects_in_view_land_side_by_side(self):
+        # From 256 MiB up an object alone in view goes a request a part, but two share the
+        # limit: both land at once and their MD5s run in lanes. At 16 in flight, 16 parts
+        # each, the second would otherwise wait for every part of the first.
+        width = md5_lanes_width()
+        if not width:
+            self.skipTest("no MD5 lanes on this CPU: objects keep a request a part")
+        body = os.urandom(256 * MiB)
+        client = self.server.client(checksums=False)
+        for key in ("w/huge-a.bin", "w/huge-b.bin"):
+            client.put_object(Bucket=self.bucket, Key=key, Body=body)
+        self.proxy.latency = 0.3
+        p, s = self.run_riptide("sync", f"s3://{self.bucket}/w", self.dataset, "--part-size", "16M",
+                                "--concurrency", "16", "--list-concurrency", "1")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(s["transferred"], 2, s)
+        a, b = ([e.time for e in self.requests(k)] for k in ("huge-a.bin", "huge-b.bin"))
+        self.assertEqual((len(a), len(b)), (16, 16))
+        first, second = (a, b) if min(a) <= min(b) else (b, a)
+        self.assertLess(min(second), max(first), "the second object's first part waited for all of the first's")
+        self.assertEqual(self.proxy.peak, 16)
+        with open(os.path.join(self.dataset, "huge-b.bin"), "rb") as f:
+            self.assertEqual(f.read(), body)
+
     @unittest.skipIf(SERVER == "s3rver", "s3rver keeps no checksums: its objects are all proved by their MD5")
     def test_an_object_with_a_checksum_listed_runs_a_request_per_part(self):
         self.put({"w/crc32.bin": os.urandom(16 * MiB)})  # boto3 adds a CRC32, and the listing names it

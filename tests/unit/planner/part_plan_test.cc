@@ -47,6 +47,19 @@ TEST(ObjectSlots, OneMd5StreamLeavesRoomForOthersBelowTheWideAloneSize) {
   EXPECT_EQ(ObjectSlots(kWideAlone, 32, 64, true, 8), 32);  // big enough to go wide alone
 }
 
+// From kWideAlone up, an object shares the limit only with the other huge ones in view:
+// a few of them land side by side (their MD5s in lanes), one alone goes wide.
+TEST(ObjectSlots, HugeObjectsShareTheLimitOnlyWithEachOther) {
+  EXPECT_EQ(ObjectSlots(kWideAlone, 32, 64, true, 8, 1), 32);   // alone in view
+  EXPECT_EQ(ObjectSlots(kWideAlone, 32, 64, true, 8, 4), 16);   // 64 / 4
+  EXPECT_EQ(ObjectSlots(kWideAlone, 32, 64, true, 8, 2), 32);   // 64 / 2, no more than its parts
+  EXPECT_EQ(ObjectSlots(kWideAlone, 32, 64, true, 8, 100), 8);  // never narrower than the lanes make it
+  EXPECT_EQ(ObjectSlots(kWideAlone, 32, 8, true, 8, 4), 2);     // at least 2
+  EXPECT_EQ(ObjectSlots(kWideAlone, 32, 64, false, 8, 4), 32);  // not one MD5 stream: a slot a part
+  EXPECT_EQ(ObjectSlots(kWideAlone, 32, 64, true, 0, 4), 32);   // no lanes
+  EXPECT_EQ(ObjectSlots(64u << 20, 8, 32, true, 8, 4), 4);      // below kWideAlone the lanes decide
+}
+
 TEST(UniformUploadParts, ShapesThatFit) {
   EXPECT_EQ(UniformUploadParts(11, 5, 3), (std::vector<uint64_t>{5, 5, 1}));
   EXPECT_EQ(UniformUploadParts(10, 5, 2), (std::vector<uint64_t>{5, 5}));
