@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "engine/core/hashing.h"
+#include "engine/core/read_at.h"
 #include "planner/copy_plan.h"
 #include "transport/s3/crypto.h"
 #include "transport/s3/object_info.h"
@@ -57,16 +58,10 @@ Result<std::string> ReadLocalRange(const StreamEntry& source, uint64_t offset, u
   bool ok = !changed();
   if (ok) {
     body.resize(length);
-    uint64_t done = 0;
-    while (ok && done < length) {
-      ssize_t n = ::pread(fd, body.data() + done, length - done, static_cast<off_t>(offset + done));
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) {
-        failure = n < 0 ? io_error("cannot read") : MakeError(ErrorCode::kIo, source.path + " got shorter");
-        ok = false;
-        break;
-      }
-      done += static_cast<uint64_t>(n);
+    const ssize_t n = ReadAt(fd, body.data(), length, offset);
+    if (n < 0 || static_cast<uint64_t>(n) < length) {
+      failure = n < 0 ? io_error("cannot read") : MakeError(ErrorCode::kIo, source.path + " got shorter");
+      ok = false;
     }
     if (ok && changed()) ok = false;
   }

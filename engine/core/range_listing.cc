@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "engine/core/info_codec.h"
+#include "engine/core/read_at.h"
 #include "planner/shard_plan.h"
 
 namespace riptide::engine {
@@ -32,14 +33,7 @@ std::string Record(const std::vector<s3::ObjectInfo>& objects, size_t n) {
 }
 
 bool PreadAll(int fd, char* data, size_t size, uint64_t offset) {
-  while (size > 0) {
-    const ssize_t n = ::pread(fd, data, size, static_cast<off_t>(offset));
-    if (n <= 0) return false;
-    data += n;
-    size -= static_cast<size_t>(n);
-    offset += static_cast<uint64_t>(n);
-  }
-  return true;
+  return ReadAt(fd, data, size, offset) == static_cast<ssize_t>(size);
 }
 
 // The record at `offset` of a range's spool as a page; false when it cannot be read back.

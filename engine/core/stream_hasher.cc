@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "engine/core/md5_lanes.h"
+#include "engine/core/read_at.h"
 
 namespace riptide::engine {
 namespace {
@@ -41,13 +42,9 @@ class Chunk {
 
  private:
   void Copy(int fd, uint64_t from, uint64_t to, char* buffer) {
-    for (uint64_t at = from; at < to;) {
-      const ssize_t n = ::pread(fd, buffer + (at - from), static_cast<size_t>(to - at), static_cast<off_t>(at));
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return Fail(std::string("cannot read a downloaded file: ") + std::strerror(errno));
-      if (n == 0) return Fail(kShort);
-      at += static_cast<uint64_t>(n);
-    }
+    const ssize_t n = ReadAt(fd, buffer, static_cast<size_t>(to - from), from);
+    if (n < 0) return Fail(std::string("cannot read a downloaded file: ") + std::strerror(errno));
+    if (static_cast<uint64_t>(n) < to - from) return Fail(kShort);
     data_ = buffer;
     size_ = static_cast<size_t>(to - from);
   }
@@ -73,16 +70,12 @@ class Chunk {
   std::optional<Error> error_;
 };
 
-// The copies of a round's small chunks, one buffer a thread, grown to the widest round
-// (at most kLanes × kCopyBelow: 4 MiB) and kept.
-char* CopyBuffer(size_t size) {
-  thread_local std::unique_ptr<char[]> buffer;
-  thread_local size_t capacity = 0;
-  if (capacity < size) {
-    buffer = std::make_unique_for_overwrite<char[]>(size);
-    capacity = size;
-  }
-  return buffer.get();
+// Where a round's small chunks are copied: a slice of kCopyBelow for each of its streams
+// (kLanes × 256 KiB, only the pages used ever touched), one buffer a thread.
+char* CopySlice(size_t stream) {
+  thread_local const std::unique_ptr<char[]> buffer =
+      std::make_unique_for_overwrite<char[]>(md5::kLanes * Chunk::kCopyBelow);
+  return buffer.get() + stream * Chunk::kCopyBelow;
 }
 
 }  // namespace
@@ -159,16 +152,11 @@ std::vector<HashRounds::Item> HashRounds::Take(StreamHasher* first) {
 
 void HashRounds::Run(std::vector<Item>& round) {
   std::vector<md5::Lane> lanes;
-  size_t copied = 0;
-  for (const Item& item : round) {
-    if (item.to - item.from < Chunk::kCopyBelow) copied += static_cast<size_t>(item.to - item.from);
-  }
-  char* copy = copied ? CopyBuffer(copied) : nullptr;
   std::deque<Chunk> chunks;  // mapped or copied until the lanes have run
   for (Item& item : round) {
     const bool small = item.to - item.from < Chunk::kCopyBelow;
-    const Chunk& chunk = chunks.emplace_back(item.hasher->fd_, item.from, item.to, small ? copy : nullptr);
-    if (small) copy += item.to - item.from;
+    const Chunk& chunk = chunks.emplace_back(item.hasher->fd_, item.from, item.to,
+                                             small ? CopySlice(chunks.size()) : nullptr);
     if (chunk.error()) {
       item.error = chunk.error();
       continue;
