@@ -28,8 +28,9 @@ PartPlan PlanParts(uint64_t size, const PartPolicy& policy) {
 int ObjectSlots(uint64_t size, uint64_t parts, int limit, bool one_md5_stream, int lanes, int huge_in_view) {
   const int slots = static_cast<int>(std::min<uint64_t>(parts, static_cast<uint64_t>(limit)));
   if (!one_md5_stream || lanes <= 1) return slots;
-  const int sharing = size >= kWideAlone ? std::min(lanes, huge_in_view) : lanes;
-  if (sharing <= 1) return slots;
+  // A huge object not counted in view (one fetched again because its copy drifted) is
+  // alone as far as this knows.
+  const int sharing = size >= kWideAlone ? std::clamp(huge_in_view, 1, lanes) : lanes;
   return std::min(slots, std::max(2, limit / sharing));
 }
 

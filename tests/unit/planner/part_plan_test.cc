@@ -51,6 +51,7 @@ TEST(ObjectSlots, OneMd5StreamLeavesRoomForOthersBelowTheWideAloneSize) {
 // a few of them land side by side (their MD5s in lanes), one alone goes wide.
 TEST(ObjectSlots, HugeObjectsShareTheLimitOnlyWithEachOther) {
   EXPECT_EQ(ObjectSlots(kWideAlone, 32, 64, true, 8, 1), 32);   // alone in view
+  EXPECT_EQ(ObjectSlots(kWideAlone, 32, 64, true, 8, 0), 32);   // not counted (drifted): alone
   EXPECT_EQ(ObjectSlots(kWideAlone, 32, 64, true, 8, 4), 16);   // 64 / 4
   EXPECT_EQ(ObjectSlots(kWideAlone, 32, 64, true, 8, 2), 32);   // 64 / 2, no more than its parts
   EXPECT_EQ(ObjectSlots(kWideAlone, 32, 64, true, 8, 100), 8);  // never narrower than the lanes make it
