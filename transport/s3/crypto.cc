@@ -1,11 +1,11 @@
 #include "transport/s3/crypto.h"
 
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/params.h>
-#include <openssl/sha.h>
 
 #include <memory>
+#include <stdexcept>
+#include <string>
 
 namespace riptide::s3 {
 
@@ -25,6 +25,12 @@ EVP_MD_CTX* Sha256Context() {
   static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
   thread_local std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
   return md && ctx && EVP_DigestInit_ex2(ctx.get(), md, nullptr) == 1 ? ctx.get() : nullptr;
+}
+
+// OpenSSL fails these only when it cannot allocate or find its default provider: nothing
+// a request could recover from (the run reports it as an internal error).
+[[noreturn]] void OpenSslFailed(const char* what) {
+  throw std::runtime_error(std::string("OpenSSL cannot compute ") + what);
 }
 
 // An HMAC-SHA256 context of this thread's; EVP_MAC_init gives it each call's key.
@@ -47,7 +53,7 @@ Sha256Digest Sha256(std::string_view data) {
   EVP_MD_CTX* ctx = Sha256Context();
   if (!ctx || EVP_DigestUpdate(ctx, data.data(), data.size()) != 1 ||
       EVP_DigestFinal_ex(ctx, out.data(), nullptr) != 1) {
-    SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), out.data());
+    OpenSslFailed("SHA-256");
   }
   return out;
 }
@@ -62,9 +68,7 @@ Sha256Digest HmacSha256(std::string_view key, std::string_view data) {
   if (!ctx || EVP_MAC_init(ctx, k, key.size(), nullptr) != 1 ||
       EVP_MAC_update(ctx, reinterpret_cast<const unsigned char*>(data.data()), data.size()) != 1 ||
       EVP_MAC_final(ctx, out.data(), &len, out.size()) != 1) {
-    unsigned int one_shot = 0;
-    HMAC(EVP_sha256(), k, static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
-         data.size(), out.data(), &one_shot);
+    OpenSslFailed("HMAC-SHA256");
   }
   return out;
 }
