@@ -115,7 +115,9 @@ nlohmann::json RunJson(const RunRow& r, const std::optional<LiveCounters>& live)
                       {"retries", r.retries},
                       {"throttled", r.throttled},
                       {"error", r.error}};
-  if (live) {
+  // Live counters only while the row says it runs: a run's final row is written before
+  // its slot lets go of it, and its counters may not have had a tick yet.
+  if (live && r.state == "running") {
     j["listed"] = live->listed;
     j["transferred"] = live->transferred;
     j["skipped"] = live->skipped;
