@@ -12,9 +12,9 @@ a re-sync after 1% of the objects changed, each with requests sent and peak RSS.
 `migrate` copies between two s3rvers (perf/migrate.py): riptide against `rclone copy`,
 and server-side against streamed copies.
 
-`--far MS` puts perf/delay_proxy.py between the clients and s3rver (MS of latency per
-request, `--rate` bytes/s per connection); `--cap N` has the proxy answer SlowDown above
-N requests in flight. riptide rows then also show its SlowDowns (of its requests) and the
+`--far MS` puts build/delay_line between the clients and s3rver (MS of latency per
+round trip, `--rate` bytes/s per connection); `--cap N` puts perf/delay_proxy.py there
+instead, answering SlowDown above N requests in flight. riptide rows then also show its SlowDowns (of its requests) and the
 concurrency it ended at, which is how `--concurrency auto` is judged against fixed ones.
 
 Beside each client's own CPU, a row shows what s3rver (`srv CPU`) and the delay proxy
@@ -35,7 +35,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from processes import (RIPTIDE, ROOT, S3RVER, own_cpu, process_cpu,  # noqa: E402,F401
+from processes import (RIPTIDE, ROOT, S3RVER, process_cpu,  # noqa: E402,F401
                        start_s3rver, timed, timed_json)
 from datasets import describe, durable_sync, set_aside, tree_size  # noqa: E402
 KEY = SECRET = "S3RVER"
@@ -129,11 +129,10 @@ class Bench:
             self.check_listing()
 
     def put_behind_proxy(self, latency_ms, rate, cap):
-        from delay_proxy import DelayProxy
-        port = int(self.endpoint.rsplit(":", 1)[1])
-        self.proxy = DelayProxy(port, latency_ms, rate, cap)
+        from delay_proxy import far_away
+        self.proxy = far_away(int(self.endpoint.rsplit(":", 1)[1]), latency_ms, rate, cap)
         self.endpoint = self.proxy.endpoint
-        self.watch["proxy"] = own_cpu
+        self.watch["proxy"] = self.proxy.cpu
 
     def check_listing(self):
         import boto3
@@ -367,7 +366,8 @@ def main():
                              text=True).stdout.strip()
         print(f"# workload {args.workload}: {len(b.objects)} objects, {b.total / 2**20:.0f} MiB; "
               f"{os.cpu_count()} cores; riptide {rev}; listing by boto3 {b.listing_s:.2f} s; {describe(workdir)}"
-              + (f"; through a proxy: {args.far:g} ms, {args.rate or 'no'} B/s per connection, cap {args.cap or 'none'}"
+              + (f"; through {type(b.proxy).__name__}: {args.far:g} ms, {args.rate or 'no'} B/s per connection, "
+                 f"cap {args.cap or 'none'}"
                  if b.proxy else ""))
         print(f"{'client':<34} {'wall s':>8} {'durable s':>9} {'MB/s':>8} {'obj/s':>9} {'CPU s':>7} {'CPU/GiB':>7} "
               f"{'CPU/1k':>8} {'RSS MiB':>8} {'srv CPU':>7} {'pxy CPU':>7} {'busy':>6}")

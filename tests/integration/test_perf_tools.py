@@ -1,17 +1,28 @@
 """The benchmark's own helpers that decide what a row measures (perf/datasets.py): an
 earlier dataset is set aside rather than deleted while the disk has room (deleting it would
 charge the next client for the freed inodes on ext4 without a journal), and the file
-system the header names is the one the datasets land on."""
+system the header names is the one the datasets land on. And the delay line that makes
+s3rver far away for `bench.py --far` (build/delay_line): every round trip pays its
+latency, each connection's answers its rate, and the bytes pass untouched."""
+import hashlib
+import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
+
+from support import S3Server, riptide
 
 sys.path.insert(0, os.path.join(os.environ.get("RIPTIDE_ROOT", os.path.join(os.path.dirname(__file__), "..", "..")),
                                 "perf"))
 import datasets  # noqa: E402
+import delay_proxy  # noqa: E402
+
+DELAY_LINE = os.environ.get("RIPTIDE_DELAY_LINE", delay_proxy.DELAY_LINE)
+MiB = 1 << 20
 
 
 class DatasetsTest(unittest.TestCase):
@@ -51,6 +62,66 @@ class DatasetsTest(unittest.TestCase):
             self.assertEqual(fstype, expected, path)
             self.assertEqual(journal is None, fstype != "ext4", path)
             self.assertIn(fstype, datasets.describe(path))
+
+
+class DelayLineTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        if not os.access(DELAY_LINE, os.X_OK):
+            raise AssertionError(f"{DELAY_LINE} is not built")
+        delay_proxy.DELAY_LINE = DELAY_LINE
+        cls.server = S3Server("s3rver")
+        cls.addClassCleanup(cls.server.stop)
+        cls.server.client().create_bucket(Bucket="far")
+        cls.objects = {f"o{i}.bin": os.urandom(2 * MiB) for i in range(2)}
+        cls.objects["tiny/ünï code.txt"] = b"x"
+        cls.server.seed_store("far", cls.objects)
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="riptide-delay-line-")
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+
+    def through(self, line, *args):
+        t0 = time.monotonic()
+        p = riptide(*args, "--endpoint", line.endpoint, server=self.server)
+        return p, time.monotonic() - t0
+
+    def mirror(self, line, name, *extra):
+        dest = os.path.join(self.tmp, name)
+        p, wall = self.through(line, "sync", "s3://far", dest, "--json", *extra)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(json.loads(p.stdout.splitlines()[-1])["transferred"], len(self.objects))
+        for key, data in self.objects.items():
+            with open(os.path.join(dest, key), "rb") as f:
+                self.assertEqual(hashlib.md5(f.read()).hexdigest(), hashlib.md5(data).hexdigest(), key)
+        return wall
+
+    def test_every_round_trip_pays_the_latency_and_the_bytes_pass_untouched(self):
+        line = delay_proxy.DelayLine(self.server.port, latency_ms=400)
+        self.addCleanup(line.stop)
+        p, wall = self.through(line, "ls", "s3://far", "--recursive")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        for key in self.objects:
+            self.assertIn(key, p.stdout)
+        self.assertGreaterEqual(wall, 0.4, "one listing request is one round trip")
+        # A listing, then the GETs side by side: two round trips at least.
+        self.assertGreaterEqual(self.mirror(line, "a", "--concurrency", "8"), 0.8)
+        self.assertGreaterEqual(line.cpu(), 0)
+
+    def test_each_connection_answers_at_its_own_rate(self):
+        line = delay_proxy.DelayLine(self.server.port, latency_ms=10, rate=MiB)
+        self.addCleanup(line.stop)
+        # Two objects of 2 MiB at once on two connections: each at 1 MiB/s, together in about
+        # 2 s. One rate for the whole line would take 4.
+        wall = self.mirror(line, "b", "--concurrency", "2", "--part-size", "8MiB")
+        self.assertGreaterEqual(wall, 2.0)
+        self.assertLess(wall, 3.5)
+
+    def test_a_line_without_an_upstream_port_is_refused(self):
+        for args in ([], ["0"], ["80", "--rate"], ["80", "--latency-ms", "-1"], ["80", "90"]):
+            p = subprocess.run([DELAY_LINE, *args], capture_output=True, text=True, timeout=10)
+            self.assertEqual(p.returncode, 2, args)
+            self.assertIn("usage: delay_line", p.stderr)
 
 
 if __name__ == "__main__":
