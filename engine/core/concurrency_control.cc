@@ -12,7 +12,11 @@
 namespace riptide::engine {
 namespace {
 // Slow start doubles while a doubling buys this much more (a request in flight costs
-// riptide a quarter MiB of memory: more than this is cheap to keep).
+// riptide a quarter MiB of memory: more than this is cheap to keep), or while it loses
+// no more than the same share and the latency stays within what the steady state keeps
+// (kLatencyRise below): one noisy period must not end the climb far under the knee (on
+// a single-threaded server that saturates gently, 8 → 16 bought 28 % in fixed runs and
+// 4 % in the period measured, and runs stayed at 16–18 where 32–64 did 1.4 × as much).
 constexpr double kKeepDoubling = 1.15;
 // A steady probe is kept when it buys at least this much more.
 constexpr double kProbeGain = 1.02;
@@ -77,7 +81,7 @@ int ConcurrencyController::Update(const ControlSample& s) {
   if (NewShape(s, score, cost)) return limit_;
   if (min_cost_ == 0 || cost < min_cost_) min_cost_ = cost;
   if (phase_ == Phase::kSlowStart) {
-    SlowStart(score);
+    SlowStart(score, cost);
   } else if (probing_) {
     Judge(score);
   } else if (cost > kLatencyRise * min_cost_ && ++costly_ >= 2) {
@@ -110,9 +114,11 @@ bool ConcurrencyController::NewShape(const ControlSample& s, double score, doubl
   return true;
 }
 
-void ConcurrencyController::SlowStart(double score) {
+void ConcurrencyController::SlowStart(double score, double cost) {
   // New slots fill within milliseconds: the next period already shows the new limit.
-  if (base_limit_ == 0 || score >= kKeepDoubling * base_score_) {
+  const bool pays = score >= kKeepDoubling * base_score_;
+  const bool cheap = score * kKeepDoubling >= base_score_ && cost < kLatencyRise * min_cost_;
+  if (base_limit_ == 0 || pays || cheap) {
     base_score_ = score;
     base_limit_ = limit_;
     if (Set(limit_ * 2) == base_limit_) phase_ = Phase::kSteady;  // at the top already

@@ -2,9 +2,10 @@
 //
 // `ConcurrencyController` is the decision alone, a pure function of the samples it is
 // fed (unit-tested on simulated servers): it starts low and doubles the limit while
-// doing so buys throughput (slow start), then probes a little higher now and then and
-// keeps a step only when it pays (additive increase), and cuts the limit by a factor at
-// once when the server pushes back: a SlowDown, 503 or 429, a timeout, or latency that
+// doing so buys throughput, or costs little while the latency stays within what the
+// steady state keeps (slow start), then probes a little higher now and then and keeps a
+// step only when it pays (additive increase), and cuts the limit by a factor at once when the
+// server pushes back: a SlowDown, 503 or 429, a timeout, or latency that
 // rises with no throughput to show for it (by Little's law, more requests in flight at
 // the same rate is exactly that). It never leaves [min, max]; max is what the memory
 // limit affords.
@@ -65,7 +66,7 @@ class ConcurrencyController {
   static double Score(const ControlSample& s);
   int Set(int limit);
   void Cut();
-  void SlowStart(double score);
+  void SlowStart(double score, double cost);
   void Judge(double score);  // the period after a probe
   void Probe(double score);
   // True when this period's work is of another shape than the recent one (then nothing
