@@ -105,6 +105,7 @@ bool ConcurrencyController::NewShape(const ControlSample& s, double score, doubl
   // of cost and score no longer compares. Keep the limit; compare afresh from here.
   min_cost_ = cost;
   costly_ = 0;
+  look_ = 0;
   base_score_ = score;
   base_limit_ = limit_;
   if (probing_) {
@@ -116,9 +117,26 @@ bool ConcurrencyController::NewShape(const ControlSample& s, double score, doubl
 
 void ConcurrencyController::SlowStart(double score, double cost) {
   // New slots fill within milliseconds: the next period already shows the new limit.
-  const bool pays = score >= kKeepDoubling * base_score_;
-  const bool cheap = score * kKeepDoubling >= base_score_ && cost < kLatencyRise * min_cost_;
-  if (base_limit_ == 0 || pays || cheap) {
+  const auto climbs = [&](double sc, double co) {
+    const bool pays = sc >= kKeepDoubling * base_score_;
+    const bool cheap = sc * kKeepDoubling >= base_score_ && co < kLatencyRise * min_cost_;
+    return base_limit_ == 0 || pays || cheap;
+  };
+  if (!climbs(score, cost)) {
+    // Where the climb ends decides the run: one period that caught a stall (writeback,
+    // the server busy listing) is no reason to end it. Look twice; take the better.
+    if (look_ == 0) {
+      look_ = score;
+      look_cost_ = cost;
+      return;
+    }
+    if (look_ > score) {
+      score = look_;
+      cost = look_cost_;
+    }
+  }
+  look_ = 0;
+  if (climbs(score, cost)) {
     base_score_ = score;
     base_limit_ = limit_;
     if (Set(limit_ * 2) == base_limit_) phase_ = Phase::kSteady;  // at the top already

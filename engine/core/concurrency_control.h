@@ -3,7 +3,7 @@
 // `ConcurrencyController` is the decision alone, a pure function of the samples it is
 // fed (unit-tested on simulated servers): it starts low and doubles the limit while
 // doing so buys throughput, or costs little while the latency stays within what the
-// steady state keeps (slow start), then probes a little higher now and then and keeps a
+// steady state keeps, looking twice before it stops (slow start), then probes a little higher now and then and keeps a
 // step only when it pays (additive increase), and cuts the limit by a factor at once when the
 // server pushes back: a SlowDown, 503 or 429, a timeout, or latency that
 // rises with no throughput to show for it (by Little's law, more requests in flight at
@@ -81,6 +81,8 @@ class ConcurrencyController {
   int echo_ = 0;             // periods whose pushback is still the last cut's
   double base_score_ = 0;    // the score at the limit before the last step up
   int base_limit_ = 0;       // that limit (0: none yet)
+  double look_ = 0;          // slow start: the score of a first period at this limit that did not pay
+  double look_cost_ = 0;     // and its cost
   bool probing_ = false;     // steady: the limit is one step above base_limit_
   int quiet_ = 0;            // steady: periods since the last change
   int probe_every_ = 3;      // steady: periods between probes; doubles after one that did not pay
