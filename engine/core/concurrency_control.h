@@ -3,12 +3,12 @@
 // `ConcurrencyController` is the decision alone, a pure function of the samples it is
 // fed (unit-tested on simulated servers): it starts low and doubles the limit while
 // doing so buys throughput, or costs little while the latency stays within what the
-// steady state keeps, looking twice before it stops (slow start), then probes a little higher now and then and keeps a
-// step only when it pays (additive increase), and cuts the limit by a factor at once when the
-// server pushes back: a SlowDown, 503 or 429, a timeout, or latency that
-// rises with no throughput to show for it (by Little's law, more requests in flight at
-// the same rate is exactly that). It never leaves [min, max]; max is what the memory
-// limit affords.
+// steady state keeps, looking twice before it stops (slow start); then it probes a
+// little higher now and then and keeps a step only when it pays (additive increase),
+// and cuts the limit by a factor at once when the server pushes back: a SlowDown, 503
+// or 429, a timeout, or latency that rises with no throughput to show for it (by
+// Little's law, more requests in flight at the same rate is exactly that). It never
+// leaves [min, max]; max is what the memory limit affords.
 //
 // `ConcurrencyTuner` feeds it from a running job, on the RunShell's ticker: the bytes
 // and requests counted since the last period, the throttles and timeouts among the
