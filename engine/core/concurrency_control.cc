@@ -79,7 +79,10 @@ int ConcurrencyController::Update(const ControlSample& s) {
   if (s.busy < kFull * limit_ || score <= 0) return limit_;  // idle slots: nothing learnt
   const double cost = s.busy / score;
   if (NewShape(s, score, cost)) return limit_;
-  if (min_cost_ == 0 || cost < min_cost_) min_cost_ = cost;
+  if (min_cost_ == 0 || cost < min_cost_) {
+    min_cost_ = cost;
+    min_cost_limit_ = limit_;
+  }
   if (phase_ == Phase::kSlowStart) {
     SlowStart(score, cost);
   } else if (probing_) {
@@ -104,6 +107,7 @@ bool ConcurrencyController::NewShape(const ControlSample& s, double score, doubl
   // The work changed shape (large objects gave way to small ones, say): what was learnt
   // of cost and score no longer compares. Keep the limit; compare afresh from here.
   min_cost_ = cost;
+  min_cost_limit_ = limit_;
   costly_ = 0;
   look_ = 0;
   base_score_ = score;
@@ -119,7 +123,10 @@ void ConcurrencyController::SlowStart(double score, double cost) {
   // New slots fill within milliseconds: the next period already shows the new limit.
   const auto climbs = [&](double sc, double co) {
     const bool pays = sc >= kKeepDoubling * base_score_;
-    const bool cheap = sc * kKeepDoubling >= base_score_ && co < kLatencyRise * min_cost_;
+    // Cheap only against a latency measured below this limit (not just after a change
+    // of shape, when the lowest is this limit's own).
+    const bool cheap =
+        sc * kKeepDoubling >= base_score_ && co < kLatencyRise * min_cost_ && min_cost_limit_ < limit_;
     return base_limit_ == 0 || pays || cheap;
   };
   if (!climbs(score, cost)) {

@@ -89,6 +89,7 @@ class ConcurrencyController {
   int ceiling_ = 0;          // the limit the server last pushed back at (0: none)
   int since_ceiling_ = 0;    // periods since; the ceiling is tried again after a while
   double min_cost_ = 0;      // the lowest slots held per unit of score seen (Little's law)
+  int min_cost_limit_ = 0;   // the limit it was seen at
   int costly_ = 0;           // steady periods running whose cost was above the latency rule's bound
   double shape_ = 0;         // recent mean of bytes per request (weight included)
 };

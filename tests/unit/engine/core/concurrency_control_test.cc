@@ -145,6 +145,23 @@ TEST(ConcurrencyController, AStallInTheFirstPeriodAtANewLimitDoesNotEndSlowStart
   EXPECT_GE(t.limits.back(), 24);
 }
 
+TEST(ConcurrencyController, AChangeOfShapeInSlowStartIsNoLicenceToClimb) {
+  // At 32 the work turns from 64 KiB objects to 8 MiB parts (mixed sizes do so now and
+  // then): the latency measured afresh there is 32's own, and no proof that 64 is cheap.
+  const double top = 1200 * 65536.0;
+  const Server server = Saturating(top);
+  bool large = false;
+  ConcurrencyController c({2, 8, 256});
+  Trace t = Drive(c, [&](int limit) {
+    ControlSample s = server(limit);
+    large = large || limit >= 32;
+    if (large) s.requests = s.bytes >> 23;
+    return s;
+  }, 40);
+  EXPECT_TRUE(large);
+  EXPECT_LE(t.Max(), 64);
+}
+
 TEST(ConcurrencyController, RisingLatencyWithNothingToShowCutsBack) {
   // A link that 64 requests fill; then another tenant takes most of it and 8 fill what
   // is left. Nothing is refused, but each byte now waits on 8 times the slots: the
