@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 
 #include <spdlog/spdlog.h>
 
@@ -150,6 +151,10 @@ std::string Meta(sqlite3* db, const char* name) {
 
 Result<std::unique_ptr<CopyRunLog>> CopyRunLog::Open(const std::string& state_dir, const std::string& destination,
                                                      const std::string& bucket_url) {
+  // A fresh account has no ~/.local/state yet: its parents as `mkdir -p` would, the
+  // folder itself private.
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(state_dir).parent_path(), ec);
   if (::mkdir(state_dir.c_str(), 0700) != 0 && errno != EEXIST) {
     return MakeError(ErrorCode::kIo, "cannot create " + state_dir + ": " + std::strerror(errno));
   }
