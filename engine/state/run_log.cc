@@ -149,15 +149,18 @@ std::string Meta(sqlite3* db, const char* name) {
 
 }  // namespace
 
+Status MakeStateDir(const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(dir).parent_path(), ec);
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    return MakeError(ErrorCode::kIo, "cannot create " + dir + ": " + std::strerror(errno));
+  }
+  return OkStatus();
+}
+
 Result<std::unique_ptr<CopyRunLog>> CopyRunLog::Open(const std::string& state_dir, const std::string& destination,
                                                      const std::string& bucket_url) {
-  // A fresh account has no ~/.local/state yet: its parents as `mkdir -p` would, the
-  // folder itself private.
-  std::error_code ec;
-  std::filesystem::create_directories(std::filesystem::path(state_dir).parent_path(), ec);
-  if (::mkdir(state_dir.c_str(), 0700) != 0 && errno != EEXIST) {
-    return MakeError(ErrorCode::kIo, "cannot create " + state_dir + ": " + std::strerror(errno));
-  }
+  if (Status st = MakeStateDir(state_dir); !st.ok()) return st.error();
   auto db = OpenCopyDb(state_dir + "/runs-" + DestinationId(destination) + ".db");
   if (!db.ok()) return db.error();
   std::unique_ptr<CopyRunLog> log(new CopyRunLog(*db));

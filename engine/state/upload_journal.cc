@@ -7,7 +7,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <filesystem>
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
@@ -17,8 +16,7 @@
 namespace riptide::engine {
 
 Result<std::unique_ptr<UploadJournal>> UploadJournal::Open(const std::string& dir, const std::string& destination) {
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
+  if (Status st = MakeStateDir(dir); !st.ok()) return st.error();
   const std::string id = DestinationId(destination);
   const std::string path = dir + "/uploads-" + id + ".jsonl";
   auto io_error = [&](const char* what) {

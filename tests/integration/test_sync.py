@@ -333,7 +333,7 @@ class FilterAndDryRunTest(ServerTestCase):
         home = self.dataset + "-home"
         os.makedirs(home)
         self.addCleanup(shutil.rmtree, home, True)
-        for extra in (["--dry-run"], []):
+        for extra in ([], ["--dry-run"]):
             p = riptide("cp", f"s3://{self.bucket}/p/", f"s3://{self.bucket}/copy/", "--endpoint",
                         self.server.endpoint, *extra, env={"HOME": home, "XDG_STATE_HOME": ""}, server=self.server)
             self.assertEqual(p.returncode, 0, p.stderr)
