@@ -36,24 +36,25 @@ Error IoError(const std::string& what, const std::string& path, int err) {
   return e;
 }
 
-namespace {
-
-constexpr uint64_t kPreallocateMinBytes = 1u << 20;
-
-Status MakeDirs(const std::string& path) {
+Status MakeDirs(const std::string& path, mode_t mode) {
   std::string partial;
   size_t pos = 0;
   while (pos != std::string::npos) {
     pos = path.find('/', pos + 1);
     partial = path.substr(0, pos);
     if (partial.empty()) continue;
-    if (::mkdir(partial.c_str(), 0755) != 0 && errno != EEXIST) return IoError("cannot create", partial, errno);
+    const mode_t m = pos == std::string::npos || pos + 1 == path.size() ? mode : 0755;  // the last, "dir/" too
+    if (::mkdir(partial.c_str(), m) != 0 && errno != EEXIST) return IoError("cannot create", partial, errno);
   }
   struct stat st;
   if (::stat(path.c_str(), &st) != 0) return IoError("cannot open", path, errno);
   if (!S_ISDIR(st.st_mode)) return MakeError(ErrorCode::kIo, path + " is not a directory");
   return OkStatus();
 }
+
+namespace {
+
+constexpr uint64_t kPreallocateMinBytes = 1u << 20;
 
 std::string RandomSuffix() {
   static std::atomic<uint64_t> counter{0};

@@ -131,4 +131,8 @@ class Dataset {
 /// "No space left on device" and friends, as a one-line error naming the path.
 Error IoError(const std::string& what, const std::string& path, int err);
 
+/// `path` and any folder above it that is missing, as `mkdir -p`; `path` itself, when
+/// made here, with `mode` (0700 for riptide's own state folders).
+Status MakeDirs(const std::string& path, mode_t mode = 0755);
+
 }  // namespace riptide::engine

@@ -5,10 +5,10 @@
 
 #include <cerrno>
 #include <cstring>
-#include <filesystem>
 
 #include <spdlog/spdlog.h>
 
+#include "engine/state/dataset.h"
 #include "engine/state/sqlite.h"
 #include "transport/s3/crypto.h"
 
@@ -149,18 +149,9 @@ std::string Meta(sqlite3* db, const char* name) {
 
 }  // namespace
 
-Status MakeStateDir(const std::string& dir) {
-  std::error_code ec;
-  std::filesystem::create_directories(std::filesystem::path(dir).parent_path(), ec);
-  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
-    return MakeError(ErrorCode::kIo, "cannot create " + dir + ": " + std::strerror(errno));
-  }
-  return OkStatus();
-}
-
 Result<std::unique_ptr<CopyRunLog>> CopyRunLog::Open(const std::string& state_dir, const std::string& destination,
                                                      const std::string& bucket_url) {
-  if (Status st = MakeStateDir(state_dir); !st.ok()) return st.error();
+  if (Status st = MakeDirs(state_dir, 0700); !st.ok()) return st.error();
   auto db = OpenCopyDb(state_dir + "/runs-" + DestinationId(destination) + ".db");
   if (!db.ok()) return db.error();
   std::unique_ptr<CopyRunLog> log(new CopyRunLog(*db));

@@ -75,8 +75,4 @@ class CopyRunLog {
 /// The id of a destination's state files (upload journal, run log).
 std::string DestinationId(const std::string& destination);
 
-/// Makes a state folder (~/.local/state/riptide on a fresh account): its parents as
-/// `mkdir -p` would, the folder itself private (0700) when riptide makes it.
-Status MakeStateDir(const std::string& dir);
-
 }  // namespace riptide::engine

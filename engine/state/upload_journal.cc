@@ -11,12 +11,13 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "engine/state/dataset.h"
 #include "engine/state/run_log.h"
 
 namespace riptide::engine {
 
 Result<std::unique_ptr<UploadJournal>> UploadJournal::Open(const std::string& dir, const std::string& destination) {
-  if (Status st = MakeStateDir(dir); !st.ok()) return st.error();
+  if (Status st = MakeDirs(dir, 0700); !st.ok()) return st.error();
   const std::string id = DestinationId(destination);
   const std::string path = dir + "/uploads-" + id + ".jsonl";
   auto io_error = [&](const char* what) {

@@ -329,15 +329,16 @@ class FilterAndDryRunTest(ServerTestCase):
     def test_a_copy_from_a_home_without_local_state_makes_that_folder(self):
         # A fresh server account has no ~/.local/state, where a bucket-to-bucket copy keeps
         # its run log: riptide makes it, its own folder in it private.
+        # A copy opens its upload journal first; a dry run only the run log: a home each.
         self.put(self.OBJECTS)
-        home = self.dataset + "-home"
-        os.makedirs(home)
-        self.addCleanup(shutil.rmtree, home, True)
-        for extra in ([], ["--dry-run"]):
+        for extra in (["--dry-run"], []):
+            home = self.dataset + "-home" + "".join(extra)
+            os.makedirs(home)
+            self.addCleanup(shutil.rmtree, home, True)
             p = riptide("cp", f"s3://{self.bucket}/p/", f"s3://{self.bucket}/copy/", "--endpoint",
                         self.server.endpoint, *extra, env={"HOME": home, "XDG_STATE_HOME": ""}, server=self.server)
             self.assertEqual(p.returncode, 0, p.stderr)
-        self.assertEqual(os.stat(os.path.join(home, ".local/state/riptide")).st_mode & 0o777, 0o700)
+            self.assertEqual(os.stat(os.path.join(home, ".local/state/riptide")).st_mode & 0o777, 0o700, extra)
         copied = self.s3.list_objects_v2(Bucket=self.bucket, Prefix="copy/")["Contents"]
         self.assertEqual(len(copied), len(self.OBJECTS))
 
