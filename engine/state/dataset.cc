@@ -43,7 +43,8 @@ Status MakeDirs(const std::string& path, mode_t mode) {
     pos = path.find('/', pos + 1);
     partial = path.substr(0, pos);
     if (partial.empty()) continue;
-    const mode_t m = pos == std::string::npos || pos + 1 == path.size() ? mode : 0755;  // the last, "dir/" too
+    const bool last = pos == std::string::npos || pos + 1 == path.size();  // "dir/" too
+    const mode_t m = last ? mode : 0755;
     if (::mkdir(partial.c_str(), m) != 0 && errno != EEXIST) return IoError("cannot create", partial, errno);
   }
   struct stat st;
