@@ -85,7 +85,45 @@ HashRounds::Counts HashRounds::counts() const {
   return counts_;
 }
 
-bool HashRounds::Ripe() const { return ready_.size() >= width_ || backlog_ >= backlog_limit_; }
+HashRounds::~HashRounds() { Close(); }
+
+bool HashRounds::Ripe() const {
+  if (ready_.size() >= width_ || backlog_ >= backlog_limit_) return true;
+  // (Waiting streams are in line: a kernel call's width of them is ripe above, whatever the batch.)
+  return waiting_ > 0 && (overdue_ || !batch_ || waiting_ >= std::max<size_t>(1, batch_()));
+}
+
+void HashRounds::Gather(std::function<size_t()> batch, std::chrono::milliseconds linger) {
+  batch_ = std::move(batch);
+  linger_ = linger;
+  lingerer_ = std::thread([this] { Linger(); });
+}
+
+void HashRounds::Waits() {
+  if (waiting_++ == 0) {
+    first_waiting_ = std::chrono::steady_clock::now();
+    linger_cv_.notify_one();
+  }
+}
+
+void HashRounds::Linger() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!closing_) {
+    if (waiting_ == 0 || overdue_) {
+      linger_cv_.wait(lock);
+    } else if (std::chrono::steady_clock::now() < first_waiting_ + linger_) {
+      linger_cv_.wait_until(lock, first_waiting_ + linger_);
+    } else {
+      // Too few streams came to fill a round: hash those waiting as they are.
+      overdue_ = true;
+      if (NeedsDrain()) {
+        lock.unlock();
+        StartDrain();
+        lock.lock();
+      }
+    }
+  }
+}
 
 bool HashRounds::NeedsDrain() {
   if (draining_ || ready_.empty() || !Ripe()) return false;
@@ -94,6 +132,18 @@ bool HashRounds::NeedsDrain() {
 }
 
 void HashRounds::Close() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    closing_ = true;
+  }
+  linger_cv_.notify_one();
+  if (lingerer_.joinable()) {
+    if (lingerer_.get_id() == std::this_thread::get_id()) {
+      lingerer_.detach();  // the last owner let go on the lingerer itself: it returns next
+    } else {
+      lingerer_.join();
+    }
+  }
   std::lock_guard<std::mutex> lock(mu_);
   for (auto& h : ready_) {
     std::lock_guard<std::mutex> own(h->mu_);
@@ -172,6 +222,7 @@ void HashRounds::Run(std::vector<Item>& round) {
 
 void HashRounds::Settle(std::vector<Item>& round) {
   bool start = false;
+  std::vector<std::pair<std::shared_ptr<StreamHasher>, std::function<void(Result<FileDigest>)>>> done;
   {
     std::lock_guard<std::mutex> lock(mu_);
     ++counts_.rounds;
@@ -193,6 +244,11 @@ void HashRounds::Settle(std::vector<Item>& round) {
       } else {
         h.queued_ = false;
         backlog_ -= h.contiguous_ - h.hashed_;
+        if (h.then_) {
+          done.emplace_back(item.hasher, std::move(h.then_));
+          h.then_ = nullptr;
+          if (--waiting_ == 0) overdue_ = false;
+        }
       }
       h.cv_.notify_all();
     }
@@ -200,6 +256,7 @@ void HashRounds::Settle(std::vector<Item>& round) {
     start = NeedsDrain();
   }
   if (start) StartDrain();
+  for (auto& [hasher, then] : done) then(hasher->Finish());  // out of line now: no round to drive
 }
 
 StreamHasher::StreamHasher(int fd, bool with_md5, std::vector<uint64_t> part_lengths, const std::string& checksum,
@@ -259,6 +316,26 @@ Result<FileDigest> StreamHasher::Finish() {
   auto read = state_.UpdateFromFile(fd_, hashed_, UINT64_MAX);
   if (!read.ok()) return read.error();
   return state_.Finish();
+}
+
+void StreamHasher::WhenDone(std::function<void(Result<FileDigest>)> then) {
+  bool waits = false, start = false;
+  {
+    std::lock_guard<std::mutex> lock(rounds_->mu_);
+    std::lock_guard<std::mutex> own(mu_);
+    if (queued_) {
+      waits = true;
+      then_ = std::move(then);
+      rounds_->Waits();
+      start = rounds_->NeedsDrain();
+    }
+  }
+  if (!waits) {
+    // Nothing left in line: what the ranges did not cover is read off the landing thread.
+    rounds_->schedule_([self = shared_from_this(), then = std::move(then)] { then(self->Finish()); });
+  } else if (start) {
+    rounds_->StartDrain();
+  }
 }
 
 void StreamHasher::Abandon() {

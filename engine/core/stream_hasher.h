@@ -2,9 +2,12 @@
 // but a run has dozens of objects landing at once: each round of HashRounds takes up to
 // 16 streams with bytes on disk not yet hashed, reads the next chunk of each (from the
 // page cache), and advances all their MD5s in one pass of the lanes (md5_lanes.h);
-// XXH3 and any additional checksum stay per stream.
+// XXH3 and any additional checksum stay per stream. An object that has landed whole
+// can wait for others to share its last round (WhenDone): small objects land one at a
+// time, and hashed at once each ran nearly alone.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -14,6 +17,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "engine/core/hashing.h"
@@ -37,6 +41,11 @@ class HashRounds : public std::enable_shared_from_this<HashRounds> {
   /// `schedule` runs a task off the network thread (the graph's arena).
   explicit HashRounds(Schedule schedule, int width = md5::Width(), uint64_t backlog = kBacklog)
       : schedule_(std::move(schedule)), width_(width), backlog_limit_(backlog) {}
+  ~HashRounds();
+  /// Streams whose object has landed (StreamHasher::WhenDone) wait to share a round: one
+  /// starts once `batch()` of them wait, or `linger` after the first of them began to.
+  /// Until this is called, each starts a round at once.
+  void Gather(std::function<size_t()> batch, std::chrono::milliseconds linger);
   /// Lets go of the streams still in line (a run that ends without verifying them).
   void Close();
 
@@ -67,6 +76,8 @@ class HashRounds : public std::enable_shared_from_this<HashRounds> {
   bool NeedsDrain();
   void StartDrain();
   void Drain();
+  void Waits();   // mu_ held: one more stream waits for its last round
+  void Linger();  // the thread that starts rounds for streams that waited `linger_`
 
   Schedule schedule_;
   const size_t width_;
@@ -76,6 +87,14 @@ class HashRounds : public std::enable_shared_from_this<HashRounds> {
   uint64_t backlog_ = 0;   // bytes on disk not yet hashed, over the streams in line or in a round
   bool draining_ = false;  // a drain task is queued or running
   Counts counts_;
+  std::function<size_t()> batch_;      // set once by Gather, before any stream
+  std::chrono::milliseconds linger_{0};
+  size_t waiting_ = 0;                 // streams in line whose object has landed
+  bool overdue_ = false;               // some waited `linger_`: rounds are ripe until none wait
+  std::chrono::steady_clock::time_point first_waiting_;
+  bool closing_ = false;
+  std::condition_variable linger_cv_;
+  std::thread lingerer_;
 };
 
 /// Hashes a file while its ranges are still being written: each completed range that
@@ -95,6 +114,9 @@ class StreamHasher : public std::enable_shared_from_this<StreamHasher> {
   /// Hashes what is ready in rounds (beside other streams), then whatever is left from
   /// the file itself.
   Result<FileDigest> Finish();
+  /// The object has landed whole: `then` gets the digest once a round has hashed the
+  /// rest of it beside other streams (HashRounds::Gather), on a background task or here.
+  void WhenDone(std::function<void(Result<FileDigest>)> then);
   /// The digest is not wanted: no more rounds for this stream (waits for one running).
   void Abandon();
 
@@ -112,6 +134,7 @@ class StreamHasher : public std::enable_shared_from_this<StreamHasher> {
   bool queued_ = false;   // guarded (with the rounds' lock too): in line or in a round
   bool running_ = false;  // guarded (likewise): a round is hashing a chunk of it now
   bool closed_ = false;   // guarded: finished or abandoned, no more rounds
+  std::function<void(Result<FileDigest>)> then_;  // guarded (and the rounds' lock): WhenDone's
   std::optional<Error> error_;  // guarded
 };
 

@@ -318,9 +318,22 @@ void AddProbes(RunContext& ctx, Transfer& t) {
   }
 }
 
+// The object has landed: its hasher's last round waits for other streams to share the
+// lanes, and the transfer goes on to verify with the digest. A hasher verify would not
+// use (the fetch failed, or the object told another checksum) stays for verify to drop.
+void AwaitDigest(TransferPtr t, std::function<void(TransferPtr)> done) {
+  if (!t->hasher || t->error || t->hasher->checksum() != t->checksum_algorithm) return done(std::move(t));
+  std::shared_ptr<StreamHasher> hasher = std::move(t->hasher);
+  hasher->WhenDone([t = std::move(t), done = std::move(done)](Result<FileDigest> digest) mutable {
+    t->streamed = std::move(digest);
+    done(std::move(t));
+  });
+}
+
 }  // namespace
 
 void StartFetch(RunContext& ctx, TransferPtr t, std::function<void(TransferPtr)> done) {
+  t->streamed.reset();
   if (t->folder || t->error) return done(std::move(t));
   if (t->part_sizes == Transfer::PartSizes::kWanted) return AskPartSizes(ctx, std::move(t), std::move(done));
   if (t->refresh) {
@@ -366,7 +379,9 @@ void StartFetch(RunContext& ctx, TransferPtr t, std::function<void(TransferPtr)>
   t->hasher.reset();
   t->rounds++;
   // Everything already on disk makes an empty window, done at once.
-  std::make_shared<ObjectFetch>(ctx, std::move(t))->Launch(std::move(done));
+  std::make_shared<ObjectFetch>(ctx, std::move(t))->Launch([done = std::move(done)](TransferPtr landed) mutable {
+    AwaitDigest(std::move(landed), std::move(done));
+  });
 }
 
 }  // namespace riptide::engine

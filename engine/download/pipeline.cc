@@ -16,6 +16,8 @@ namespace flow = oneapi::tbb::flow;
 
 namespace {
 
+constexpr std::chrono::milliseconds kGatherLinger{10};
+
 // Once the graph and its background tasks are done: what the hash rounds did, and the
 // streams of transfers that never reached verify (a cancel) let go.
 void EndHashRounds(RunContext& ctx) {
@@ -46,6 +48,9 @@ Status RunPipeline(RunContext& ctx, PageSource& pages) {
   Status fed = OkStatus();
   ctx.schedule_background = [&arena](std::function<void()> task) { arena.Enqueue(std::move(task)); };
   ctx.hash_rounds = std::make_shared<HashRounds>(ctx.schedule_background);
+  // A landed object's last round waits for others, but no longer than a few ms and with
+  // at most a quarter of the budget's slots: its slot is held until it commits.
+  ctx.hash_rounds->Gather([&ctx] { return static_cast<size_t>(ctx.budget.limit() / 4); }, kGatherLinger);
   arena.Execute([&] {
     flow::graph g;
     FetchNode fetch(g, flow::unlimited, [&](const TransferPtr& t, FetchNode::gateway_type& gw) {

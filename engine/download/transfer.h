@@ -45,6 +45,7 @@ struct Transfer {
   bool journaled = false;          // a ranged download the resume journal follows
   std::set<int> resumed_parts;     // part indexes already on disk from an earlier run
   std::shared_ptr<StreamHasher> hasher;  // hashes ranges as they land (ranged objects)
+  std::optional<Result<FileDigest>> streamed;  // its digest, once the object has landed
   // Asked by verify, done by the fetch stage on the transport (never on a graph thread):
   bool refresh = false;  // replaced mid-download: HEAD it before the next round
   enum class PartSizes { kUnasked, kWanted, kAsked };

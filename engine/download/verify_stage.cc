@@ -72,7 +72,8 @@ bool Verify(RunContext& ctx, Transfer& t) {
   // Whatever happens next, the object's stream leaves the hash rounds first. A hasher
   // started before the object's checksum was known cannot vouch for it.
   std::shared_ptr<StreamHasher> hasher = std::move(t.hasher);
-  std::optional<Result<FileDigest>> streamed;
+  std::optional<Result<FileDigest>> streamed = std::move(t.streamed);
+  t.streamed.reset();
   if (hasher && (t.error || hasher->checksum() != t.checksum_algorithm)) {
     hasher->Abandon();
   } else if (hasher) {

@@ -6,7 +6,9 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <future>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <thread>
 
@@ -221,6 +223,68 @@ TEST(StreamHasher, BackgroundRoundsWaitForEnoughStreamsOrBytes) {
   EXPECT_EQ(digest->md5, s3::Md5Hex(big));
   EXPECT_EQ(rounds->counts().bytes, 400000u + 5 * kQuarter);
   for (int i = 0; i < 4; ++i) EXPECT_EQ(hashers[i]->Finish()->md5, s3::Md5Hex(datas[i]));
+}
+
+// Objects that have landed wait to share their last round: none starts until `batch`
+// of them wait, then one round hashes them all, and each gets its digest. A stream with
+// nothing left in line gets its digest from a task of its own.
+TEST(StreamHasher, LandedStreamsWaitToShareARound) {
+  Background kept(false);
+  auto rounds = std::make_shared<HashRounds>(kept.schedule(), 16);
+  rounds->Gather([] { return size_t{4}; }, std::chrono::seconds(600));
+  std::vector<std::string> datas;
+  std::vector<std::unique_ptr<TempFile>> files;
+  std::vector<std::shared_ptr<StreamHasher>> hashers;
+  std::vector<std::optional<Result<FileDigest>>> digests(5);
+  for (int i = 0; i < 5; ++i) {
+    datas.push_back(riptide::testing::RandomBytes(100000 + i, static_cast<uint32_t>(300 + i)));
+    files.push_back(std::make_unique<TempFile>("landed-" + std::to_string(i), datas.back()));
+    hashers.push_back(std::make_shared<StreamHasher>(files.back()->fd(), true, std::vector<uint64_t>(), "", rounds));
+    if (i < 4) hashers.back()->RangeDone(0, datas.back().size());
+  }
+  for (int i = 0; i < 4; ++i) {
+    hashers[i]->WhenDone([&digests, i](Result<FileDigest> d) { digests[i] = std::move(d); });
+    EXPECT_EQ(kept.kept(), i < 3 ? 0u : 1u) << "streams waiting: " << i + 1;
+  }
+  EXPECT_FALSE(digests[0].has_value());
+  kept.RunKept();
+  EXPECT_EQ(rounds->counts().rounds, 1u);
+  EXPECT_EQ(rounds->counts().widest, 4);
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_TRUE(digests[i].has_value() && digests[i]->ok()) << i;
+    EXPECT_EQ((*digests[i])->md5, s3::Md5Hex(datas[i])) << i;
+  }
+  // The fifth never told of a range: its bytes are read from the file, on a task.
+  hashers[4]->WhenDone([&digests](Result<FileDigest> d) { digests[4] = std::move(d); });
+  EXPECT_FALSE(digests[4].has_value());
+  EXPECT_EQ(kept.kept(), 1u);
+  kept.RunKept();
+  ASSERT_TRUE(digests[4].has_value() && digests[4]->ok());
+  EXPECT_EQ((*digests[4])->md5, s3::Md5Hex(datas[4]));
+  EXPECT_EQ(rounds->counts().rounds, 1u);
+}
+
+// A landed stream that no others join is hashed once it has waited the linger, not
+// before, and not never.
+TEST(StreamHasher, ALandedStreamLeftAloneIsHashedAfterTheLinger) {
+  Background background;
+  auto rounds = std::make_shared<HashRounds>(background.schedule(), 16);
+  constexpr auto kLinger = std::chrono::milliseconds(50);
+  rounds->Gather([] { return size_t{8}; }, kLinger);
+  const std::string data = riptide::testing::RandomBytes(200000, 11);
+  TempFile file("alone", data);
+  auto hasher = std::make_shared<StreamHasher>(file.fd(), true, std::vector<uint64_t>(), "", rounds);
+  hasher->RangeDone(0, data.size());
+  std::promise<Result<FileDigest>> promise;
+  const auto start = std::chrono::steady_clock::now();
+  hasher->WhenDone([&promise](Result<FileDigest> d) { promise.set_value(std::move(d)); });
+  auto digest = riptide::testing::ReturnsWithin(std::chrono::seconds(10), "a lone landed stream's digest",
+                                                [&] { return promise.get_future().get(); });
+  EXPECT_GE(std::chrono::steady_clock::now() - start, kLinger);
+  ASSERT_TRUE(digest.ok());
+  EXPECT_EQ(digest->md5, s3::Md5Hex(data));
+  EXPECT_EQ(rounds->counts().rounds, 1u);
+  rounds->Close();
 }
 
 // A run that ends with streams still in line (a cancel) lets go of them: the rounds and
