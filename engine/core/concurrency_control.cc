@@ -21,9 +21,12 @@ constexpr double kKeepDoubling = 1.15;
 // A steady probe is kept when it buys at least this much more.
 constexpr double kProbeGain = 1.02;
 constexpr int kProbeEvery = 3;
-// Slots held per unit of score this many times the lowest seen, two periods running:
-// latency has risen with nothing to show for it.
+// Slots held per unit of score this many times the lowest seen (over a window of
+// periods): latency has risen with nothing to show for it.
 constexpr double kLatencyRise = 3;
+// A latency cut by kBackOff that leaves the cost above this share of what it was cut
+// nothing that queued: the environment slowed (writeback, another tenant) at any limit.
+constexpr double kCutShows = 0.85;
 // A run using less than this share of its limit shows nothing about a higher one.
 constexpr double kFull = 0.75;
 // Steady: periods between probes at most, and before the limit the server pushed back
@@ -83,19 +86,58 @@ int ConcurrencyController::Update(const ControlSample& s) {
     min_cost_ = cost;
     min_cost_limit_ = limit_;
   }
+  Record(s, score);
   if (phase_ == Phase::kSlowStart) {
     SlowStart(score, cost);
   } else if (probing_) {
     Judge(score);
-  } else if (cost > kLatencyRise * min_cost_ && ++costly_ >= 2) {
-    // More requests wait at the server for the same work: the extra ones only queue.
-    Cut();
-    ceiling_ = 0;  // not the server refusing: no ceiling to keep under
-  } else {
-    if (cost <= kLatencyRise * min_cost_) costly_ = 0;
+  } else if (!LatencyRule()) {
     Probe(score);
   }
   return limit_;
+}
+
+void ConcurrencyController::Record(const ControlSample& s, double score) {
+  const double secs = s.seconds > 0 ? s.seconds : 1;
+  window_[recorded_++ % kWindow] = {s.busy * secs, score * secs, limit_};
+}
+
+double ConcurrencyController::WindowCost() const {
+  if (recorded_ < kWindow) return 0;
+  double busy = 0, score = 0;
+  for (const Period& p : window_) {
+    if (p.limit != limit_) return 0;
+    busy += p.busy;
+    score += p.score;
+  }
+  return score > 0 ? busy / score : 0;
+}
+
+bool ConcurrencyController::LatencyRule() {
+  const double cost = WindowCost();
+  if (cost == 0) return false;
+  if (cut_cost_ > 0) {
+    const double before = cut_cost_;
+    cut_cost_ = 0;
+    if (cost > kCutShows * before) {
+      // Fewer requests, the same wait per unit of work: nothing had queued. The lowest
+      // cost was of an easier time (the page cache's first GiB, or one lucky period):
+      // this is the cost now.
+      min_cost_ = cost;
+      min_cost_limit_ = cut_from_;
+      Set(cut_from_);
+      quiet_ = 0;
+      settle_ = 1;
+      return true;
+    }
+  }
+  if (cost <= kLatencyRise * min_cost_) return false;
+  // More requests wait at the server for the same work: the extra ones only queue.
+  cut_cost_ = cost;
+  cut_from_ = limit_;
+  Cut();
+  ceiling_ = 0;  // not the server refusing: no ceiling to keep under
+  return true;
 }
 
 bool ConcurrencyController::NewShape(const ControlSample& s, double score, double cost) {
@@ -108,7 +150,8 @@ bool ConcurrencyController::NewShape(const ControlSample& s, double score, doubl
   // of cost and score no longer compares. Keep the limit; compare afresh from here.
   min_cost_ = cost;
   min_cost_limit_ = limit_;
-  costly_ = 0;
+  recorded_ = 0;
+  cut_cost_ = 0;
   look_ = 0;
   base_score_ = score;
   base_limit_ = limit_;

@@ -72,6 +72,12 @@ class ConcurrencyController {
   // True when this period's work is of another shape than the recent one (then nothing
   // is judged and the comparisons start afresh).
   bool NewShape(const ControlSample& s, double score, double cost);
+  // Steady: cuts when the mean cost of the last kWindow periods, all at this limit, is
+  // kLatencyRise times the lowest seen; undoes a cut that left the cost where it was.
+  // True when it changed the limit.
+  bool LatencyRule();
+  void Record(const ControlSample& s, double score);  // into the window
+  double WindowCost() const;  // the window's mean cost, 0 unless all of it is at this limit
 
   const Bounds bounds_;
   int limit_;
@@ -90,7 +96,17 @@ class ConcurrencyController {
   int since_ceiling_ = 0;    // periods since; the ceiling is tried again after a while
   double min_cost_ = 0;      // the lowest slots held per unit of score seen (Little's law)
   int min_cost_limit_ = 0;   // the limit it was seen at
-  int costly_ = 0;           // steady periods running whose cost was above the latency rule's bound
+  // The last periods judged, for the latency rule: one half second of a mixed run moves
+  // anything from 100 to 480 MB at the same limit, so a single period's cost is noise.
+  static constexpr int kWindow = 3;
+  struct Period {
+    double busy = 0, score = 0;  // both times the period's seconds
+    int limit = 0;
+  };
+  Period window_[kWindow];
+  int recorded_ = 0;          // periods recorded since the last reset (the window holds the last kWindow)
+  double cut_cost_ = 0;       // the window's mean cost when latency last cut (0: no cut to check)
+  int cut_from_ = 0;          // the limit it cut from
   double shape_ = 0;         // recent mean of bytes per request (weight included)
 };
 
