@@ -55,6 +55,7 @@ int ConcurrencyController::Set(int limit) {
 }
 
 void ConcurrencyController::Cut() {
+  cut_cost_ = 0;  // a latency cut checks itself (LatencyRule); this one may be pushback
   ceiling_ = limit_;
   since_ceiling_ = 0;
   phase_ = Phase::kSteady;
@@ -133,10 +134,11 @@ bool ConcurrencyController::LatencyRule() {
   }
   if (cost <= kLatencyRise * min_cost_) return false;
   // More requests wait at the server for the same work: the extra ones only queue.
-  cut_cost_ = cost;
-  cut_from_ = limit_;
+  const int from = limit_;
   Cut();
   ceiling_ = 0;  // not the server refusing: no ceiling to keep under
+  cut_cost_ = cost;
+  cut_from_ = from;
   return true;
 }
 
