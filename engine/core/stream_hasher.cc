@@ -88,9 +88,10 @@ HashRounds::Counts HashRounds::counts() const {
 HashRounds::~HashRounds() { Close(); }
 
 bool HashRounds::Ripe() const {
+  // Streams waiting for their last round are in line too: a kernel call's width of them
+  // is ripe here whatever the batch.
   if (ready_.size() >= width_ || backlog_ >= backlog_limit_) return true;
-  // (Waiting streams are in line: a kernel call's width of them is ripe above, whatever the batch.)
-  return waiting_ > 0 && (overdue_ || !batch_ || waiting_ >= std::max<size_t>(1, batch_()));
+  return waiting_ > 0 && (overdue_ || waiting_ >= std::max<size_t>(1, batch_()));
 }
 
 void HashRounds::Gather(std::function<size_t()> batch, std::chrono::milliseconds linger) {
@@ -114,11 +115,11 @@ void HashRounds::Linger() {
     } else if (std::chrono::steady_clock::now() < first_waiting_ + linger_) {
       linger_cv_.wait_until(lock, first_waiting_ + linger_);
     } else {
-      // Too few streams came to fill a round: hash those waiting as they are.
+      // Too few streams came to fill a round: hash those waiting as they are, here.
       overdue_ = true;
       if (NeedsDrain()) {
         lock.unlock();
-        StartDrain();
+        Drain();
         lock.lock();
       }
     }
@@ -137,13 +138,7 @@ void HashRounds::Close() {
     closing_ = true;
   }
   linger_cv_.notify_one();
-  if (lingerer_.joinable()) {
-    if (lingerer_.get_id() == std::this_thread::get_id()) {
-      lingerer_.detach();  // the last owner let go on the lingerer itself: it returns next
-    } else {
-      lingerer_.join();
-    }
-  }
+  if (lingerer_.joinable()) lingerer_.join();
   std::lock_guard<std::mutex> lock(mu_);
   for (auto& h : ready_) {
     std::lock_guard<std::mutex> own(h->mu_);

@@ -77,7 +77,7 @@ class HashRounds : public std::enable_shared_from_this<HashRounds> {
   void StartDrain();
   void Drain();
   void Waits();   // mu_ held: one more stream waits for its last round
-  void Linger();  // the thread that starts rounds for streams that waited `linger_`
+  void Linger();  // the thread that runs the rounds of streams that waited `linger_`
 
   Schedule schedule_;
   const size_t width_;
@@ -87,7 +87,7 @@ class HashRounds : public std::enable_shared_from_this<HashRounds> {
   uint64_t backlog_ = 0;   // bytes on disk not yet hashed, over the streams in line or in a round
   bool draining_ = false;  // a drain task is queued or running
   Counts counts_;
-  std::function<size_t()> batch_;      // set once by Gather, before any stream
+  std::function<size_t()> batch_ = [] { return size_t{1}; };  // set once by Gather, before any stream
   std::chrono::milliseconds linger_{0};
   size_t waiting_ = 0;                 // streams in line whose object has landed
   bool overdue_ = false;               // some waited `linger_`: rounds are ripe until none wait

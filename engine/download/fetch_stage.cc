@@ -319,8 +319,9 @@ void AddProbes(RunContext& ctx, Transfer& t) {
 }
 
 // The object has landed: its hasher's last round waits for other streams to share the
-// lanes, and the transfer goes on to verify with the digest. A hasher verify would not
-// use (the fetch failed, or the object told another checksum) stays for verify to drop.
+// lanes, and the transfer goes on to verify with the digest. A hasher that cannot vouch
+// for the object (the fetch failed, or the object told another checksum) stays for
+// verify to drop: dropping waits for a round, and this is the transport's thread.
 void AwaitDigest(TransferPtr t, std::function<void(TransferPtr)> done) {
   if (!t->hasher || t->error || t->hasher->checksum() != t->checksum_algorithm) return done(std::move(t));
   std::shared_ptr<StreamHasher> hasher = std::move(t->hasher);
@@ -333,7 +334,6 @@ void AwaitDigest(TransferPtr t, std::function<void(TransferPtr)> done) {
 }  // namespace
 
 void StartFetch(RunContext& ctx, TransferPtr t, std::function<void(TransferPtr)> done) {
-  t->streamed.reset();
   if (t->folder || t->error) return done(std::move(t));
   if (t->part_sizes == Transfer::PartSizes::kWanted) return AskPartSizes(ctx, std::move(t), std::move(done));
   if (t->refresh) {

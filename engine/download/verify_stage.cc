@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <utility>
 
 #include <spdlog/spdlog.h>
 
@@ -69,16 +70,11 @@ bool FetchFailed(RunContext& ctx, Transfer& t) {
 
 bool Verify(RunContext& ctx, Transfer& t) {
   if (t.folder) return true;
-  // Whatever happens next, the object's stream leaves the hash rounds first. A hasher
-  // started before the object's checksum was known cannot vouch for it.
-  std::shared_ptr<StreamHasher> hasher = std::move(t.hasher);
-  std::optional<Result<FileDigest>> streamed = std::move(t.streamed);
-  t.streamed.reset();
-  if (hasher && (t.error || hasher->checksum() != t.checksum_algorithm)) {
-    hasher->Abandon();
-  } else if (hasher) {
-    streamed = hasher->Finish();
-  }
+  // The fetch stage handed every hasher whose digest can vouch for the object to the
+  // rounds (AwaitDigest): one still here belongs to a failed fetch or to an object that
+  // told another checksum, and leaves the rounds unfinished.
+  if (std::shared_ptr<StreamHasher> hasher = std::move(t.hasher)) hasher->Abandon();
+  std::optional<Result<FileDigest>> streamed = std::exchange(t.streamed, std::nullopt);
   if (t.probe_unsupported) ctx.part_probe_unsupported = true;  // ask no more this run
   if (t.error) return FetchFailed(ctx, t);
   ScopedTimer timer(ctx.stats.ns_verify);

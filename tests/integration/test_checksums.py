@@ -155,6 +155,22 @@ class ChecksumTest(ProxyTestCase):
         self.assertEqual(len(heads), 1)
         self.assertGreaterEqual(len(self.proxy.requests_for("ranged.bin")), 5)
 
+    def test_a_checksum_told_after_the_first_bytes_is_proved_without_fetching_again(self):
+        # The HEAD that asks the checksum answers after the parts have begun to land: the
+        # object's stream hasher was made without it and cannot vouch for the object. Its
+        # digest must not reach verify (a CRC of "" against the object's would fetch it all
+        # again); verify reads the file once with the checksum instead.
+        data = body(9 * MiB + 3, 6)
+        self.put_large("m/late.bin", data)
+        self.proxy.add(Rule(lambda m, path, h: m == "HEAD" and "late.bin" in path, "delay", times=1000,
+                            seconds=1.5))
+        p, summary = self.run_sync("--part-size", "2M")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(tree(self.dataset), {"late.bin": data})
+        self.assertEqual(manifest_rows(self.dataset)["m/late.bin"][2], "crc64nvme")
+        self.assertEqual(summary["retries"], 0)
+        self.assertEqual(len(self.proxy.requests_for("late.bin")), 5)
+
     def test_a_wrong_checksum_from_the_head_fails_a_ranged_download(self):
         data = body(6 * MiB, 5)
         self.put_large("m/lied.bin", data)

@@ -287,6 +287,31 @@ TEST(ConcurrencyController, PeriodsNoisierThanTheKneeDoNotWearTheLimitDown) {
   }
 }
 
+TEST(ConcurrencyController, APushbackAfterALatencyCutIsNotUndoneWithIt) {
+  // The first seconds run four times faster (the page cache), so 64 in flight later looks
+  // like queueing and latency cuts to 44; then the server starts refusing above 40 and
+  // that cuts to 30. The cost at 30 is what it was at 64 (nothing had queued): the latency
+  // cut alone would be undone, but going back to 64 would run into the refusals again.
+  const Server knee = Knee(64);
+  int period = 0;
+  bool capped = false, was_at_top = false;
+  ConcurrencyController c({2, 8, 64});
+  Trace t = Drive(c, [&](int limit) {
+    was_at_top = was_at_top || limit == 64;
+    capped = capped || (was_at_top && limit < 64);
+    ControlSample s = knee(capped ? std::min(limit, 40) : limit);  // the same work, refused above 40
+    s.busy = limit;
+    if (capped && limit > 40) s.throttled = static_cast<uint64_t>(limit - 40) * 10;
+    if (++period <= 5) s.bytes *= 4;
+    return s;
+  }, 120);
+  ASSERT_TRUE(capped);
+  const size_t first = static_cast<size_t>(std::find(t.limits.begin(), t.limits.end(), 44) - t.limits.begin());
+  ASSERT_LT(first, t.limits.size()) << "the latency cut";
+  // Probes may try a step above the refusals now and then; never back to where latency cut.
+  EXPECT_LT(*std::max_element(t.limits.begin() + static_cast<long>(first), t.limits.end()), 64);
+}
+
 TEST(ConcurrencyController, ACeilingIsTriedAgainAfterAWhile) {
   // The server's cap rises from 12 to 48 halfway: the controller finds the new room.
   int cap = 12;
