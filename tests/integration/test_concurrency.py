@@ -225,6 +225,16 @@ class WaitingTest(ServerTestCase):
                    for m in [re.search(r"\}\],\s*(\d+),", c.args)] if m]
         self.assertLessEqual(max(watched, default=0), 3, f"a poll watched {max(watched)} descriptors")
 
+    def test_a_body_is_read_in_pieces_larger_than_curls_default(self):
+        # libcurl reads at most 16 KiB a call unless told otherwise: a 5.6 GiB mirror then
+        # costs 360,000 reads and as many polls. riptide gives each transfer 128 KiB.
+        self.put({"big/one.bin": os.urandom(8 * MiB)})
+        calls = traced_riptide(self, ["recvfrom"], ["sync", f"s3://{self.bucket}/big", self.dataset], strings=0)
+        reads = [c for c in calls if c.name == "recvfrom" and c.path.startswith("socket:")]
+        got = [int(m.group(1)) for c in reads for m in [re.search(r"= (\d+)$", c.args)] if m]
+        self.assertGreater(max(got, default=0), 16 * KiB, "no read of a body took more than 16 KiB")
+        self.assertLess(len(reads), 8 * MiB // (32 * KiB), f"{len(reads)} reads for 8 MiB")
+
     def test_the_run_does_not_spin_in_the_graph_while_objects_come_in(self):
         # A thread waiting in oneTBB's graph spins (sched_yield, up to a hundred times) each
         # time the graph runs out of work: after nearly every object while they trickle in
