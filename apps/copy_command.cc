@@ -32,7 +32,8 @@ void TransferFlags::Add(CLI::App* cmd) {
         ->check(CLI::Range(uint64_t{64} << 10, uint64_t{5} << 30).description(""))
         ->default_str("16MiB");
     SizeOption(cmd, "--multipart-threshold", multipart_threshold,
-               "objects larger than this go in parts (default: the part size; server-side copies: 5 GiB)");
+               "objects larger than this go in parts (default: the part size if given, else 64 MiB for downloads "
+               "and 16 MiB for uploads and streamed copies; server-side copies: 5 GiB)");
     SizeOption(cmd, "--memory-limit", memory_limit,
                "cap on riptide's own memory, 32MiB to 1TiB: downloads lower --concurrency to fit; copies "
                "and uploads hold part bodies in a quarter of it")

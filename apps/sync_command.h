@@ -44,8 +44,8 @@ Status TakeCosJob(std::map<std::string, std::string>& env, std::string* source, 
 /// How much runs at once and in what pieces: shared by sync, plan and cp.
 struct TransferFlags {
   int concurrency = engine::kAutoConcurrency;  // --concurrency auto
-  uint64_t part_size = 16u << 20;
-  uint64_t multipart_threshold = 0;  // 0: the part size (server-side copies: 5 GiB)
+  uint64_t part_size = 0;            // 0: engine::kDefaultPartSize
+  uint64_t multipart_threshold = 0;  // 0: see engine::JobSpec
   uint64_t memory_limit = 256u << 20;
   int page_size = 1000;
   int list_concurrency = engine::kDefaultListConcurrency;

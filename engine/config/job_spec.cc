@@ -120,8 +120,10 @@ Result<JobOptions> ResolveDownload(const JobSpec& spec, const s3::ConfigSources&
   o.checksum = spec.checksum;
   o.compare_last_modified = spec.newer;
   for (const auto& [include, pattern] : spec.filters) o.filter.Add(include, pattern);
-  o.parts.part_size_bytes = spec.part_size;
-  o.parts.threshold_bytes = spec.multipart_threshold ? spec.multipart_threshold : spec.part_size;
+  o.parts.part_size_bytes = spec.part_size ? spec.part_size : kDefaultPartSize;
+  o.parts.threshold_bytes = spec.multipart_threshold ? spec.multipart_threshold
+                            : spec.part_size        ? spec.part_size
+                                                    : kWholeDownloadsUpTo;
   o.retry = resolver.Retry();
   RefreshOnExpiry(o.retry, {&o.client});
   o.transport = resolver.Transport(o.concurrency + o.list_concurrency + 4);
@@ -216,8 +218,8 @@ Result<JobOptions> ResolveCopy(const JobSpec& spec, const s3::ConfigSources& sou
   o.concurrency = MostInFlight(spec);
   // Part bodies get a quarter of the limit; buffers, TLS, listings and bookkeeping the rest.
   o.memory_limit = spec.memory_limit / 4;
-  o.part_size = spec.part_size;
-  o.multipart_threshold = spec.multipart_threshold ? spec.multipart_threshold : spec.part_size;
+  o.part_size = spec.part_size ? spec.part_size : kDefaultPartSize;
+  o.multipart_threshold = spec.multipart_threshold ? spec.multipart_threshold : o.part_size;
   if (spec.multipart_threshold) o.copy_threshold = spec.multipart_threshold;
   o.list_page_size = spec.page_size;
   o.list_concurrency = spec.list_concurrency;

@@ -18,6 +18,13 @@ namespace riptide::engine {
 
 /// JobSpec::concurrency for --concurrency auto.
 inline constexpr int kAutoConcurrency = 0;
+/// The part size unless one is given.
+inline constexpr uint64_t kDefaultPartSize = 16u << 20;
+/// Downloads with neither a part size nor a threshold given fetch objects up to this size
+/// in one GET: while many objects are in flight, splitting one that fits in four parts
+/// buys no connections, and costs requests, journal flushes and an ordered hash
+/// (perf/RESULTS.md, "Whole GETs up to 64 MiB").
+inline constexpr uint64_t kWholeDownloadsUpTo = 64u << 20;
 
 struct JobSpec {
   std::string source;       // s3://BUCKET[/PREFIX], REMOTE:BUCKET[/PREFIX], or a local directory
@@ -45,8 +52,8 @@ struct JobSpec {
 
   // How much at once.
   int concurrency = kAutoConcurrency;    // requests in flight, or found while running (auto)
-  uint64_t part_size = 16u << 20;
-  uint64_t multipart_threshold = 0;      // 0: the part size (server-side copies: 5 GiB)
+  uint64_t part_size = 0;                // 0: kDefaultPartSize (and downloads split above kWholeDownloadsUpTo)
+  uint64_t multipart_threshold = 0;      // 0: the part size given, else kWholeDownloadsUpTo for downloads and kDefaultPartSize for copies (server-side copies: 5 GiB)
   uint64_t memory_limit = 256u << 20;    // downloads lower concurrency to fit; copies hold bodies in a quarter
   int page_size = 1000;                  // max-keys per listing request
   int list_concurrency = kDefaultListConcurrency;  // key ranges listed at once

@@ -173,6 +173,24 @@ class MultipartEtagTest(ProxyTestCase):
         self.assertEqual(ranges, ["bytes=0-1048575", "bytes=1048576-2097151", "bytes=2097152-3145727",
                                   "bytes=3145728-3145728"])
 
+    def test_without_a_part_size_only_objects_over_64_mib_go_in_parts(self):
+        # Many objects in flight fill the connections better than the parts of one that
+        # fits in four; past 64 MiB an object is split in the default 16 MiB parts.
+        whole, split = body(20 * MiB, 13), body(64 * MiB + 1, 14)
+        self.put({"m/whole.bin": whole, "m/split.bin": split})
+        p = self.run_sync()
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(tree(self.dataset), {"whole.bin": whole, "split.bin": split})
+        self.assertEqual([e.range for e in self.proxy.requests_for("whole.bin")], [None])
+        self.assertEqual(sorted(e.range for e in self.proxy.requests_for("split.bin")),
+                         sorted(f"bytes={i * 16 * MiB}-{min((i + 1) * 16 * MiB, len(split)) - 1}" for i in range(5)))
+        # A part size given is also the threshold, as before.
+        self.proxy.clear()
+        self.put({"m/whole.bin": body(20 * MiB, 15)})
+        p = self.run_sync("--part-size", "8M")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(len(self.proxy.requests_for("whole.bin")), 3)
+
 
 if __name__ == "__main__":
     unittest.main()
