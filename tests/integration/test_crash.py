@@ -23,8 +23,10 @@ KILLS = 20
 
 def mixed_objects(rng):
     objects = {f"mix/{i % 5}/small-{i:03d}.bin": rng.randbytes(rng.randrange(0, 300 * KiB)) for i in range(80)}
+    # Large enough that twenty kills' worth of trickled progress cannot finish them all:
+    # at 5-9 MiB a loaded machine once saw the last kill come after the last large object.
     for i in range(4):
-        objects[f"mix/large-{i}.bin"] = rng.randbytes(rng.randrange(5 * MiB, 9 * MiB))
+        objects[f"mix/large-{i}.bin"] = rng.randbytes(rng.randrange(10 * MiB, 16 * MiB))
     return objects
 
 
