@@ -118,8 +118,16 @@ void HashRounds::Linger() {
       // Too few streams came to fill a round: hash those waiting as they are, here.
       overdue_ = true;
       if (NeedsDrain()) {
+        // Held, and let go, only outside the lock: its end takes the lock in Close.
+        std::shared_ptr<HashRounds> self = weak_from_this().lock();
+        if (!self) return;  // ending already: the destructor's Close joins this thread
         lock.unlock();
         Drain();
+        // The streams hashed may have held the last other references: if this one is
+        // the last, the rounds end right here (Close lets this thread go) and it returns.
+        std::weak_ptr<HashRounds> still = self;
+        self.reset();
+        if (still.expired()) return;
         lock.lock();
       }
     }
@@ -138,7 +146,13 @@ void HashRounds::Close() {
     closing_ = true;
   }
   linger_cv_.notify_one();
-  if (lingerer_.joinable()) lingerer_.join();
+  if (lingerer_.joinable()) {
+    if (lingerer_.get_id() == std::this_thread::get_id()) {
+      lingerer_.detach();  // the last reference went on the lingerer: Linger returns next
+    } else {
+      lingerer_.join();
+    }
+  }
   std::lock_guard<std::mutex> lock(mu_);
   for (auto& h : ready_) {
     std::lock_guard<std::mutex> own(h->mu_);

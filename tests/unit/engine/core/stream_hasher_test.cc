@@ -291,6 +291,32 @@ TEST(StreamHasher, ALandedStreamLeftAloneIsHashedAfterTheLinger) {
   rounds->Close();
 }
 
+// An owner that lets go of its rounds without closing them, while a landed stream waits:
+// the stream and the rounds hold each other until the lingerer hashes it, and the rounds
+// end there, on the lingerer's own thread.
+TEST(StreamHasher, RoundsLeftWithAWaitingStreamEndOnTheLingerer) {
+  Background background;
+  auto rounds = std::make_shared<HashRounds>(background.schedule(), 16);
+  rounds->Gather([] { return size_t{8}; }, std::chrono::milliseconds(20));
+  const std::string data = riptide::testing::RandomBytes(100000, 21);
+  TempFile file("left", data);
+  auto hasher = std::make_shared<StreamHasher>(file.fd(), true, std::vector<uint64_t>(), "", rounds);
+  hasher->RangeDone(0, data.size());
+  std::promise<Result<FileDigest>> promise;
+  hasher->WhenDone([&promise](Result<FileDigest> d) { promise.set_value(std::move(d)); });
+  std::weak_ptr<HashRounds> left = rounds;
+  rounds.reset();
+  hasher.reset();
+  auto digest = riptide::testing::ReturnsWithin(std::chrono::seconds(10), "the waiting stream's digest",
+                                                [&] { return promise.get_future().get(); });
+  ASSERT_TRUE(digest.ok());
+  EXPECT_EQ(digest->md5, s3::Md5Hex(data));
+  riptide::testing::ReturnsWithin(std::chrono::seconds(10), "the rounds' end", [&] {
+    while (!left.expired()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    return true;
+  });
+}
+
 // A run that ends with streams still in line (a cancel) lets go of them: the rounds and
 // their streams hold each other only while a stream waits.
 TEST(StreamHasher, ClosedRoundsLetGoOfTheStreamsInLine) {
