@@ -43,6 +43,8 @@ int AffordableConcurrency(const JobSpec& spec) {
   return static_cast<int>(std::max<uint64_t>(1, std::min<uint64_t>(affordable, asked)));
 }
 
+uint64_t PartSize(const JobSpec& spec) { return spec.part_size ? spec.part_size : kDefaultPartSize; }
+
 // An ExpiredToken answer makes the temporary credentials of these clients refresh now.
 void RefreshOnExpiry(RetryPolicy& retry, const std::vector<const s3::ClientConfig*>& clients) {
   std::vector<std::shared_ptr<s3::CredentialsProvider>> providers;
@@ -120,7 +122,7 @@ Result<JobOptions> ResolveDownload(const JobSpec& spec, const s3::ConfigSources&
   o.checksum = spec.checksum;
   o.compare_last_modified = spec.newer;
   for (const auto& [include, pattern] : spec.filters) o.filter.Add(include, pattern);
-  o.parts.part_size_bytes = spec.part_size ? spec.part_size : kDefaultPartSize;
+  o.parts.part_size_bytes = PartSize(spec);
   o.parts.threshold_bytes = spec.multipart_threshold ? spec.multipart_threshold
                             : spec.part_size        ? spec.part_size
                                                     : kWholeDownloadsUpTo;
@@ -218,7 +220,7 @@ Result<JobOptions> ResolveCopy(const JobSpec& spec, const s3::ConfigSources& sou
   o.concurrency = MostInFlight(spec);
   // Part bodies get a quarter of the limit; buffers, TLS, listings and bookkeeping the rest.
   o.memory_limit = spec.memory_limit / 4;
-  o.part_size = spec.part_size ? spec.part_size : kDefaultPartSize;
+  o.part_size = PartSize(spec);
   o.multipart_threshold = spec.multipart_threshold ? spec.multipart_threshold : o.part_size;
   if (spec.multipart_threshold) o.copy_threshold = spec.multipart_threshold;
   o.list_page_size = spec.page_size;
