@@ -54,10 +54,13 @@ int ConcurrencyController::Set(int limit) {
   return limit_;
 }
 
-void ConcurrencyController::Cut() {
-  cut_cost_ = 0;  // a latency cut checks itself (LatencyRule); this one may be pushback
-  ceiling_ = limit_;
-  since_ceiling_ = 0;
+void ConcurrencyController::Cut(bool pushback) {
+  cut_cost_ = 0;  // a latency cut checks itself (LatencyRule)
+  if (pushback) {
+    ceiling_ = limit_;
+    since_ceiling_ = 0;
+  }
+  recover_ = pushback;
   phase_ = Phase::kSteady;
   probing_ = false;
   quiet_ = 0;
@@ -70,7 +73,7 @@ void ConcurrencyController::Cut() {
 
 int ConcurrencyController::Update(const ControlSample& s) {
   if ((s.throttled > 0 || s.timeouts > 0) && echo_ == 0) {
-    Cut();
+    Cut(true);
     return limit_;
   }
   if (echo_ > 0) --echo_;
@@ -134,9 +137,9 @@ bool ConcurrencyController::LatencyRule() {
   }
   if (cost <= kLatencyRise * min_cost_) return false;
   // More requests wait at the server for the same work: the extra ones only queue.
+  // Not the server refusing: a ceiling it set before still stands, and none is added.
   const int from = limit_;
-  Cut();
-  ceiling_ = 0;  // not the server refusing: no ceiling to keep under
+  Cut(false);
   cut_cost_ = cost;
   cut_from_ = from;
   return true;
@@ -213,12 +216,14 @@ void ConcurrencyController::Judge(double score) {
     return;
   }
   probe_every_ = std::min(probe_every_ * 2, kMaxProbeEvery);
+  recover_ = false;  // the room under the ceiling does not pay now: probe at the usual pace
   Set(base_limit_);
 }
 
 void ConcurrencyController::Probe(double score) {
-  // Below where the server last pushed back, climb back at once and in larger steps.
-  const bool recovering = ceiling_ > 0 && limit_ < ceiling_ - 1;
+  // Below where the server last pushed back, climb back at once and in larger steps;
+  // not after a latency cut: the room below the ceiling is what it took away.
+  const bool recovering = recover_ && ceiling_ > 0 && limit_ < ceiling_ - 1;
   if (++quiet_ < (recovering ? 1 : probe_every_)) return;
   int step = std::max(1, limit_ / 8);
   if (recovering) step = std::max(step, (ceiling_ - limit_) / 2);

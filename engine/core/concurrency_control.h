@@ -65,7 +65,7 @@ class ConcurrencyController {
   enum class Phase { kSlowStart, kSteady };
   static double Score(const ControlSample& s);
   int Set(int limit);
-  void Cut();
+  void Cut(bool pushback);  // pushback: the server refused (it sets the ceiling); else latency
   void SlowStart(double score, double cost);
   void Judge(double score);  // the period after a probe
   void Probe(double score);
@@ -94,6 +94,7 @@ class ConcurrencyController {
   int probe_every_ = 3;      // steady: periods between probes; doubles after one that did not pay
   int ceiling_ = 0;          // the limit the server last pushed back at (0: none)
   int since_ceiling_ = 0;    // periods since; the ceiling is tried again after a while
+  bool recover_ = false;     // the last cut was pushback: climb back to under the ceiling at once
   double min_cost_ = 0;      // the lowest slots held per unit of score seen (Little's law)
   int min_cost_limit_ = 0;   // the limit it was seen at
   // The last periods judged, for the latency rule: one half second of a mixed run moves

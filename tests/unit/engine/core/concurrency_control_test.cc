@@ -312,6 +312,46 @@ TEST(ConcurrencyController, APushbackAfterALatencyCutIsNotUndoneWithIt) {
   EXPECT_LT(*std::max_element(t.limits.begin() + static_cast<long>(first), t.limits.end()), 64);
 }
 
+TEST(ConcurrencyController, UnderACeilingLatencyStillCutsAndTheCeilingStays) {
+  // A link that 64 requests fill, behind a server that refuses above 40. Five periods after
+  // it last refused, another tenant takes most of the link for a while: climbing back
+  // toward the refusals buys nothing then, and latency must cut as it would anywhere
+  // (it once probed up and back every other period instead). When the link is free
+  // again the refusals are still there: the limit finds its room under them, not above.
+  int period = 0, last_refused = -1, refused_limit = 0, tenant_from = -1;
+  std::vector<int> phase;  // 0: before the tenant; 1: while it takes the link; 2: after
+  ConcurrencyController c({2, 8, 256});
+  Trace t = Drive(c, [&](int limit) {
+    if (tenant_from < 0 && last_refused >= 0 && period >= last_refused + 5) tenant_from = period;
+    phase.push_back(tenant_from < 0 ? 0 : period < tenant_from + 20 ? 1 : 2);
+    ControlSample s = Knee(phase.back() == 1 ? 8 : 64)(std::min(limit, 40));
+    s.busy = limit;
+    if (limit > 40) {
+      s.throttled = static_cast<uint64_t>(limit - 40) * 10;
+      if (tenant_from < 0) {
+        last_refused = period;
+        refused_limit = limit;
+      }
+    }
+    ++period;
+    return s;
+  }, 55);
+  ASSERT_GE(tenant_from, 0);
+  ASSERT_LT(period - last_refused, 55) << "the ceiling is not yet due to be tried again";
+  int lowest = 256, changes = 0, highest_after = 0;
+  for (size_t i = 1; i < phase.size(); ++i) {
+    if (phase[i] == 1) {
+      lowest = std::min(lowest, t.limits[i]);
+      changes += t.limits[i] != t.limits[i - 1];
+    }
+    if (phase[i] == 2) highest_after = std::max(highest_after, t.limits[i]);
+  }
+  EXPECT_LE(lowest, 24) << "latency cut while the tenant took the link";
+  EXPECT_LE(changes, 6) << "probes that do not pay are not repeated every other period";
+  EXPECT_LT(highest_after, refused_limit);
+  EXPECT_GE(t.limits.back(), lowest + 4) << "it climbs again, at the pace of probes that pay";
+}
+
 TEST(ConcurrencyController, ACeilingIsTriedAgainAfterAWhile) {
   // The server's cap rises from 12 to 48 halfway: the controller finds the new room.
   int cap = 12;
