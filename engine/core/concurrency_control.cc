@@ -93,6 +93,8 @@ int ConcurrencyController::Update(const ControlSample& s) {
   Record(s, score);
   if (phase_ == Phase::kSlowStart) {
     SlowStart(score, cost);
+  } else if (recheck_ > 0) {
+    Recheck(score);
   } else if (probing_) {
     Judge(score);
   } else if (!LatencyRule()) {
@@ -201,7 +203,24 @@ void ConcurrencyController::SlowStart(double score, double cost) {
   phase_ = Phase::kSteady;
   quiet_ = 0;
   settle_ = 1;
-  if (score < base_score_ / kKeepDoubling) Set(base_limit_);
+  if (score < base_score_ / kKeepDoubling) {
+    recheck_ = limit_;
+    recheck_score_ = score;
+    Set(base_limit_);
+  }
+}
+
+void ConcurrencyController::Recheck(double score) {
+  // The lower limit was measured first, and a run's first seconds are often its easiest
+  // (the page cache takes the first GiB at memory speed, a server's caches are warm for
+  // the listing's keys): measured again, it may do no better than the higher did. Then
+  // the difference was the time, not the limit, and the higher is kept.
+  const int higher = recheck_;
+  recheck_ = 0;
+  if (score >= recheck_score_ * kKeepDoubling) return;
+  Set(higher);
+  quiet_ = 0;
+  settle_ = 1;
 }
 
 void ConcurrencyController::Judge(double score) {
@@ -298,7 +317,8 @@ std::unique_ptr<ConcurrencyTuner> TuneConcurrency(bool adaptive, Budget& budget,
     return nullptr;
   }
   const int max = budget.total();
-  auto tuner = std::make_unique<ConcurrencyTuner>(ConcurrencyController::Bounds{2, std::min(8, max), max}, budget,
+  auto tuner = std::make_unique<ConcurrencyTuner>(
+      ConcurrencyController::Bounds{2, std::min(kAutoStartConcurrency, max), max}, budget,
                                                   stats, std::move(requests), std::move(bytes));
   shell.OnTick([t = tuner.get()] { t->Tick(); });
   return tuner;

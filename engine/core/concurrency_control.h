@@ -29,6 +29,12 @@ class Stats;
 
 /// --concurrency auto: the most a run may reach unless memory allows less.
 inline constexpr int kAutoMaxConcurrency = 256;
+/// --concurrency auto: where a run starts. Against s3rver on mixed sizes, runs that
+/// started at 8 often ended at 8-16 and made 0.83 × the MB/s of a fixed 64, with the
+/// server spending 1.4 × the CPU (it spends less a byte over more connections); from 16
+/// they reach 64-128 (perf/RESULTS.md). Higher would meet a capped server with a burst
+/// of SlowDowns in the first second.
+inline constexpr int kAutoStartConcurrency = 16;
 
 /// What one period of a run showed.
 struct ControlSample {
@@ -68,6 +74,7 @@ class ConcurrencyController {
   void Cut(bool pushback);  // pushback: the server refused (it sets the ceiling); else latency
   void SlowStart(double score, double cost);
   void Judge(double score);  // the period after a probe
+  void Recheck(double score);  // the period after slow start stepped back
   void Probe(double score);
   // True when this period's work is of another shape than the recent one (then nothing
   // is judged and the comparisons start afresh).
@@ -89,6 +96,8 @@ class ConcurrencyController {
   int base_limit_ = 0;       // that limit (0: none yet)
   double look_ = 0;          // slow start: the score of a first period at this limit that did not pay
   double look_cost_ = 0;     // and its cost
+  int recheck_ = 0;          // slow start stepped back from this limit: measure the lower again
+  double recheck_score_ = 0; // the score that limit showed
   bool probing_ = false;     // steady: the limit is one step above base_limit_
   int quiet_ = 0;            // steady: periods since the last change
   int probe_every_ = 3;      // steady: periods between probes; doubles after one that did not pay

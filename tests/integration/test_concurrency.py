@@ -40,7 +40,7 @@ class AutoConcurrencyTest(FaultTestCase):
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertEqual(s["transferred"], 300)
         self.assertTrue(s["concurrency_auto"])
-        self.assertGreaterEqual(s["concurrency_peak"], 64, s)  # from 8, doubling while it paid
+        self.assertGreaterEqual(s["concurrency_peak"], 64, s)  # from 16, doubling while it paid
         self.assertGreater(self.proxy.peak, 8)
         self.assertEqual(s["throttled"], 0)
         self.assertEqual(len(tree(self.dataset)), 300)
