@@ -253,10 +253,13 @@ class WaitingTest(ServerTestCase):
         self.assertLess(len(spins), 5 * n, f"the main thread yielded {len(spins)} times for {n} objects")
         # And the arena has a thread a core: every extra worker spins too, while nothing in
         # the graph blocks for long enough to need one.
-        spinners = collections.Counter(c.tid for c in calls if c.name == "sched_yield")
+        # A spinner yields again and again; a lone yield is a lock's back-off (ASan's
+        # allocator, libc), not a thread waiting for work.
+        yields = collections.Counter(c.tid for c in calls if c.name == "sched_yield")
+        spinners = [tid for tid, n in yields.items() if n > 10]
         self.assertLessEqual(len(spinners), max(2, os.cpu_count() or 1),
                              f"{len(spinners)} threads spun in the graph on {os.cpu_count()} cores "
-                             f"(yields by thread, the main one {main}: {dict(spinners)})")
+                             f"(yields by thread, the main one {main}: {dict(yields)})")
 
 
 if __name__ == "__main__":
