@@ -56,10 +56,10 @@ int ConcurrencyController::Set(int limit) {
 
 void ConcurrencyController::Cut(bool pushback) {
   cut_cost_ = 0;  // a latency cut checks itself (LatencyRule)
-  if (pushback) {
-    ceiling_ = limit_;
-    since_ceiling_ = 0;
-  }
+  recheck_ = 0;   // what slow start still owed a measurement is moot after a cut
+  // Pushback sets the ceiling to keep under; latency is no refusal and leaves none.
+  ceiling_ = pushback ? limit_ : 0;
+  since_ceiling_ = 0;
   recover_ = pushback;
   phase_ = Phase::kSteady;
   probing_ = false;
@@ -139,7 +139,6 @@ bool ConcurrencyController::LatencyRule() {
   }
   if (cost <= kLatencyRise * min_cost_) return false;
   // More requests wait at the server for the same work: the extra ones only queue.
-  // Not the server refusing: a ceiling it set before still stands, and none is added.
   const int from = limit_;
   Cut(false);
   cut_cost_ = cost;
@@ -160,6 +159,7 @@ bool ConcurrencyController::NewShape(const ControlSample& s, double score, doubl
   recorded_ = 0;
   cut_cost_ = 0;
   look_ = 0;
+  recheck_ = 0;
   base_score_ = score;
   base_limit_ = limit_;
   if (probing_) {
@@ -240,8 +240,8 @@ void ConcurrencyController::Judge(double score) {
 }
 
 void ConcurrencyController::Probe(double score) {
-  // Below where the server last pushed back, climb back at once and in larger steps;
-  // not after a latency cut: the room below the ceiling is what it took away.
+  // Below where the server last pushed back, climb back at once and in larger steps,
+  // until a step does not pay.
   const bool recovering = recover_ && ceiling_ > 0 && limit_ < ceiling_ - 1;
   if (++quiet_ < (recovering ? 1 : probe_every_)) return;
   int step = std::max(1, limit_ / 8);
@@ -318,8 +318,8 @@ std::unique_ptr<ConcurrencyTuner> TuneConcurrency(bool adaptive, Budget& budget,
   }
   const int max = budget.total();
   auto tuner = std::make_unique<ConcurrencyTuner>(
-      ConcurrencyController::Bounds{2, std::min(kAutoStartConcurrency, max), max}, budget,
-                                                  stats, std::move(requests), std::move(bytes));
+      ConcurrencyController::Bounds{2, std::min(kAutoStartConcurrency, max), max}, budget, stats,
+      std::move(requests), std::move(bytes));
   shell.OnTick([t = tuner.get()] { t->Tick(); });
   return tuner;
 }

@@ -71,7 +71,7 @@ class ConcurrencyController {
   enum class Phase { kSlowStart, kSteady };
   static double Score(const ControlSample& s);
   int Set(int limit);
-  void Cut(bool pushback);  // pushback: the server refused (it sets the ceiling); else latency
+  void Cut(bool pushback);  // pushback: the server refused (it sets the ceiling); else latency (clears it)
   void SlowStart(double score, double cost);
   void Judge(double score);  // the period after a probe
   void Recheck(double score);  // the period after slow start stepped back

@@ -51,6 +51,16 @@ class AutoConcurrencyTest(FaultTestCase):
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertEqual(s["concurrency_peak"], 32, s)
 
+    def test_it_starts_at_16(self):
+        # Where auto starts decides a short run, and a long one's first seconds: 8 left
+        # runs on mixed sizes at 8-16 for good. Four objects never fill 16 slots, so the
+        # start is all the run shows.
+        self.put(objects("few", 4))
+        p, s = self.run_riptide("sync", f"s3://{self.bucket}/few", self.dataset, "--list-concurrency", "1")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertTrue(s["concurrency_auto"])
+        self.assertEqual((s["concurrency"], s["concurrency_peak"]), (16, 16), s)
+
     def test_it_backs_off_below_a_servers_cap(self):
         self.put(objects("cap", 400))
         self.proxy.latency = 0.05

@@ -111,6 +111,28 @@ TEST(ConcurrencyController, SlowStartStillStepsBackWhereMoreDoesWorse) {
   EXPECT_LE(*std::max_element(t.limits.begin() + 4, t.limits.end()), 9);
 }
 
+TEST(ConcurrencyController, AChangeOfShapeCancelsTheMeasurementSlowStartStillOwes) {
+  // Slow start steps back from 16 to 8 and owes 8 a second measurement; then the work
+  // turns from 1 MiB objects to a few large parts. Scores of the two shapes do not
+  // compare: 8's new, lower score is no reason to return to 16.
+  int period = 0;
+  ConcurrencyController c({2, 8, 256});
+  Trace t = Drive(c, [&](int limit) {
+    ControlSample s = Knee(1000)(limit);
+    s.requests = s.bytes >> 20;
+    if (period == 1) s.bytes *= 3;  // the first second, at 8
+    if (period >= 4) {              // large parts from here, at any limit
+      s.bytes /= 2;
+      s.requests = 1;
+    }
+    ++period;
+    return s;
+  }, 8);
+  ASSERT_EQ(t.limits[3], 16);
+  ASSERT_EQ(t.limits[4], 8) << "slow start stepped back";
+  EXPECT_LE(*std::max_element(t.limits.begin() + 5, t.limits.end()), 9);
+}
+
 TEST(ConcurrencyController, AChangeOfShapeInSlowStartIsNoLicenceToClimb) {
   // At 32 the work turns from 64 KiB objects to 8 MiB parts (mixed sizes do so now and
   // then): the latency measured afresh there is 32's own, and no proof that 64 is cheap.

@@ -70,12 +70,13 @@ TEST(ConcurrencyController, APushbackAfterALatencyCutIsNotUndoneWithIt) {
   EXPECT_LT(*std::max_element(t.limits.begin() + static_cast<long>(first), t.limits.end()), 64);
 }
 
-TEST(ConcurrencyController, UnderACeilingLatencyStillCutsAndTheCeilingStays) {
+TEST(ConcurrencyController, UnderACeilingLatencyStillCutsAndARecoveryThatDoesNotPayEnds) {
   // A link that 64 requests fill, behind a server that refuses above 40. Five periods after
   // it last refused, another tenant takes most of the link for a while: climbing back
   // toward the refusals buys nothing then, and latency must cut as it would anywhere
   // (it once probed up and back every other period instead). When the link is free
-  // again the refusals are still there: the limit finds its room under them, not above.
+  // again the refusals are still there: the limit climbs back at the pace of probes that
+  // pay, and within this minute stays under where the server refused.
   int period = 0, last_refused = -1, refused_limit = 0, tenant_from = -1;
   std::vector<int> phase;  // 0: before the tenant; 1: while it takes the link; 2: after
   ConcurrencyController c({2, 8, 256});
@@ -108,6 +109,26 @@ TEST(ConcurrencyController, UnderACeilingLatencyStillCutsAndTheCeilingStays) {
   EXPECT_LE(changes, 6) << "probes that do not pay are not repeated every other period";
   EXPECT_LT(highest_after, refused_limit);
   EXPECT_GE(t.limits.back(), lowest + 4) << "it climbs again, at the pace of probes that pay";
+}
+
+TEST(ConcurrencyController, ASlowDownCancelsTheMeasurementSlowStartStillOwes) {
+  // Slow start steps back from 16 to 8 (8 was measured in a fast first second) and owes
+  // 8 a second measurement, which could send it back to 16. Before that, the server
+  // refuses at 8: the limit must stay under where it was refused, not return to 16.
+  int period = 0;
+  ConcurrencyController c({2, 8, 256});
+  Trace t = Drive(c, [&](int limit) {
+    ControlSample s = Knee(1000)(limit);
+    if (period == 1) s.bytes *= 3;                       // the first second, at 8
+    if (period == 4) s.throttled = 5;                    // refused just after the step back
+    if (period >= 4) s.bytes = Knee(1000)(8).bytes / 2;  // and slower at any limit from then
+    s.requests = s.bytes >> 20;
+    ++period;
+    return s;
+  }, 20);
+  ASSERT_EQ(t.limits[3], 16);
+  ASSERT_EQ(t.limits[4], 8) << "slow start stepped back";
+  EXPECT_LT(*std::max_element(t.limits.begin() + 5, t.limits.end()), 8);
 }
 
 TEST(ConcurrencyController, ACeilingIsTriedAgainAfterAWhile) {
