@@ -191,17 +191,19 @@ def manifest_rows(dataset):
         db.close()
 
 
-def journalled_parts(dataset, key=None):
-    """How many parts the part journal records (of `key`, or of every object): read-only,
-    beside a riptide that may be writing it."""
+def journalled_parts(dataset, key=None, like=None):
+    """How many parts the part journal records (of `key`, of the keys matching the SQL
+    pattern `like`, or of every object): read-only, beside a riptide that may be writing it."""
     db = os.path.join(dataset, ".riptide", "manifest.db")
     if not os.path.exists(db):
         return 0
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
     try:
-        if key is None:
-            return conn.execute("SELECT count(*) FROM partial_parts").fetchone()[0]
-        return conn.execute("SELECT count(*) FROM partial_parts WHERE key = ?", (key,)).fetchone()[0]
+        if key is not None:
+            return conn.execute("SELECT count(*) FROM partial_parts WHERE key = ?", (key,)).fetchone()[0]
+        if like is not None:
+            return conn.execute("SELECT count(*) FROM partial_parts WHERE key LIKE ?", (like,)).fetchone()[0]
+        return conn.execute("SELECT count(*) FROM partial_parts").fetchone()[0]
     except sqlite3.OperationalError:  # the table is not there yet
         return 0
     finally:

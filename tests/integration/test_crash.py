@@ -13,7 +13,7 @@ import subprocess
 import unittest
 
 from fault_proxy import FaultProxy, Rule
-from support import BIN, ServerTestCase, riptide, tree, wait_until
+from support import BIN, ServerTestCase, journalled_parts, riptide, tree, wait_until
 
 KiB, MiB = 1 << 10, 1 << 20
 PART = 256 * KiB
@@ -52,8 +52,8 @@ class KillNineTest(ServerTestCase):
                 # A part of a large object, not any part: small objects over the part size
                 # come first in the listing, and a kill after one of theirs, every time,
                 # once left no large object with a part on record.
-                parts = self.large_parts_journalled()
-                wait_until(lambda: self.large_parts_journalled() > parts or proc.poll() is not None,
+                parts = journalled_parts(self.dataset, like="%/large-%")
+                wait_until(lambda: journalled_parts(self.dataset, like="%/large-%") > parts or proc.poll() is not None,
                            "a part of a large object journalled")
             else:
                 target = served() + rng.randrange(64 * KiB, 1 * MiB)
@@ -87,18 +87,6 @@ class KillNineTest(ServerTestCase):
         self.assertTrue(journalled, "no part of a large object was journalled before the last run")
         for name in journalled:  # a part of it was on record: the last run fetched less than all of it
             self.assertLess(in_last[name], large[name], f"{name} was fetched whole again")
-
-    def large_parts_journalled(self):
-        db = os.path.join(self.dataset, ".riptide", "manifest.db")
-        if not os.path.exists(db):
-            return 0
-        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
-        try:
-            return conn.execute("SELECT count(*) FROM partial_parts WHERE key LIKE '%/large-%'").fetchone()[0]
-        except sqlite3.OperationalError:  # the table is not there yet
-            return 0
-        finally:
-            conn.close()
 
     def journalled_keys(self):
         db = os.path.join(self.dataset, ".riptide", "manifest.db")
