@@ -115,17 +115,11 @@ TEST(ConcurrencyController, AChangeOfShapeCancelsTheMeasurementSlowStartStillOwe
   // Slow start steps back from 16 to 8 and owes 8 a second measurement; then the work
   // turns from 1 MiB objects to a few large parts. Scores of the two shapes do not
   // compare: 8's new, lower score is no reason to return to 16.
-  int period = 0;
   ConcurrencyController c({2, 8, 256});
-  Trace t = Drive(c, [&](int limit) {
-    ControlSample s = Knee(1000)(limit);
-    s.requests = s.bytes >> 20;
-    if (period == 1) s.bytes *= 3;  // the first second, at 8
-    if (period >= 4) {              // large parts from here, at any limit
-      s.bytes /= 2;
-      s.requests = 1;
-    }
-    ++period;
+  Trace t = StepBackFrom16(c, [](int limit, int) {
+    ControlSample s = Knee(1000)(limit);  // large parts from here, at any limit
+    s.bytes /= 2;
+    s.requests = 1;
     return s;
   }, 8);
   ASSERT_EQ(t.limits[3], 16);

@@ -115,15 +115,12 @@ TEST(ConcurrencyController, ASlowDownCancelsTheMeasurementSlowStartStillOwes) {
   // Slow start steps back from 16 to 8 (8 was measured in a fast first second) and owes
   // 8 a second measurement, which could send it back to 16. Before that, the server
   // refuses at 8: the limit must stay under where it was refused, not return to 16.
-  int period = 0;
   ConcurrencyController c({2, 8, 256});
-  Trace t = Drive(c, [&](int limit) {
-    ControlSample s = Knee(1000)(limit);
-    if (period == 1) s.bytes *= 3;                       // the first second, at 8
-    if (period == 4) s.throttled = 5;                    // refused just after the step back
-    if (period >= 4) s.bytes = Knee(1000)(8).bytes / 2;  // and slower at any limit from then
+  Trace t = StepBackFrom16(c, [](int, int period) {
+    ControlSample s = Knee(1000)(8);  // slower at any limit from the step back on
+    s.bytes /= 2;
     s.requests = s.bytes >> 20;
-    ++period;
+    if (period == 4) s.throttled = 5;  // refused just after the step back
     return s;
   }, 20);
   ASSERT_EQ(t.limits[3], 16);

@@ -80,4 +80,19 @@ inline Trace Drive(ConcurrencyController& c, const Server& server, int periods) 
   return t;
 }
 
+// Slow start from 8 on a link that more always fills, whose first second at 8 runs three
+// times as fast: 16 looks worse, and slow start steps back to 8 at the fifth period, owing
+// 8 a second measurement. From then on each period is `then(limit, period)`.
+inline Trace StepBackFrom16(ConcurrencyController& c, const std::function<ControlSample(int, int)>& then,
+                            int periods) {
+  int period = 0;
+  return Drive(c, [&](int limit) {
+    ControlSample s = period >= 4 ? then(limit, period) : Knee(1000)(limit);
+    if (period < 4) s.requests = s.bytes >> 20;
+    if (period == 1) s.bytes *= 3;
+    ++period;
+    return s;
+  }, periods);
+}
+
 }  // namespace riptide::engine::sim
