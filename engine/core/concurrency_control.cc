@@ -34,8 +34,10 @@ constexpr double kFull = 0.75;
 constexpr int kMaxProbeEvery = 16;
 constexpr int kCeilingPeriods = 60;
 // Bytes a request (its weight included) this many times more or less than the recent
-// mean: the work changed shape.
-constexpr double kShapeChange = 4;
+// mean: the work changed shape. Large parts giving way to 64 KiB objects move it 25-fold;
+// the half seconds of a mixed dataset (1 KiB to 64 MiB) differ by up to 8-fold, and at 4
+// one run in two took that for a change of shape and ended its slow start at 32.
+constexpr double kShapeChange = 10;
 }  // namespace
 
 ConcurrencyController::ConcurrencyController(Bounds bounds)
@@ -218,9 +220,14 @@ void ConcurrencyController::Recheck(double score) {
   const int higher = recheck_;
   recheck_ = 0;
   if (score >= recheck_score_ * kKeepDoubling) return;
-  Set(higher);
-  quiet_ = 0;
-  settle_ = 1;
+  // Nothing then showed the climb should end: it goes on from the higher limit, judged
+  // against what the lower does now (a floor for the higher). Each such turn ends a step
+  // further up, so it cannot swing between two limits.
+  base_score_ = score;
+  base_limit_ = higher;
+  if (Set(higher * 2) == higher) return;  // at the top
+  phase_ = Phase::kSlowStart;
+  look_ = 0;
 }
 
 void ConcurrencyController::Judge(double score) {

@@ -74,7 +74,7 @@ class ConcurrencyController {
   void Cut(bool pushback);  // pushback: the server refused (it sets the ceiling); else latency (clears it)
   void SlowStart(double score, double cost);
   void Judge(double score);  // the period after a probe
-  void Recheck(double score);  // the period after slow start stepped back
+  void Recheck(double score);  // the period after slow start stepped back: stay, or climb on
   void Probe(double score);
   // True when this period's work is of another shape than the recent one (then nothing
   // is judged and the comparisons start afresh).
