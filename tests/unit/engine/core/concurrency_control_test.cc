@@ -76,20 +76,24 @@ TEST(ConcurrencyController, AStallInTheFirstPeriodAtANewLimitDoesNotEndSlowStart
   EXPECT_GE(t.limits.back(), 24);
 }
 
+// A link that 64 requests fill, whose first two periods run three times as fast.
+Trace FastFirstSeconds(ConcurrencyController& c, int periods) {
+  int period = 0;
+  return Drive(c, [&](int limit) {
+    ControlSample s = Knee(64)(limit);
+    if (++period <= 2) s.bytes *= 3;
+    return s;
+  }, periods);
+}
+
 TEST(ConcurrencyController, AFastFirstSecondDoesNotSendSlowStartBack) {
   // The first periods run at memory speed (the page cache takes the first GiB), so the
   // limit before the first doubling scores twice what any limit can later. The doubling
   // looks worse twice and slow start steps back; measured again, the lower limit does no
   // better, and the higher comes back. (Stepping back for good, runs stayed at 8-11 where
   // a fixed 64 made 1.2 × as much.)
-  const Server knee = Knee(64);
-  int period = 0;
   ConcurrencyController c({2, 8, 256});
-  Trace t = Drive(c, [&](int limit) {
-    ControlSample s = knee(limit);
-    if (++period <= 2) s.bytes *= 3;
-    return s;
-  }, 12);
+  Trace t = FastFirstSeconds(c, 12);
   EXPECT_EQ(t.limits[2], 16);
   EXPECT_GE(t.limits.back(), 16);
   EXPECT_GE(*std::min_element(t.limits.begin() + 6, t.limits.end()), 16);
@@ -100,14 +104,8 @@ TEST(ConcurrencyController, AFastFirstSecondDoesNotEndTheClimb) {
   // doubling stops paying: the climb goes on to the knee within seconds (it used to stay
   // at 16 and probe upward by an eighth every few periods: runs ended at 22-36 where a
   // fixed 64 made 1.3 x the MB/s).
-  const Server knee = Knee(64);
-  int period = 0;
   ConcurrencyController c({2, 8, 256});
-  Trace t = Drive(c, [&](int limit) {
-    ControlSample s = knee(limit);
-    if (++period <= 2) s.bytes *= 3;
-    return s;
-  }, 14);
+  Trace t = FastFirstSeconds(c, 14);
   EXPECT_EQ(t.limits[5], 8);  // the second measurement of 8
   EXPECT_GE(t.limits[8], 64);
   EXPECT_GE(*std::min_element(t.limits.begin() + 8, t.limits.end()), 64);
