@@ -112,6 +112,27 @@ TEST(ConcurrencyController, AFastFirstSecondDoesNotEndTheClimb) {
   EXPECT_DOUBLE_EQ(t.MeanBytes(8), 640 * kMB);
 }
 
+TEST(ConcurrencyController, AtTheTopARefutedStepBackEndsSlowStart) {
+  // The same start under a bound of 16: 8, measured again, does no better, and 16 comes
+  // back. There is no higher limit to try, so slow start is over and the steady rules
+  // govern: when the link then slows period by period with 16 in flight (another tenant,
+  // writeback), the latency rule brings the limit down (slow start, left running at the
+  // top, never would).
+  int period = 0;
+  double pace = 1;
+  ConcurrencyController c({2, 8, 16});
+  Trace t = Drive(c, [&](int limit) {
+    ControlSample s = Knee(10)(limit);
+    if (++period <= 2) s.bytes *= 3;
+    if (period > 5) pace *= 0.6;
+    s.bytes = static_cast<uint64_t>(static_cast<double>(s.bytes) * pace);
+    return s;
+  }, 12);
+  ASSERT_EQ(t.limits[5], 8);  // the second measurement of 8
+  ASSERT_EQ(t.limits[6], 16);
+  EXPECT_LT(t.limits.back(), 16);
+}
+
 TEST(ConcurrencyController, SlowStartStillStepsBackWhereMoreDoesWorse) {
   // A server that thrashes beyond 8 in flight (a disk seeking between streams): 16 does
   // half what 8 does, every time it is measured.
