@@ -4,7 +4,7 @@ with peer tools, and prints one row per client. Figures are only comparable with
 run: the machines are shared and noisy.
 
     perf/bench.sh WORKLOAD [CLIENT ...]     WORKLOAD: small large mixed noop huge migrate
-    clients: riptide curl disk rclone aws s3cmd (default: all that are installed)
+    clients: riptide curl files disk rclone aws s3cmd (default: all that are installed)
 
 `huge` is riptide alone at bucket scale: 1,000,000 keys of 1 KiB, an initial mirror,
 `riptide ls --recursive` (one listing, the floor of any re-sync), a noop re-sync, and
@@ -35,12 +35,12 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from processes import (RIPTIDE, ROOT, S3RVER, process_cpu,  # noqa: E402,F401
+from processes import (RIPTIDE, ROOT, S3RVER, S3RVER_KEY, process_cpu,  # noqa: E402,F401
                        start_s3rver, timed, timed_json)
 from datasets import describe, durable_sync, set_aside, tree_size  # noqa: E402
-KEY = SECRET = "S3RVER"
-BUCKET = "bench"
-CURL_DEPTHS = (4, 16, 64)  # requests in flight of the curl ceiling's rows
+import ceilings  # noqa: E402
+KEY = SECRET = S3RVER_KEY
+BUCKET = ceilings.BUCKET
 
 
 def workload_objects(name, scale):
@@ -278,45 +278,8 @@ class Bench:
                                    "--quiet", f"s3://{BUCKET}/{self.prefix}/", d + "/"])
         self.row("s3cmd sync", wall, cpu, rss, wall + durable_sync(), None, self.verify(d))
 
-    def run_curl(self):
-        """The server's ceiling: parallel signed GETs to /dev/null (ranged for big objects)."""
-        cfg = os.path.join(self.workdir, "curl.cfg")
-        with open(cfg, "w") as f:
-            for key, size in self.objects:
-                url = f"{self.endpoint}/{BUCKET}/{key}"
-                # Every URL states its range: in a curl config file an option persists for
-                # the URLs after it.
-                step = 16 << 20
-                for off in range(0, max(size, 1), step):
-                    f.write(f'url = "{url}"\noutput = "/dev/null"\nrange = {off}-{max(min(size, off + step) - 1, 0)}\n')
-        # s3rver rejects signed requests without x-amz-content-sha256; -f makes any error fail the row.
-        # A row per depth: s3rver serves small objects fastest over a few connections,
-        # large ones over many, and the ceiling is the best of them.
-        best = None
-        for depth in CURL_DEPTHS:
-            wall, cpu, rss, code = self.watched(timed, ["curl", "-sf", "-H", "x-amz-content-sha256: UNSIGNED-PAYLOAD",
-                                          "--parallel", "--parallel-max", str(depth), "--aws-sigv4",
-                                          "aws:amz:us-east-1:s3", "--user", f"{KEY}:{SECRET}", "-K", cfg])
-            self.row(f"curl ceiling, {depth} in flight", wall, cpu, rss, wall, None,
-                     "to /dev/null" if code == 0 else "HTTP ERRORS")
-            if best is None or wall < best[0]:
-                best = (wall, cpu, rss, self.others)
-        # A mirror lists before it can GET, and a single-threaded server does both on its one
-        # core: the ceiling of a mirror is the listing plus the best GET row.
-        listing = self.run_listing("listing alone (riptide ls -r)")
-        others = {k: listing[3].get(k, 0) + best[3].get(k, 0) for k in best[3]}
-        self.row("curl ceiling + listing", listing[0] + best[0], listing[1] + best[1], max(listing[2], best[2]),
-                 None, None, "the best row above after the listing", others)
-
-    def run_disk(self):
-        path = os.path.join(self.workdir, "dd.bin")
-        n = max(1, min(2048, self.total >> 20))
-        wall, cpu, rss, _ = timed(["dd", "if=/dev/zero", f"of={path}", "bs=1M", f"count={n}", "conv=fdatasync"])
-        os.unlink(path)
-        mbps = (n << 20) / 1e6 / wall
-        self.rows.append(("disk fdatasync", wall, wall, mbps, 0, cpu, rss, ""))
-        print(f"{'disk fdatasync':<34} {wall:8.2f} {wall:9.2f} {mbps:8.1f} {'-':>9} {cpu:7.2f} {rss:8.0f}  "
-              f"dd {n} MiB")
+    # The ceilings (perf/ceilings.py): what the server and the disk allow any client.
+    run_curl, run_files, run_disk = ceilings.run_curl, ceilings.run_files, ceilings.run_disk
 
 
 def Bins(baseline):
@@ -342,7 +305,7 @@ def main():
     ap.add_argument("--riptide-args", action="append", default=[],
                     help="a riptide flag set to try (repeatable: one riptide row each), e.g. '--part-size 32M'")
     args = ap.parse_args()
-    available = ["riptide", "curl", "disk"] + [t for t in ("rclone", "aws", "s3cmd") if shutil.which(t)]
+    available = ["riptide", "curl", "files", "disk"] + [t for t in ("rclone", "aws", "s3cmd") if shutil.which(t)]
     clients = args.clients or available
     if args.workload == "noop":
         clients = [c for c in clients if c in ("riptide", "rclone")]

@@ -16,6 +16,7 @@ import time
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 RIPTIDE = os.path.join(ROOT, "build", "riptide")
 S3RVER = os.path.join(ROOT, "scripts", "s3rver", "node_modules", ".bin", "s3rver")
+S3RVER_KEY = "S3RVER"  # s3rver's one access key, its secret the same
 
 
 def reported_port(proc, log_path, pattern, what, timeout=60):
