@@ -158,7 +158,10 @@ TEST(ConcurrencyController, LooksNoisierThanTheDifferenceDoNotSendSlowStartBack)
   ConcurrencyController c({2, 16, 256});
   Trace t = Drive(c, [&](int limit) {
     ControlSample s = Knee(64)(limit);
-    if (limit == 32 && looks < 2) s.bytes = static_cast<uint64_t>(static_cast<double>(s.bytes) * (looks++ ? 0.4 : 0.25));
+    if (limit == 32 && looks < 2) {
+      const double share = looks++ ? 0.4 : 0.25;
+      s.bytes = static_cast<uint64_t>(static_cast<double>(s.bytes) * share);
+    }
     return s;
   }, 12);
   ASSERT_EQ(looks, 2);
