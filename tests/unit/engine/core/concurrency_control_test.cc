@@ -149,6 +149,22 @@ TEST(ConcurrencyController, SlowStartStillStepsBackWhereMoreDoesWorse) {
   EXPECT_LE(*std::max_element(t.limits.begin() + 4, t.limits.end()), 9);
 }
 
+TEST(ConcurrencyController, LooksThatAgreeWithinAStepStillSendSlowStartBack) {
+  // The thrashing server above, its periods 10 % apart: the two looks at 16 agree within
+  // what a step is judged by, so they show the knee, not noise, and slow start goes back.
+  int period = 0;
+  ConcurrencyController c({2, 8, 256});
+  Trace t = Drive(c, [&](int limit) {
+    ControlSample s = Knee(8)(limit);
+    if (limit > 8) s.bytes /= 2;
+    if (++period % 2) s.bytes = s.bytes / 10 * 9;
+    s.requests = s.bytes / (8 << 20);
+    return s;
+  }, 12);
+  EXPECT_EQ(t.Max(), 16);
+  EXPECT_EQ(t.limits[4], 8);
+}
+
 TEST(ConcurrencyController, LooksNoisierThanTheDifferenceDoNotSendSlowStartBack) {
   // Writeback stalls on a mixed dataset: both half seconds at 32 came out below 16's,
   // one at a quarter of what 32 moves, the other at two fifths. Two looks that far apart
