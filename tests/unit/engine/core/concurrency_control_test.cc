@@ -116,8 +116,9 @@ TEST(ConcurrencyController, AtTheTopARefutedStepBackEndsSlowStart) {
   // The same start under a bound of 16: 8, measured again, does no better, and 16 comes
   // back. There is no higher limit to try, so slow start is over and the steady rules
   // govern: when the link then slows period by period with 16 in flight (another tenant,
-  // writeback), the latency rule brings the limit down (slow start, left running at the
-  // top, never would).
+  // writeback), the latency rule brings the limit down as soon as its window of three
+  // periods at 16 shows the rise (slow start, left running at the top, would first spend
+  // a period or two looking again at a limit it cannot raise).
   int period = 0;
   double pace = 1;
   ConcurrencyController c({2, 8, 16});
@@ -130,6 +131,7 @@ TEST(ConcurrencyController, AtTheTopARefutedStepBackEndsSlowStart) {
   }, 12);
   ASSERT_EQ(t.limits[5], 8);  // the second measurement of 8
   ASSERT_EQ(t.limits[6], 16);
+  EXPECT_LT(t.limits[9], 16);  // the fourth period at 16 since the return
   EXPECT_LT(t.limits.back(), 16);
 }
 
