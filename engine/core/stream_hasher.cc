@@ -1,7 +1,5 @@
 #include "engine/core/stream_hasher.h"
 
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -15,67 +13,29 @@
 namespace riptide::engine {
 namespace {
 
-// A stream's next chunk out of the page cache. A big one is mapped, not copied: the copy
-// was 17 % of riptide's CPU on `mixed`, mapping 6 %. A small one is copied into `buffer`
-// (the round thread's, reused): mapping costs per call — populating, then an unmap that
-// shoots down the TLB of every core the process runs on — and a 64 KiB map ran at a third
-// of pread's speed (perf/RESULTS.md). Where it cannot be read the stream fails out of the
+// A round's streams are read a slice at a time, each into its own part of the thread's
+// buffer (kLanes × kSlice, reused; only the pages used are ever touched), and hashed
+// there while it is in cache. Not mapped: on this VM, XXH3 read a mapped chunk of the
+// page cache at 1.8-2.5 GB/s and a copied one at 7-9, the copy included, and MD5 then
+// read it again (perf/RESULTS.md, "Copied, not mapped"). Slices, not whole chunks: a
+// round's MD5 lanes run once all its streams' slices are in, and sixteen slices of a
+// quarter MiB stay in the cache where sixteen MiB would not.
+constexpr uint64_t kSlice = 256 << 10;
+
+char* SliceBuffer(size_t stream) {
+  thread_local const std::unique_ptr<char[]> buffer = std::make_unique_for_overwrite<char[]>(md5::kLanes * kSlice);
+  return buffer.get() + stream * kSlice;
+}
+
+// Reads [from, to) of `fd` into `buffer`; a stream that cannot be read fails out of the
 // rounds, and verify reads the file itself (DigestFile).
-class Chunk {
- public:
-  static constexpr uint64_t kCopyBelow = 256 << 10;
-  Chunk(int fd, uint64_t from, uint64_t to, char* buffer) {
-    if (buffer) {
-      Copy(fd, from, to, buffer);
-    } else {
-      Map(fd, from, to);
-    }
+std::optional<Error> ReadSlice(int fd, uint64_t from, uint64_t to, char* buffer) {
+  const ssize_t n = ReadAt(fd, buffer, static_cast<size_t>(to - from), from);
+  if (n < 0) return MakeError(ErrorCode::kIo, std::string("cannot read a downloaded file: ") + std::strerror(errno));
+  if (static_cast<uint64_t>(n) < to - from) {
+    return MakeError(ErrorCode::kIo, "a downloaded file is shorter than the ranges written to it");
   }
-  ~Chunk() {
-    if (map_ != MAP_FAILED) ::munmap(map_, map_size_);
-  }
-  Chunk(const Chunk&) = delete;
-  Chunk& operator=(const Chunk&) = delete;
-  const char* data() const { return data_; }
-  size_t size() const { return size_; }
-  const std::optional<Error>& error() const { return error_; }
-
- private:
-  void Copy(int fd, uint64_t from, uint64_t to, char* buffer) {
-    const ssize_t n = ReadAt(fd, buffer, static_cast<size_t>(to - from), from);
-    if (n < 0) return Fail(std::string("cannot read a downloaded file: ") + std::strerror(errno));
-    if (static_cast<uint64_t>(n) < to - from) return Fail(kShort);
-    data_ = buffer;
-    size_ = static_cast<size_t>(to - from);
-  }
-  void Map(int fd, uint64_t from, uint64_t to) {
-    static const uint64_t page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
-    const uint64_t start = from & ~(page - 1);
-    struct stat st;
-    // Mapping past the end would fault: the bytes said to be there are not.
-    if (::fstat(fd, &st) != 0 || static_cast<uint64_t>(st.st_size) < to) return Fail(kShort);
-    map_size_ = static_cast<size_t>(to - start);
-    map_ = ::mmap(nullptr, map_size_, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, static_cast<off_t>(start));
-    if (map_ == MAP_FAILED) return Fail(std::string("cannot map a downloaded file: ") + std::strerror(errno));
-    data_ = static_cast<const char*>(map_) + (from - start);
-    size_ = static_cast<size_t>(to - from);
-  }
-  void Fail(const std::string& why) { error_ = MakeError(ErrorCode::kIo, why); }
-
-  static constexpr const char* kShort = "a downloaded file is shorter than the ranges written to it";
-  void* map_ = MAP_FAILED;
-  size_t map_size_ = 0;
-  const char* data_ = nullptr;
-  size_t size_ = 0;
-  std::optional<Error> error_;
-};
-
-// Where a round's small chunks are copied: a slice of kCopyBelow for each of its streams
-// (kLanes × 256 KiB, only the pages used ever touched), one buffer a thread.
-char* CopySlice(size_t stream) {
-  thread_local const std::unique_ptr<char[]> buffer =
-      std::make_unique_for_overwrite<char[]>(md5::kLanes * Chunk::kCopyBelow);
-  return buffer.get() + stream * Chunk::kCopyBelow;
+  return std::nullopt;
 }
 
 }  // namespace
@@ -211,22 +171,26 @@ std::vector<HashRounds::Item> HashRounds::Take(StreamHasher* first) {
 
 void HashRounds::Run(std::vector<Item>& round) {
   std::vector<md5::Lane> lanes;
-  std::deque<Chunk> chunks;  // mapped or copied until the lanes have run
-  for (Item& item : round) {
-    const bool small = item.to - item.from < Chunk::kCopyBelow;
-    const Chunk& chunk = chunks.emplace_back(item.hasher->fd_, item.from, item.to,
-                                             small ? CopySlice(chunks.size()) : nullptr);
-    if (chunk.error()) {
-      item.error = chunk.error();
-      continue;
+  for (uint64_t at = 0; at < kChunk; at += kSlice) {
+    bool any = false;
+    for (size_t i = 0; i < round.size(); ++i) {
+      Item& item = round[i];
+      const uint64_t from = item.from + at;
+      if (item.error || from >= item.to) continue;
+      const uint64_t to = std::min(item.to, from + kSlice);
+      char* slice = SliceBuffer(i);
+      if ((item.error = ReadSlice(item.hasher->fd_, from, to, slice))) continue;
+      item.read += to - from;
+      any = true;
+      // XXH3 and checksums now; the MD5 blocks wait for the lanes, over every stream's slice.
+      item.hasher->state_.Update(slice, static_cast<size_t>(to - from), &lanes);
     }
-    item.read = chunk.size();
-    // XXH3 and checksums now, while the chunk is in cache; the MD5 blocks wait for the lanes.
-    item.hasher->state_.Update(chunk.data(), chunk.size(), &lanes);
+    if (!any) return;
+    // Longest first: the lanes of one kernel call then have similar lengths to run.
+    std::sort(lanes.begin(), lanes.end(), [](const md5::Lane& a, const md5::Lane& b) { return a.blocks > b.blocks; });
+    md5::Compress(lanes.data(), static_cast<int>(lanes.size()));
+    lanes.clear();
   }
-  // Longest first: the lanes of one kernel call then have similar lengths to run.
-  std::sort(lanes.begin(), lanes.end(), [](const md5::Lane& a, const md5::Lane& b) { return a.blocks > b.blocks; });
-  md5::Compress(lanes.data(), static_cast<int>(lanes.size()));
 }
 
 void HashRounds::Settle(std::vector<Item>& round) {

@@ -37,7 +37,7 @@ class HashRounds : public std::enable_shared_from_this<HashRounds> {
  public:
   using Schedule = std::function<void(std::function<void()>)>;
   static constexpr uint64_t kBacklog = 64 << 20;
-  static constexpr uint64_t kChunk = 1 << 20;  // a stream's share of a round (mapped; copied when short)
+  static constexpr uint64_t kChunk = 1 << 20;  // a stream's share of a round
   /// `schedule` runs a task off the network thread (the graph's arena).
   explicit HashRounds(Schedule schedule, int width = md5::Width(), uint64_t backlog = kBacklog)
       : schedule_(std::move(schedule)), width_(width), backlog_limit_(backlog) {}
