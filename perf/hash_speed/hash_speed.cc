@@ -102,6 +102,32 @@ uint64_t Md5Scalar(const std::string& b, int n) {
   return states[0].h[0];
 }
 
+// How hash rounds read a landed file back (the first 256 MiB of `fd`, in the page cache):
+// a MiB mapped at a time, or copied a quarter MiB at a time into a buffer that stays in
+// cache (what they do); XXH3 over each. GB/s, 0 when the file cannot be read.
+double ReadBackRate(int fd, bool mapped, double seconds) {
+  std::string slice(256 << 10, '\0');
+  const auto start = std::chrono::steady_clock::now();
+  uint64_t bytes = 0;
+  do {
+    for (off_t at = 0; at < off_t{256} << 20; at += 1 << 20) {
+      if (mapped) {
+        void* p = ::mmap(nullptr, 1 << 20, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, at);
+        if (p == MAP_FAILED) return 0.0;
+        sink = sink + XXH3_128bits(p, 1 << 20).low64;
+        ::munmap(p, 1 << 20);
+      } else {
+        for (off_t s = 0; s < 1 << 20; s += 256 << 10) {
+          if (::pread(fd, slice.data(), slice.size(), at + s) != static_cast<ssize_t>(slice.size())) return 0.0;
+          sink = sink + XXH3_128bits(slice.data(), slice.size()).low64;
+        }
+      }
+      bytes += 1 << 20;
+    }
+  } while (std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() < 4 * seconds);
+  return bytes / std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / 1e9;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -187,32 +213,8 @@ int main(int argc, char** argv) {
   std::printf("%-30s %10.2f\n", "md5-N file, parts in sequence", file_rate(false));
   std::printf("%-30s %10.2f  (%s)\n", "md5-N file, parts in lanes", file_rate(true),
               riptide::engine::md5::KernelName(riptide::engine::md5::BestKernel()));
-  // How hash rounds read a landed file back: a MiB mapped from the page cache, or copied
-  // a quarter MiB at a time into a buffer that stays in cache (what they do); XXH3 over each.
-  auto read_rate = [&](bool mapped) {
-    std::string slice(256 << 10, '\0');
-    const auto start = std::chrono::steady_clock::now();
-    uint64_t bytes = 0;
-    do {
-      for (off_t at = 0; at < off_t{256} << 20; at += 1 << 20) {
-        if (mapped) {
-          void* p = ::mmap(nullptr, 1 << 20, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, at);
-          if (p == MAP_FAILED) return 0.0;
-          sink = sink + XXH3_128bits(p, 1 << 20).low64;
-          ::munmap(p, 1 << 20);
-        } else {
-          for (off_t s = 0; s < 1 << 20; s += 256 << 10) {
-            if (::pread(fd, slice.data(), slice.size(), at + s) != static_cast<ssize_t>(slice.size())) return 0.0;
-            sink = sink + XXH3_128bits(slice.data(), slice.size()).low64;
-          }
-        }
-        bytes += 1 << 20;
-      }
-    } while (std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() < 4 * seconds);
-    return bytes / std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / 1e9;
-  };
-  std::printf("%-30s %10.2f\n", "XXH3 of a file, mapped", read_rate(true));
-  std::printf("%-30s %10.2f\n", "XXH3 of a file, copied", read_rate(false));
+  std::printf("%-30s %10.2f\n", "XXH3 of a file, mapped", ReadBackRate(fd, true, seconds));
+  std::printf("%-30s %10.2f\n", "XXH3 of a file, copied", ReadBackRate(fd, false, seconds));
   ::close(fd);
   return 0;
 }
