@@ -16,7 +16,7 @@ namespace {
 // A round's streams are read a slice at a time, each into its own part of the thread's
 // buffer (kLanes × kSlice, reused; only the pages used are ever touched), and hashed
 // there while it is in cache. Not mapped: on this VM, XXH3 read a mapped chunk of the
-// page cache at 1.8-2.5 GB/s and a copied one at 7-9, the copy included, and MD5 then
+// page cache at 1.8-2.4 GB/s and a copied one at 6.8-9.3, the copy included, and MD5 then
 // read it again (perf/RESULTS.md, "Copied, not mapped"). Slices, not whole chunks: a
 // round's MD5 lanes run once all its streams' slices are in, and sixteen slices of a
 // quarter MiB stay in the cache where sixteen MiB would not.
@@ -179,7 +179,10 @@ void HashRounds::Run(std::vector<Item>& round) {
       if (item.error || from >= item.to) continue;
       const uint64_t to = std::min(item.to, from + kSlice);
       char* slice = SliceBuffer(i);
-      if ((item.error = ReadSlice(item.hasher->fd_, from, to, slice))) continue;
+      if (auto error = ReadSlice(item.hasher->fd_, from, to, slice)) {
+        item.error = std::move(error);  // its later slices are not read: the stream fails out
+        continue;
+      }
       item.read += to - from;
       any = true;
       // XXH3 and checksums now; the MD5 blocks wait for the lanes, over every stream's slice.
