@@ -18,6 +18,10 @@ namespace {
 // a single-threaded server that saturates gently, 8 → 16 bought 28 % in fixed runs and
 // 4 % in the period measured, and runs stayed at 16–18 where 32–64 did 1.4 × as much).
 constexpr double kKeepDoubling = 1.15;
+// Under the floor slow start ends only where a doubling does this much worse, in two
+// looks that agree: a thrashing server halves, while a noisy mixed run's half seconds at
+// 32 came out 0.7 x a page-cache-fast 16's and the run then stayed at 16.
+constexpr double kClearlyWorse = 1.5;
 // A steady probe is kept when it buys at least this much more.
 constexpr double kProbeGain = 1.02;
 constexpr int kProbeEvery = 3;
@@ -41,7 +45,8 @@ constexpr double kShapeChange = 10;
 }  // namespace
 
 ConcurrencyController::ConcurrencyController(Bounds bounds)
-    : bounds_{std::max(1, bounds.min), 0, std::max(std::max(1, bounds.min), bounds.max)},
+    : bounds_{std::max(1, bounds.min), 0, std::max(std::max(1, bounds.min), bounds.max),
+              std::clamp(bounds.floor, 0, std::max(std::max(1, bounds.min), bounds.max))},
       limit_(std::clamp(bounds.start, bounds_.min, bounds_.max)),
       peak_(limit_) {}
 
@@ -66,7 +71,8 @@ void ConcurrencyController::Cut(bool pushback) {
   phase_ = Phase::kSteady;
   probing_ = false;
   quiet_ = 0;
-  Set(static_cast<int>(limit_ * kBackOff));
+  const int cut = static_cast<int>(limit_ * kBackOff);
+  Set(pushback ? cut : std::max(cut, bounds_.floor));
   // The requests in flight when the server pushed back answer during the next period:
   // they are echoes of this cut, not news.
   echo_ = 1;
@@ -139,10 +145,12 @@ bool ConcurrencyController::LatencyRule() {
       return true;
     }
   }
-  if (cost <= kLatencyRise * min_cost_) return false;
+  if (cost <= kLatencyRise * min_cost_ || limit_ <= bounds_.floor) return false;
   // More requests wait at the server for the same work: the extra ones only queue.
   const int from = limit_;
   Cut(false);
+  // A cut the floor stopped short cannot show a full cut's fall in cost: it stands.
+  if (limit_ > static_cast<int>(from * kBackOff)) return true;
   cut_cost_ = cost;
   cut_from_ = from;
   return true;
@@ -174,6 +182,7 @@ bool ConcurrencyController::NewShape(const ControlSample& s, double score, doubl
 void ConcurrencyController::SlowStart(double score, double cost) {
   // New slots fill within milliseconds: the next period already shows the new limit.
   const auto climbs = [&](double sc, double co) {
+    if (limit_ < bounds_.floor) return base_limit_ == 0 || sc * kClearlyWorse >= base_score_;
     const bool pays = sc >= kKeepDoubling * base_score_;
     // Cheap only against a latency measured below this limit (not just after a change
     // of shape, when the lowest is this limit's own).
@@ -197,7 +206,8 @@ void ConcurrencyController::SlowStart(double score, double cost) {
     }
   }
   look_ = 0;
-  if (climbs(score, cost)) {
+  const bool agree = other * kKeepDoubling >= score;  // two looks alike (else noise, below)
+  if (climbs(score, cost) || (limit_ < bounds_.floor && !agree)) {
     base_score_ = score;
     base_limit_ = limit_;
     if (Set(limit_ * 2) == base_limit_) phase_ = Phase::kSteady;  // at the top already
@@ -212,7 +222,7 @@ void ConcurrencyController::SlowStart(double score, double cost) {
   phase_ = Phase::kSteady;
   quiet_ = 0;
   settle_ = 1;
-  if (score < base_score_ / kKeepDoubling && other * kKeepDoubling >= score) {
+  if (score < base_score_ / kKeepDoubling && agree) {
     recheck_ = limit_;
     recheck_score_ = score;
     Set(base_limit_);
@@ -302,7 +312,14 @@ void ConcurrencyTuner::Tick() {
   s.seconds = now - period_start_;
   const uint64_t bytes = bytes_();
   const uint64_t throttled = stats_.throttled, timeouts = stats_.timeouts;
-  s.requests = requests - last_requests_;
+  // Requests finished, the work done: those started less the growth in flight. A raise
+  // starts as many requests at once as it adds slots, none of them done yet; counted as
+  // work, they made every doubling's first period look as if it paid (a server serving
+  // one request at a time took a run from 16 to 256).
+  const int used = budget_.used();
+  const int64_t finished = static_cast<int64_t>(requests - last_requests_) - (used - last_used_);
+  s.requests = static_cast<uint64_t>(std::max<int64_t>(0, finished));
+  last_used_ = used;
   s.bytes = bytes - last_bytes_;
   s.throttled = throttled - last_throttled_;
   s.timeouts = timeouts - last_timeouts_;
@@ -331,9 +348,10 @@ std::unique_ptr<ConcurrencyTuner> TuneConcurrency(bool adaptive, Budget& budget,
     return nullptr;
   }
   const int max = budget.total();
-  auto tuner = std::make_unique<ConcurrencyTuner>(
-      ConcurrencyController::Bounds{2, std::min(kAutoStartConcurrency, max), max}, budget, stats,
-      std::move(requests), std::move(bytes));
+  const ConcurrencyController::Bounds bounds{2, std::min(kAutoStartConcurrency, max), max,
+                                             std::min(kAutoLatencyFloor, max)};
+  auto tuner = std::make_unique<ConcurrencyTuner>(bounds, budget, stats, std::move(requests),
+                                                  std::move(bytes));
   shell.OnTick([t = tuner.get()] { t->Tick(); });
   return tuner;
 }

@@ -35,6 +35,11 @@ inline constexpr int kAutoMaxConcurrency = 256;
 /// they reach 64-128 (perf/RESULTS.md). Higher would meet a capped server with a burst
 /// of SlowDowns in the first second.
 inline constexpr int kAutoStartConcurrency = 16;
+/// --concurrency auto: latency alone never holds a run under this many (a SlowDown still
+/// does). Against s3rver on mixed sizes, runs that the latency rules held at 16-27 made
+/// 0.8 x the MB/s of a fixed 64 and the server spent 1.4 x the CPU, while 64, 128 and 256
+/// did alike (perf/RESULTS.md); a request in flight costs riptide a quarter MiB.
+inline constexpr int kAutoLatencyFloor = 64;
 
 /// What one period of a run showed.
 struct ControlSample {
@@ -52,6 +57,9 @@ class ConcurrencyController {
     int min = 2;
     int start = 8;
     int max = 256;
+    // Latency alone (no pushback) neither cuts the limit below this nor ends slow start
+    // under it, unless more in flight does clearly worse there (0: no floor).
+    int floor = 0;
   };
   explicit ConcurrencyController(Bounds bounds);
 
@@ -146,6 +154,7 @@ class ConcurrencyTuner {
   int ticks_ = 0;
   double busy_sum_ = 0;
   uint64_t last_requests_ = 0, last_bytes_ = 0, last_throttled_ = 0, last_timeouts_ = 0;
+  int last_used_ = 0;  // slots held when the period began
   double period_start_;
 };
 

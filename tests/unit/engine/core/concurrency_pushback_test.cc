@@ -176,5 +176,32 @@ TEST(ConcurrencyTuner, MovesTheBudgetAndShowsTheLimitInTheStats) {
   EXPECT_EQ(stats.concurrency_peak, 64);
 }
 
+
+TEST(ConcurrencyTuner, ARaiseIsNoWorkDone) {
+  // A server that serves one request at a time: sixteen 64 KiB objects a second whatever
+  // the limit. A raise starts as many requests at once as it adds slots; counted as work
+  // they would make each doubling look as if it paid, up to the top. Counted as what they
+  // are, more in flight only waits longer: slow start stops where latency says so.
+  Budget budget(64);
+  Stats stats;
+  uint64_t requests = 0, bytes = 0;
+  double now = 0;
+  ConcurrencyTuner tuner({2, 8, 64}, budget, stats, [&] { return requests; }, [&] { return bytes; }, 1,
+                         [&] { return now; });
+  ASSERT_TRUE(budget.Acquire(8));
+  for (int i = 0; i < 12; ++i) {
+    requests += 16;  // finished, and as many started in their slots
+    bytes += 16 << 16;
+    now += 1;
+    tuner.Tick();
+    if (budget.limit() > budget.used()) {
+      requests += static_cast<uint64_t>(budget.limit() - budget.used());  // the raise's own starts
+      ASSERT_TRUE(budget.Acquire(budget.limit() - budget.used()));
+    }
+  }
+  EXPECT_LE(stats.concurrency_peak, 32);
+  EXPECT_LT(budget.limit(), 64);
+}
+
 }  // namespace
 }  // namespace riptide::engine
