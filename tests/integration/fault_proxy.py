@@ -68,6 +68,8 @@ class FaultProxy:
         self.lock = threading.Lock()
         self.latency = 0.0
         self.cap = 0
+        self.serial = 0.0  # seconds each request holds the one desk: a server that serves one at a time
+        self.desk = threading.Lock()
         self.in_flight = 0
         self.peak = 0
         self.refused = 0  # answered SlowDown for the cap
@@ -108,6 +110,9 @@ class FaultProxy:
             def answer(self, entry, rule, body):
                 if proxy.latency and not (rule and rule.action == "status"):
                     time.sleep(proxy.latency)
+                if proxy.serial:
+                    with proxy.desk:
+                        time.sleep(proxy.serial)
                 if rule and rule.action == "respond":
                     answer = rule.respond(dict(self.headers))
                     if answer:

@@ -61,6 +61,22 @@ class AutoConcurrencyTest(FaultTestCase):
         self.assertTrue(s["concurrency_auto"])
         self.assertEqual((s["concurrency"], s["concurrency_peak"]), (16, 16), s)
 
+    def test_latency_alone_does_not_hold_it_under_64(self):
+        # A server that serves one request at a time: more in flight only waits longer, a
+        # latency the rules would cut to within 3 x of what 16 needed (44 here). Under 64
+        # a request in flight costs a quarter MiB, and on s3rver runs held at 16-27 by
+        # latency made 0.8 x what 64 did: only a refusal or a clear loss holds it lower.
+        self.put(objects("desk", 800, size=KiB))
+        self.proxy.serial = 0.008
+        p, s = self.run_riptide("sync", f"s3://{self.bucket}/desk", self.dataset, "--list-concurrency", "1")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(s["transferred"], 800)
+        self.assertTrue(s["concurrency_auto"])
+        self.assertGreaterEqual(s["concurrency_peak"], 64, s)
+        self.assertGreaterEqual(s["concurrency"], 64, s)  # a probe a step above may be under way
+        self.assertLessEqual(s["concurrency"], 72, s)
+        self.assertEqual(s["throttled"], 0)
+
     def test_it_backs_off_below_a_servers_cap(self):
         self.put(objects("cap", 400))
         self.proxy.latency = 0.05
