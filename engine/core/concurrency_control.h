@@ -8,10 +8,11 @@
 // and cuts the limit by a factor at once when the server pushes back: a SlowDown, 503
 // or 429, a timeout, or latency that rises with no throughput to show for it (by
 // Little's law, more requests in flight at the same rate is exactly that). It never
-// leaves [min, max]; max is what the memory limit affords.
+// leaves [min, max]; max is what the memory limit affords. Under a floor, latency counts
+// for nothing: only pushback, or a doubling that does clearly worse, holds it there.
 //
 // `ConcurrencyTuner` feeds it from a running job, on the RunShell's ticker: the bytes
-// and requests counted since the last period, the throttles and timeouts among the
+// moved and requests finished since the last period, the throttles and timeouts among the
 // retries, and how much of its limit the run really used, and moves the job's Budget.
 #pragma once
 
@@ -37,8 +38,10 @@ inline constexpr int kAutoMaxConcurrency = 256;
 inline constexpr int kAutoStartConcurrency = 16;
 /// --concurrency auto: latency alone never holds a run under this many (a SlowDown still
 /// does). Against s3rver on mixed sizes, runs that the latency rules held at 16-27 made
-/// 0.8 x the MB/s of a fixed 64 and the server spent 1.4 x the CPU, while 64, 128 and 256
-/// did alike (perf/RESULTS.md); a request in flight costs riptide a quarter MiB.
+/// 0.8 x the MB/s of a fixed 64 in one sitting, with the server spending 1.4 x the CPU,
+/// while fixed 64, 128 and 256 did alike (perf/RESULTS.md). The latency was the client's
+/// own (writeback) and the first second's page cache, not a queue at the server; a
+/// request in flight costs riptide a quarter MiB.
 inline constexpr int kAutoLatencyFloor = 64;
 
 /// What one period of a run showed.

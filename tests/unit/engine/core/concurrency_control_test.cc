@@ -139,12 +139,7 @@ TEST(ConcurrencyController, SlowStartStillStepsBackWhereMoreDoesWorse) {
   // A server that thrashes beyond 8 in flight (a disk seeking between streams): 16 does
   // half what 8 does, every time it is measured.
   ConcurrencyController c({2, 8, 256});
-  Trace t = Drive(c, [](int limit) {
-    ControlSample s = Knee(8)(limit);
-    if (limit > 8) s.bytes /= 2;
-    s.requests = s.bytes / (8 << 20);
-    return s;
-  }, 20);
+  Trace t = Drive(c, Thrashing(8), 20);
   EXPECT_EQ(t.Max(), 16);
   EXPECT_EQ(t.limits[4], 8);
   // Measured again, 8 still does twice as much: it stays (probes of a step above aside).

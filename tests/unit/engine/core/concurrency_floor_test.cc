@@ -94,12 +94,7 @@ TEST(ConcurrencyFloor, UnderItMoreThatDoesClearlyWorseStillSendsSlowStartBack) {
   // The thrashing server (16 does half what 8 does, every time): the floor is no reason to
   // stay where more does worse.
   ConcurrencyController c({2, 8, 256, 64});
-  Trace t = Drive(c, [](int limit) {
-    ControlSample s = Knee(8)(limit);
-    if (limit > 8) s.bytes /= 2;
-    s.requests = s.bytes / (8 << 20);
-    return s;
-  }, 20);
+  Trace t = Drive(c, Thrashing(8), 20);
   EXPECT_EQ(t.Max(), 16);
   EXPECT_EQ(t.limits[4], 8);
   EXPECT_LE(*std::max_element(t.limits.begin() + 4, t.limits.end()), 9);

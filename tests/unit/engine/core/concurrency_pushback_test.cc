@@ -139,13 +139,19 @@ TEST(ConcurrencyController, ACeilingIsTriedAgainAfterAWhile) {
   EXPECT_GE(later.limits.back(), 30);
 }
 
-TEST(ConcurrencyTuner, MovesTheBudgetAndShowsTheLimitInTheStats) {
-  Budget budget(64);
+// A tuner from 8 on a budget of 64, fed by counters a test moves, a period a tick.
+struct TunerRig {
+  Budget budget{64};
   Stats stats;
   uint64_t requests = 0, bytes = 0;
   double now = 0;
-  ConcurrencyTuner tuner({2, 8, 64}, budget, stats, [&] { return requests; }, [&] { return bytes; }, 1,
-                         [&] { return now; });
+  ConcurrencyTuner tuner{{2, 8, 64}, budget, stats, [this] { return requests; }, [this] { return bytes; },
+                         1, [this] { return now; }};
+};
+
+TEST(ConcurrencyTuner, MovesTheBudgetAndShowsTheLimitInTheStats) {
+  TunerRig rig;
+  auto& [budget, stats, requests, bytes, now, tuner] = rig;
   EXPECT_EQ(budget.limit(), 8);
   EXPECT_EQ(stats.concurrency, 8);
   EXPECT_TRUE(stats.concurrency_auto);
@@ -176,18 +182,13 @@ TEST(ConcurrencyTuner, MovesTheBudgetAndShowsTheLimitInTheStats) {
   EXPECT_EQ(stats.concurrency_peak, 64);
 }
 
-
 TEST(ConcurrencyTuner, ARaiseIsNoWorkDone) {
   // A server that serves one request at a time: sixteen 64 KiB objects a second whatever
   // the limit. A raise starts as many requests at once as it adds slots; counted as work
   // they would make each doubling look as if it paid, up to the top. Counted as what they
   // are, more in flight only waits longer: slow start stops where latency says so.
-  Budget budget(64);
-  Stats stats;
-  uint64_t requests = 0, bytes = 0;
-  double now = 0;
-  ConcurrencyTuner tuner({2, 8, 64}, budget, stats, [&] { return requests; }, [&] { return bytes; }, 1,
-                         [&] { return now; });
+  TunerRig rig;
+  auto& [budget, stats, requests, bytes, now, tuner] = rig;
   ASSERT_TRUE(budget.Acquire(8));
   for (int i = 0; i < 12; ++i) {
     requests += 16;  // finished, and as many started in their slots

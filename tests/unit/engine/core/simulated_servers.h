@@ -27,6 +27,17 @@ inline Server Knee(int knee, double per_request = 10 * kMB) {
   };
 }
 
+// A server that thrashes beyond `knee` in flight (a disk seeking between streams): more
+// does half what `knee` does, every time it is measured.
+inline Server Thrashing(int knee) {
+  return [=](int limit) {
+    ControlSample s = Knee(knee)(limit);
+    if (limit > knee) s.bytes /= 2;
+    s.requests = s.bytes / (8 << 20);
+    return s;
+  };
+}
+
 // A server that answers SlowDown to what it has in flight above `cap`: those requests
 // move nothing and come back as retries, ten a second each (1 MiB objects).
 inline Server Cap(int cap, double per_request = 4 * kMB) {
