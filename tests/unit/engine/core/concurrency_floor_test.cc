@@ -21,7 +21,7 @@ int MinFrom(const Trace& t, size_t from) {
 TEST(ConcurrencyFloor, LatencyAloneNeitherEndsTheClimbNorCutsUnderIt) {
   // A link that 8 requests fill: from 16 on, more in flight only waits longer. Without a
   // floor the latency rules hold the run within 3 x of the knee; with one, the climb goes
-  // on to it and stays there (probes a step above aside).
+  // on to it and stays there.
   ConcurrencyController free_run({2, 16, 256});
   Trace without = Drive(free_run, Knee(8), 60);
   EXPECT_LT(without.limits.back(), 64);
@@ -31,6 +31,9 @@ TEST(ConcurrencyFloor, LatencyAloneNeitherEndsTheClimbNorCutsUnderIt) {
   EXPECT_EQ(t.limits[3], 64);
   EXPECT_EQ(MinFrom(t, 3), 64);
   EXPECT_LE(t.Max(), 72);
+  // At the floor the latency rule stands aside, so the probes a step above go on: they are
+  // how a run finds out that more pays again.
+  EXPECT_GE(std::count(t.limits.begin(), t.limits.end(), 72), 2);
 }
 
 TEST(ConcurrencyFloor, ALatencyCutStopsAtTheFloor) {
