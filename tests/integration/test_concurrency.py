@@ -76,6 +76,7 @@ class AutoConcurrencyTest(FaultTestCase):
         # (Not bounded above: on a loaded machine the desk's pace is noisy enough that a
         # doubling past 64 can look as if it paid; the unit tests bound that.)
         self.assertGreaterEqual(s["concurrency"], 64, s)
+        self.assertGreaterEqual(self.proxy.peak, 64)  # the server saw them waiting, not just the report
         self.assertEqual(s["throttled"], 0)
 
     def test_it_backs_off_below_a_servers_cap(self):
