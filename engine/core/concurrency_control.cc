@@ -45,8 +45,7 @@ constexpr double kShapeChange = 10;
 }  // namespace
 
 ConcurrencyController::ConcurrencyController(Bounds bounds)
-    : bounds_{std::max(1, bounds.min), 0, std::max(std::max(1, bounds.min), bounds.max),
-              std::clamp(bounds.floor, 0, std::max(std::max(1, bounds.min), bounds.max))},
+    : bounds_{std::max(1, bounds.min), 0, std::max(std::max(1, bounds.min), bounds.max), bounds.floor},
       limit_(std::clamp(bounds.start, bounds_.min, bounds_.max)),
       peak_(limit_) {}
 
@@ -349,7 +348,7 @@ std::unique_ptr<ConcurrencyTuner> TuneConcurrency(bool adaptive, Budget& budget,
   }
   const int max = budget.total();
   const ConcurrencyController::Bounds bounds{2, std::min(kAutoStartConcurrency, max), max,
-                                             std::min(kAutoLatencyFloor, max)};
+                                             kAutoLatencyFloor};
   auto tuner = std::make_unique<ConcurrencyTuner>(bounds, budget, stats, std::move(requests),
                                                   std::move(bytes));
   shell.OnTick([t = tuner.get()] { t->Tick(); });

@@ -61,7 +61,8 @@ class ConcurrencyController {
     int start = 8;
     int max = 256;
     // Latency alone (no pushback) neither cuts the limit below this nor ends slow start
-    // under it, unless more in flight does clearly worse there (0: no floor).
+    // under it, unless more in flight does clearly worse there (0: no floor; above max it
+    // is max, since no limit passes max).
     int floor = 0;
   };
   explicit ConcurrencyController(Bounds bounds);
