@@ -148,8 +148,9 @@ bool ConcurrencyController::LatencyRule() {
   // More requests wait at the server for the same work: the extra ones only queue.
   const int from = limit_;
   Cut(false);
-  // A cut the floor stopped short cannot show a full cut's fall in cost: it stands.
-  if (limit_ > static_cast<int>(from * kBackOff)) return true;
+  // A cut that ends at the floor (most stop short there) cannot show a full cut's fall
+  // in cost: it stands.
+  if (limit_ == bounds_.floor) return true;
   cut_cost_ = cost;
   cut_from_ = from;
   return true;
