@@ -16,6 +16,9 @@ and server-side against streamed copies.
 round trip, `--rate` bytes/s per connection); `--cap N` puts perf/delay_proxy.py there
 instead, answering SlowDown above N requests in flight. riptide rows then also show its SlowDowns (of its requests) and the
 concurrency it ended at, which is how `--concurrency auto` is judged against fixed ones.
+`--far 30,0` runs every client through each latency in every round, the order rotating,
+within one server's life; `--near-too` straight to s3rver as well. Latency hidden is the
+30 ms rows against the 0 ms ones (the same path and rate, no latency).
 
 Beside each client's own CPU, a row shows what s3rver (`srv CPU`) and the delay proxy
 (`pxy CPU`) spent while it ran, and `busy`: the three together against all the machine's
@@ -108,12 +111,13 @@ class Bench:
         self.total = sum(s for _, s in self.objects)
         self.store = os.path.join(workdir, "store")
         self.endpoint = None  # once start() has the server listening
-        self.proxy = None     # --far / --cap: a DelayProxy in front of it
+        self.proxies = []     # --far / --cap: the delay lines or proxies in front of it
         self.rows = []
         # The server's and proxy's CPU so far (name -> reader), and their share of the last command.
         self.watch, self.others = {}, {}
         self.riptide_args = []
         self.bin, self.bin_label = RIPTIDE, "riptide"  # --baseline swaps these per row
+        self.path = ""  # with two paths or more, the path after each row's client: " 30 ms", " direct"
 
     def start(self):
         t0 = time.time()
@@ -128,11 +132,15 @@ class Bench:
         if self.workload != "huge":  # a million keys through boto3 would take longer than the runs
             self.check_listing()
 
-    def put_behind_proxy(self, latency_ms, rate, cap):
+    def put_behind_proxies(self, latencies_ms, rate, cap):
+        """A delay line (or proxy) per latency, each straight to the server; (label, endpoint)
+        for each path to run the clients through."""
         from delay_proxy import far_away
-        self.proxy = far_away(int(self.endpoint.rsplit(":", 1)[1]), latency_ms, rate, cap)
-        self.endpoint = self.proxy.endpoint
-        self.watch["proxy"] = self.proxy.cpu
+        port = int(self.endpoint.rsplit(":", 1)[1])
+        self.proxies = [far_away(port, ms, rate, cap) for ms in latencies_ms]
+        # An idle one spends nothing: what they spent together is the path's in use.
+        self.watch["proxy"] = lambda: sum(p.cpu() for p in self.proxies)
+        return [(f" {ms:g} ms", p.endpoint) for ms, p in zip(latencies_ms, self.proxies)]
 
     def check_listing(self):
         import boto3
@@ -169,6 +177,7 @@ class Bench:
     def row(self, client, wall, cpu, rss, durable=None, check=None, note="", others=None):
         """One client's row; `others` is the CPU the server (and proxy) spent meanwhile."""
         durable = wall if durable is None else durable
+        client += self.path
         others = self.others if others is None else others
         server, proxy = others.get("server", 0), others.get("proxy", 0)
         # How much of the machine was in use while the client ran: the client's, the
@@ -288,6 +297,19 @@ def Bins(baseline):
     return [(os.path.abspath(baseline), "riptide@baseline"), head] if baseline else [head]
 
 
+def run_client(b, c, rnd, args):
+    """Client c's rows of round rnd: a row per --riptide-args set and binary for riptide."""
+    variants = [a.split() for a in args.riptide_args] if c == "riptide" and args.riptide_args else [[]]
+    bins = Bins(args.baseline) if c == "riptide" else [(RIPTIDE, "riptide")]
+    for v in variants:
+        for b.bin, b.bin_label in (bins if rnd % 2 == 0 else bins[::-1]):
+            b.riptide_args = v
+            if args.workload == "noop":
+                getattr(b, "run_" + c)(noop=True)
+            else:
+                getattr(b, "run_" + c)()
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("workload", choices=["small", "large", "mixed", "noop", "huge", "migrate"])
@@ -298,9 +320,12 @@ def main():
     ap.add_argument("--baseline", help="another riptide binary (an older build) to run beside build/riptide, "
                     "alternating order round by round: the A/B of a change")
     ap.add_argument("--rounds", type=int, default=1, help="run the clients this many times (default 1)")
-    ap.add_argument("--far", type=float, default=0, metavar="MS",
-                    help="put a delay proxy adding MS of latency per request between the clients and s3rver")
+    ap.add_argument("--far", default="0", metavar="MS[,MS...]",
+                    help="put a delay proxy adding MS of latency per request between the clients and s3rver; "
+                    "several: a delay line each, every client runs through each in every round")
     ap.add_argument("--rate", type=int, default=0, help="with --far: bytes per second per connection")
+    ap.add_argument("--near-too", action="store_true",
+                    help="with --far: every round also runs each client straight to s3rver")
     ap.add_argument("--cap", type=int, default=0, help="the proxy answers SlowDown above N requests in flight")
     ap.add_argument("--riptide-args", action="append", default=[],
                     help="a riptide flag set to try (repeatable: one riptide row each), e.g. '--part-size 32M'")
@@ -323,36 +348,35 @@ def main():
     b = Bench(workdir, args.workload, args.scale)
     try:
         b.start()
-        if args.far or args.cap or args.rate:
-            b.put_behind_proxy(args.far, args.rate, args.cap)
+        latencies = [float(ms) for ms in args.far.split(",")]
+        paths = [("", b.endpoint)]
+        if any(latencies) or args.cap or args.rate:
+            paths = b.put_behind_proxies(latencies, args.rate, args.cap)
+            if args.near_too:
+                paths.append((" direct", b.endpoint))
+            if len(paths) == 1:
+                paths = [("", paths[0][1])]
         rev = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True,
                              text=True).stdout.strip()
         print(f"# workload {args.workload}: {len(b.objects)} objects, {b.total / 2**20:.0f} MiB; "
               f"{os.cpu_count()} cores; riptide {rev}; listing by boto3 {b.listing_s:.2f} s; {describe(workdir)}"
-              + (f"; through {type(b.proxy).__name__}: {args.far:g} ms, {args.rate or 'no'} B/s per connection, "
-                 f"cap {args.cap or 'none'}"
-                 if b.proxy else ""))
+              + (f"; through {type(b.proxies[0]).__name__}: {args.far} ms, {args.rate or 'no'} B/s per connection, "
+                 f"cap {args.cap or 'none'}" + ("; and direct" if args.near_too else "")
+                 if b.proxies else ""))
         print(f"{'client':<34} {'wall s':>8} {'durable s':>9} {'MB/s':>8} {'obj/s':>9} {'CPU s':>7} {'CPU/GiB':>7} "
               f"{'CPU/1k':>8} {'RSS MiB':>8} {'srv CPU':>7} {'pxy CPU':>7} {'busy':>6}")
         for rnd in range(args.rounds):
-            for c in clients:
-                variants = [a.split() for a in args.riptide_args] if c == "riptide" and args.riptide_args else [[]]
-                bins = Bins(args.baseline) if c == "riptide" else [(RIPTIDE, "riptide")]
-                for v in variants:
-                    for b.bin, b.bin_label in (bins if rnd % 2 == 0 else bins[::-1]):
-                        b.riptide_args = v
-                        if args.workload == "noop":
-                            getattr(b, "run_" + c)(noop=True)
-                        else:
-                            getattr(b, "run_" + c)()
+            for b.path, b.endpoint in paths[rnd % len(paths):] + paths[:rnd % len(paths)]:
+                for c in clients:
+                    run_client(b, c, rnd, args)
         if args.workload == "noop":
             b.row("bare listing", b.listing_s, 0, 0, None, None, "boto3 paginate, same server", others={})
         if args.json:
             with open(args.json, "w") as f:
                 json.dump({"workload": args.workload, "rows": b.rows}, f)
     finally:
-        if b.proxy:
-            b.proxy.stop()
+        for p in b.proxies:
+            p.stop()
         b.stop()
         shutil.rmtree(workdir, ignore_errors=True)
 
