@@ -23,7 +23,7 @@ import time
 
 from processes import ROOT, own_cpu, process_cpu, reported_port, serve_http
 
-DELAY_LINE = os.path.join(ROOT, "build", "delay_line")
+DELAY_LINE = os.environ.get("RIPTIDE_DELAY_LINE") or os.path.join(ROOT, "build", "delay_line")
 
 HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade"}
 

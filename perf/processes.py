@@ -14,7 +14,7 @@ import threading
 import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
-RIPTIDE = os.path.join(ROOT, "build", "riptide")
+RIPTIDE = os.environ.get("RIPTIDE_BIN") or os.path.join(ROOT, "build", "riptide")  # the tests name theirs
 S3RVER = os.path.join(ROOT, "scripts", "s3rver", "node_modules", ".bin", "s3rver")
 S3RVER_KEY = "S3RVER"  # s3rver's one access key, its secret the same
 

@@ -21,7 +21,8 @@ sys.path.insert(0, os.path.join(os.environ.get("RIPTIDE_ROOT", os.path.join(os.p
 import datasets  # noqa: E402
 import delay_proxy  # noqa: E402
 
-DELAY_LINE = os.environ.get("RIPTIDE_DELAY_LINE", delay_proxy.DELAY_LINE)
+DELAY_LINE = delay_proxy.DELAY_LINE  # RIPTIDE_DELAY_LINE, else build/delay_line
+PERF = os.path.dirname(delay_proxy.__file__)
 MiB = 1 << 20
 
 
@@ -69,7 +70,6 @@ class DelayLineTest(unittest.TestCase):
     def setUpClass(cls):
         if not os.access(DELAY_LINE, os.X_OK):
             raise AssertionError(f"{DELAY_LINE} is not built")
-        delay_proxy.DELAY_LINE = DELAY_LINE
         cls.server = S3Server("s3rver")
         cls.addClassCleanup(cls.server.stop)
         cls.server.client().create_bucket(Bucket="far")
@@ -122,6 +122,29 @@ class DelayLineTest(unittest.TestCase):
             p = subprocess.run([DELAY_LINE, *args], capture_output=True, text=True, timeout=10)
             self.assertEqual(p.returncode, 2, args)
             self.assertIn("usage: delay_line", p.stderr)
+
+
+class BenchPathsTest(unittest.TestCase):
+    def test_each_round_runs_every_client_through_every_path_the_order_rotating(self):
+        # Far against near is only a ratio within one server's life (perf/RESULTS.md): each
+        # round runs riptide through the 30 ms line, the 0 ms line and straight to s3rver.
+        if not os.access(DELAY_LINE, os.X_OK):
+            raise AssertionError(f"{DELAY_LINE} is not built")
+        tmp = tempfile.mkdtemp(prefix="riptide-bench-paths-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        rows_file = os.path.join(tmp, "rows.json")
+        p = subprocess.run([sys.executable, os.path.join(PERF, "bench.py"), "small", "riptide", "--scale", "0.001",
+                            "--rounds", "3", "--far", "30,0", "--near-too", "--rate", "100000000",
+                            "--workdir", tmp, "--json", rows_file], capture_output=True, text=True, timeout=300)
+        self.assertEqual(p.returncode, 0, p.stderr + p.stdout)
+        self.assertIn("through DelayLine: 30,0 ms, 100000000 B/s per connection, cap none; and direct", p.stdout)
+        with open(rows_file) as f:
+            rows = json.load(f)["rows"]
+        far, near, direct = "riptide 30 ms", "riptide 0 ms", "riptide direct"
+        self.assertEqual([r[0] for r in rows], [far, near, direct, near, direct, far, direct, far, near])
+        for row in rows:
+            if row[0] == far:  # the listing, then the GETs: two round trips at least
+                self.assertGreaterEqual(row[1], 0.06, row)
 
 
 if __name__ == "__main__":
