@@ -6,6 +6,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <functional>
+#include <memory>
+#include <utility>
 
 #include "tests/unit/engine/core/simulated_servers.h"
 
@@ -16,6 +19,15 @@ using namespace sim;  // the simulated servers
 
 int MinFrom(const Trace& t, size_t from) {
   return *std::min_element(t.limits.begin() + from, t.limits.end());
+}
+
+// 30 periods from 16 on a server made afresh for each: where a run without a floor ends,
+// and the trace of one with auto's.
+std::pair<int, Trace> WithoutAndWith(const std::function<Server()>& make) {
+  ConcurrencyController without({2, 16, 256});
+  const int ends = Drive(without, make(), 30).limits.back();
+  ConcurrencyController c({2, 16, 256, 64});
+  return {ends, Drive(c, make(), 30)};
 }
 
 TEST(ConcurrencyFloor, LatencyAloneNeitherEndsTheClimbNorCutsUnderIt) {
@@ -59,18 +71,8 @@ TEST(ConcurrencyFloor, UnderItALossWithinTheNoiseDoesNotEndTheClimb) {
   // cache to itself; 16, measured again, did 1.17 x 32 and the run stayed at 16 where a
   // fixed 64 made 1.25 x as much. Under the floor a doubling that loses less than a third
   // is taken for noise.
-  const auto server = [](int limit) {
-    ControlSample s;
-    s.busy = limit;
-    s.bytes = static_cast<uint64_t>((limit <= 16 ? 400 : 330) * kMB);
-    s.requests = s.bytes / (6 << 20);
-    return s;
-  };
-  ConcurrencyController without({2, 16, 256});
-  EXPECT_EQ(Drive(without, server, 30).limits.back(), 16);
-
-  ConcurrencyController c({2, 16, 256, 64});
-  Trace t = Drive(c, server, 30);
+  const auto [without_ends, t] = WithoutAndWith([] { return Step(16, 400, 330); });
+  EXPECT_EQ(without_ends, 16);
   EXPECT_EQ(t.limits[3], 64);
   EXPECT_EQ(MinFrom(t, 3), 64);
 }
@@ -98,23 +100,11 @@ TEST(ConcurrencyFloor, UnderItTheLowerMeasuredAgainMustAlsoDoClearlyBetter) {
   // worse than that, so slow start stepped back to 16 to measure it again. 16 then beat 32
   // by 1.2 x: within the noise under the floor, and the climb goes on. (Above it, or
   // without a floor, 1.2 x holds the lower.)
-  const auto server = [](int* at16) {  // the first two seconds at 16: the one settled, the one judged
-    return [at16](int limit) {
-      ControlSample s = Knee(256)(limit);
-      const bool fast = limit == 16 && (*at16)++ < 2;
-      s.bytes = static_cast<uint64_t>(300 * kMB * (limit > 16 ? 1.0 : fast ? 1.8 : 1.2));
-      s.requests = s.bytes / (6 << 20);
-      return s;
-    };
-  };
-  int at16 = 0;
-  ConcurrencyController without({2, 16, 256});
-  Trace held = Drive(without, server(&at16), 30);
-  EXPECT_EQ(held.limits.back(), 16) << ::testing::PrintToString(held.limits);
-
-  at16 = 0;
-  ConcurrencyController c({2, 16, 256, 64});
-  Trace t = Drive(c, server(&at16), 30);
+  const auto [without_ends, t] = WithoutAndWith([] {
+    auto at16 = std::make_shared<int>(0);  // the first two seconds at 16: the one settled, the one judged
+    return [at16](int limit) { return Step(16, limit == 16 && (*at16)++ < 2 ? 540 : 360, 300)(limit); };
+  });
+  EXPECT_EQ(without_ends, 16);
   ASSERT_EQ(std::count(t.limits.begin(), t.limits.begin() + 8, 16), 4) << ::testing::PrintToString(t.limits);
   EXPECT_GE(MinFrom(t, 12), 64) << ::testing::PrintToString(t.limits);
 }
@@ -122,17 +112,8 @@ TEST(ConcurrencyFloor, UnderItTheLowerMeasuredAgainMustAlsoDoClearlyBetter) {
 TEST(ConcurrencyFloor, AtItAStepBackUnderItTooNeedsAClearDifference) {
   // 64 does 1.2 x worse than 32 in both looks: without a floor slow start steps back to 32
   // and stays there; with one, that is within the noise under it, and the run stays at 64.
-  const Server server = [](int limit) {
-    ControlSample s = Knee(256)(limit);
-    s.bytes = static_cast<uint64_t>(300 * kMB * (limit <= 32 ? 1.2 : 1.0));
-    s.requests = s.bytes / (6 << 20);
-    return s;
-  };
-  ConcurrencyController without({2, 16, 256});
-  EXPECT_EQ(Drive(without, server, 30).limits.back(), 32);
-
-  ConcurrencyController c({2, 16, 256, 64});
-  Trace t = Drive(c, server, 30);
+  const auto [without_ends, t] = WithoutAndWith([] { return Step(32, 360, 300); });
+  EXPECT_EQ(without_ends, 32);
   const auto at64 = std::find(t.limits.begin(), t.limits.end(), 64);
   ASSERT_NE(at64, t.limits.end());
   EXPECT_GE(*std::min_element(at64, t.limits.end()), 64) << ::testing::PrintToString(t.limits);

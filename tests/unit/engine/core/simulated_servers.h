@@ -52,6 +52,18 @@ inline Server Cap(int cap, double per_request = 4 * kMB) {
   };
 }
 
+// Step: `upto` MB a second at `at` requests in flight or fewer, `above` MB beyond (objects of
+// 6 MiB): a noisy mixed run's periods, with no knee of its own in between.
+inline Server Step(int at, double upto, double above) {
+  return [=](int limit) {
+    ControlSample s;
+    s.busy = limit;
+    s.bytes = static_cast<uint64_t>((limit <= at ? upto : above) * kMB);
+    s.requests = s.bytes / (6 << 20);
+    return s;
+  };
+}
+
 // A server that saturates gently, as one thread serving small objects does: each request
 // in flight adds less than the one before, `top` bytes a second at most (s3rver serving
 // 64 KiB objects measured 679, 871, 1,041 and 1,134 objects a second at 8, 16, 32 and 128).
