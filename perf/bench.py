@@ -16,6 +16,7 @@ and server-side against streamed copies.
 round trip, `--rate` bytes/s per connection); `--cap N` puts perf/delay_proxy.py there
 instead, answering SlowDown above N requests in flight. riptide rows then also show its SlowDowns (of its requests) and the
 concurrency it ended at, which is how `--concurrency auto` is judged against fixed ones.
+Each round starts with the next client (the first run after seeding is slow for any).
 `--far 30,0` runs every client through each latency in every round, the order rotating,
 within one server's life; `--near-too` straight to s3rver as well. Latency hidden is the
 30 ms rows against the 0 ms ones (the same path and rate, no latency).
@@ -297,6 +298,12 @@ def Bins(baseline):
     return [(os.path.abspath(baseline), "riptide@baseline"), head] if baseline else [head]
 
 
+def rotated(items, n):
+    """items, starting at the nth (round n's order)."""
+    n %= len(items)
+    return items[n:] + items[:n]
+
+
 def run_client(b, c, rnd, args):
     """Client c's rows of round rnd: a row per --riptide-args set and binary for riptide."""
     variants = [a.split() for a in args.riptide_args] if c == "riptide" and args.riptide_args else [[]]
@@ -366,8 +373,10 @@ def main():
         print(f"{'client':<34} {'wall s':>8} {'durable s':>9} {'MB/s':>8} {'obj/s':>9} {'CPU s':>7} {'CPU/GiB':>7} "
               f"{'CPU/1k':>8} {'RSS MiB':>8} {'srv CPU':>7} {'pxy CPU':>7} {'busy':>6}")
         for rnd in range(args.rounds):
-            for b.path, b.endpoint in paths[rnd % len(paths):] + paths[:rnd % len(paths)]:
-                for c in clients:
+            # The first run after seeding meets memory the VM has not touched and is slow for
+            # any client: each round starts with the next client, and the next path.
+            for b.path, b.endpoint in rotated(paths, rnd):
+                for c in rotated(clients, rnd):
                     run_client(b, c, rnd, args)
         if args.workload == "noop":
             b.row("bare listing", b.listing_s, 0, 0, None, None, "boto3 paginate, same server", others={})

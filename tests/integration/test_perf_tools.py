@@ -127,23 +127,27 @@ class DelayLineTest(unittest.TestCase):
 class BenchPathsTest(unittest.TestCase):
     def test_each_round_runs_every_client_through_every_path_the_order_rotating(self):
         # Far against near is only a ratio within one server's life (perf/RESULTS.md): each
-        # round runs riptide through the 30 ms line, the 0 ms line and straight to s3rver.
+        # round runs the clients through the 30 ms line, the 0 ms line and straight to
+        # s3rver, and the next round starts with the next path and the next client.
         if not os.access(DELAY_LINE, os.X_OK):
             raise AssertionError(f"{DELAY_LINE} is not built")
         tmp = tempfile.mkdtemp(prefix="riptide-bench-paths-")
         self.addCleanup(shutil.rmtree, tmp, True)
         rows_file = os.path.join(tmp, "rows.json")
-        p = subprocess.run([sys.executable, os.path.join(PERF, "bench.py"), "small", "riptide", "--scale", "0.001",
+        p = subprocess.run([sys.executable, os.path.join(PERF, "bench.py"), "small", "riptide", "files", "--scale", "0.001",
                             "--rounds", "3", "--far", "30,0", "--near-too", "--rate", "100000000",
                             "--workdir", tmp, "--json", rows_file], capture_output=True, text=True, timeout=300)
         self.assertEqual(p.returncode, 0, p.stderr + p.stdout)
         self.assertIn("through DelayLine: 30,0 ms, 100000000 B/s per connection, cap none; and direct", p.stdout)
         with open(rows_file) as f:
             rows = json.load(f)["rows"]
-        far, near, direct = "riptide 30 ms", "riptide 0 ms", "riptide direct"
-        self.assertEqual([r[0] for r in rows], [far, near, direct, near, direct, far, direct, far, near])
+        r, f = "riptide", "curl into files, 64 in flight"
+        self.assertEqual([row[0] for row in rows], [
+            f"{r} 30 ms", f"{f} 30 ms", f"{r} 0 ms", f"{f} 0 ms", f"{r} direct", f"{f} direct",
+            f"{f} 0 ms", f"{r} 0 ms", f"{f} direct", f"{r} direct", f"{f} 30 ms", f"{r} 30 ms",
+            f"{r} direct", f"{f} direct", f"{r} 30 ms", f"{f} 30 ms", f"{r} 0 ms", f"{f} 0 ms"])
         for row in rows:
-            if row[0] == far:  # the listing, then the GETs: two round trips at least
+            if row[0] == f"{r} 30 ms":  # the listing, then the GETs: two round trips at least
                 self.assertGreaterEqual(row[1], 0.06, row)
 
 
