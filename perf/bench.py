@@ -308,8 +308,8 @@ def run_client(b, c, rnd, args):
     """Client c's rows of round rnd: a row per --riptide-args set and binary for riptide."""
     variants = [a.split() for a in args.riptide_args] if c == "riptide" and args.riptide_args else [[]]
     bins = Bins(args.baseline) if c == "riptide" else [(RIPTIDE, "riptide")]
-    for v in variants:
-        for b.bin, b.bin_label in (bins if rnd % 2 == 0 else bins[::-1]):
+    for v in rotated(variants, rnd):
+        for b.bin, b.bin_label in rotated(bins, rnd):
             b.riptide_args = v
             if args.workload == "noop":
                 getattr(b, "run_" + c)(noop=True)
@@ -356,13 +356,11 @@ def main():
     try:
         b.start()
         latencies = [float(ms) for ms in args.far.split(",")]
-        paths = [("", b.endpoint)]
+        paths = [(" direct", b.endpoint)]  # (what a row's client is followed by, the endpoint)
         if any(latencies) or args.cap or args.rate:
-            paths = b.put_behind_proxies(latencies, args.rate, args.cap)
-            if args.near_too:
-                paths.append((" direct", b.endpoint))
-            if len(paths) == 1:
-                paths = [("", paths[0][1])]
+            paths = b.put_behind_proxies(latencies, args.rate, args.cap) + (paths if args.near_too else [])
+        if len(paths) == 1:  # one path: the rows say only the client
+            paths = [("", paths[0][1])]
         rev = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True,
                              text=True).stdout.strip()
         print(f"# workload {args.workload}: {len(b.objects)} objects, {b.total / 2**20:.0f} MiB; "
