@@ -150,6 +150,23 @@ class BenchPathsTest(unittest.TestCase):
             if row[0] == f"{r} 30 ms":  # the listing, then the GETs: two round trips at least
                 self.assertGreaterEqual(row[1], 0.06, row)
 
+    def test_the_riptide_variants_rotate_too(self):
+        # `auto` against fixed limits: the variant run first in a round had that round's
+        # coldest memory, and it was always the same one.
+        tmp = tempfile.mkdtemp(prefix="riptide-bench-variants-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        rows_file = os.path.join(tmp, "rows.json")
+        p = subprocess.run([sys.executable, os.path.join(PERF, "bench.py"), "small", "riptide", "--scale", "0.001",
+                            "--rounds", "3", "--riptide-args=--concurrency 8", "--riptide-args=--concurrency 16",
+                            "--workdir", tmp, "--json", rows_file], capture_output=True, text=True, timeout=300)
+        self.assertEqual(p.returncode, 0, p.stderr + p.stdout)
+        with open(rows_file) as f:
+            rows = json.load(f)["rows"]
+        a, b = "riptide --concurrency 8", "riptide --concurrency 16"
+        self.assertEqual([row[0] for row in rows], [a, b, b, a, a, b])
+        for row in rows:
+            self.assertIn(f"concurrency {row[0].split()[-1]}", row[7])  # each ran with its own flags
+
 
 if __name__ == "__main__":
     unittest.main()
