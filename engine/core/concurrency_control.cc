@@ -182,7 +182,8 @@ bool ConcurrencyController::NewShape(const ControlSample& s, double score, doubl
 void ConcurrencyController::SlowStart(double score, double cost) {
   // New slots fill within milliseconds: the next period already shows the new limit.
   const auto climbs = [&](double sc, double co) {
-    if (limit_ < bounds_.floor) return base_limit_ == 0 || sc * kClearlyWorse >= base_score_;
+    // Under the floor the climb ends only where a step back would be taken.
+    if (limit_ < bounds_.floor) return base_limit_ == 0 || sc * StepBackShows(base_limit_) >= base_score_;
     const bool pays = sc >= kKeepDoubling * base_score_;
     // Cheap only against a latency measured below this limit (not just after a change
     // of shape, when the lowest is this limit's own).
@@ -230,8 +231,8 @@ void ConcurrencyController::SlowStart(double score, double cost) {
 }
 
 double ConcurrencyController::StepBackShows(int lower) const {
-  // Under the floor only a clear difference holds a run: the step back and the measurement
-  // after it alike. A local mixed run's 32 did two thirds of 16's page-cache-fast first
+  // Under the floor only a clear difference holds a run: the end of the climb, the step
+  // back and the measurement after it alike. A local mixed run's 32 did two thirds of 16's page-cache-fast first
   // second twice; 16, measured again, did 1.15 x 32 and the run ended at 18.
   return lower < bounds_.floor ? kClearlyWorse : kKeepDoubling;
 }

@@ -88,7 +88,7 @@ class ConcurrencyController {
   void Judge(double score);  // the period after a probe
   void Recheck(double score);  // the period after slow start stepped back: stay, or climb on
   // How many times better the lower of two limits must do for slow start to step back to it
-  // (and to stay there once measured again).
+  // (and to stay there once measured again; under the floor, for the climb to end).
   double StepBackShows(int lower) const;
   void Probe(double score);
   // True when this period's work is of another shape than the recent one (then nothing
