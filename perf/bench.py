@@ -6,6 +6,9 @@ run: the machines are shared and noisy.
     perf/bench.sh WORKLOAD [CLIENT ...]     WORKLOAD: small large mixed noop huge migrate
     clients: riptide curl files disk rclone aws s3cmd (default: all that are installed)
 
+riptide is build/riptide, or $RIPTIDE_BIN; the delay line build/delay_line, or
+$RIPTIDE_DELAY_LINE (the tests set both to the binaries under test).
+
 `huge` is riptide alone at bucket scale: 1,000,000 keys of 1 KiB, an initial mirror,
 `riptide ls --recursive` (one listing, the floor of any re-sync), a noop re-sync, and
 a re-sync after 1% of the objects changed, each with requests sent and peak RSS.
